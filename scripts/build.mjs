@@ -1,0 +1,25 @@
+// Bundles the CLI, the training worker and the extension with esbuild.
+// Type-checking is separate (`npm run typecheck`); esbuild only strips types.
+import { build } from 'esbuild';
+import { existsSync, readFileSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+
+const entryPoints = {
+  cli: 'src/cli/main.ts',
+  'train-worker': 'src/runtime/train-worker.ts',
+};
+if (existsSync('src/extension/extension.ts')) entryPoints.extension = 'src/extension/extension.ts';
+
+await build({
+  entryPoints,
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  external: ['vscode', 'onnxruntime-node'],
+  define: { VERSION: JSON.stringify(version) },
+  logLevel: 'warning',
+});

@@ -1,0 +1,42 @@
+// The one place that creates onnxruntime sessions, with the options every Nextword session shares.
+
+import * as ort from 'onnxruntime-node';
+
+export { ort };
+
+export interface SessionOptions {
+  /** Intra-op threads; 0 lets onnxruntime choose (all cores). */
+  threads?: number;
+}
+
+export async function createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    interOpNumThreads: 1,
+    // Idle worker threads must not spin: they share the machine with the editor.
+    extra: { session: { 'intra_op.allow_spinning': '0' } },
+  };
+  if (opts.threads && opts.threads > 0) options.intraOpNumThreads = opts.threads;
+  return ort.InferenceSession.create(model, options);
+}
+
+export function floatTensor(data: Float32Array, dims: readonly number[]): ort.Tensor {
+  return new ort.Tensor('float32', data, dims);
+}
+
+export function scalarTensor(v: number): ort.Tensor {
+  return new ort.Tensor('float32', new Float32Array([v]), []);
+}
+
+/** int64 tensor from int32 ids. */
+export function idsTensor(ids: Int32Array | ArrayLike<number>, dims: readonly number[]): ort.Tensor {
+  const big = new BigInt64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) big[i] = BigInt(ids[i]!);
+  return new ort.Tensor('int64', big, dims);
+}
+
+export function floatData(t: ort.Tensor | undefined, name: string): Float32Array {
+  if (!t || !(t.data instanceof Float32Array)) throw new Error(`onnxruntime returned no float tensor "${name}"`);
+  return t.data;
+}
