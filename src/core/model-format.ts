@@ -1,0 +1,66 @@
+// `model.json`: what a saved model is (format version, tokenizer, vocabulary, configuration) and how it
+// was trained (corpus, options, figures). Checked on load, so that an old, newer or damaged model fails
+// with a message that says what to do instead of producing nonsense.
+
+import { validateModelConfig, type ModelConfig } from './model-config.js';
+import type { TokenizerMode } from './tokenizer.js';
+
+export const MODEL_FORMAT = 'nextword-model';
+export const MODEL_FORMAT_VERSION = 1;
+
+export interface TrainingRecord {
+  corpus: { source: string; files?: number; trainTokens: number; validTokens: number; testTokens?: number };
+  options: Record<string, unknown>;
+  validPpl: number;
+  testPpl?: number;
+  epochs: number;
+  bestEpoch: number;
+  seconds: number;
+  tokensPerS: number;
+  params: number;
+}
+
+export interface ModelMeta {
+  format: typeof MODEL_FORMAT;
+  formatVersion: number;
+  createdAt: string;
+  tokenizer: { mode: TokenizerMode };
+  config: ModelConfig;
+  vocabulary: string[];
+  training?: TrainingRecord;
+  /** Added by the model store: the ONNX file this metadata describes. */
+  onnx?: { file: string; bytes: number; sha256: string };
+}
+
+/** Validates parsed model.json content; `where` names the model in error messages. */
+export function parseModelMeta(json: unknown, where: string): ModelMeta {
+  const fail = (msg: string): never => {
+    throw new Error(`${where}: ${msg}`);
+  };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('model.json is not a JSON object');
+  const m = json as Record<string, unknown>;
+  if (m.format !== MODEL_FORMAT) fail(`not a Nextword model (format is ${JSON.stringify(m.format)}, expected "${MODEL_FORMAT}")`);
+  if (m.formatVersion !== MODEL_FORMAT_VERSION) {
+    const v = m.formatVersion;
+    const newer = typeof v === 'number' && v > MODEL_FORMAT_VERSION;
+    fail(
+      `model format version ${JSON.stringify(v)} is not supported (this Nextword reads version ${MODEL_FORMAT_VERSION}); ` +
+        (newer ? 'update Nextword to use this model' : 'train the model again with this version'),
+    );
+  }
+  const tok = m.tokenizer as { mode?: unknown } | undefined;
+  if (!tok || (tok.mode !== 'text' && tok.mode !== 'whitespace')) fail('tokenizer.mode must be "text" or "whitespace"');
+  const cfg = m.config as ModelConfig;
+  if (typeof cfg !== 'object' || cfg === null) fail('config is missing');
+  try {
+    validateModelConfig(cfg);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const vocab = m.vocabulary;
+  if (!Array.isArray(vocab) || !vocab.every((w) => typeof w === 'string')) fail('vocabulary must be an array of strings');
+  if ((vocab as string[]).length !== cfg.vocab) {
+    fail(`vocabulary has ${(vocab as string[]).length} words but the model expects ${cfg.vocab}`);
+  }
+  return m as unknown as ModelMeta;
+}

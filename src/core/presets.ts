@@ -1,0 +1,98 @@
+// Named training configurations. `ptb-small` is the classic small LSTM of Zaremba et al. (2014) on Penn
+// Treebank; `workspace` is the default for a user's own files; `tiny` trains in seconds (quick start, tests).
+
+import type { CellType, OptimizerType } from './model-config.js';
+import type { TokenizerMode } from './tokenizer.js';
+import type { LrSchedule } from './trainer.js';
+
+export interface TrainSettings {
+  tokenizer: TokenizerMode;
+  cell: CellType;
+  layers: number;
+  hidden: number;
+  embed: number;
+  /** Maximum vocabulary size, `<unk>` included. */
+  vocab: number;
+  /** Words seen fewer times than this become `<unk>`. */
+  minCount: number;
+  tied: boolean;
+  dropout: number;
+  batch: number;
+  bptt: number;
+  lr: number;
+  optimizer: OptimizerType;
+  clip: number;
+  schedule: LrSchedule;
+  epochs: number;
+  /** Seconds; 0 for none. */
+  timeBudget: number;
+  seed: number;
+  evalBatch: number;
+  evalBptt: number;
+  /** Share of a folder's files held out for validation (by whole file). */
+  validFraction: number;
+  /** Uniform initialisation range of the weights. */
+  initScale: number;
+}
+
+const base: TrainSettings = {
+  tokenizer: 'text',
+  cell: 'lstm',
+  layers: 2,
+  hidden: 256,
+  embed: 256,
+  vocab: 10000,
+  minCount: 2,
+  tied: true,
+  dropout: 0.2,
+  batch: 20,
+  bptt: 35,
+  lr: 20,
+  optimizer: 'sgd',
+  clip: 0.25,
+  schedule: { kind: 'plateau', factor: 4 },
+  epochs: 10,
+  timeBudget: 0,
+  seed: 1111,
+  evalBatch: 10,
+  evalBptt: 64,
+  validFraction: 0.1,
+  initScale: 0.1,
+};
+
+export const PRESETS: Record<string, TrainSettings> = {
+  /** Zaremba et al. 2014, small, without dropout: lr 1 on the per-window summed loss = 20 on the mean. */
+  'ptb-small': {
+    ...base,
+    tokenizer: 'whitespace',
+    layers: 2,
+    hidden: 200,
+    embed: 200,
+    vocab: 10000,
+    minCount: 1,
+    tied: false,
+    dropout: 0,
+    batch: 20,
+    bptt: 20,
+    lr: 20,
+    clip: 0.25,
+    schedule: { kind: 'decay', after: 4, factor: 0.5 },
+    epochs: 13,
+  },
+  workspace: { ...base },
+  tiny: {
+    ...base,
+    layers: 1,
+    hidden: 64,
+    embed: 64,
+    vocab: 2000,
+    dropout: 0,
+    bptt: 20,
+    optimizer: 'adam',
+    lr: 0.01,
+    clip: 1,
+    epochs: 3,
+  },
+};
+
+export const DEFAULT_PRESET = 'workspace';

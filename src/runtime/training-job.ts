@@ -1,0 +1,68 @@
+// Starts a training run in a worker thread and gives the caller progress events, the result, and a way
+// to cancel. Nothing of the run touches the caller's event loop but the messages.
+
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { TrainEvent } from '../core/trainer.js';
+import type { ParentToWorker, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
+
+export class TrainingCancelled extends Error {
+  constructor() {
+    super('training was cancelled');
+    this.name = 'TrainingCancelled';
+  }
+}
+
+export interface TrainingJob {
+  /** Resolves with the trained parameters and figures; rejects with TrainingCancelled or the worker's error. */
+  readonly result: Promise<TrainJobOutput>;
+  /** Asks the worker to stop after the current step; `result` then rejects with TrainingCancelled. */
+  cancel(): void;
+  /** Ends the worker at once (the result rejects). */
+  kill(): Promise<void>;
+}
+
+/** The bundled worker script: next to this bundle (dist/), or the built copy when running from sources. */
+export function workerScriptPath(): string {
+  const candidates = [path.join(__dirname, 'train-worker.js'), path.join(__dirname, '..', '..', 'dist', 'train-worker.js')];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`the training worker is not built (looked for ${candidates.join(', ')}); run \`npm run build\``);
+  return found;
+}
+
+export function startTraining(input: TrainJobInput, onEvent: (e: TrainEvent) => void = () => {}): TrainingJob {
+  const worker = new Worker(workerScriptPath());
+  let cancelled = false;
+  let settled = false;
+  const result = new Promise<TrainJobOutput>((resolve, reject) => {
+    const finish = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      f();
+      void worker.terminate();
+    };
+    worker.on('message', (m: WorkerToParent) => {
+      if (m.type === 'event') onEvent(m.event);
+      else if (m.type === 'done') finish(() => resolve(m.result));
+      else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));
+    });
+    worker.on('error', (e) => finish(() => reject(e)));
+    worker.on('exit', (code) =>
+      finish(() => reject(cancelled ? new TrainingCancelled() : new Error(`the training worker exited unexpectedly (code ${code})`))),
+    );
+  });
+  const transfer = [input.train.buffer, input.valid.buffer, ...(input.test ? [input.test.buffer] : [])] as ArrayBuffer[];
+  worker.postMessage({ type: 'start', input } satisfies ParentToWorker, transfer.filter((b, i) => transfer.indexOf(b) === i));
+  return {
+    result,
+    cancel() {
+      cancelled = true;
+      worker.postMessage({ type: 'cancel' } satisfies ParentToWorker);
+    },
+    async kill() {
+      cancelled = true;
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// The training loop against a scripted engine: schedule, best-epoch selection, time budget, cancellation.
+
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { train, type TrainEngine, type TrainEvent, type TrainOptions } from '../../src/core/trainer.js';
+
+class ScriptedEngine implements TrainEngine {
+  steps: { T: number; lr: number; masks?: Float32Array[] }[] = [];
+  resets: number[] = [];
+  evals = 0;
+  /** Validation nll per token for each successive evaluation. */
+  constructor(private readonly validLosses: number[]) {}
+  resetState(B: number) {
+    this.resets.push(B);
+  }
+  async step(_tokens: Int32Array, T: number, lr: number, _clip: number, masks?: Float32Array[]) {
+    this.steps.push({ T, lr, ...(masks ? { masks } : {}) });
+    return { loss: 2, gradNorm: 1 };
+  }
+  async evaluate(_d: Int32Array, rows: number, B: number) {
+    const loss = this.validLosses[this.evals++]!;
+    const count = (rows - 1) * B;
+    return { nll: loss * count, count };
+  }
+  flatParams() {
+    return Float32Array.of(this.evals); // "parameters" that say which epoch they come from
+  }
+}
+
+const base: TrainOptions = {
+  batch: 2, bptt: 5, lr: 8, clip: 1, optimizer: 'sgd', schedule: { kind: 'plateau', factor: 4 }, dropout: 0,
+  maskWidths: [3, 3], epochs: 4, timeBudget: 0, seed: 1, evalBatch: 2, evalBptt: 5,
+};
+const data = { train: new Int32Array(42), valid: new Int32Array(20) };
+
+test('plateau schedule divides the rate when validation stops improving; the best epoch is returned', async () => {
+  const engine = new ScriptedEngine([3, 2, 2.5, 2.2, 2.1]);
+  const events: TrainEvent[] = [];
+  const r = await train(engine, data, { ...base, epochs: 5 }, { onEvent: (e) => events.push(e) });
+  const lrs = engine.steps.filter((_, i) => i % 4 === 0).map((s) => s.lr);
+  assert.deepEqual(lrs, [8, 8, 8, 2, 0.5]); // epoch 3 got worse → /4; epochs 4 and 5 did not beat epoch 2 → /4 each
+  assert.equal(r.bestEpoch, 2);
+  assert.equal(r.params[0], 2); // parameters taken right after epoch 2's validation
+  assert.ok(Math.abs(r.bestValidPpl - Math.exp(2)) < 1e-9);
+  assert.equal(engine.resets.length, 5);
+  // 21 rows per stream → 20 targets → windows 5,5,5,5 per epoch
+  assert.equal(engine.steps.length, 20);
+  const epochs = events.filter((e) => e.kind === 'epoch');
+  assert.deepEqual(epochs.map((e) => e.best), [true, true, false, false, false]);
+  const last = events.filter((e) => e.kind === 'step').at(-1)!;
+  assert.equal(last.kind === 'step' && last.etaS, 0);
+});
+
+test('decay schedule keeps the rate for `after` epochs, then multiplies it every epoch', async () => {
+  const engine = new ScriptedEngine([4, 3, 2, 1]);
+  await train(engine, data, { ...base, schedule: { kind: 'decay', after: 2, factor: 0.5 } });
+  assert.deepEqual([...new Set(engine.steps.map((s) => s.lr))], [8, 4, 2]);
+});
+
+test('the time budget stops training and still validates the epoch in progress', async () => {
+  const engine = new ScriptedEngine([3, 2, 1, 1]);
+  let clock = 0;
+  const r = await train(engine, data, { ...base, timeBudget: 2.5 }, { now: () => clock++ });
+  assert.equal(r.stoppedBy, 'time-budget');
+  assert.equal(r.epochs, 1);
+  assert.ok(engine.steps.length < 4);
+  assert.equal(engine.evals, 1);
+});
+
+test('dropout masks are drawn per step with the right sizes and values, reproducibly', async () => {
+  const run = async () => {
+    const engine = new ScriptedEngine([1, 1]);
+    await train(engine, data, { ...base, epochs: 1, dropout: 0.5, maskWidths: [3, 4] });
+    return engine.steps;
+  };
+  const a = await run();
+  const b = await run();
+  for (const s of a) {
+    assert.equal(s.masks!.length, 2);
+    assert.equal(s.masks![0]!.length, s.T * 2 * 3);
+    assert.equal(s.masks![1]!.length, s.T * 2 * 4);
+    assert.ok(s.masks!.every((m) => m.every((v) => v === 0 || v === 2)));
+  }
+  const kept = a.flatMap((s) => s.masks!.flatMap((m) => [...m])).filter((v) => v === 2).length;
+  const total = a.reduce((n, s) => n + s.masks!.reduce((k, m) => k + m.length, 0), 0);
+  assert.ok(Math.abs(kept / total - 0.5) < 0.1, `kept ${kept}/${total}`);
+  assert.deepEqual(a.map((s) => [...s.masks![0]!]), b.map((s) => [...s.masks![0]!]));
+});
+
+test('cancellation stops between steps', async () => {
+  const engine = new ScriptedEngine([1, 1, 1, 1]);
+  const abort = new AbortController();
+  await assert.rejects(
+    train(engine, data, base, { signal: abort.signal, onEvent: (e) => e.kind === 'step' && e.step === 2 && abort.abort() }),
+    { name: 'AbortError' },
+  );
+  assert.equal(engine.steps.length, 2);
+});
+
+test('bad options and too little text are refused with clear errors', async () => {
+  const engine = new ScriptedEngine([1]);
+  await assert.rejects(train(engine, data, { ...base, bptt: 0 }), /bptt must be a positive integer/);
+  await assert.rejects(train(engine, data, { ...base, dropout: 1 }), /dropout/);
+  await assert.rejects(train(engine, { train: new Int32Array(3), valid: data.valid }, base), /too short/);
+  await assert.rejects(train(engine, { train: data.train, valid: new Int32Array(1) }, base), /validation text is too short/);
+});

@@ -1,0 +1,54 @@
+// The training worker end to end: a real worker thread running the ONNX training graph.
+
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { dropoutMaskWidths, type ModelConfig } from '../../src/core/model-config.js';
+import { mulberry32 } from '../../src/core/random.js';
+import type { TrainEvent, TrainOptions } from '../../src/core/trainer.js';
+import { startTraining, TrainingCancelled } from '../../src/runtime/training-job.js';
+
+const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: 12, embed: 8, hidden: 8, tied: true };
+
+/** A text the model can learn: a repeating pattern with a little noise. */
+function corpus(n: number, seed: number): Int32Array {
+  const rand = mulberry32(seed);
+  return Int32Array.from({ length: n }, (_, i) => (rand() < 0.05 ? Math.floor(rand() * 12) : [1, 2, 3, 4, 5, 3, 2][i % 7]!));
+}
+
+const options: TrainOptions = {
+  batch: 4, bptt: 8, lr: 0.02, clip: 1, optimizer: 'adam', schedule: { kind: 'plateau', factor: 4 }, dropout: 0.1,
+  maskWidths: dropoutMaskWidths(cfg), epochs: 4, timeBudget: 0, seed: 3, evalBatch: 2, evalBptt: 16,
+};
+
+test('a worker trains the model, reports progress, and returns better-than-chance parameters', async () => {
+  const events: TrainEvent[] = [];
+  const job = startTraining({ cfg, options, train: corpus(2000, 1), valid: corpus(300, 2), test: corpus(300, 3), threads: 1 }, (e) => events.push(e));
+  const r = await job.result;
+  const epochs = events.filter((e) => e.kind === 'epoch');
+  assert.equal(epochs.length, 4);
+  assert.ok(events.some((e) => e.kind === 'step' && e.tokensPerS > 0 && Number.isFinite(e.etaS)));
+  assert.ok(r.bestValidPpl < 12 / 2, `valid ppl ${r.bestValidPpl} should be far below the uniform 12`);
+  assert.ok(r.testPpl !== undefined && r.testPpl < 12 / 2);
+  assert.ok(r.params instanceof Float32Array && r.params.length > 0);
+});
+
+test('cancel stops the worker and rejects with TrainingCancelled', async () => {
+  let job: ReturnType<typeof startTraining> | undefined;
+  let steps = 0;
+  job = startTraining({ cfg, options: { ...options, epochs: 50 }, train: corpus(4000, 4), valid: corpus(300, 5), threads: 1 }, (e) => {
+    if (e.kind === 'step' && ++steps === 3) job!.cancel();
+  });
+  await assert.rejects(job.result, TrainingCancelled);
+  assert.ok(steps < 20, `stopped promptly (${steps} steps)`);
+});
+
+test('a killed worker rejects instead of hanging', async () => {
+  const job = startTraining({ cfg, options: { ...options, epochs: 50 }, train: corpus(4000, 6), valid: corpus(300, 7), threads: 1 });
+  setTimeout(() => void job.kill(), 200);
+  await assert.rejects(job.result);
+});
+
+test('an error inside the worker (a bad option) reaches the caller with its message', async () => {
+  const job = startTraining({ cfg, options: { ...options, bptt: 0 }, train: corpus(500, 8), valid: corpus(100, 9), threads: 1 });
+  await assert.rejects(job.result, /bptt must be a positive integer/);
+});
