@@ -1,0 +1,90 @@
+// Train/validation split by whole file: a file's words all land on one side, so validation measures how
+// well the model predicts text it has never seen rather than the other half of a paragraph it trained on.
+//
+// The rule, exactly: every file gets a 32-bit key, splitKey(relPath, seed) = fmix32(fnv1a32(utf8(relPath))
+// xor imul(seed, 0x9e3779b1)); the files are ranked by key (ties: relPath, then input position); the first
+// k = validCount(n, fraction) of that ranking are validation, the rest training. The split depends only on
+// the relPaths (not on file contents, input order or the machine), and since keys are uniform the valid
+// set is roughly "every file whose key falls below fraction · 2^32": adding one file changes k by at most
+// one and moves at most one existing file from one side to the other.
+//
+// relPaths should be forward-slash and relative to the workspace root, as the walkers produce them, so a
+// workspace splits the same way on every OS.
+
+/** FNV-1a, 32-bit, over the UTF-8 bytes of `text`. */
+export function fnv1a32(text: string): number {
+  const bytes = new TextEncoder().encode(text);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** MurmurHash3's finaliser: every input bit flips about half the output bits, so ranks look random. */
+function fmix32(x: number): number {
+  let h = x >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The rank key of one file; see the rule at the top of this file. */
+export function splitKey(relPath: string, seed = 0): number {
+  checkSeed(seed);
+  return fmix32(fnv1a32(relPath) ^ Math.imul(seed >>> 0, 0x9e3779b1));
+}
+
+/**
+ * How many of n files go to validation: round(fraction · n), but at least 1 when n ≥ 2 and fraction > 0,
+ * and at most n − 1 when fraction < 1 (training keeps a file). A single file stays in training unless
+ * fraction is 1.
+ */
+export function validCount(n: number, validFraction: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`file count must be a non-negative integer (got ${n})`);
+  checkFraction(validFraction);
+  if (n === 0 || validFraction === 0) return 0;
+  if (validFraction === 1) return n;
+  const k = Math.round(validFraction * n);
+  return Math.min(n - 1, Math.max(n >= 2 ? 1 : 0, k));
+}
+
+/**
+ * Splits files into training and validation by whole file, deterministically from their relPaths.
+ * Within each side, files keep their input order.
+ */
+export function splitByFile<T extends { relPath: string }>(
+  files: readonly T[],
+  validFraction: number,
+  seed = 0,
+): { train: T[]; valid: T[] } {
+  checkFraction(validFraction);
+  checkSeed(seed);
+  const k = validCount(files.length, validFraction);
+  const ranked = files
+    .map((f, index) => ({ key: splitKey(f.relPath, seed), relPath: f.relPath, index }))
+    .sort((a, b) => a.key - b.key || compareStrings(a.relPath, b.relPath) || a.index - b.index);
+  const isValid = new Uint8Array(files.length);
+  for (let r = 0; r < k; r++) isValid[ranked[r]!.index] = 1;
+  const train: T[] = [];
+  const valid: T[] = [];
+  files.forEach((f, i) => (isValid[i] ? valid : train).push(f));
+  return { train, valid };
+}
+
+/** Code-unit order: the same on every machine, unlike localeCompare. */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function checkFraction(f: number): void {
+  if (!(f >= 0 && f <= 1)) throw new RangeError(`validFraction must lie between 0 and 1 (got ${f})`);
+}
+
+function checkSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`split seed must be an integer (got ${seed})`);
+}

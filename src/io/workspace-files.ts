@@ -1,0 +1,297 @@
+// Reads a workspace folder into training text: a deterministic depth-first walk that honours .gitignore
+// files and the decisions of `core/file-filters.ts`, reads one file at a time, stops at the caps, and
+// accounts for every file it leaves out by a named reason.
+//
+// Walk rules:
+// - Entries are visited in code-unit order of their names, folders descended where they appear, so the
+//   same tree always yields the same files in the same order.
+// - .gitignore files apply at every level (nested rules are relative to their own folder, deeper files
+//   override shallower ones, as in git); `.git/info/exclude` applies below the root .gitignore;
+//   `extraIgnore` (gitignore syntax, relative to the root) excludes on top and cannot re-include.
+// - Symbolic links are never followed, neither to folders (cycles) nor to files (a link inside the root
+//   duplicates a file that is read anyway; one outside leaks text from outside the workspace).
+// - Excluded, secret and ignored folders are skipped without descending and counted once each.
+// - Sizes come from fstat on the open handle before reading; too-large files are never read, and a file
+//   that grows past the limit while being read is dropped. Files that vanish or change type between the
+//   listing and the read are counted as `unreadable`; nothing but cancellation and an unreadable root
+//   makes the walk throw.
+
+import { constants as fsConstants, promises as fsp, type Dirent } from 'node:fs';
+import path from 'node:path';
+import {
+  classifyContent,
+  classifyPath,
+  DEFAULT_SCAN_LIMITS,
+  IgnoreRules,
+  isExcludedDirName,
+  SECRET_DIRS,
+  SKIP_REASONS,
+  type ScanLimits,
+  type SkipReason,
+} from '../core/file-filters.js';
+
+export interface ScannedFile {
+  /** Forward-slash path relative to the root. */
+  relPath: string;
+  /** The decoded text (UTF-8, BOM stripped). */
+  text: string;
+  /** Size on disk in bytes. */
+  bytes: number;
+}
+
+export interface SkipTally {
+  /** Files skipped; a skipped folder counts once, whatever it holds. */
+  count: number;
+  /** Their size on disk, where known (skipped folders and symlinks add 0). */
+  bytes: number;
+  /** The first few relPaths in walk order; folders end with "/". */
+  examples: string[];
+}
+
+export interface WorkspaceScan {
+  /** The absolute root that was walked. */
+  root: string;
+  /** Files taken, in walk order. */
+  files: ScannedFile[];
+  /** Only reasons that occurred have an entry. */
+  skipped: Map<SkipReason, SkipTally>;
+  /** Sum of `files[i].bytes`. */
+  totalBytes: number;
+  /** The limits the walk applied. */
+  limits: ScanLimits;
+}
+
+export interface ScanProgress {
+  /** The path just decided on (taken or skipped). */
+  relPath: string;
+  taken: number;
+  skipped: number;
+  totalBytes: number;
+}
+
+export interface ReadWorkspaceOptions extends Partial<ScanLimits> {
+  /** More patterns in .gitignore syntax, relative to the root (e.g. a user setting). */
+  extraIgnore?: readonly string[];
+  /** Cancels the walk: checked before every entry, it rejects with the signal's reason (an AbortError). */
+  signal?: AbortSignal;
+  /** Called after every decision; keep it cheap. */
+  onProgress?: (progress: ScanProgress) => void;
+  /** Case-insensitive ignore patterns. Default: true on macOS and Windows, as git's core.ignorecase. */
+  ignoreCase?: boolean;
+}
+
+/** Examples kept per skip reason. */
+const MAX_EXAMPLES = 5;
+/** .gitignore files larger than this are read only this far. */
+const MAX_RULES_FILE_BYTES = 1024 * 1024;
+
+export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOptions = {}): Promise<WorkspaceScan> {
+  const limits = resolveLimits(opts);
+  const { signal, onProgress } = opts;
+  signal?.throwIfAborted();
+
+  const absRoot = path.resolve(root);
+  const rootStat = await fsp.stat(absRoot).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read workspace folder ${absRoot}: ${err.code ?? err.message}`);
+  });
+  if (!rootStat.isDirectory()) throw new Error(`not a folder: ${absRoot}`);
+
+  const ignoreCase = opts.ignoreCase ?? (process.platform === 'darwin' || process.platform === 'win32');
+  const rootRules = IgnoreRules.empty({ ignoreCase }).withFile(
+    '',
+    await readRulesFile(path.join(absRoot, '.git', 'info', 'exclude')),
+  );
+  const extraRules = IgnoreRules.empty({ ignoreCase }).withFile('', (opts.extraIgnore ?? []).join('\n'));
+
+  const scan: WorkspaceScan = { root: absRoot, files: [], skipped: new Map(), totalBytes: 0, limits };
+  let skippedCount = 0;
+  // Once a cap is reached every later candidate is counted under it, unread.
+  let capReached: 'file-cap' | 'byte-cap' | undefined;
+
+  const progress = (relPath: string): void => {
+    onProgress?.({ relPath, taken: scan.files.length, skipped: skippedCount, totalBytes: scan.totalBytes });
+  };
+  const skip = (relPath: string, reason: SkipReason, bytes: number): void => {
+    let tally = scan.skipped.get(reason);
+    if (!tally) scan.skipped.set(reason, (tally = { count: 0, bytes: 0, examples: [] }));
+    tally.count++;
+    tally.bytes += bytes;
+    if (tally.examples.length < MAX_EXAMPLES) tally.examples.push(relPath);
+    skippedCount++;
+    progress(relPath);
+  };
+  const isIgnored = (relPath: string, isDir: boolean, rules: IgnoreRules): boolean =>
+    rules.ignores(relPath, isDir) || extraRules.ignores(relPath, isDir);
+  const sizeOf = async (absPath: string): Promise<number> => {
+    try {
+      return (await fsp.lstat(absPath)).size;
+    } catch {
+      return 0;
+    }
+  };
+
+  const visitFile = async (absPath: string, relPath: string, rules: IgnoreRules): Promise<void> => {
+    const pathReason = classifyPath(relPath) ?? (isIgnored(relPath, false, rules) ? 'ignored' : undefined);
+    if (pathReason) return skip(relPath, pathReason, await sizeOf(absPath));
+    if (!capReached && scan.files.length >= limits.maxFiles) capReached = 'file-cap';
+    if (capReached) return skip(relPath, capReached, await sizeOf(absPath));
+
+    let handle: fsp.FileHandle;
+    try {
+      // O_NONBLOCK: a file swapped for a FIFO after the listing must not hang the walk.
+      handle = await fsp.open(absPath, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+    } catch {
+      return skip(relPath, 'unreadable', 0);
+    }
+    let verdict: { skip: SkipReason; bytes: number } | ScannedFile;
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) verdict = { skip: 'unreadable', bytes: 0 };
+      else if (stat.size > limits.maxFileBytes) verdict = { skip: 'too-large', bytes: stat.size };
+      else if (scan.totalBytes + stat.size > limits.maxTotalBytes) verdict = { skip: 'byte-cap', bytes: stat.size };
+      else {
+        const bytes = await readUpTo(handle, stat.size, limits.maxFileBytes + 1);
+        if (bytes.length > limits.maxFileBytes) verdict = { skip: 'too-large', bytes: bytes.length };
+        else if (scan.totalBytes + bytes.length > limits.maxTotalBytes) verdict = { skip: 'byte-cap', bytes: bytes.length };
+        else {
+          const content = classifyContent(bytes, { maxFileBytes: limits.maxFileBytes });
+          verdict = 'skip' in content ? { skip: content.skip, bytes: bytes.length } : { relPath, text: content.text, bytes: bytes.length };
+        }
+      }
+    } catch {
+      verdict = { skip: 'unreadable', bytes: 0 };
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+    if ('skip' in verdict) {
+      if (verdict.skip === 'byte-cap') capReached = 'byte-cap';
+      return skip(relPath, verdict.skip, verdict.bytes);
+    }
+    scan.files.push(verdict);
+    scan.totalBytes += verdict.bytes;
+    progress(relPath);
+  };
+
+  const walkDir = async (absDir: string, relDir: string, parentRules: IgnoreRules): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(absDir, { withFileTypes: true });
+    } catch (err) {
+      if (relDir === '') throw new Error(`cannot read workspace folder ${absDir}: ${(err as NodeJS.ErrnoException).code}`);
+      return skip(relDir + '/', 'unreadable', 0);
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+    let rules = parentRules;
+    if (entries.some((e) => e.name === '.gitignore' && e.isFile())) {
+      rules = rules.withFile(relDir, await readRulesFile(path.join(absDir, '.gitignore')));
+    }
+
+    for (const entry of entries) {
+      signal?.throwIfAborted();
+      const relPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+      const absPath = path.join(absDir, entry.name);
+      if (entry.isSymbolicLink()) skip(relPath, 'symlink', 0);
+      else if (entry.isDirectory()) {
+        const dirReason: SkipReason | undefined = isExcludedDirName(entry.name)
+          ? 'excluded-dir'
+          : SECRET_DIRS.has(entry.name)
+            ? 'secret'
+            : isIgnored(relPath, true, rules)
+              ? 'ignored'
+              : undefined;
+        if (dirReason) skip(relPath + '/', dirReason, 0);
+        else await walkDir(absPath, relPath, rules);
+      } else if (entry.isFile()) await visitFile(absPath, relPath, rules);
+      else skip(relPath, 'unreadable', 0); // FIFO, socket, device
+    }
+  };
+
+  await walkDir(absRoot, '', rootRules);
+  signal?.throwIfAborted();
+  return scan;
+}
+
+/**
+ * One line for logs and the CLI, e.g.
+ * "took 123 files (4.5 MB); skipped: 12 ignored, 3 binary, 40 file-cap (limit 20000 files)".
+ */
+export function formatScanReport(scan: WorkspaceScan): string {
+  const took = `took ${scan.files.length} ${scan.files.length === 1 ? 'file' : 'files'} (${formatBytes(scan.totalBytes)})`;
+  const parts: string[] = [];
+  for (const reason of SKIP_REASONS) {
+    const tally = scan.skipped.get(reason);
+    if (!tally || tally.count === 0) continue;
+    let part = `${tally.count} ${reason}`;
+    if (reason === 'too-large') part += ` (over ${formatBytes(scan.limits.maxFileBytes)})`;
+    if (reason === 'file-cap') part += ` (limit ${scan.limits.maxFiles} files)`;
+    if (reason === 'byte-cap') part += ` (limit ${formatBytes(scan.limits.maxTotalBytes)})`;
+    parts.push(part);
+  }
+  return parts.length === 0 ? `${took}; nothing skipped` : `${took}; skipped: ${parts.join(', ')}`;
+}
+
+/** Binary units (1 KB = 1024 B), one decimal: "812 B", "4.5 KB", "50.0 MB". */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function resolveLimits(opts: Partial<ScanLimits>): ScanLimits {
+  const limits: ScanLimits = {
+    maxFileBytes: opts.maxFileBytes ?? DEFAULT_SCAN_LIMITS.maxFileBytes,
+    maxFiles: opts.maxFiles ?? DEFAULT_SCAN_LIMITS.maxFiles,
+    maxTotalBytes: opts.maxTotalBytes ?? DEFAULT_SCAN_LIMITS.maxTotalBytes,
+  };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`${name} must be a non-negative integer (got ${value})`);
+    }
+  }
+  return limits;
+}
+
+/** A .gitignore-syntax file's text, or "" when it is missing or unreadable. */
+async function readRulesFile(absPath: string): Promise<string> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(absPath, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+    const stat = await handle.stat();
+    if (!stat.isFile()) return '';
+    const bytes = await readUpTo(handle, stat.size, MAX_RULES_FILE_BYTES);
+    return new TextDecoder('utf-8').decode(bytes);
+  } catch {
+    return '';
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Reads from the start until end of file or `limit` bytes, whichever comes first. `expected` (the
+ * stat size) sizes the first buffer; a file that grew meanwhile is read on, up to the limit.
+ */
+async function readUpTo(handle: fsp.FileHandle, expected: number, limit: number): Promise<Uint8Array> {
+  // +1 so that reaching the expected size still leaves room to see end of file in the same buffer.
+  let buffer = Buffer.allocUnsafe(Math.max(1, Math.min(limit, expected + 1)));
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      if (length >= limit) break;
+      const grown = Buffer.allocUnsafe(Math.min(limit, buffer.length * 2));
+      buffer.copy(grown, 0, 0, length);
+      buffer = grown;
+    }
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+    if (bytesRead === 0) break;
+    length += bytesRead;
+  }
+  return buffer.subarray(0, length);
+}
