@@ -1,0 +1,98 @@
+// The exported inference model (ONNX LSTM/RNN operators) and the scoring graph, run in real sessions,
+// against the training graph's own forward pass on the same weights.
+
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { inferenceGraph, scoreGraph } from '../../../src/core/graphs/inference-graph.js';
+import { trainStepGraph } from '../../../src/core/graphs/train-step-graph.js';
+import { parameterLayout, parameterViews, type CellType, type ModelConfig } from '../../../src/core/model-config.js';
+import { mulberry32 } from '../../../src/core/random.js';
+import { createSession, floatData, floatTensor, idsTensor, ort, scalarTensor } from '../../../src/runtime/ort-session.js';
+
+function setup(cfg: ModelConfig, T: number, B: number, seed: number) {
+  const rand = mulberry32(seed);
+  const n = parameterLayout(cfg).reduce((k, p) => k + p.size, 0);
+  const params = Float32Array.from({ length: n }, () => (rand() * 2 - 1) * 0.5);
+  const tokens = Int32Array.from({ length: (T + 1) * B }, () => Math.floor(rand() * cfg.vocab));
+  const LBH = cfg.layers * B * cfg.hidden;
+  const h0 = Float32Array.from({ length: LBH }, () => rand() - 0.5);
+  const c0 = Float32Array.from({ length: LBH }, () => rand() - 0.5);
+  return { params, tokens, h0, c0 };
+}
+
+/** log_probs [N, V] and the final state from the training graph's forward pass (lr 0: nothing learned). */
+async function trainingForward(cfg: ModelConfig, T: number, B: number, s: ReturnType<typeof setup>) {
+  const opts = { optimizer: 'sgd' as const, dropout: false, T, exposeLogProbs: true };
+  const session = await createSession(trainStepGraph(cfg, opts), { threads: 1 });
+  const feeds: Record<string, ort.Tensor> = {};
+  const views = parameterViews(cfg, s.params);
+  for (const p of parameterLayout(cfg)) feeds[p.name] = floatTensor(views.get(p.name)!, p.shape);
+  feeds.tokens = idsTensor(s.tokens, [T + 1, B]);
+  feeds.h0 = floatTensor(s.h0, [cfg.layers, B, cfg.hidden]);
+  if (cfg.cell === 'lstm') feeds.c0 = floatTensor(s.c0, [cfg.layers, B, cfg.hidden]);
+  feeds.lr = scalarTensor(0);
+  feeds.clip = scalarTensor(1);
+  const out = await session.run(feeds);
+  await session.release();
+  return { logProbs: floatData(out.log_probs, 'log_probs'), hT: floatData(out.hT, 'hT'), cT: out.cT ? floatData(out.cT, 'cT') : undefined };
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d;
+}
+
+const cases: { cell: CellType; layers: number; tied: boolean }[] = [
+  { cell: 'lstm', layers: 1, tied: false },
+  { cell: 'lstm', layers: 2, tied: true },
+  { cell: 'lstm', layers: 3, tied: false },
+  { cell: 'rnn', layers: 1, tied: true },
+  { cell: 'rnn', layers: 2, tied: false },
+];
+
+for (const c of cases) {
+  test(`the exported model gives the training graph's log-probabilities: ${c.cell} ×${c.layers}${c.tied ? ' tied' : ''}`, async () => {
+    const cfg: ModelConfig = { cell: c.cell, layers: c.layers, vocab: 17, embed: c.tied ? 6 : 5, hidden: 6, tied: c.tied };
+    const T = 5;
+    const B = 3;
+    const s = setup(cfg, T, B, 11 * c.layers + (c.tied ? 1 : 0));
+    const ref = await trainingForward(cfg, T, B, s);
+
+    const session = await createSession(inferenceGraph(cfg, s.params), { threads: 1 });
+    const feeds: Record<string, ort.Tensor> = {
+      tokens: idsTensor(s.tokens.subarray(0, T * B), [T, B]),
+      h0: floatTensor(s.h0, [cfg.layers, B, cfg.hidden]),
+    };
+    if (cfg.cell === 'lstm') feeds.c0 = floatTensor(s.c0, [cfg.layers, B, cfg.hidden]);
+    const out = await session.run(feeds);
+    assert.deepEqual(out.log_probs!.dims, [T, B, cfg.vocab]);
+    assert.ok(maxDiff(floatData(out.log_probs, 'log_probs'), ref.logProbs) < 1e-5);
+    assert.ok(maxDiff(floatData(out.hT, 'hT'), ref.hT) < 1e-5);
+    if (ref.cT) assert.ok(maxDiff(floatData(out.cT, 'cT'), ref.cT) < 1e-5);
+    await session.release();
+
+    // The scoring graph: log p(target) and its rank, from the same forward pass.
+    for (const weights of ['inputs', 'initializers'] as const) {
+      const scorer = await createSession(scoreGraph(cfg, weights === 'initializers' ? s.params : undefined), { threads: 1 });
+      const sf: Record<string, ort.Tensor> = { tokens: idsTensor(s.tokens, [T + 1, B]), h0: feeds.h0! };
+      if (feeds.c0) sf.c0 = feeds.c0;
+      if (weights === 'inputs') {
+        const views = parameterViews(cfg, s.params);
+        for (const p of parameterLayout(cfg)) sf[p.name] = floatTensor(views.get(p.name)!, p.shape);
+      }
+      const so = await scorer.run(sf);
+      const logp = floatData(so.logp, 'logp');
+      const rank = so.rank!.data as BigInt64Array;
+      for (let n = 0; n < T * B; n++) {
+        const row = ref.logProbs.subarray(n * cfg.vocab, (n + 1) * cfg.vocab);
+        const y = s.tokens[B + n]!;
+        assert.ok(Math.abs(logp[n]! - row[y]!) < 1e-5);
+        const higher = row.filter((v) => v > row[y]!).length;
+        assert.equal(Number(rank[n]), higher, `rank of target ${n}`);
+      }
+      await scorer.release();
+    }
+  });
+}

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, parseModelMeta } from '../../src/core/model-format.js';
+
+const good = () => ({
+  format: MODEL_FORMAT,
+  formatVersion: MODEL_FORMAT_VERSION,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  tokenizer: { mode: 'text' },
+  config: { cell: 'lstm', layers: 1, vocab: 3, embed: 4, hidden: 4, tied: true },
+  vocabulary: ['<unk>', 'a', ' b'],
+});
+
+test('a well-formed model.json is accepted as it is', () => {
+  const m = parseModelMeta(good(), 'm');
+  assert.deepEqual(m.vocabulary, ['<unk>', 'a', ' b']);
+  assert.equal(m.config.hidden, 4);
+});
+
+test('another format version fails with a message that says what to do', () => {
+  assert.throws(() => parseModelMeta({ ...good(), formatVersion: MODEL_FORMAT_VERSION + 1 }, 'DIR'), /DIR: model format version 2 is not supported .*update Nextword/);
+  assert.throws(() => parseModelMeta({ ...good(), formatVersion: 0 }, 'DIR'), /train the model again/);
+  assert.throws(() => parseModelMeta({ ...good(), formatVersion: undefined }, 'DIR'), /format version undefined/);
+});
+
+test('damaged or foreign metadata is refused with the reason', () => {
+  assert.throws(() => parseModelMeta([], 'm'), /not a JSON object/);
+  assert.throws(() => parseModelMeta({ ...good(), format: 'other' }, 'm'), /not a Nextword model/);
+  assert.throws(() => parseModelMeta({ ...good(), tokenizer: { mode: 'bpe' } }, 'm'), /tokenizer.mode/);
+  assert.throws(() => parseModelMeta({ ...good(), config: { ...good().config, layers: 7 } }, 'm'), /layers must be 1, 2 or 3/);
+  assert.throws(() => parseModelMeta({ ...good(), config: { ...good().config, embed: 5 } }, 'm'), /tied embeddings need embed = hidden/);
+  assert.throws(() => parseModelMeta({ ...good(), vocabulary: ['<unk>', 'a'] }, 'm'), /vocabulary has 2 words but the model expects 3/);
+  assert.throws(() => parseModelMeta({ ...good(), vocabulary: ['<unk>', 1, 'b'] }, 'm'), /array of strings/);
+});
