@@ -7,7 +7,7 @@ test('streams are read top to bottom: stream b holds the b-th contiguous slice o
   const s = toStreams(ids, 4);
   assert.equal(s.rows, 5); // ⌊23 / 4⌋, the last 3 tokens dropped
   for (let b = 0; b < 4; b++) {
-    const stream = Array.from({ length: s.rows }, (_, r) => s.data[r * 4 + b]);
+    const stream: number[] = Array.from({ length: s.rows }, (_, r) => s.data[r * 4 + b]!);
     assert.deepEqual(stream, [0, 1, 2, 3, 4].map((r) => b * 5 + r));
   }
 });

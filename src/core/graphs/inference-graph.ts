@@ -9,6 +9,7 @@
 // first half, the second is zero), gates in i, o, f, c order — the training layout as it is.
 
 import { decoderWeightName, gateCount, parameterLayout, parameterViews, type ModelConfig } from '../model-config.js';
+import { onnx } from 'onnx-proto';
 import { DType, GraphBuilder, ops, type Value } from '../onnx/graph-builder.js';
 
 /** How the graph gets a parameter, shaped as the training layout has it. */
@@ -120,4 +121,33 @@ export function scoreGraph(cfg: ModelConfig, params?: Float32Array): Uint8Array 
   g.output(op.reduceSum(higher, [1], 0, 'rank_sum'), 'rank', DType.int64, ['N']);
   stateOutputs(g, cfg, s);
   return g.toModelBytes({ docString: 'Nextword scoring graph' });
+}
+
+/**
+ * The parameters (flat, layout order) stored as initializers in an exported inference model, so that
+ * other graphs (scoring) can be built from a saved model. Fails if a tensor is missing or misshapen.
+ */
+export function parametersFromModel(cfg: ModelConfig, modelBytes: Uint8Array): Float32Array {
+  const model = onnx.ModelProto.decode(modelBytes);
+  const byName = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const layout = parameterLayout(cfg);
+  const flat = new Float32Array(layout.reduce((n, p) => n + p.size, 0));
+  for (const p of layout) {
+    const t = byName.get(p.name);
+    if (!t) throw new Error(`the ONNX model has no weight "${p.name}"; it does not match its model.json`);
+    const dims = (t.dims ?? []).map(Number);
+    if (dims.join('x') !== p.shape.join('x') || t.dataType !== DType.float) {
+      throw new Error(`the ONNX weight "${p.name}" is ${dims.join('×')} (type ${t.dataType}), expected float ${p.shape.join('×')}`);
+    }
+    const raw = t.rawData;
+    if (raw && raw.length === p.size * 4) {
+      // Copy through a fresh buffer: rawData may be an unaligned view into the model bytes.
+      flat.set(new Float32Array(Uint8Array.from(raw).buffer), p.offset);
+    } else if (t.floatData && t.floatData.length === p.size) {
+      flat.set(t.floatData, p.offset);
+    } else {
+      throw new Error(`the ONNX weight "${p.name}" holds the wrong number of values`);
+    }
+  }
+  return flat;
 }

@@ -99,7 +99,11 @@ async function onnxStep(cfg: ModelConfig, input: StepInput<Float64Array>, expose
 }
 
 const delta = (a: Float64Array, b: Float64Array) => a.map((v, i) => v - b[i]!);
-const maxAbs = (a: ArrayLike<number>) => Array.prototype.reduce.call(a, (m: number, v: number) => Math.max(m, Math.abs(v)), 0) as number;
+const maxAbs = (a: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+};
 
 /** Error of an update against the reference, net of float32's rounding of the new weights. */
 function updateErr(newGot: Float64Array, newRef: Float64Array, old: Float64Array): number {

@@ -1,0 +1,155 @@
+// `nextword bench`: throughput of training (tokens/s, with the share of the machine's matrix-multiply
+// rate it reaches) and latency of next-word requests (p50/p99 ms), printed as figures.
+
+import { parseArgs } from 'node:util';
+import { gateCount, initialParameters, layerInputWidth, type ModelConfig } from '../core/model-config.js';
+import { PRESETS, type TrainSettings } from '../core/presets.js';
+import { mulberry32 } from '../core/random.js';
+import { Vocabulary } from '../core/vocabulary.js';
+import { matmulGflops } from '../runtime/matmul-bench.js';
+import { TrainRunner } from '../runtime/train-runner.js';
+import { num, oneOf, round, thousands, UsageError } from './args.js';
+import { loadCorpus } from './corpus.js';
+
+export const BENCH_HELP = `Usage: nextword bench train <corpus|folder> [model options] [--batches N] [--threads K] [--json]
+       nextword bench predict [--model DIR | --layers L --hidden H --vocab V] [--text FILE] [--requests N] [--threads K] [--json]
+
+bench train   times N training steps (after 5 warm-up steps) on the given text with the model and
+              batch options of \`nextword train\` (--preset, --cell, --layers, --hidden, --embed, --vocab,
+              --tie, --dropout, --batch, --bptt, --optimizer) and prints the median tokens/s, and how
+              many GFLOP/s the step's matrix products reach against a plain MatMul on this machine.
+bench predict times next-word requests as the editor makes them while a user types: each request
+              advances the cached state by one word and takes the top words. Without --model it uses a
+              model of the given size with random weights (latency does not depend on the weights).
+`;
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const [what, ...rest] = argv;
+  if (!what || what === '-h' || what === '--help') {
+    process.stdout.write(BENCH_HELP);
+    return what ? 0 : 2;
+  }
+  if (what === 'train') return benchTrain(rest);
+  if (what === 'predict') return (await import('./bench-predict.js')).benchPredict(rest);
+  throw new UsageError(`bench takes "train" or "predict" (got "${what}")\n\n${BENCH_HELP}`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Multiply-add FLOPs of the matrix products in one training step of N = T·B tokens. */
+export function trainStepFlops(cfg: ModelConfig, N: number): number {
+  const G = gateCount(cfg.cell);
+  let flops = 3 * 2 * N * cfg.hidden * cfg.vocab; // decoder: logits, dW, dX
+  for (let l = 0; l < cfg.layers; l++) {
+    const I = layerInputWidth(cfg, l);
+    // forward P = X·Wᵀ and h·Rᵀ; backward dW, dX, dR, dh·R
+    flops += 3 * 2 * N * G * cfg.hidden * (I + cfg.hidden);
+  }
+  return flops;
+}
+
+async function benchTrain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      preset: { type: 'string' },
+      tokenizer: { type: 'string' },
+      cell: { type: 'string' },
+      layers: { type: 'string' },
+      hidden: { type: 'string' },
+      embed: { type: 'string' },
+      vocab: { type: 'string' },
+      tie: { type: 'boolean' },
+      'no-tie': { type: 'boolean' },
+      dropout: { type: 'string' },
+      batch: { type: 'string' },
+      bptt: { type: 'string' },
+      optimizer: { type: 'string' },
+      lr: { type: 'string' },
+      batches: { type: 'string' },
+      threads: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(BENCH_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('bench train takes one corpus or folder\n\n' + BENCH_HELP);
+  const preset = PRESETS[values.preset ?? 'ptb-small'];
+  if (!preset) throw new UsageError(`unknown preset "${values.preset}"`);
+  const s: TrainSettings = { ...preset };
+  s.tokenizer = oneOf(values.tokenizer, 'tokenizer', ['text', 'whitespace'] as const) ?? s.tokenizer;
+  s.cell = oneOf(values.cell, 'cell', ['lstm', 'rnn'] as const) ?? s.cell;
+  s.layers = num(values.layers, 'layers', { int: true, min: 1, max: 3 }) ?? s.layers;
+  s.hidden = num(values.hidden, 'hidden', { int: true, min: 1 }) ?? s.hidden;
+  s.embed = num(values.embed, 'embed', { int: true, min: 1 }) ?? s.embed;
+  s.vocab = num(values.vocab, 'vocab', { int: true, min: 2 }) ?? s.vocab;
+  if (values.tie) s.tied = true;
+  if (values['no-tie']) s.tied = false;
+  if (s.tied) s.embed = s.hidden;
+  s.dropout = num(values.dropout, 'dropout', { min: 0, max: 0.95 }) ?? s.dropout;
+  s.batch = num(values.batch, 'batch', { int: true, min: 1 }) ?? s.batch;
+  s.bptt = num(values.bptt, 'bptt', { int: true, min: 1 }) ?? s.bptt;
+  s.optimizer = oneOf(values.optimizer, 'optimizer', ['sgd', 'adam'] as const) ?? s.optimizer;
+  s.lr = num(values.lr, 'lr', { min: 0 }) ?? s.lr;
+  const batches = num(values.batches, 'batches', { int: true, min: 1 }) ?? 100;
+  const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
+
+  const corpus = await loadCorpus(positionals[0]!, s.tokenizer, s.validFraction);
+  const vocab = Vocabulary.build(Vocabulary.countTokens(corpus.train), { maxSize: s.vocab, minCount: s.minCount });
+  const cfg: ModelConfig = { cell: s.cell, layers: s.layers, vocab: vocab.size, embed: s.embed, hidden: s.hidden, tied: s.tied };
+  const ids = vocab.encode(corpus.train);
+  const rand = mulberry32(s.seed);
+  const runner = await TrainRunner.create(cfg, { optimizer: s.optimizer, dropout: s.dropout > 0, bptt: s.bptt, threads }, initialParameters(cfg, rand, s.initScale));
+  const T = s.bptt;
+  const B = s.batch;
+  const need = (batches + 5) * T * B + B;
+  if (ids.length < need) throw new UsageError(`the corpus has ${ids.length} tokens; ${batches} batches of ${T}×${B} need ${need}`);
+  // The streams as training lays them out (B streams read top to bottom), windows taken in order.
+  const rows = Math.floor(ids.length / B);
+  const data = new Int32Array(rows * B);
+  for (let b = 0; b < B; b++) for (let r = 0; r < rows; r++) data[r * B + b] = ids[b * rows + r]!;
+  const widths = cfg.layers + 1;
+  const masks = s.dropout > 0
+    ? Array.from({ length: widths }, (_, k) => new Float32Array(T * B * (k === 0 ? cfg.embed : cfg.hidden)).fill(1 / (1 - s.dropout)))
+    : undefined;
+  runner.resetState(B);
+  const times: number[] = [];
+  for (let i = 0; i < batches + 5; i++) {
+    const t0 = performance.now();
+    await runner.step(data.subarray(i * T * B, (i * T + T + 1) * B), T, s.lr, s.clip > 0 ? s.clip : Infinity, masks);
+    if (i >= 5) times.push(performance.now() - t0);
+  }
+  await runner.release();
+  const stepMs = median(times);
+  const tokensPerS = (T * B * 1000) / stepMs;
+  const gflops = trainStepFlops(cfg, T * B) / (stepMs / 1000) / 1e9;
+  const peak = await matmulGflops({ M: T * B, K: cfg.hidden, N: cfg.vocab, threads });
+  const result = {
+    tokens_per_s: Math.round(tokensPerS),
+    step_ms_median: round(stepMs, 2),
+    step_ms_p90: round([...times].sort((a, b) => a - b)[Math.floor(times.length * 0.9)]!, 2),
+    batches,
+    config: { ...cfg, batch: B, bptt: T, optimizer: s.optimizer, dropout: s.dropout },
+    matmul_gflops_in_step: round(gflops, 1),
+    matmul_gflops_machine: round(peak, 1),
+    share_of_matmul_limit: round(gflops / peak, 3),
+    threads: threads || 'all',
+  };
+  if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
+  else {
+    process.stdout.write(
+      `training: ${thousands(tokensPerS)} tokens/s (median step ${stepMs.toFixed(1)} ms over ${batches} steps of ${T}×${B} tokens)\n` +
+        `matrix products: ${gflops.toFixed(1)} GFLOP/s in the step vs ${peak.toFixed(1)} GFLOP/s for a plain [${T * B}×${cfg.hidden}]·[${cfg.hidden}×${cfg.vocab}] MatMul ` +
+        `(${(100 * gflops / peak).toFixed(0)} % of that limit)\n`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,35 @@
+// Writes a trained model: the standard ONNX inference model plus model.json, atomically.
+
+import { inferenceGraph } from '../core/graphs/inference-graph.js';
+import type { ModelConfig } from '../core/model-config.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelMeta, type TrainingRecord } from '../core/model-format.js';
+import type { TokenizerMode } from '../core/tokenizer.js';
+import type { Vocabulary } from '../core/vocabulary.js';
+import { saveModel } from '../io/model-store.js';
+
+export interface ExportInput {
+  cfg: ModelConfig;
+  params: Float32Array;
+  vocab: Vocabulary;
+  tokenizer: TokenizerMode;
+  training?: TrainingRecord;
+}
+
+export function modelMeta(input: ExportInput): ModelMeta {
+  return {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    createdAt: new Date().toISOString(),
+    tokenizer: { mode: input.tokenizer },
+    config: input.cfg,
+    vocabulary: input.vocab.toJSON(),
+    ...(input.training ? { training: input.training } : {}),
+  };
+}
+
+export async function exportModel(dir: string, input: ExportInput): Promise<{ dir: string }> {
+  const { cfg } = input;
+  const onnx = inferenceGraph(cfg, input.params, `Nextword ${cfg.cell} ${cfg.layers}×${cfg.hidden} language model, vocabulary ${cfg.vocab}`);
+  await saveModel(dir, { onnx, meta: modelMeta(input) as unknown as Record<string, unknown> });
+  return { dir };
+}

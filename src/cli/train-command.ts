@@ -1,0 +1,250 @@
+// `nextword train`: read a folder, build the vocabulary, train in a worker thread with a progress bar,
+// validate every epoch, export the best epoch's model (atomically) and report the figures.
+
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { dropoutMaskWidths, parameterCount, type ModelConfig } from '../core/model-config.js';
+import { DEFAULT_PRESET, PRESETS, type TrainSettings } from '../core/presets.js';
+import type { TrainEvent, TrainOptions } from '../core/trainer.js';
+import { Vocabulary } from '../core/vocabulary.js';
+import { startTraining, TrainingCancelled } from '../runtime/training-job.js';
+import { duration, num, oneOf, round, thousands, UsageError } from './args.js';
+import { loadCorpus } from './corpus.js';
+import { exportModel } from './export.js';
+
+export const TRAIN_HELP = `Usage: nextword train <folder> [options]
+
+Trains a word-level language model on <folder> and writes it to --out.
+<folder> is either a corpus folder holding train.txt and valid.txt (and test.txt, whose
+perplexity is reported at the end), used as given, or any project folder: its files are read
+honouring .gitignore, skipping binary, minified, generated, huge and secret files, and a
+deterministic share of whole files is held out for validation.
+
+Options (defaults come from --preset; flags override them):
+  --preset NAME          ${Object.keys(PRESETS).join(' | ')} (default ${DEFAULT_PRESET})
+  --out DIR              where to write the model (default ./nextword-model)
+  --tokenizer MODE       text | whitespace (pre-tokenised corpora such as Penn Treebank)
+  --cell TYPE            lstm | rnn
+  --layers L             1 to 3
+  --hidden H             hidden units per layer
+  --embed E              embedding width
+  --vocab V              maximum vocabulary size (<unk> included)
+  --min-count N          rarer words become <unk>
+  --tie / --no-tie       share the embedding and decoder weights (needs embed = hidden)
+  --dropout P            dropout between layers and before the decoder
+  --batch B              parallel streams
+  --bptt T               window length of truncated backpropagation through time
+  --lr X                 learning rate (of the mean cross-entropy)
+  --optimizer NAME       sgd | adam
+  --clip C               global gradient-norm bound (0: none)
+  --epochs N             passes over the training text
+  --time-budget SECONDS  stop training after this long (0: none)
+  --threads K            onnxruntime threads (0: all cores)
+  --seed S               random seed (weights, dropout)
+  --json                 one JSON object per line on stdout (the last has "final": true)
+  -h, --help             show this help
+`;
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      preset: { type: 'string' },
+      out: { type: 'string' },
+      tokenizer: { type: 'string' },
+      cell: { type: 'string' },
+      layers: { type: 'string' },
+      hidden: { type: 'string' },
+      embed: { type: 'string' },
+      vocab: { type: 'string' },
+      'min-count': { type: 'string' },
+      tie: { type: 'boolean' },
+      'no-tie': { type: 'boolean' },
+      dropout: { type: 'string' },
+      batch: { type: 'string' },
+      bptt: { type: 'string' },
+      lr: { type: 'string' },
+      optimizer: { type: 'string' },
+      clip: { type: 'string' },
+      epochs: { type: 'string' },
+      'time-budget': { type: 'string' },
+      threads: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(TRAIN_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('train takes exactly one folder\n\n' + TRAIN_HELP);
+  const presetName = values.preset ?? DEFAULT_PRESET;
+  const preset = PRESETS[presetName];
+  if (!preset) throw new UsageError(`unknown preset "${presetName}" (choose ${Object.keys(PRESETS).join(', ')})`);
+  const s: TrainSettings = { ...preset };
+  s.tokenizer = oneOf(values.tokenizer, 'tokenizer', ['text', 'whitespace'] as const) ?? s.tokenizer;
+  s.cell = oneOf(values.cell, 'cell', ['lstm', 'rnn'] as const) ?? s.cell;
+  s.layers = num(values.layers, 'layers', { int: true, min: 1, max: 3 }) ?? s.layers;
+  s.hidden = num(values.hidden, 'hidden', { int: true, min: 1 }) ?? s.hidden;
+  s.embed = num(values.embed, 'embed', { int: true, min: 1 }) ?? s.embed;
+  s.vocab = num(values.vocab, 'vocab', { int: true, min: 2 }) ?? s.vocab;
+  s.minCount = num(values['min-count'], 'min-count', { int: true, min: 1 }) ?? s.minCount;
+  if (values.tie && values['no-tie']) throw new UsageError('--tie and --no-tie contradict each other');
+  if (values.tie) s.tied = true;
+  if (values['no-tie']) s.tied = false;
+  s.dropout = num(values.dropout, 'dropout', { min: 0, max: 0.95 }) ?? s.dropout;
+  s.batch = num(values.batch, 'batch', { int: true, min: 1 }) ?? s.batch;
+  s.bptt = num(values.bptt, 'bptt', { int: true, min: 1, max: 400 }) ?? s.bptt;
+  s.lr = num(values.lr, 'lr', { min: 1e-9 }) ?? s.lr;
+  s.optimizer = oneOf(values.optimizer, 'optimizer', ['sgd', 'adam'] as const) ?? s.optimizer;
+  s.clip = num(values.clip, 'clip', { min: 0 }) ?? s.clip;
+  s.epochs = num(values.epochs, 'epochs', { int: true, min: 1 }) ?? s.epochs;
+  s.timeBudget = num(values['time-budget'], 'time-budget', { min: 0 }) ?? s.timeBudget;
+  s.seed = num(values.seed, 'seed', { int: true }) ?? s.seed;
+  const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
+  if (s.tied && s.embed !== s.hidden) {
+    if (values.embed !== undefined && values.hidden !== undefined) throw new UsageError('--tie needs --embed equal to --hidden');
+    s.embed = s.hidden; // the preset ties; follow the width the user chose
+  }
+  const out = path.resolve(values.out ?? 'nextword-model');
+  const json = values.json === true;
+  const log = (line: string) => process.stderr.write(line + '\n');
+
+  const abort = new AbortController();
+  const corpus = await loadCorpus(positionals[0]!, s.tokenizer, s.validFraction, abort.signal);
+  log(corpus.report);
+  const vocab = Vocabulary.build(Vocabulary.countTokens(corpus.train), { maxSize: s.vocab, minCount: s.minCount });
+  const cfg: ModelConfig = { cell: s.cell, layers: s.layers, vocab: vocab.size, embed: s.embed, hidden: s.hidden, tied: s.tied };
+  const params = parameterCount(cfg);
+  const options: TrainOptions = {
+    batch: s.batch,
+    bptt: s.bptt,
+    lr: s.lr,
+    clip: s.clip > 0 ? s.clip : Infinity,
+    optimizer: s.optimizer,
+    schedule: s.schedule,
+    dropout: s.dropout,
+    maskWidths: dropoutMaskWidths(cfg),
+    epochs: s.epochs,
+    timeBudget: s.timeBudget,
+    seed: s.seed,
+    evalBatch: s.evalBatch,
+    evalBptt: s.evalBptt,
+  };
+  const train = vocab.encode(corpus.train);
+  const valid = vocab.encode(corpus.valid);
+  const test = corpus.test ? vocab.encode(corpus.test) : undefined;
+  const counts = { trainTokens: train.length, validTokens: valid.length, ...(test ? { testTokens: test.length } : {}) };
+  log(
+    `model: ${cfg.cell} ${cfg.layers}×${cfg.hidden}, embed ${cfg.embed}, vocab ${thousands(cfg.vocab)}${cfg.tied ? ', tied' : ''}, ` +
+      `${thousands(params)} parameters; ${s.optimizer} lr ${s.lr}, clip ${s.clip || 'none'}, dropout ${s.dropout}, batch ${s.batch}, bptt ${s.bptt}`,
+  );
+  if (json) {
+    emit({ event: 'start', preset: presetName, config: cfg, params, ...counts, files: corpus.files, options: { ...s } });
+  }
+  const bar = new ProgressLine(process.stderr, s.epochs);
+  const job = startTraining({ cfg, options, train, valid, ...(test ? { test } : {}), threads }, (e) => {
+    bar.update(e);
+    if (e.kind === 'epoch') {
+      bar.clear();
+      log(
+        `epoch ${String(e.epoch).padStart(3)} | ${duration(e.seconds).padStart(7)} | ${thousands(e.tokensPerS).padStart(7)} tok/s | ` +
+          `train ppl ${e.trainPpl.toFixed(2).padStart(8)} | valid ppl ${e.validPpl.toFixed(2).padStart(8)} | lr ${round(e.lr, 6)}${e.best ? ' *' : ''}`,
+      );
+      if (json) emit({ epoch: e.epoch, train_ppl: round(e.trainPpl, 3), valid_ppl: round(e.validPpl, 3), lr: e.lr, seconds: round(e.seconds, 2), tokens_per_s: Math.round(e.tokensPerS) });
+    }
+  });
+  const onSignal = () => {
+    bar.clear();
+    log('cancelling: stopping after the current step; the previous model (if any) is left as it was');
+    job.cancel();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let result;
+  try {
+    result = await job.result;
+  } catch (e) {
+    bar.clear();
+    if (e instanceof TrainingCancelled) {
+      log('training cancelled; nothing was written');
+      return 130;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  bar.clear();
+  const record = {
+    corpus: { source: corpus.source, ...(corpus.files ? { files: corpus.files } : {}), ...counts },
+    options: { preset: presetName, ...s, threads },
+    validPpl: result.bestValidPpl,
+    ...(result.testPpl !== undefined ? { testPpl: result.testPpl } : {}),
+    epochs: result.epochs,
+    bestEpoch: result.bestEpoch,
+    seconds: result.seconds,
+    tokensPerS: result.tokensPerS,
+    params,
+  };
+  const saved = await exportModel(out, { cfg, params: result.params, vocab, tokenizer: s.tokenizer, training: record });
+  log(
+    `best valid ppl ${result.bestValidPpl.toFixed(2)} (epoch ${result.bestEpoch})` +
+      (result.testPpl !== undefined ? `, test ppl ${result.testPpl.toFixed(2)}` : '') +
+      `; ${thousands(result.tokensPerS)} tok/s; ${duration(result.seconds)}${result.stoppedBy === 'time-budget' ? ' (time budget)' : ''}`,
+  );
+  log(`model written to ${saved.dir}`);
+  if (json) {
+    emit({
+      final: true,
+      valid_ppl: round(result.bestValidPpl, 3),
+      ...(result.testPpl !== undefined ? { test_ppl: round(result.testPpl, 3) } : {}),
+      tokens_per_s: Math.round(result.tokensPerS),
+      seconds: round(result.seconds, 2),
+      params,
+      epochs: result.epochs,
+      best_epoch: result.bestEpoch,
+      stopped_by: result.stoppedBy,
+      model: saved.dir,
+    });
+  }
+  return 0;
+}
+
+function emit(obj: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+/** One self-rewriting progress line on a terminal; occasional plain lines otherwise. */
+class ProgressLine {
+  private lastPlain = 0;
+  private shown = false;
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly epochs: number,
+  ) {}
+
+  update(e: TrainEvent): void {
+    if (e.kind !== 'step') return;
+    const frac = e.step / e.steps;
+    const width = 20;
+    const filled = Math.round(frac * width);
+    const line =
+      `epoch ${e.epoch}/${this.epochs} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% | ` +
+      `${thousands(e.tokensPerS)} tok/s | loss ${e.loss.toFixed(3)} | ppl ${e.ppl.toFixed(1)} | lr ${round(e.lr, 6)} | ETA ${duration(e.etaS)}`;
+    if (this.out.isTTY) {
+      this.out.write(`\r${line.slice(0, (this.out.columns || 120) - 1)}\x1b[K`);
+      this.shown = true;
+    } else if (e.elapsedS - this.lastPlain >= 30) {
+      this.lastPlain = e.elapsedS;
+      this.out.write(line + '\n');
+    }
+  }
+
+  clear(): void {
+    if (this.shown) this.out.write('\r\x1b[K');
+    this.shown = false;
+  }
+}

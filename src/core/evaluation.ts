@@ -1,0 +1,66 @@
+// Evaluation of a model on text: perplexity = exp(mean cross-entropy), and top-1 / top-3 next-word
+// accuracy, every token predicted from the tokens before it and the first from the start token (the
+// predictor's convention, so the figures match what the editor shows).
+//
+// Shapes: n tokens of a text; the scorer sees n + 1 ids (start token, then the tokens).
+
+import { EOS, tokenize, type TokenizerMode } from './tokenizer.js';
+import type { Vocabulary } from './vocabulary.js';
+
+/** Scores a sequence: for ids [start, w1..wn], log p(w_t | before) and how many words scored higher. */
+export interface SequenceScorer {
+  scoreSequence(ids: Int32Array): Promise<{ logp: Float32Array; rank: Int32Array }>;
+}
+
+export interface EvalFigures {
+  tokens: number;
+  /** Summed negative log-likelihood, nats. */
+  nll: number;
+  ppl: number;
+  top1: number;
+  top3: number;
+  /** Tokens outside the vocabulary (scored as `<unk>`). */
+  oov: number;
+}
+
+/** "Start of a line": the newline token in text mode, `<eos>` in whitespace mode (`<unk>` if absent). */
+export function startTokenId(vocab: Vocabulary, mode: TokenizerMode): number {
+  const start = mode === 'text' ? '\n' : EOS;
+  return vocab.has(start) ? vocab.id(start) : 0;
+}
+
+export async function evaluateText(scorer: SequenceScorer, vocab: Vocabulary, mode: TokenizerMode, text: string): Promise<EvalFigures> {
+  const ids = vocab.encode(tokenize(text, mode));
+  if (ids.length === 0) return { tokens: 0, nll: 0, ppl: NaN, top1: NaN, top3: NaN, oov: 0 };
+  const seq = new Int32Array(ids.length + 1);
+  seq[0] = startTokenId(vocab, mode);
+  seq.set(ids, 1);
+  const { logp, rank } = await scorer.scoreSequence(seq);
+  let nll = 0;
+  let top1 = 0;
+  let top3 = 0;
+  let oov = 0;
+  for (let t = 0; t < ids.length; t++) {
+    nll -= logp[t]!;
+    if (rank[t]! < 1) top1++;
+    if (rank[t]! < 3) top3++;
+    if (ids[t] === 0) oov++;
+  }
+  const n = ids.length;
+  return { tokens: n, nll, ppl: Math.exp(nll / n), top1: top1 / n, top3: top3 / n, oov };
+}
+
+/** Figures over several texts, weighted by their tokens. */
+export function combineFigures(parts: EvalFigures[]): EvalFigures {
+  const tokens = parts.reduce((s, p) => s + p.tokens, 0);
+  const nll = parts.reduce((s, p) => s + p.nll, 0);
+  const hits = (k: 'top1' | 'top3') => parts.reduce((s, p) => s + (p.tokens ? p[k] * p.tokens : 0), 0);
+  return {
+    tokens,
+    nll,
+    ppl: tokens ? Math.exp(nll / tokens) : NaN,
+    top1: tokens ? hits('top1') / tokens : NaN,
+    top3: tokens ? hits('top3') / tokens : NaN,
+    oov: parts.reduce((s, p) => s + p.oov, 0),
+  };
+}

@@ -1,0 +1,617 @@
+// Predictor: next-word suggestions, phrase continuation, scoring and sampling on top of any LanguageModel.
+//
+// Shapes: V vocabulary, n tokens; the recurrent state is opaque here.
+//
+// Every query starts from the state after the text's complete tokens. The text is split into a context and
+// the word still being typed (the "partial", see splitPartialWord); the context is tokenized and fed after a
+// start token, and the distribution of the next token is read off. The start token stands for "start of a
+// line", which is where a file begins: the newline token "\n" in text mode (or `<unk>` when the vocabulary has
+// no "\n"), `<eos>` in whitespace mode (or `<unk>`). Scoring uses the same start token for the first token.
+//
+// The editor asks on every keystroke, so contexts are cached by their fed token ids (a small LRU): a text
+// that extends a cached context runs only its new tokens, and typing inside a word runs nothing. The context
+// is bounded to the last `maxContextTokens` tokens; the window's start moves in steps of half that, so the
+// cache keeps hitting while the text grows.
+
+import { startTokenId } from './evaluation.js';
+import type { LanguageModel, RecurrentState } from './language-model.js';
+import { EOS, splitPartialWord, tokenize, type TokenizerMode } from './tokenizer.js';
+import type { Vocabulary } from './vocabulary.js';
+
+export interface PredictorOptions {
+  /** Most context tokens fed to the model (the start token aside); older text is dropped. Default 512. */
+  maxContextTokens?: number;
+  /**
+   * Most characters of context tokenized, so a huge file costs no more than a large one; the text is cut at a
+   * line start. Default 16 · maxContextTokens (enough for maxContextTokens tokens of ordinary code or prose).
+   */
+  maxContextChars?: number;
+  /** Contexts kept in the cache. Default 8. */
+  cacheSize?: number;
+  /** Most ids per model call when feeding a context or scoring: bounds the [n, V] log-prob buffer. Default 256. */
+  runChunk?: number;
+}
+
+export interface ContextState {
+  /** The model state after the start token and the context tokens. */
+  state: RecurrentState;
+  /** [V] log-probabilities of the next token. */
+  logProbs: Float32Array;
+  /** The context tokens fed after the start token: the complete tokens of the text, the last maxContextTokens at most. */
+  tokens: string[];
+  /** The word still being typed at the end of the text ('' when none); not fed to the model. */
+  partial: string;
+}
+
+export interface Suggestion {
+  token: string;
+  id: number;
+  /** What to insert after the text: the token minus the typed partial. '' when the partial is the whole token. */
+  text: string;
+  /**
+   * Probability among the candidates: the suggestible tokens that start with the typed partial (every
+   * suggestible token when nothing is typed). The candidates' probs sum to 1.
+   */
+  prob: number;
+  /** The model's own probability of the token as the next one, not conditioned on the partial. */
+  rawProb: number;
+  /** ln rawProb. */
+  logProb: number;
+}
+
+export interface TopKOptions {
+  /** Also suggest whitespace-only tokens: line breaks, indentation, `<eos>`. Default false. `<unk>` never is. */
+  includeWhitespace?: boolean;
+}
+
+export interface PhraseOptions {
+  /** Most tokens in the phrase, the completed partial word included (1: complete the current word only). */
+  maxWords: number;
+  /** Stop before a token that would bring the geometric mean of the phrase's probabilities below this. */
+  minProb: number;
+  /** Stop before a line break (`<eos>` in whitespace mode) instead of continuing on the next line. */
+  stopAtNewline: boolean;
+}
+
+export interface Phrase {
+  /** What to insert after the text. */
+  text: string;
+  /** The tokens of the phrase; the first one completes the partial when a word was being typed. */
+  tokens: string[];
+  /**
+   * The probability of each token given what precedes it. For the token completing a partial, the
+   * probability among the tokens that start with the partial (the user has typed it, so it is given).
+   */
+  probs: number[];
+  /** Geometric mean of probs; 0 for an empty phrase. */
+  meanProb: number;
+}
+
+export interface SampleOptions {
+  /** Tokens to generate, the completion of a partial word included. */
+  words: number;
+  /** Sampling from softmax(log p / temperature); 0 picks the most likely token (greedy). */
+  temperature: number;
+  /** Uniform numbers in [0, 1) (e.g. mulberry32(seed), for reproducible output). */
+  rand: () => number;
+}
+
+export interface TextScore {
+  /** Tokens scored: every token of the text (whitespace mode: each line's words and its `<eos>`). */
+  tokens: number;
+  /** Mean negative log-likelihood per token, in nats (the cross-entropy); NaN when there are no tokens. */
+  nll: number;
+  /** exp(nll). */
+  perplexity: number;
+  /** [tokens] surprisal of each token, −ln p(token | the tokens before it), in nats. */
+  surprisal: Float64Array;
+  /** Tokens that map to `<unk>` (words outside the vocabulary, and literal `<unk>`); they are scored as `<unk>`. */
+  oov: number;
+}
+
+// Per-token flags, computed once per vocabulary.
+const UNK_FLAG = 1;
+const BLANK_FLAG = 2; //      whitespace only (indentation, line breaks, `<eos>`)
+const LINE_BREAK_FLAG = 4; // a line break, or `<eos>` in whitespace mode
+
+const LINE_BREAK_TOKEN = /^(?:\r\n|[\n\r\u2028\u2029])$/;
+const BLANK_TOKEN = /^\s+$/u;
+
+/** The state and next-token distribution after some ids. */
+interface Advanced {
+  state: RecurrentState;
+  /** [V] */
+  logProbs: Float32Array;
+}
+
+interface CacheEntry {
+  /** The fed ids, start token first; never mutated. */
+  ids: Int32Array;
+  /** Shared by concurrent callers asking for the same context. */
+  value: Promise<Advanced>;
+}
+
+interface Context extends Advanced {
+  /** Fed ids, start token first. */
+  ids: Int32Array;
+  tokens: string[];
+  partial: string;
+}
+
+export class Predictor {
+  private readonly V: number;
+  private readonly startId: number;
+  private readonly flags: Uint8Array; //                                             [V]
+  private readonly maxContextTokens: number;
+  private readonly maxContextChars: number;
+  private readonly cacheSize: number;
+  private readonly runChunk: number;
+  /** Least recently used first. */
+  private readonly cache: CacheEntry[] = [];
+
+  constructor(
+    private readonly model: LanguageModel,
+    private readonly vocab: Vocabulary,
+    private readonly mode: TokenizerMode,
+    opts: PredictorOptions = {},
+  ) {
+    if (mode !== 'text' && mode !== 'whitespace') throw new Error(`Predictor: unknown tokenizer mode "${String(mode)}" (expected "text" or "whitespace")`);
+    if (model.vocabSize !== vocab.size) {
+      throw new Error(`Predictor: the model predicts ${model.vocabSize} tokens but the vocabulary has ${vocab.size}; were they saved together?`);
+    }
+    this.V = vocab.size;
+    this.maxContextTokens = positiveInteger(opts.maxContextTokens ?? 512, 'maxContextTokens');
+    this.maxContextChars = positiveInteger(opts.maxContextChars ?? 16 * this.maxContextTokens, 'maxContextChars');
+    this.cacheSize = positiveInteger(opts.cacheSize ?? 8, 'cacheSize');
+    this.runChunk = positiveInteger(opts.runChunk ?? 256, 'runChunk');
+
+    this.startId = startTokenId(vocab, mode);
+    this.flags = new Uint8Array(this.V);
+    this.flags[0] = UNK_FLAG;
+    for (let id = 1; id < this.V; id++) {
+      const w = vocab.word(id);
+      if (mode === 'whitespace' ? w === EOS : BLANK_TOKEN.test(w)) this.flags[id] |= BLANK_FLAG;
+      if (mode === 'whitespace' ? w === EOS : LINE_BREAK_TOKEN.test(w)) this.flags[id] |= LINE_BREAK_FLAG;
+    }
+  }
+
+  /**
+   * The state and next-token distribution after the complete tokens of `text` (the partial word is left
+   * out). Cached: asking again for the same context, or for one that extends it, is cheap.
+   */
+  async contextState(text: string): Promise<ContextState> {
+    const ctx = await this.context(text, 'contextState');
+    // A copy: the cached row must not be changed by a caller.
+    return { state: ctx.state, logProbs: ctx.logProbs.slice(), tokens: ctx.tokens, partial: ctx.partial };
+  }
+
+  /**
+   * The k most likely next tokens, best first (ties: the lower id, the more frequent word). When the text
+   * ends in a partial word, only tokens that start with it. `<unk>` is never suggested.
+   */
+  async topK(text: string, k: number, opts: TopKOptions = {}): Promise<Suggestion[]> {
+    if (!Number.isInteger(k) || k < 0) throw new Error(`Predictor.topK: k must be an integer ≥ 0 (got ${k})`);
+    const ctx = await this.context(text, 'topK');
+    if (k === 0) return [];
+    const lp = ctx.logProbs;
+    const skip = opts.includeWhitespace ? UNK_FLAG : UNK_FLAG | BLANK_FLAG;
+    const heap = new TopHeap(k);
+    const norm = new LogSumExp();
+    const consider = (id: number) => {
+      if (this.flags[id]! & skip) return;
+      const l = lp[id]!;
+      norm.add(l);
+      heap.offer(id, l);
+    };
+    if (ctx.partial) for (const id of this.vocab.idsWithPrefix(ctx.partial)) consider(id);
+    else for (let id = 0; id < this.V; id++) consider(id);
+
+    const logZ = norm.value();
+    return heap.drainBestFirst().map(({ id, score }) => {
+      const token = this.vocab.word(id);
+      return { token, id, text: this.insertion([token], ctx.partial, false), prob: Math.exp(score - logZ), rawProb: Math.exp(score), logProb: score };
+    });
+  }
+
+  /**
+   * Greedy continuation: completes the partial word with its most likely completion, then appends the most
+   * likely next token one at a time while the geometric mean of the probabilities stays ≥ minProb. Stops at
+   * maxWords, before `<unk>`, and before a line break when stopAtNewline. Trailing whitespace-only tokens are
+   * dropped from the result. Empty when no token qualifies.
+   */
+  async continuePhrase(text: string, opts: PhraseOptions): Promise<Phrase> {
+    const { maxWords, minProb, stopAtNewline } = opts;
+    if (!Number.isInteger(maxWords) || maxWords < 0) throw new Error(`Predictor.continuePhrase: maxWords must be an integer ≥ 0 (got ${maxWords})`);
+    if (!(minProb >= 0 && minProb <= 1)) throw new Error(`Predictor.continuePhrase: minProb must lie in [0, 1] (got ${minProb})`);
+    const ctx = await this.context(text, 'continuePhrase');
+    const ids: number[] = [];
+    const logs: number[] = []; // ln of each token's probability
+    let sumLog = 0;
+    const accept = (id: number, logP: number): boolean => {
+      if (Math.exp((sumLog + logP) / (ids.length + 1)) < minProb) return false;
+      ids.push(id);
+      logs.push(logP);
+      sumLog += logP;
+      return true;
+    };
+
+    let { state, logProbs: lp } = ctx;
+    if (maxWords > 0 && ctx.partial) {
+      const best = this.bestCompletion(lp, ctx.partial);
+      if (!best || !accept(best.id, best.logP)) return emptyPhrase();
+    }
+    while (ids.length < maxWords) {
+      if (ids.length > 0) ({ state, logProbs: lp } = await this.step(state, ids[ids.length - 1]!));
+      const id = argmax(lp, 0, this.V);
+      if (this.flags[id]! & UNK_FLAG) break;
+      if (stopAtNewline && this.flags[id]! & LINE_BREAK_FLAG) break;
+      if (!accept(id, lp[id]!)) break;
+    }
+
+    // Every prefix passed the threshold when it was accepted, so the trimmed phrase still does.
+    let n = ids.length;
+    while (n > 0 && this.flags[ids[n - 1]!]! & BLANK_FLAG) n--;
+    if (n === 0) return emptyPhrase();
+    const tokens = ids.slice(0, n).map((id) => this.vocab.word(id));
+    const kept = logs.slice(0, n);
+    return {
+      text: this.insertion(tokens, ctx.partial, false),
+      tokens,
+      probs: kept.map(Math.exp),
+      meanProb: Math.exp(kept.reduce((a, b) => a + b, 0) / n),
+    };
+  }
+
+  /**
+   * Perplexity of `text` under the model: every token predicted from the ones before it, the first from the
+   * start token. The whole text is scored (no context bound), in chunks of runChunk ids carrying the state.
+   */
+  async score(text: string): Promise<TextScore> {
+    checkText(text, 'score');
+    const ids = this.vocab.encode(tokenize(text, this.mode));
+    const n = ids.length;
+    let oov = 0;
+    for (const id of ids) if (id === 0) oov++;
+    if (n === 0) return { tokens: 0, nll: NaN, perplexity: NaN, surprisal: new Float64Array(0), oov: 0 };
+
+    // Inputs [start, ids 0..n−2], targets ids 0..n−1.
+    const inputs = new Int32Array(n);
+    inputs[0] = this.startId;
+    inputs.set(ids.subarray(0, n - 1), 1);
+    const surprisal = new Float64Array(n);
+    let state = this.model.initialState();
+    let sum = 0;
+    for (let start = 0; start < n; start += this.runChunk) {
+      const part = inputs.subarray(start, Math.min(n, start + this.runChunk));
+      const out = await this.run(part, state);
+      for (let t = 0; t < part.length; t++) {
+        const s = -out.logProbs[t * this.V + ids[start + t]!]!;
+        surprisal[start + t] = s;
+        sum += s;
+      }
+      state = out.state;
+    }
+    const nll = sum / n;
+    return { tokens: n, nll, perplexity: Math.exp(nll), surprisal, oov };
+  }
+
+  /**
+   * Generates `words` tokens after `prompt` by sampling, and returns the text to append to the prompt. A
+   * partial word at the end of the prompt is completed first (among the tokens that start with it, the word
+   * itself included when it is a token); when no token starts with it, it is taken as a complete word.
+   * `<unk>` is never generated. Each token is drawn by inverse CDF over the ids in order, so a given rand
+   * sequence always gives the same text.
+   */
+  async sample(prompt: string, opts: SampleOptions): Promise<string> {
+    const { words, temperature, rand } = opts;
+    if (!Number.isInteger(words) || words < 0) throw new Error(`Predictor.sample: words must be an integer ≥ 0 (got ${words})`);
+    if (!(temperature >= 0 && Number.isFinite(temperature))) throw new Error(`Predictor.sample: temperature must be a finite number ≥ 0 (got ${temperature})`);
+    if (typeof rand !== 'function') throw new Error('Predictor.sample: rand must be a function returning numbers in [0, 1)');
+    let ctx = await this.context(prompt, 'sample');
+    let candidates: Int32Array | undefined;
+    let spaceBefore = false; // whitespace mode: the prompt ends in a complete word with no space after it
+    if (ctx.partial) {
+      candidates = this.vocab.idsWithPrefix(ctx.partial).filter((id) => !(this.flags[id]! & (UNK_FLAG | BLANK_FLAG)));
+      if (candidates.length === 0) {
+        ctx = await this.context(prompt, 'sample', true);
+        candidates = undefined;
+        spaceBefore = true;
+      }
+    }
+    const partial = candidates ? ctx.partial : '';
+    const ids: number[] = [];
+    let { state, logProbs: lp } = ctx;
+    while (ids.length < words) {
+      if (ids.length > 0) ({ state, logProbs: lp } = await this.step(state, ids[ids.length - 1]!));
+      ids.push(this.draw(lp, candidates, temperature, rand));
+      candidates = undefined;
+    }
+    if (ids.length === 0) return '';
+    return this.insertion(
+      ids.map((id) => this.vocab.word(id)),
+      partial,
+      spaceBefore,
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Contexts and the cache.
+
+  private async context(text: string, caller: string, wholeText = false): Promise<Context> {
+    checkText(text, caller);
+    const { context, partial } = wholeText ? { context: text, partial: '' } : splitPartialWord(text, this.mode);
+    const tail = this.boundChars(context);
+    let tokens = tokenize(tail, this.mode);
+    // whitespace mode ends every line with <eos>, but the last line of a context may still be going on.
+    if (this.mode === 'whitespace' && tokens.length > 0 && tokens[tokens.length - 1] === EOS && !/[\n\r]$/.test(tail)) tokens.pop();
+    const N = this.maxContextTokens;
+    if (tokens.length > N) {
+      const stride = Math.ceil(N / 2);
+      tokens = tokens.slice(Math.ceil((tokens.length - N) / stride) * stride);
+    }
+    const ids = new Int32Array(tokens.length + 1);
+    ids[0] = this.startId;
+    for (let i = 0; i < tokens.length; i++) ids[i + 1] = this.vocab.id(tokens[i]!);
+    const { state, logProbs } = await this.lookup(ids);
+    return { state, logProbs, ids, tokens, partial };
+  }
+
+  /**
+   * The last maxContextChars characters at most, cut just after a line break (tokens never span one, so the
+   * kept lines tokenize as they do in the whole text). The cut point moves in steps of half the bound.
+   */
+  private boundChars(text: string): string {
+    const max = this.maxContextChars;
+    if (text.length <= max) return text;
+    const stride = Math.ceil(max / 2);
+    const cut = Math.ceil((text.length - max) / stride) * stride;
+    for (let i = cut - 1; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x0a || c === 0x2028 || c === 0x2029) return text.slice(i + 1);
+      if (c === 0x0d) return text.slice(text.charCodeAt(i + 1) === 0x0a ? i + 2 : i + 1);
+    }
+    // One huge line: cut inside it; only the first kept token can differ from the whole text's.
+    return text.slice(cut);
+  }
+
+  /** The cached result for `ids`, or the longest cached prefix advanced over the rest. */
+  private lookup(ids: Int32Array): Promise<Advanced> {
+    let best = -1;
+    for (let e = 0; e < this.cache.length; e++) {
+      const cached = this.cache[e]!.ids;
+      if (cached.length <= ids.length && (best < 0 || cached.length > this.cache[best]!.ids.length) && isPrefix(cached, ids)) best = e;
+    }
+    const base = best >= 0 ? this.cache.splice(best, 1)[0]! : undefined;
+    if (base) this.cache.push(base); // most recently used
+    if (base && base.ids.length === ids.length) return base.value;
+
+    const entry: CacheEntry = { ids, value: this.extend(base, ids) };
+    this.cache.push(entry);
+    if (this.cache.length > this.cacheSize) this.cache.shift();
+    entry.value.catch(() => {
+      const at = this.cache.indexOf(entry);
+      if (at >= 0) this.cache.splice(at, 1);
+    });
+    return entry.value;
+  }
+
+  private async extend(base: CacheEntry | undefined, ids: Int32Array): Promise<Advanced> {
+    const from = base ? await base.value : undefined;
+    return this.advance(from ? from.state : this.model.initialState(), ids.subarray(base ? base.ids.length : 0));
+  }
+
+  /** Feeds ids (≥ 1) in chunks, keeping only the last row of log-probabilities. */
+  private async advance(state: RecurrentState, ids: Int32Array): Promise<Advanced> {
+    let logProbs: Float32Array = new Float32Array(0);
+    for (let start = 0; start < ids.length; start += this.runChunk) {
+      const part = ids.subarray(start, Math.min(ids.length, start + this.runChunk));
+      const out = await this.run(part, state);
+      state = out.state;
+      // A copy of the last row, so the [n, V] buffer is not kept alive by the cache.
+      logProbs = part.length === 1 ? out.logProbs : out.logProbs.slice((part.length - 1) * this.V);
+    }
+    return { state, logProbs };
+  }
+
+  private step(state: RecurrentState, id: number): Promise<Advanced> {
+    return this.run(Int32Array.of(id), state);
+  }
+
+  private async run(ids: Int32Array, state: RecurrentState): Promise<Advanced> {
+    const out = await this.model.run(ids, state);
+    if (out.logProbs.length !== ids.length * this.V) {
+      throw new Error(`Predictor: the model returned ${out.logProbs.length} log-probabilities for ${ids.length} ids, expected ${ids.length}·${this.V}`);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Choosing tokens.
+
+  /** The most likely suggestible token starting with `partial`, with its log-probability among those. */
+  private bestCompletion(lp: Float32Array, partial: string): { id: number; logP: number } | undefined {
+    const norm = new LogSumExp();
+    let best = -1;
+    for (const id of this.vocab.idsWithPrefix(partial)) {
+      if (this.flags[id]! & (UNK_FLAG | BLANK_FLAG)) continue;
+      const l = lp[id]!;
+      norm.add(l);
+      if (best < 0 || l > lp[best]! || (l === lp[best]! && id < best)) best = id;
+    }
+    return best < 0 ? undefined : { id: best, logP: lp[best]! - norm.value() };
+  }
+
+  /** One token from softmax(lp / temperature) over `candidates` (default: every id but `<unk>`). */
+  private draw(lp: Float32Array, candidates: Int32Array | undefined, temperature: number, rand: () => number): number {
+    const n = candidates ? candidates.length : this.V;
+    const idAt = candidates ? (i: number) => candidates[i]! : (i: number) => i;
+    if (temperature === 0) {
+      let best = -1;
+      for (let i = 0; i < n; i++) {
+        const id = idAt(i);
+        if (id !== 0 && (best < 0 || lp[id]! > lp[best]! || (lp[id] === lp[best] && id < best))) best = id;
+      }
+      return best;
+    }
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const id = idAt(i);
+      if (id !== 0 && lp[id]! > max) max = lp[id]!;
+    }
+    if (max === -Infinity) return this.draw(lp, candidates, 0, rand); // nothing has weight: take the first
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const id = idAt(i);
+      if (id !== 0) total += Math.exp((lp[id]! - max) / temperature);
+    }
+    const u = rand();
+    if (!(u >= 0 && u < 1)) throw new Error(`Predictor.sample: rand() must return a number in [0, 1) (got ${u})`);
+    const target = u * total;
+    let acc = 0;
+    let last = -1;
+    for (let i = 0; i < n; i++) {
+      const id = idAt(i);
+      if (id === 0) continue;
+      const w = Math.exp((lp[id]! - max) / temperature);
+      if (w === 0) continue;
+      acc += w;
+      last = id;
+      if (acc > target) return id;
+    }
+    return last; // rounding left target at the very top
+  }
+
+  /**
+   * The text that appends `tokens` after the typed text: the first token minus the typed `partial`.
+   * whitespace mode joins words with single spaces and writes `<eos>` as a line break; `spaceBefore` says
+   * the typed text ends in a word that the first token does not complete.
+   */
+  private insertion(tokens: string[], partial: string, spaceBefore: boolean): string {
+    if (this.mode === 'text') return tokens[0]!.slice(partial.length) + tokens.slice(1).join('');
+    let out = '';
+    let atBoundary = !spaceBefore;
+    tokens.forEach((t, i) => {
+      if (t === EOS) {
+        out += '\n';
+        atBoundary = true;
+        return;
+      }
+      if (i === 0 && partial) out += t.slice(partial.length);
+      else out += (atBoundary ? '' : ' ') + t;
+      atBoundary = false;
+    });
+    return out;
+  }
+}
+
+// --------------------------------------------------------------------------------------------------
+// Helpers.
+
+/** k best (id, score) pairs in one pass: a min-heap whose root is the worst kept. O(V log k), no sort of V. */
+class TopHeap {
+  private readonly ids: Int32Array;
+  private readonly scores: Float64Array;
+  private size = 0;
+
+  constructor(private readonly k: number) {
+    this.ids = new Int32Array(k);
+    this.scores = new Float64Array(k);
+  }
+
+  offer(id: number, score: number): void {
+    if (this.size < this.k) {
+      let i = this.size++;
+      // Sift up: move parents that are better down.
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!this.worse(id, score, this.ids[parent]!, this.scores[parent]!)) break;
+        this.ids[i] = this.ids[parent]!;
+        this.scores[i] = this.scores[parent]!;
+        i = parent;
+      }
+      this.ids[i] = id;
+      this.scores[i] = score;
+    } else if (this.worse(this.ids[0]!, this.scores[0]!, id, score)) {
+      this.replaceRoot(id, score);
+    }
+  }
+
+  /** The kept pairs, best first; empties the heap. */
+  drainBestFirst(): { id: number; score: number }[] {
+    const out = new Array<{ id: number; score: number }>(this.size);
+    for (let i = this.size - 1; i >= 0; i--) {
+      out[i] = { id: this.ids[0]!, score: this.scores[0]! };
+      const lastId = this.ids[this.size - 1]!;
+      const lastScore = this.scores[this.size - 1]!;
+      this.size--;
+      if (this.size > 0) this.replaceRoot(lastId, lastScore);
+    }
+    return out;
+  }
+
+  /** Lower score is worse; on a tie the higher id (the rarer word) is. */
+  private worse(idA: number, a: number, idB: number, b: number): boolean {
+    return a < b || (a === b && idA > idB);
+  }
+
+  private replaceRoot(id: number, score: number): void {
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.size) break;
+      const r = l + 1;
+      const child = r < this.size && this.worse(this.ids[r]!, this.scores[r]!, this.ids[l]!, this.scores[l]!) ? r : l;
+      if (!this.worse(this.ids[child]!, this.scores[child]!, id, score)) break;
+      this.ids[i] = this.ids[child]!;
+      this.scores[i] = this.scores[child]!;
+      i = child;
+    }
+    this.ids[i] = id;
+    this.scores[i] = score;
+  }
+}
+
+/** ln Σ exp(x) over a stream, rescaled as the maximum grows so nothing underflows. */
+class LogSumExp {
+  private max = -Infinity;
+  private sum = 0;
+
+  add(x: number): void {
+    if (x === -Infinity) return;
+    if (x <= this.max) {
+      this.sum += Math.exp(x - this.max);
+    } else {
+      this.sum = this.sum * Math.exp(this.max - x) + 1;
+      this.max = x;
+    }
+  }
+
+  value(): number {
+    return this.max + Math.log(this.sum);
+  }
+}
+
+/** The first id with the largest value in lp[from, to). */
+function argmax(lp: Float32Array, from: number, to: number): number {
+  let best = from;
+  for (let i = from + 1; i < to; i++) if (lp[i]! > lp[best]!) best = i;
+  return best;
+}
+
+function isPrefix(prefix: Int32Array, of: Int32Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== of[i]) return false;
+  return true;
+}
+
+function emptyPhrase(): Phrase {
+  return { text: '', tokens: [], probs: [], meanProb: 0 };
+}
+
+function positiveInteger(v: number, name: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`Predictor: ${name} must be a positive integer (got ${v})`);
+  return v;
+}
+
+function checkText(text: unknown, caller: string): void {
+  if (typeof text !== 'string') throw new TypeError(`Predictor.${caller}: text must be a string (got ${typeof text})`);
+}

@@ -1,0 +1,119 @@
+// The command line as users and scripts run it: the built bin/nextword.js in a child process.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import test from 'node:test';
+import { parseModelMeta } from '../../src/core/model-format.js';
+
+const ROOT = path.join(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'nextword.js');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-project');
+
+function nextword(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const work = mkdtempSync(path.join(tmpdir(), 'nextword-cli-'));
+test.after(() => rmSync(work, { recursive: true, force: true }));
+const modelDir = path.join(work, 'model');
+
+const TINY = ['--preset', 'tiny', '--epochs', '2', '--hidden', '16', '--vocab', '200', '--min-count', '1', '--batch', '2', '--bptt', '8', '--threads', '1'];
+
+test('train on a project folder: JSON lines on stdout, a report on stderr, a loadable model', () => {
+  const r = nextword('train', FIXTURE, '--out', modelDir, '--json', ...TINY);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines[0].event, 'start');
+  const epochs = lines.filter((l) => 'epoch' in l);
+  assert.equal(epochs.length, 2);
+  const final = lines.at(-1);
+  assert.equal(final.final, true);
+  for (const k of ['valid_ppl', 'tokens_per_s', 'seconds', 'params']) assert.equal(typeof final[k], 'number', k);
+  assert.equal(final.test_ppl, undefined); // a project folder has no test split
+  assert.ok(final.valid_ppl > 1 && final.valid_ppl < 200, `valid ppl ${final.valid_ppl}`);
+  // What was read and skipped is reported, by reason: the .env secret and the git-ignored file.
+  assert.match(r.stderr, /secret/);
+  assert.match(r.stderr, /ignored/);
+  const meta = parseModelMeta(JSON.parse(readFileSync(path.join(modelDir, 'model.json'), 'utf8')), modelDir);
+  assert.ok(!meta.vocabulary.some((w) => w.includes('zorblax')), 'ignored and secret files must not be read');
+  assert.equal(meta.training?.validPpl !== undefined, true);
+  assert.ok(readdirSync(modelDir).some((f) => /^model-[0-9a-f]+\.onnx$/.test(f)));
+});
+
+test('a corpus folder with train/valid/test is used as given and reports test perplexity', () => {
+  const corpus = path.join(work, 'corpus');
+  cpSync(path.join(ROOT, 'samples', 'alice'), corpus, { recursive: true });
+  writeFileSync(path.join(corpus, 'train.txt'), readFileSync(path.join(corpus, 'train.txt'), 'utf8').slice(0, 20000));
+  const r = nextword('train', corpus, '--out', path.join(work, 'corpus-model'), '--json', ...TINY, '--epochs', '1');
+  assert.equal(r.code, 0, r.stderr);
+  const final = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  assert.equal(typeof final.test_ppl, 'number');
+});
+
+test('eval --json gives overall and per-file figures, consistent with each other', () => {
+  const r = nextword('eval', '--model', modelDir, FIXTURE, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  for (const k of ['ppl', 'top1', 'top3', 'tokens']) assert.equal(typeof out[k], 'number', k);
+  // Not .env (a secret), not ignored.txt (git-ignored).
+  assert.deepEqual(out.files.map((f: { file: string }) => path.relative(FIXTURE, f.file)).sort(), ['.gitignore', 'docs/guide.md', 'main.ts', 'notes.md']);
+  assert.equal(out.tokens, out.files.reduce((s: number, f: { tokens: number }) => s + f.tokens, 0));
+  const nll = out.files.reduce((s: number, f: { tokens: number; ppl: number }) => s + f.tokens * Math.log(f.ppl), 0);
+  assert.ok(Math.abs(Math.exp(nll / out.tokens) - out.ppl) / out.ppl < 1e-3);
+  assert.ok(out.top1 <= out.top3 && out.top3 <= 1);
+});
+
+test('predict lists next words by probability and honours a partial word', () => {
+  const r = nextword('predict', '--model', modelDir, 'The quick brown fox jumps over the la', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.ok(out.words.length > 0);
+  for (const w of out.words) assert.ok(w.word.startsWith(' la'), `"${w.word}" should start with " la"`);
+  const probs = out.words.map((w: { prob: number }) => w.prob);
+  assert.deepEqual([...probs].sort((a, b) => b - a), probs);
+});
+
+test('generate continues a prompt, reproducibly with a seed', () => {
+  const a = nextword('generate', '--model', modelDir, 'The quick', '--words', '8', '--seed', '3', '--json');
+  const b = nextword('generate', '--model', modelDir, 'The quick', '--words', '8', '--seed', '3', '--json');
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(JSON.parse(a.stdout).text, JSON.parse(b.stdout).text);
+  assert.ok(JSON.parse(a.stdout).text.length > 0);
+});
+
+test('every command has --help; bad usage exits 2 with a clear message', () => {
+  for (const cmd of ['train', 'eval', 'predict', 'generate', 'bench']) {
+    const r = nextword(cmd, '--help');
+    assert.equal(r.code, 0, cmd);
+    assert.match(r.stdout, /Usage: nextword/, cmd);
+  }
+  const bad = nextword('train', FIXTURE, '--layers', '5');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--layers must be at most 3/);
+  assert.equal(nextword('frobnicate').code, 2);
+  assert.match(nextword('train', path.join(work, 'nope')).stderr, /does not exist/);
+});
+
+test('a model of another format version, or a damaged one, is refused with a clear message', () => {
+  const other = path.join(work, 'other-version');
+  cpSync(modelDir, other, { recursive: true });
+  const metaPath = path.join(other, 'model.json');
+  const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+  writeFileSync(metaPath, JSON.stringify({ ...meta, formatVersion: 99 }));
+  const r = nextword('predict', '--model', other, 'The quick');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /model format version 99 is not supported/);
+
+  const damaged = path.join(work, 'damaged');
+  cpSync(modelDir, damaged, { recursive: true });
+  const onnx = readdirSync(damaged).find((f) => f.endsWith('.onnx'))!;
+  const bytes = readFileSync(path.join(damaged, onnx));
+  writeFileSync(path.join(damaged, onnx), bytes.subarray(0, bytes.length >> 1));
+  const d = nextword('eval', '--model', damaged, FIXTURE);
+  assert.equal(d.code, 1);
+  assert.match(d.stderr, /corrupt|incomplete/);
+});
