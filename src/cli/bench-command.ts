@@ -3,13 +3,13 @@
 
 import { parseArgs } from 'node:util';
 import { gateCount, initialParameters, layerInputWidth, type ModelConfig } from '../core/model-config.js';
-import { PRESETS, type TrainSettings } from '../core/presets.js';
 import { mulberry32 } from '../core/random.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { matmulGflops } from '../runtime/matmul-bench.js';
 import { TrainRunner } from '../runtime/train-runner.js';
-import { num, oneOf, round, thousands, UsageError } from './args.js';
+import { num, round, thousands, UsageError } from './args.js';
 import { loadCorpus } from './corpus.js';
+import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
 
 export const BENCH_HELP = `Usage: nextword bench train <corpus|folder> [model options] [--batches N] [--threads K] [--json]
        nextword bench predict [--model DIR | --layers L --hidden H --vocab V] [--text FILE] [--requests N] [--threads K] [--json]
@@ -57,22 +57,8 @@ async function benchTrain(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      preset: { type: 'string' },
-      tokenizer: { type: 'string' },
-      cell: { type: 'string' },
-      layers: { type: 'string' },
-      hidden: { type: 'string' },
-      embed: { type: 'string' },
-      vocab: { type: 'string' },
-      tie: { type: 'boolean' },
-      'no-tie': { type: 'boolean' },
-      dropout: { type: 'string' },
-      batch: { type: 'string' },
-      bptt: { type: 'string' },
-      optimizer: { type: 'string' },
-      lr: { type: 'string' },
+      ...SETTINGS_OPTIONS,
       batches: { type: 'string' },
-      threads: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -82,25 +68,8 @@ async function benchTrain(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('bench train takes one corpus or folder\n\n' + BENCH_HELP);
-  const preset = PRESETS[values.preset ?? 'ptb-small'];
-  if (!preset) throw new UsageError(`unknown preset "${values.preset}"`);
-  const s: TrainSettings = { ...preset };
-  s.tokenizer = oneOf(values.tokenizer, 'tokenizer', ['text', 'whitespace'] as const) ?? s.tokenizer;
-  s.cell = oneOf(values.cell, 'cell', ['lstm', 'rnn'] as const) ?? s.cell;
-  s.layers = num(values.layers, 'layers', { int: true, min: 1, max: 3 }) ?? s.layers;
-  s.hidden = num(values.hidden, 'hidden', { int: true, min: 1 }) ?? s.hidden;
-  s.embed = num(values.embed, 'embed', { int: true, min: 1 }) ?? s.embed;
-  s.vocab = num(values.vocab, 'vocab', { int: true, min: 2 }) ?? s.vocab;
-  if (values.tie) s.tied = true;
-  if (values['no-tie']) s.tied = false;
-  if (s.tied) s.embed = s.hidden;
-  s.dropout = num(values.dropout, 'dropout', { min: 0, max: 0.95 }) ?? s.dropout;
-  s.batch = num(values.batch, 'batch', { int: true, min: 1 }) ?? s.batch;
-  s.bptt = num(values.bptt, 'bptt', { int: true, min: 1 }) ?? s.bptt;
-  s.optimizer = oneOf(values.optimizer, 'optimizer', ['sgd', 'adam'] as const) ?? s.optimizer;
-  s.lr = num(values.lr, 'lr', { min: 0 }) ?? s.lr;
+  const { settings: s, threads } = settingsFromFlags(values, 'ptb-small');
   const batches = num(values.batches, 'batches', { int: true, min: 1 }) ?? 100;
-  const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
 
   const corpus = await loadCorpus(positionals[0]!, s.tokenizer, s.validFraction);
   const vocab = Vocabulary.build(Vocabulary.countTokens(corpus.train), { maxSize: s.vocab, minCount: s.minCount });

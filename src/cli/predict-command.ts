@@ -65,8 +65,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
         }) + '\n',
       );
     } else {
-      const show = (s: string) => JSON.stringify(s).slice(1, -1);
-      for (const w of words) process.stdout.write(`${(w.prob * 100).toFixed(1).padStart(5)} %  ${show(w.token)}\n`);
+      // Quoted, so that a token's leading space (it is part of the word: see the README) shows.
+      for (const w of words) process.stdout.write(`${(w.prob * 100).toFixed(1).padStart(5)} %  ${JSON.stringify(w.token)}\n`);
       process.stdout.write(phrase.text ? `phrase: ${text}[${phrase.text}]  (mean p ${phrase.meanProb.toFixed(2)})\n` : 'phrase: (none above the threshold)\n');
     }
   } finally {

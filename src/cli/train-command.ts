@@ -4,13 +4,14 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dropoutMaskWidths, parameterCount, type ModelConfig } from '../core/model-config.js';
-import { DEFAULT_PRESET, PRESETS, type TrainSettings } from '../core/presets.js';
+import { DEFAULT_PRESET, PRESETS } from '../core/presets.js';
 import type { TrainEvent, TrainOptions } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { startTraining, TrainingCancelled } from '../runtime/training-job.js';
-import { duration, num, oneOf, round, thousands, UsageError } from './args.js';
+import { duration, round, thousands, UsageError } from './args.js';
 import { loadCorpus } from './corpus.js';
 import { exportModel } from './export.js';
+import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
 
 export const TRAIN_HELP = `Usage: nextword train <folder> [options]
 
@@ -50,27 +51,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      preset: { type: 'string' },
+      ...SETTINGS_OPTIONS,
       out: { type: 'string' },
-      tokenizer: { type: 'string' },
-      cell: { type: 'string' },
-      layers: { type: 'string' },
-      hidden: { type: 'string' },
-      embed: { type: 'string' },
-      vocab: { type: 'string' },
-      'min-count': { type: 'string' },
-      tie: { type: 'boolean' },
-      'no-tie': { type: 'boolean' },
-      dropout: { type: 'string' },
-      batch: { type: 'string' },
-      bptt: { type: 'string' },
-      lr: { type: 'string' },
-      optimizer: { type: 'string' },
-      clip: { type: 'string' },
-      epochs: { type: 'string' },
-      'time-budget': { type: 'string' },
-      threads: { type: 'string' },
-      seed: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -80,34 +62,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('train takes exactly one folder\n\n' + TRAIN_HELP);
-  const presetName = values.preset ?? DEFAULT_PRESET;
-  const preset = PRESETS[presetName];
-  if (!preset) throw new UsageError(`unknown preset "${presetName}" (choose ${Object.keys(PRESETS).join(', ')})`);
-  const s: TrainSettings = { ...preset };
-  s.tokenizer = oneOf(values.tokenizer, 'tokenizer', ['text', 'whitespace'] as const) ?? s.tokenizer;
-  s.cell = oneOf(values.cell, 'cell', ['lstm', 'rnn'] as const) ?? s.cell;
-  s.layers = num(values.layers, 'layers', { int: true, min: 1, max: 3 }) ?? s.layers;
-  s.hidden = num(values.hidden, 'hidden', { int: true, min: 1 }) ?? s.hidden;
-  s.embed = num(values.embed, 'embed', { int: true, min: 1 }) ?? s.embed;
-  s.vocab = num(values.vocab, 'vocab', { int: true, min: 2 }) ?? s.vocab;
-  s.minCount = num(values['min-count'], 'min-count', { int: true, min: 1 }) ?? s.minCount;
-  if (values.tie && values['no-tie']) throw new UsageError('--tie and --no-tie contradict each other');
-  if (values.tie) s.tied = true;
-  if (values['no-tie']) s.tied = false;
-  s.dropout = num(values.dropout, 'dropout', { min: 0, max: 0.95 }) ?? s.dropout;
-  s.batch = num(values.batch, 'batch', { int: true, min: 1 }) ?? s.batch;
-  s.bptt = num(values.bptt, 'bptt', { int: true, min: 1, max: 400 }) ?? s.bptt;
-  s.lr = num(values.lr, 'lr', { min: 1e-9 }) ?? s.lr;
-  s.optimizer = oneOf(values.optimizer, 'optimizer', ['sgd', 'adam'] as const) ?? s.optimizer;
-  s.clip = num(values.clip, 'clip', { min: 0 }) ?? s.clip;
-  s.epochs = num(values.epochs, 'epochs', { int: true, min: 1 }) ?? s.epochs;
-  s.timeBudget = num(values['time-budget'], 'time-budget', { min: 0 }) ?? s.timeBudget;
-  s.seed = num(values.seed, 'seed', { int: true }) ?? s.seed;
-  const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
-  if (s.tied && s.embed !== s.hidden) {
-    if (values.embed !== undefined && values.hidden !== undefined) throw new UsageError('--tie needs --embed equal to --hidden');
-    s.embed = s.hidden; // the preset ties; follow the width the user chose
-  }
+  const { name: presetName, settings: s, threads } = settingsFromFlags(values);
   const out = path.resolve(values.out ?? 'nextword-model');
   const json = values.json === true;
   const log = (line: string) => process.stderr.write(line + '\n');
