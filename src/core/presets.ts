@@ -78,6 +78,9 @@ export const PRESETS: Record<string, TrainSettings> = {
     clip: 0.25,
     schedule: { kind: 'decay', after: 4, factor: 0.5 },
     epochs: 13,
+    // Validation and test as one continuous stream, the literature's protocol (and `nextword eval`'s).
+    evalBatch: 1,
+    evalBptt: 256,
   },
   workspace: { ...base },
   tiny: {

@@ -1,7 +1,7 @@
 // The command line as users and scripts run it: the built bin/nextword.js in a child process.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -116,4 +116,27 @@ test('a model of another format version, or a damaged one, is refused with a cle
   const d = nextword('eval', '--model', damaged, FIXTURE);
   assert.equal(d.code, 1);
   assert.match(d.stderr, /corrupt|incomplete/);
+});
+
+test('Ctrl-C during training stops it, writes nothing, and leaves the previous model as it was', async () => {
+  const out = path.join(work, 'interrupted');
+  cpSync(modelDir, out, { recursive: true });
+  const before = readFileSync(path.join(out, 'model.json'), 'utf8');
+  const child = spawn(process.execPath, [BIN, 'train', FIXTURE, '--out', out, '--json', ...TINY, '--epochs', '100000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (stdout.includes('"epoch":1,')) resolve(); // training is under way
+    });
+  });
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /training cancelled; nothing was written/);
+  assert.equal(readFileSync(path.join(out, 'model.json'), 'utf8'), before);
+  const r = nextword('predict', '--model', out, 'The quick brown', '--json');
+  assert.equal(r.code, 0, r.stderr);
 });
