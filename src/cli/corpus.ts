@@ -1,8 +1,8 @@
 // Reads what `nextword train` is pointed at into token streams: a corpus folder with train.txt /
-// valid.txt (/ test.txt) used as given, or any other folder read as a project (ignore rules, skips,
+// valid.txt (/ test.txt), or train/ valid/ (test/) folders of .txt files, used as given, or any other folder read as a project (ignore rules, skips,
 // caps) and split into training and validation by whole file.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { splitByFile } from '../core/file-split.js';
 import { tokenize, type TokenizerMode } from '../core/tokenizer.js';
@@ -20,8 +20,23 @@ export interface TokenCorpus {
   report: string;
 }
 
+/**
+ * A corpus given already split: train.txt / valid.txt (/ test.txt), or folders train/ valid/ (/ test/)
+ * of .txt files (read whole, in name order: a book is not a project file, so no size cap applies).
+ */
+function corpusSplit(dir: string, split: 'train' | 'valid' | 'test'): string[] | undefined {
+  const file = path.join(dir, `${split}.txt`);
+  if (existsSync(file)) return [file];
+  const sub = path.join(dir, split);
+  if (!existsSync(sub) || !statSync(sub).isDirectory()) return undefined;
+  return readdirSync(sub)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .map((f) => path.join(sub, f));
+}
+
 export function isSplitCorpus(dir: string): boolean {
-  return existsSync(path.join(dir, 'train.txt')) && existsSync(path.join(dir, 'valid.txt'));
+  return corpusSplit(dir, 'train') !== undefined && corpusSplit(dir, 'valid') !== undefined;
 }
 
 export async function loadCorpus(target: string, mode: TokenizerMode, validFraction: number, signal?: AbortSignal): Promise<TokenCorpus> {
@@ -29,10 +44,13 @@ export async function loadCorpus(target: string, mode: TokenizerMode, validFract
   if (!existsSync(dir)) throw new UsageError(`${target} does not exist`);
   if (!statSync(dir).isDirectory()) throw new UsageError(`${target} is not a folder (train takes a project folder or a corpus folder with train.txt and valid.txt)`);
   if (isSplitCorpus(dir)) {
-    const read = (name: string) => tokenize(readFileSync(path.join(dir, name), 'utf8'), mode);
-    const test = existsSync(path.join(dir, 'test.txt')) ? read('test.txt') : undefined;
-    const train = read('train.txt');
-    const valid = read('valid.txt');
+    const read = (split: 'train' | 'valid' | 'test') => {
+      const files = corpusSplit(dir, split);
+      return files && files.flatMap((f) => tokenize(readFileSync(f, 'utf8'), mode));
+    };
+    const test = read('test');
+    const train = read('train')!;
+    const valid = read('valid')!;
     return {
       kind: 'corpus',
       source: dir,

@@ -1,6 +1,6 @@
 // Writes a trained model: the standard ONNX inference model plus model.json, atomically.
 
-import { inferenceGraph } from '../core/graphs/inference-graph.js';
+import { inferenceGraph, type WeightPrecision } from '../core/graphs/inference-graph.js';
 import type { ModelConfig } from '../core/model-config.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelMeta, type TrainingRecord } from '../core/model-format.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
@@ -13,9 +13,12 @@ export interface ExportInput {
   vocab: Vocabulary;
   tokenizer: TokenizerMode;
   training?: TrainingRecord;
+  /** Stored weight precision (float16 halves the file; computation stays float32). */
+  precision?: WeightPrecision;
 }
 
 export function modelMeta(input: ExportInput): ModelMeta {
+  const counts = input.vocab.toJSONWithCounts().counts;
   return {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -23,13 +26,17 @@ export function modelMeta(input: ExportInput): ModelMeta {
     tokenizer: { mode: input.tokenizer },
     config: input.cfg,
     vocabulary: input.vocab.toJSON(),
+    ...(counts ? { vocabularyCounts: counts } : {}),
     ...(input.training ? { training: input.training } : {}),
   };
 }
 
 export async function exportModel(dir: string, input: ExportInput): Promise<{ dir: string }> {
   const { cfg } = input;
-  const onnx = inferenceGraph(cfg, input.params, `Nextword ${cfg.cell} ${cfg.layers}×${cfg.hidden} language model, vocabulary ${cfg.vocab}`);
+  const onnx = inferenceGraph(cfg, input.params, {
+    docString: `Nextword ${cfg.cell} ${cfg.layers}×${cfg.hidden} language model, vocabulary ${cfg.vocab}`,
+    precision: input.precision ?? 'float32',
+  });
   await saveModel(dir, { onnx, meta: modelMeta(input) as unknown as Record<string, unknown> });
   return { dir };
 }

@@ -3,9 +3,9 @@
 
 import * as path from 'node:path';
 import { parametersFromModel } from '../core/graphs/inference-graph.js';
-import { parseModelMeta, type ModelMeta } from '../core/model-format.js';
+import { parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-format.js';
 import { Predictor } from '../core/predictor.js';
-import { Vocabulary } from '../core/vocabulary.js';
+import type { Vocabulary } from '../core/vocabulary.js';
 import { loadModelFiles } from '../io/model-store.js';
 import { OnnxLanguageModel } from '../runtime/onnx-language-model.js';
 import { OnnxScorer } from '../runtime/onnx-scorer.js';
@@ -21,7 +21,7 @@ export async function openModel(dir: string): Promise<SavedModel> {
   const abs = path.resolve(dir);
   const files = await loadModelFiles(abs);
   const meta = parseModelMeta(files.meta, abs);
-  const vocab = Vocabulary.fromJSON(meta.vocabulary);
+  const vocab = vocabularyOf(meta);
   return { dir: abs, meta, vocab, onnx: files.onnx };
 }
 

@@ -25,6 +25,7 @@ export const SETTINGS_OPTIONS = {
   'time-budget': { type: 'string' },
   seed: { type: 'string' },
   threads: { type: 'string' },
+  weights: { type: 'string' },
 } as const;
 
 type FlagValues = { [K in keyof typeof SETTINGS_OPTIONS]?: (typeof SETTINGS_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -54,6 +55,7 @@ export function settingsFromFlags(values: FlagValues, fallback = DEFAULT_PRESET)
   s.epochs = num(values.epochs, 'epochs', { int: true, min: 1 }) ?? s.epochs;
   s.timeBudget = num(values['time-budget'], 'time-budget', { min: 0 }) ?? s.timeBudget;
   s.seed = num(values.seed, 'seed', { int: true }) ?? s.seed;
+  s.weights = oneOf(values.weights, 'weights', ['float32', 'float16'] as const) ?? s.weights;
   const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
   if (s.tied && s.embed !== s.hidden) {
     if (values.embed !== undefined && values.hidden !== undefined) throw new UsageError('--tie needs --embed equal to --hidden');

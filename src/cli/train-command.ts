@@ -17,7 +17,8 @@ export const TRAIN_HELP = `Usage: nextword train <folder> [options]
 
 Trains a word-level language model on <folder> and writes it to --out.
 <folder> is either a corpus folder holding train.txt and valid.txt (and test.txt, whose
-perplexity is reported at the end), used as given, or any project folder: its files are read
+perplexity is reported at the end) or train/, valid/ (and test/) folders of .txt files, used as
+given, or any project folder: its files are read
 honouring .gitignore, skipping binary, minified, generated, huge and secret files, and a
 deterministic share of whole files is held out for validation.
 
@@ -42,6 +43,7 @@ Options (defaults come from --preset; flags override them):
   --time-budget SECONDS  stop training after this long (0: none)
   --threads K            onnxruntime threads (0: all cores)
   --seed S               random seed (weights, dropout)
+  --weights PRECISION    float32 | float16: how the exported model stores its weights
   --json                 one JSON object per line on stdout (the last has "final": true)
   -h, --help             show this help
 `;
@@ -144,7 +146,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     tokensPerS: result.tokensPerS,
     params,
   };
-  const saved = await exportModel(out, { cfg, params: result.params, vocab, tokenizer: s.tokenizer, training: record });
+  const saved = await exportModel(out, { cfg, params: result.params, vocab, tokenizer: s.tokenizer, training: record, precision: s.weights });
   log(
     `best valid ppl ${result.bestValidPpl.toFixed(2)} (epoch ${result.bestEpoch})` +
       (result.testPpl !== undefined ? `, test ppl ${result.testPpl.toFixed(2)}` : '') +

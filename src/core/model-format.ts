@@ -4,6 +4,7 @@
 
 import { validateModelConfig, type ModelConfig } from './model-config.js';
 import type { TokenizerMode } from './tokenizer.js';
+import { Vocabulary } from './vocabulary.js';
 
 export const MODEL_FORMAT = 'nextword-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -27,6 +28,8 @@ export interface ModelMeta {
   tokenizer: { mode: TokenizerMode };
   config: ModelConfig;
   vocabulary: string[];
+  /** Training-corpus count of each vocabulary entry (for the unigram baseline); optional. */
+  vocabularyCounts?: number[];
   training?: TrainingRecord;
   /** Added by the model store: the ONNX file this metadata describes. */
   onnx?: { file: string; bytes: number; sha256: string };
@@ -62,5 +65,14 @@ export function parseModelMeta(json: unknown, where: string): ModelMeta {
   if ((vocab as string[]).length !== cfg.vocab) {
     fail(`vocabulary has ${(vocab as string[]).length} words but the model expects ${cfg.vocab}`);
   }
+  const counts = m.vocabularyCounts;
+  if (counts !== undefined && (!Array.isArray(counts) || counts.length !== (vocab as string[]).length || !counts.every((c) => typeof c === 'number' && c >= 0))) {
+    fail('vocabularyCounts must hold one count ≥ 0 per vocabulary word');
+  }
   return m as unknown as ModelMeta;
+}
+
+/** The vocabulary a model was saved with (with its counts when recorded). */
+export function vocabularyOf(meta: ModelMeta): Vocabulary {
+  return Vocabulary.fromJSON(meta.vocabularyCounts ? { words: meta.vocabulary, counts: meta.vocabularyCounts } : meta.vocabulary);
 }

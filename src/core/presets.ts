@@ -1,5 +1,6 @@
 // Named training configurations. `ptb-small` is the classic small LSTM of Zaremba et al. (2014) on Penn
-// Treebank; `workspace` is the default for a user's own files; `tiny` trains in seconds (quick start, tests).
+// Treebank; `workspace` is the default for a user's own files; `default-model` builds the model the
+// extension ships; `tiny` trains in seconds (quick start, tests).
 
 import type { CellType, OptimizerType } from './model-config.js';
 import type { TokenizerMode } from './tokenizer.js';
@@ -33,6 +34,8 @@ export interface TrainSettings {
   validFraction: number;
   /** Uniform initialisation range of the weights. */
   initScale: number;
+  /** Precision of the exported model's stored weights (float16 halves the file). */
+  weights: 'float32' | 'float16';
 }
 
 const base: TrainSettings = {
@@ -58,6 +61,7 @@ const base: TrainSettings = {
   evalBptt: 64,
   validFraction: 0.1,
   initScale: 0.1,
+  weights: 'float32',
 };
 
 export const PRESETS: Record<string, TrainSettings> = {
@@ -83,6 +87,30 @@ export const PRESETS: Record<string, TrainSettings> = {
     evalBptt: 256,
   },
   workspace: { ...base },
+  /**
+   * The model bundled with the extension, trained on public-domain books (corpora/gutenberg): small
+   * enough to download fast (float16 weights) and to answer in a millisecond.
+   */
+  'default-model': {
+    ...base,
+    layers: 1,
+    hidden: 256,
+    embed: 256,
+    vocab: 10000,
+    minCount: 3,
+    tied: true,
+    dropout: 0.1,
+    batch: 20,
+    bptt: 35,
+    optimizer: 'adam',
+    lr: 0.002,
+    clip: 1,
+    epochs: 3,
+    timeBudget: 45 * 60,
+    evalBatch: 1,
+    evalBptt: 256,
+    weights: 'float16',
+  },
   tiny: {
     ...base,
     layers: 1,

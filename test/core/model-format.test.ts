@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, parseModelMeta } from '../../src/core/model-format.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, parseModelMeta, vocabularyOf } from '../../src/core/model-format.js';
 
 const good = () => ({
   format: MODEL_FORMAT,
@@ -31,4 +31,11 @@ test('damaged or foreign metadata is refused with the reason', () => {
   assert.throws(() => parseModelMeta({ ...good(), config: { ...good().config, embed: 5 } }, 'm'), /tied embeddings need embed = hidden/);
   assert.throws(() => parseModelMeta({ ...good(), vocabulary: ['<unk>', 'a'] }, 'm'), /vocabulary has 2 words but the model expects 3/);
   assert.throws(() => parseModelMeta({ ...good(), vocabulary: ['<unk>', 1, 'b'] }, 'm'), /array of strings/);
+});
+
+test('vocabulary counts, when recorded, come back with the vocabulary; malformed ones are refused', () => {
+  const v = vocabularyOf(parseModelMeta({ ...good(), vocabularyCounts: [5, 3, 2] }, 'm'));
+  assert.deepEqual([v.count(0), v.count(1), v.count(2)], [5, 3, 2]);
+  assert.equal(vocabularyOf(parseModelMeta(good(), 'm')).count(1), undefined);
+  assert.throws(() => parseModelMeta({ ...good(), vocabularyCounts: [1, 2] }, 'm'), /one count ≥ 0 per vocabulary word/);
 });

@@ -10,6 +10,7 @@
 
 import { decoderWeightName, gateCount, parameterLayout, parameterViews, type ModelConfig } from '../model-config.js';
 import { onnx } from 'onnx-proto';
+import { fromFloat16, toFloat16 } from '../onnx/float16.js';
 import { DType, GraphBuilder, ops, type Value } from '../onnx/graph-builder.js';
 
 /** How the graph gets a parameter, shaped as the training layout has it. */
@@ -68,10 +69,20 @@ function stateOutputs(g: GraphBuilder, cfg: ModelConfig, s: StackOutputs): void 
   if (s.cT) g.output(s.cT, 'cT', DType.float, [cfg.layers, 'B', cfg.hidden]);
 }
 
-function initializerSource(g: GraphBuilder, cfg: ModelConfig, params: Float32Array): WeightSource {
+/** Precision of stored weights: float16 halves the file; computation is float32 either way. */
+export type WeightPrecision = 'float32' | 'float16';
+
+function initializerSource(g: GraphBuilder, cfg: ModelConfig, params: Float32Array, precision: WeightPrecision = 'float32'): WeightSource {
   const views = parameterViews(cfg, params);
   const values = new Map<string, Value>();
-  for (const p of parameterLayout(cfg)) values.set(p.name, g.initializer(p.name, views.get(p.name)!, p.shape));
+  for (const p of parameterLayout(cfg)) {
+    const data = views.get(p.name)!;
+    const v =
+      precision === 'float16'
+        ? ops(g).cast(g.initializer(p.name, toFloat16(data), p.shape, DType.float16), DType.float, `${p.name}.f32`)
+        : g.initializer(p.name, data, p.shape);
+    values.set(p.name, v);
+  }
   return (name) => values.get(name)!;
 }
 
@@ -86,17 +97,21 @@ function inputSource(g: GraphBuilder, cfg: ModelConfig): WeightSource {
  * Inputs:  `tokens` int64 [T, B]; `h0` (and `c0` for LSTM) float [L, B, H].
  * Outputs: `log_probs` [T, B, V] (row t: log p(next token | tokens ≤ t)), `hT` (and `cT`) [L, B, H].
  */
-export function inferenceGraph(cfg: ModelConfig, params: Float32Array, docString?: string): Uint8Array {
+export function inferenceGraph(
+  cfg: ModelConfig,
+  params: Float32Array,
+  opts: { docString?: string; precision?: WeightPrecision } = {},
+): Uint8Array {
   const g = new GraphBuilder('nextword_lm');
   const op = ops(g);
-  const w = initializerSource(g, cfg, params);
+  const w = initializerSource(g, cfg, params, opts.precision);
   const tokens = g.input('tokens', DType.int64, ['T', 'B']);
   const { h0, c0 } = stateInputs(g, cfg);
   const s = recurrentStack(g, cfg, w, tokens, h0, c0);
   const tbv = op.concat([op.shape(tokens), g.constInt64([cfg.vocab])], 0, 'shape_TBV');
   g.output(op.reshapeTo(op.logSoftmax(s.logits, 1), tbv, 'log_probs_TBV'), 'log_probs', DType.float, ['T', 'B', cfg.vocab]);
   stateOutputs(g, cfg, s);
-  return g.toModelBytes({ docString: docString ?? 'Nextword next-word language model' });
+  return g.toModelBytes({ docString: opts.docString ?? 'Nextword next-word language model' });
 }
 
 /**
@@ -136,13 +151,15 @@ export function parametersFromModel(cfg: ModelConfig, modelBytes: Uint8Array): F
     const t = byName.get(p.name);
     if (!t) throw new Error(`the ONNX model has no weight "${p.name}"; it does not match its model.json`);
     const dims = (t.dims ?? []).map(Number);
-    if (dims.join('x') !== p.shape.join('x') || t.dataType !== DType.float) {
+    const half = t.dataType === DType.float16;
+    if (dims.join('x') !== p.shape.join('x') || (t.dataType !== DType.float && !half)) {
       throw new Error(`the ONNX weight "${p.name}" is ${dims.join('×')} (type ${t.dataType}), expected float ${p.shape.join('×')}`);
     }
     const raw = t.rawData;
-    if (raw && raw.length === p.size * 4) {
+    if (raw && raw.length === p.size * (half ? 2 : 4)) {
       // Copy through a fresh buffer: rawData may be an unaligned view into the model bytes.
-      flat.set(new Float32Array(Uint8Array.from(raw).buffer), p.offset);
+      const bytes = Uint8Array.from(raw).buffer;
+      flat.set(half ? fromFloat16(new Uint16Array(bytes)) : new Float32Array(bytes), p.offset);
     } else if (t.floatData && t.floatData.length === p.size) {
       flat.set(t.floatData, p.offset);
     } else {

@@ -96,3 +96,26 @@ for (const c of cases) {
     }
   });
 }
+
+test('a model stored with float16 weights computes as the float32 model of the rounded weights, at half the size', async () => {
+  const { fromFloat16, toFloat16 } = await import('../../../src/core/onnx/float16.js');
+  const { parametersFromModel } = await import('../../../src/core/graphs/inference-graph.js');
+  const cfg: ModelConfig = { cell: 'lstm', layers: 2, vocab: 300, embed: 32, hidden: 32, tied: true };
+  const s = setup(cfg, 4, 1, 99);
+  const rounded = fromFloat16(toFloat16(s.params));
+  const half = inferenceGraph(cfg, s.params, { precision: 'float16' });
+  const full = inferenceGraph(cfg, rounded);
+  assert.ok(half.length < 0.55 * full.length, `${half.length} vs ${full.length} bytes`);
+  assert.deepEqual(parametersFromModel(cfg, half), rounded);
+  const run = async (bytes: Uint8Array) => {
+    const session = await createSession(bytes, { threads: 1 });
+    const out = await session.run({
+      tokens: idsTensor(s.tokens.subarray(0, 4), [4, 1]),
+      h0: floatTensor(new Float32Array(cfg.layers * cfg.hidden), [cfg.layers, 1, cfg.hidden]),
+      c0: floatTensor(new Float32Array(cfg.layers * cfg.hidden), [cfg.layers, 1, cfg.hidden]),
+    });
+    await session.release();
+    return floatData(out.log_probs, 'log_probs');
+  };
+  assert.ok(maxDiff(await run(half), await run(full)) < 1e-6);
+});
