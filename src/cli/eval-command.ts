@@ -57,7 +57,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
       const scan = await readWorkspaceFiles(p);
       for (const f of scan.files) texts.push({ file: path.join(p, f.relPath), text: f.text });
     } else {
-      texts.push({ file: p, text: readFileSync(p, 'utf8') });
+      // Without a byte-order mark, as editors (and the folder reader) present the text.
+      texts.push({ file: p, text: readFileSync(p, 'utf8').replace(/^\uFEFF/, '') });
     }
   }
   if (texts.length === 0) throw new UsageError('no text files to evaluate');

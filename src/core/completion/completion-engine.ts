@@ -1,0 +1,495 @@
+// The completion logic behind the editor's inline completions, free of any editor API (Tabby's agent vs its
+// `InlineCompletionProvider.ts`): the extension's provider converts types and turns its CancellationToken
+// into an AbortSignal; debounce, the type-through cache, "latest request wins" and the reasons for showing
+// nothing live here.
+//
+// Coordinates: columns are UTF-16 code units on the cursor's line (VS Code's `character`). An item replaces
+// [startCharacter, endCharacter) of that line: the word being typed is replaced by the whole word plus what
+// follows, so that VS Code's typing-through and `acceptNextWord` work on it. Text mode attaches a single
+// leading space to a token, so the predictor's partial " qu" is the typed "qu" (the space stays in the
+// document) and its token " quick" becomes the item "quick …" over the columns of "qu".
+//
+// The predictor caches recurrent states by context and advances them incrementally, so every request passes
+// the whole text before the cursor: consecutive keystrokes then extend a cached context (typing inside a
+// word runs no model token, a new word runs just that word), and the predictor bounds the context itself.
+
+import type { ContextState, Predictor, Suggestion } from '../predictor.js';
+import { LatencyStats, type Percentiles } from './latency-stats.js';
+import { TypeThroughCache, type EngineItem } from './type-through-cache.js';
+
+export type { EngineItem } from './type-through-cache.js';
+
+export interface CompletionSettings {
+  /** Most words after the word being typed (0: only complete the current word). Punctuation counts as a word. */
+  maxWords: number;
+  /** Threshold on the geometric mean of the phrase's token probabilities, in [0, 1]. */
+  minConfidence: number;
+  /** Wait after a keystroke before predicting; a newer request cancels the wait. Explicit requests do not wait. */
+  debounceMs: number;
+  /** No completion in a line longer than this (minified or generated text). */
+  maxLineLength: number;
+  /** `nextword.enable` for the document's language; false answers 'disabled-language'. Default true. */
+  enabled?: boolean;
+}
+
+/** The suggest widget's selected item: it would replace [startCharacter, endCharacter) of the cursor's line with text. */
+export interface SelectedCompletion {
+  startCharacter: number;
+  endCharacter: number;
+  text: string;
+}
+
+export interface CompletionRequest {
+  /** Identifies the document (its uri): "latest request wins" and the cache are per document. */
+  docKey: string;
+  /** The document's text from its start up to the cursor. */
+  textBefore: string;
+  /** The rest of the cursor's line after the cursor. */
+  lineSuffix: string;
+  /** The cursor's column (UTF-16) on its line: the length of textBefore's last line. */
+  character: number;
+  /** Invoked by the user (Alt+\): several alternatives, no debounce. */
+  explicit: boolean;
+  /** Set while the suggest widget is open: the item must extend the selected suggestion, over its range. */
+  selected?: SelectedCompletion;
+  settings: CompletionSettings;
+}
+
+/** Why nothing is shown; the extension logs it. */
+export type SkipReason =
+  | 'invalid-request' //  the request breaks its contract (a bug in the caller): detail says how
+  | 'no-model' //         no model is loaded
+  | 'snoozed' //          completions are snoozed
+  | 'disabled-language' // settings.enabled is false
+  | 'long-line' //        the line is over maxLineLength
+  | 'mid-word' //         a word character follows the cursor (or the selected range)
+  | 'superseded' //       a newer request for the same document arrived
+  | 'cancelled' //        the caller's signal aborted, or the document was forgotten
+  | 'model-changed' //    the model was replaced while predicting
+  | 'no-prediction' //    the model has nothing to add (unknown word, a line break is next, maxWords 0, …)
+  | 'below-threshold' //  the best phrase is below minConfidence
+  | 'selection-mismatch' // the model would not extend the suggest widget's selected item as it stands
+  | 'error'; //           the predictor failed: detail has the message
+
+export type CompletionOutcome =
+  | { kind: 'items'; items: EngineItem[]; cached: boolean; latencyMs: number }
+  | { kind: 'skip'; reason: SkipReason; detail?: string; latencyMs: number };
+
+/** What the engine uses of a Predictor (a Predictor is one). */
+export type CompletionPredictor = Pick<Predictor, 'contextState' | 'topK' | 'continuePhrase'>;
+
+export interface CompletionEngineDeps {
+  /** The current model's predictor, or undefined while none is loaded. A new object means a new model. */
+  getPredictor: () => CompletionPredictor | undefined;
+  /** Clock in ms for latencies and snoozing. Default performance.now(). */
+  now?: () => number;
+  /** Resolves after ms, or early when the signal aborts (it may also reject then). Default setTimeout. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export interface CompletionStats {
+  requests: number;
+  /** Outcomes with items, cached ones included. */
+  shown: number;
+  /** Outcomes answered from the type-through cache. */
+  cached: number;
+  skipped: Partial<Record<SkipReason, number>>;
+  /** Outcomes with items: from the request to the answer, debounce included. */
+  latency: Percentiles;
+  /** Requests that reached the predictor: time spent predicting (after the debounce), whatever the outcome. */
+  predict: Percentiles;
+}
+
+/** Alternatives on an explicit request. */
+export const MAX_ALTERNATIVES = 3;
+/** First words considered for the alternatives (some turn out to be duplicates). */
+const ALTERNATIVE_CANDIDATES = 8;
+
+const WORD_CHAR = /^[\p{L}\p{M}\p{N}_$]/u;
+const LINE_BREAK = /[\n\r]/;
+const BLANK_TOKEN = /^(?:\s+|<eos>)$/u;
+
+type Answer = { kind: 'items'; items: EngineItem[]; cached: boolean } | { kind: 'skip'; reason: SkipReason; detail?: string };
+
+/** One request in flight for a document. */
+interface Ticket {
+  readonly docKey: string;
+  /** Aborted when the request is superseded, forgotten, or its caller's signal aborts: ends the debounce early. */
+  readonly controller: AbortController;
+  detach: () => void;
+  forgotten: boolean;
+  /** When the predictor was first called, for the predict latency. */
+  predictStart?: number;
+}
+
+export class CompletionEngine {
+  private readonly now: () => number;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  private readonly cache = new TypeThroughCache();
+  private readonly inflight = new Map<string, Ticket>();
+  private snoozeUntil: number | undefined;
+  private counts = { requests: 0, shown: 0, cached: 0 };
+  private skipped: Partial<Record<SkipReason, number>> = {};
+  private readonly latency = new LatencyStats();
+  private readonly predictLatency = new LatencyStats();
+
+  constructor(private readonly deps: CompletionEngineDeps) {
+    if (typeof deps?.getPredictor !== 'function') throw new TypeError('CompletionEngine: deps.getPredictor must be a function');
+    this.now = deps.now ?? (() => performance.now());
+    this.sleep = deps.sleep ?? abortableSleep;
+  }
+
+  /** Answers one request; never rejects (failures are a 'skip' with reason 'error'). */
+  async complete(req: CompletionRequest, signal: AbortSignal): Promise<CompletionOutcome> {
+    const start = this.now();
+    this.counts.requests++;
+    const invalid = checkRequest(req);
+    if (invalid !== undefined) return this.finish(start, undefined, skip('invalid-request', invalid));
+    const ticket = this.begin(req.docKey, signal);
+    try {
+      return this.finish(start, ticket, await this.answer(req, signal, ticket));
+    } catch (e) {
+      return this.finish(start, ticket, skip('error', e instanceof Error ? e.message : String(e)));
+    } finally {
+      ticket.detach();
+      if (this.inflight.get(ticket.docKey) === ticket) this.inflight.delete(ticket.docKey);
+    }
+  }
+
+  /** Shows nothing until `untilMs` on the engine's clock (deps.now). */
+  snooze(untilMs: number): void {
+    if (!Number.isFinite(untilMs)) throw new Error(`CompletionEngine.snooze: untilMs must be a finite time (got ${untilMs})`);
+    this.snoozeUntil = untilMs;
+  }
+
+  /** Snoozes for `durationMs` from now; returns the end on the engine's clock. */
+  snoozeFor(durationMs: number): number {
+    if (!(durationMs >= 0) || !Number.isFinite(durationMs)) throw new Error(`CompletionEngine.snoozeFor: durationMs must be a finite number ≥ 0 (got ${durationMs})`);
+    const until = this.now() + durationMs;
+    this.snooze(until);
+    return until;
+  }
+
+  unsnooze(): void {
+    this.snoozeUntil = undefined;
+  }
+
+  isSnoozed(): boolean {
+    return this.snoozedUntil() !== undefined;
+  }
+
+  /** The end of the snooze on the engine's clock, or undefined when not snoozed. */
+  snoozedUntil(): number | undefined {
+    if (this.snoozeUntil !== undefined && this.now() >= this.snoozeUntil) this.snoozeUntil = undefined;
+    return this.snoozeUntil;
+  }
+
+  /** Forgets every shown suggestion (call when the model changes; requests in flight notice by themselves). */
+  reset(): void {
+    this.cache.clear();
+  }
+
+  /** A document was closed: cancels its request in flight and drops its cache entry. */
+  forget(docKey: string): void {
+    const ticket = this.inflight.get(docKey);
+    if (ticket) {
+      ticket.forgotten = true;
+      this.inflight.delete(docKey);
+      ticket.controller.abort();
+    }
+    this.cache.delete(docKey);
+  }
+
+  stats(): CompletionStats {
+    return { ...this.counts, skipped: { ...this.skipped }, latency: this.latency.percentiles(), predict: this.predictLatency.percentiles() };
+  }
+
+  resetStats(): void {
+    this.counts = { requests: 0, shown: 0, cached: 0 };
+    this.skipped = {};
+    this.latency.clear();
+    this.predictLatency.clear();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // One request.
+
+  private async answer(req: CompletionRequest, signal: AbortSignal, ticket: Ticket): Promise<Answer> {
+    const predictor = this.deps.getPredictor();
+    if (!predictor) return skip('no-model');
+    const stopped = (): Answer | undefined => {
+      if (ticket.forgotten) return skip('cancelled', 'the document was closed');
+      if (this.inflight.get(req.docKey) !== ticket) return skip('superseded');
+      if (signal.aborted) return skip('cancelled');
+      if (this.deps.getPredictor() !== predictor) return skip('model-changed');
+      return undefined;
+    };
+    let stop = stopped();
+    if (stop) return stop;
+
+    // Answers that need no model, at once.
+    const { settings, character, lineSuffix, selected } = req;
+    const until = this.snoozedUntil();
+    if (until !== undefined) return skip('snoozed', `for ${Math.ceil((until - this.now()) / 1000)} s more`);
+    if (settings.enabled === false) return skip('disabled-language');
+    const lineLength = character + lineSuffix.length;
+    if (lineLength > settings.maxLineLength) return skip('long-line', `the line has ${lineLength} characters (maxLineLength ${settings.maxLineLength})`);
+    let after = lineSuffix;
+    if (selected) {
+      const { startCharacter: s, endCharacter: e } = selected;
+      if (!(s <= character && character <= e && e <= lineLength)) {
+        return skip('selection-mismatch', `the selected item's range [${s}, ${e}) does not hold the cursor (column ${character}, line length ${lineLength})`);
+      }
+      after = lineSuffix.slice(e - character);
+    }
+    if (WORD_CHAR.test(after)) return skip('mid-word');
+
+    if (!selected) {
+      const items = this.cache.lookup(req.docKey, req, predictor);
+      if (items) return { kind: 'items', items, cached: true };
+    }
+    this.cache.delete(req.docKey);
+
+    if (!req.explicit && settings.debounceMs > 0) {
+      try {
+        await this.sleep(settings.debounceMs, ticket.controller.signal);
+      } catch (e) {
+        if (!ticket.controller.signal.aborted) throw e;
+      }
+      if ((stop = stopped())) return stop;
+    }
+
+    ticket.predictStart = this.now();
+    const run: Run = { predictor, stopped, settings, character };
+    if (selected) return this.extendSelection(run, req.textBefore, selected);
+    const answer = req.explicit ? await this.alternatives(run, req.textBefore) : await this.phrase(run, req.textBefore);
+    if (answer.kind === 'items') {
+      this.cache.set(req.docKey, { source: predictor, textBefore: req.textBefore, lineSuffix, character, explicit: req.explicit, items: answer.items });
+    }
+    return answer;
+  }
+
+  /** Ghost text: the rest of the typed word, and the next words while the model is confident. */
+  private async phrase(run: Run, text: string): Promise<Answer> {
+    const { predictor, stopped, settings, character } = run;
+    const ctx = await predictor.contextState(text);
+    let stop = stopped();
+    if (stop) return stop;
+    const typed = typedWord(ctx.partial);
+    const maxTokens = settings.maxWords + (typed ? 1 : 0);
+    if (maxTokens === 0) return skip('no-prediction', 'maxWords is 0 and no word is being typed');
+    const phrase = await predictor.continuePhrase(text, { maxWords: maxTokens, minProb: settings.minConfidence, stopAtNewline: true });
+    if ((stop = stopped())) return stop;
+    if (phrase.tokens.length === 0) return this.explainNothing(run, text, ctx, typed);
+    if (phrase.text === '') return skip('no-prediction', `${quote(typed)} is a whole word and no next word qualifies`);
+    return items([{ insertText: typed + phrase.text, startCharacter: character - typed.length, endCharacter: character, confidence: phrase.meanProb }]);
+  }
+
+  /**
+   * Up to MAX_ALTERNATIVES phrases with distinct first words, most likely first word first. The user asked,
+   * so a first word is shown even when its phrase is below the threshold.
+   */
+  private async alternatives(run: Run, text: string): Promise<Answer> {
+    const { predictor, stopped, settings, character } = run;
+    const ctx = await predictor.contextState(text);
+    let stop = stopped();
+    if (stop) return stop;
+    const typed = typedWord(ctx.partial);
+    const maxTokens = Math.max(1, settings.maxWords + (typed ? 1 : 0));
+    const candidates = await predictor.topK(text, ALTERNATIVE_CANDIDATES);
+    if ((stop = stopped())) return stop;
+    const found: EngineItem[] = [];
+    for (const first of candidates) {
+      if (found.length === MAX_ALTERNATIVES) break;
+      const alt = await this.alternative(run, text, first, maxTokens);
+      if ((stop = stopped())) return stop;
+      if (!alt) continue;
+      const insertText = typed + alt.text;
+      if (insertText === typed || found.some((f) => f.insertText === insertText)) continue;
+      found.push({ insertText, startCharacter: character - typed.length, endCharacter: character, confidence: alt.confidence });
+    }
+    if (found.length === 0) {
+      return skip('no-prediction', typed ? `no word of the vocabulary starts with ${quote(typed)}` : 'the model has no word to suggest');
+    }
+    return items(found);
+  }
+
+  /**
+   * The phrase that starts with the token `first`, as text to insert after `text`; undefined when greedy
+   * continuation would turn `first` into a longer, more likely word (that word is an alternative of its own).
+   */
+  private async alternative(run: Run, text: string, first: Suggestion, maxTokens: number): Promise<{ text: string; confidence: number } | undefined> {
+    const { predictor, settings } = run;
+    const opts = { minProb: settings.minConfidence, stopAtNewline: true };
+    const withFirst = text + first.text;
+    const ctx = await predictor.contextState(withFirst);
+    if (run.stopped()) return undefined;
+    if (ctx.partial === '') {
+      // A complete token (punctuation): it is in the context now; continue after it.
+      if (maxTokens === 1) return { text: first.text, confidence: first.prob };
+      const rest = await predictor.continuePhrase(withFirst, { ...opts, maxWords: maxTokens - 1 });
+      return { text: first.text + rest.text, confidence: geometricMean([first.prob, ...rest.probs]) };
+    }
+    if (ctx.partial !== first.token) return undefined; // the token does not stand alone after this text
+    const phrase = await predictor.continuePhrase(withFirst, { ...opts, maxWords: maxTokens });
+    if (phrase.tokens.length === 0) return { text: first.text, confidence: first.prob };
+    if (phrase.tokens[0] !== first.token) return undefined;
+    return { text: first.text + phrase.text, confidence: geometricMean([first.prob, ...phrase.probs.slice(1)]) };
+  }
+
+  /**
+   * With the suggest widget open: the selected item, applied, then the model's continuation, over the
+   * item's range. The selected text is taken as a whole word: when the model would rather complete it into
+   * a longer word, nothing is shown.
+   */
+  private async extendSelection(run: Run, textBefore: string, selected: SelectedCompletion): Promise<Answer> {
+    const { predictor, stopped, settings, character } = run;
+    const applied = textBefore.slice(0, textBefore.length - character + selected.startCharacter) + selected.text;
+    const ctx = await predictor.contextState(applied);
+    let stop = stopped();
+    if (stop) return stop;
+    const word = typedWord(ctx.partial);
+    if (settings.maxWords === 0) return skip('no-prediction', 'maxWords is 0: nothing to add to the selected item');
+    const phrase = await predictor.continuePhrase(applied, { maxWords: settings.maxWords + (word ? 1 : 0), minProb: settings.minConfidence, stopAtNewline: true });
+    if ((stop = stopped())) return stop;
+    if (phrase.tokens.length === 0) return this.explainNothing(run, applied, ctx, word);
+    if (word && phrase.tokens[0] !== ctx.partial) {
+      return skip('selection-mismatch', `the model would complete the selected ${quote(selected.text)} as ${quote(phrase.tokens[0]!)}`);
+    }
+    if (phrase.text === '') return skip('no-prediction', `no word after the selected ${quote(selected.text)} qualifies`);
+    return items([
+      { insertText: selected.text + phrase.text, startCharacter: selected.startCharacter, endCharacter: selected.endCharacter, confidence: phrase.meanProb },
+    ]);
+  }
+
+  /** Why continuePhrase found nothing: no candidate at all, a token it never shows, or a low probability. */
+  private async explainNothing(run: Run, text: string, ctx: ContextState, typed: string): Promise<Answer> {
+    const [best] = await run.predictor.topK(text, 1, { includeWhitespace: true });
+    const stop = run.stopped();
+    if (stop) return stop;
+    if (!best) return skip('no-prediction', typed ? `no word of the vocabulary starts with ${quote(typed)}` : 'the model has no token to suggest');
+    if (!ctx.partial) {
+      // continuePhrase takes the most likely token overall: <unk> (never suggested, so not `best`) or whitespace.
+      if (maxOf(ctx.logProbs) > best.logProb) return skip('no-prediction', 'the most likely next token is an unknown word');
+      if (BLANK_TOKEN.test(best.token)) return skip('no-prediction', `the most likely next token is whitespace (${quote(best.token)})`);
+    }
+    const p = ctx.partial ? best.prob : best.rawProb;
+    return skip('below-threshold', `the most likely ${quote(best.token)} has p = ${p.toFixed(3)} < minConfidence ${run.settings.minConfidence}`);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Bookkeeping.
+
+  /** Registers the newest request for its document; the one before it is superseded. */
+  private begin(docKey: string, signal: AbortSignal): Ticket {
+    this.inflight.get(docKey)?.controller.abort();
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    if (signal.aborted) controller.abort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const ticket: Ticket = { docKey, controller, detach: () => signal.removeEventListener('abort', onAbort), forgotten: false };
+    this.inflight.set(docKey, ticket);
+    return ticket;
+  }
+
+  private finish(start: number, ticket: Ticket | undefined, answer: Answer): CompletionOutcome {
+    const end = this.now();
+    const latencyMs = Math.max(0, end - start);
+    if (ticket?.predictStart !== undefined) this.predictLatency.add(Math.max(0, end - ticket.predictStart));
+    if (answer.kind === 'items') {
+      this.counts.shown++;
+      if (answer.cached) this.counts.cached++;
+      this.latency.add(latencyMs);
+      return { ...answer, latencyMs };
+    }
+    this.skipped[answer.reason] = (this.skipped[answer.reason] ?? 0) + 1;
+    return { ...answer, latencyMs };
+  }
+}
+
+interface Run {
+  predictor: CompletionPredictor;
+  stopped: () => Answer | undefined;
+  settings: CompletionSettings;
+  character: number;
+}
+
+/** The typed part of the predictor's partial: text mode's leading space is in the document already. */
+function typedWord(partial: string): string {
+  return partial.startsWith(' ') ? partial.slice(1) : partial;
+}
+
+function skip(reason: SkipReason, detail?: string): Answer {
+  return detail === undefined ? { kind: 'skip', reason } : { kind: 'skip', reason, detail };
+}
+
+function items(list: EngineItem[]): Answer {
+  return { kind: 'items', items: list, cached: false };
+}
+
+function quote(s: string): string {
+  return JSON.stringify(s);
+}
+
+function geometricMean(ps: number[]): number {
+  return Math.exp(ps.reduce((a, p) => a + Math.log(p), 0) / ps.length);
+}
+
+function maxOf(a: Float32Array): number {
+  let m = -Infinity;
+  for (let i = 0; i < a.length; i++) if (a[i]! > m) m = a[i]!;
+  return m;
+}
+
+/** The contract of a request, checked so a caller's bug reads as one instead of as a wrong suggestion. */
+function checkRequest(req: CompletionRequest): string | undefined {
+  if (req === null || typeof req !== 'object') return 'the request must be an object';
+  const { docKey, textBefore, lineSuffix, character, settings, selected } = req;
+  if (typeof docKey !== 'string') return 'docKey must be a string';
+  if (typeof textBefore !== 'string' || typeof lineSuffix !== 'string') return 'textBefore and lineSuffix must be strings';
+  if (LINE_BREAK.test(lineSuffix)) return 'lineSuffix must not hold a line break (it is the rest of the cursor\'s line)';
+  if (!Number.isInteger(character) || character < 0 || character > textBefore.length) {
+    return `character must be an integer in [0, ${textBefore.length}] (got ${character})`;
+  }
+  if (settings === null || typeof settings !== 'object') return 'settings are missing';
+  const { maxWords, minConfidence, debounceMs, maxLineLength } = settings;
+  if (!Number.isInteger(maxWords) || maxWords < 0) return `settings.maxWords must be an integer ≥ 0 (got ${maxWords})`;
+  if (!(minConfidence >= 0 && minConfidence <= 1)) return `settings.minConfidence must lie in [0, 1] (got ${minConfidence})`;
+  if (!(debounceMs >= 0) || !Number.isFinite(debounceMs)) return `settings.debounceMs must be a finite number ≥ 0 (got ${debounceMs})`;
+  if (!Number.isInteger(maxLineLength) || maxLineLength < 1) return `settings.maxLineLength must be a positive integer (got ${maxLineLength})`;
+  if (selected !== undefined) {
+    const { startCharacter: s, endCharacter: e, text } = selected;
+    if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e < s) return `selected range [${s}, ${e}) is not a range of columns`;
+    if (typeof text !== 'string' || LINE_BREAK.test(text)) return 'selected.text must be a string on one line';
+  }
+  // textBefore's last line must be `character` long. A long line is refused before it is read, so this scan
+  // costs at most maxLineLength.
+  if (character + lineSuffix.length <= maxLineLength) {
+    const lineStart = textBefore.length - character;
+    for (let i = lineStart; i < textBefore.length; i++) {
+      if (isLineBreak(textBefore.charCodeAt(i))) return `character ${character} does not match textBefore, whose last line is shorter`;
+    }
+    if (lineStart > 0 && !isLineBreak(textBefore.charCodeAt(lineStart - 1))) {
+      return `character ${character} does not match textBefore, whose last line is longer`;
+    }
+  }
+  return undefined;
+}
+
+/** VS Code's line breaks: \n, \r\n and \r (not U+2028/U+2029, which it shows inside a line). */
+function isLineBreak(c: number): boolean {
+  return c === 0x0a || c === 0x0d;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
