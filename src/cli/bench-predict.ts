@@ -13,7 +13,7 @@ import { inferenceGraph } from '../core/graphs/inference-graph.js';
 import { OnnxLanguageModel } from '../runtime/onnx-language-model.js';
 import { num, round, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-command.js';
-import { openModel } from './model-loader.js';
+import { ModelSession } from '../runtime/model-session.js';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -50,11 +50,11 @@ export async function benchPredict(argv: string[]): Promise<number> {
   let mode: 'text' | 'whitespace' = 'text';
   let source: string;
   if (values.model) {
-    const m = await openModel(values.model);
+    const m = await ModelSession.open(values.model, { threads });
     cfg = m.meta.config;
     vocab = m.vocab;
-    mode = m.meta.tokenizer.mode;
-    lm = await OnnxLanguageModel.create(m.onnx, cfg, { threads });
+    mode = m.mode;
+    lm = m.lm;
     source = m.dir;
   } else {
     const V = num(values.vocab, 'vocab', { int: true, min: 3 }) ?? 20000;

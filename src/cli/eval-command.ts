@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { combineFigures, evaluateText, type EvalFigures } from '../core/evaluation.js';
 import { readWorkspaceFiles } from '../io/workspace-files.js';
 import { num, round, thousands, UsageError } from './args.js';
-import { openModel, scorerFor } from './model-loader.js';
+import { ModelSession } from '../runtime/model-session.js';
 
 export const EVAL_HELP = `Usage: nextword eval --model DIR <files|folders…> [--threads K] [--json]
 
@@ -44,7 +44,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (!values.model) throw new UsageError('eval needs --model DIR\n\n' + EVAL_HELP);
   if (positionals.length === 0) throw new UsageError('eval needs at least one file or folder\n\n' + EVAL_HELP);
   const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
-  const model = await openModel(values.model);
   const texts: { file: string; text: string }[] = [];
   for (const p of positionals) {
     let st;
@@ -62,13 +61,13 @@ export async function evalCommand(argv: string[]): Promise<number> {
     }
   }
   if (texts.length === 0) throw new UsageError('no text files to evaluate');
-  const scorer = await scorerFor(model, threads);
+  const model = await ModelSession.open(path.resolve(values.model), { threads });
   const files: FileResult[] = [];
   const t0 = performance.now();
   try {
-    for (const { file, text } of texts) files.push({ file, ...(await evaluateText(scorer, model.vocab, model.meta.tokenizer.mode, text)) });
+    for (const { file, text } of texts) files.push({ file, ...(await evaluateText(model.scorer, model.vocab, model.mode, text)) });
   } finally {
-    await scorer.release();
+    await model.release();
   }
   const seconds = (performance.now() - t0) / 1000;
   const all = combineFigures(files);

@@ -1,9 +1,11 @@
 // `nextword predict` and `nextword generate`: the model's next words for a text, and sampled text.
 
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { mulberry32 } from '../core/random.js';
 import { num, UsageError } from './args.js';
-import { openModel, predictorFor } from './model-loader.js';
+import { Predictor } from '../core/predictor.js';
+import { ModelSession } from '../runtime/model-session.js';
 
 export const PREDICT_HELP = `Usage: nextword predict --model DIR "text" [--top K] [--json]
 
@@ -51,8 +53,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const k = num(values.top, 'top', { int: true, min: 1 }) ?? 10;
   const maxWords = num(values['max-words'], 'max-words', { int: true, min: 0 }) ?? 4;
   const minProb = num(values['min-prob'], 'min-prob', { min: 0, max: 1 }) ?? 0.2;
-  const model = await openModel(values.model);
-  const { predictor, release } = await predictorFor(model, num(values.threads, 'threads', { int: true, min: 0 }));
+  const model = await ModelSession.open(path.resolve(values.model), { threads: num(values.threads, 'threads', { int: true, min: 0 }) ?? 0 });
+  const predictor = new Predictor(model.lm, model.vocab, model.mode);
   try {
     const text = positionals[0]!;
     const words = await predictor.topK(text, k);
@@ -70,7 +72,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
       process.stdout.write(phrase.text ? `phrase: ${text}[${phrase.text}]  (mean p ${phrase.meanProb.toFixed(2)})\n` : 'phrase: (none above the threshold)\n');
     }
   } finally {
-    await release();
+    await model.release();
   }
   return 0;
 }
@@ -98,15 +100,15 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const words = num(values.words, 'words', { int: true, min: 1 }) ?? 30;
   const temperature = num(values.temperature, 'temperature', { min: 0 }) ?? 0.8;
   const seed = num(values.seed, 'seed', { int: true }) ?? Date.now() % 2 ** 31;
-  const model = await openModel(values.model);
-  const { predictor, release } = await predictorFor(model, num(values.threads, 'threads', { int: true, min: 0 }));
+  const model = await ModelSession.open(path.resolve(values.model), { threads: num(values.threads, 'threads', { int: true, min: 0 }) ?? 0 });
+  const predictor = new Predictor(model.lm, model.vocab, model.mode);
   try {
     const prompt = positionals[0] ?? '';
     const text = await predictor.sample(prompt, { words, temperature, rand: mulberry32(seed) });
     if (values.json) process.stdout.write(JSON.stringify({ prompt, text, seed, temperature }) + '\n');
     else process.stdout.write(`${prompt}${text}\n`);
   } finally {
-    await release();
+    await model.release();
   }
   return 0;
 }

@@ -4,8 +4,28 @@
 //
 // Shapes: n tokens of a text; the scorer sees n + 1 ids (start token, then the tokens).
 
+import type { RecurrentState } from './language-model.js';
 import { EOS, tokenize, type TokenizerMode } from './tokenizer.js';
 import type { Vocabulary } from './vocabulary.js';
+
+export interface ChunkScores {
+  /** [m] log p(target t | inputs up to t). */
+  logp: Float32Array;
+  /** [m] how many tokens score strictly higher than target t (0: the model's first guess). */
+  rank: Int32Array;
+  /** The state after the m inputs (not after the last target): the state to score the next chunk from. */
+  state: RecurrentState;
+}
+
+/**
+ * Scores from a given recurrent state. `ids` holds m + 1 ids: the m inputs, then the last target (so
+ * targets are ids[1..m]). Must not mutate `state`. The runtime's OnnxScorer implements it with the scoring
+ * graph; LanguageModelScorer with any LanguageModel.
+ */
+export interface ChunkScorer {
+  initialState(): RecurrentState;
+  scoreChunk(ids: Int32Array, state: RecurrentState): Promise<ChunkScores>;
+}
 
 /** Scores a sequence: for ids [start, w1..wn], log p(w_t | before) and how many words scored higher. */
 export interface SequenceScorer {

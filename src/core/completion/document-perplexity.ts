@@ -18,31 +18,12 @@
 // Work yields to the event loop between chunks and blocks, and a newer update() or an aborted signal stops
 // an older one at the next chunk, keeping what it has scored.
 
-import { startTokenId } from '../evaluation.js';
+import { startTokenId, type ChunkScorer } from '../evaluation.js';
 import type { RecurrentState } from '../language-model.js';
 import { tokenize, type TokenizerMode } from '../tokenizer.js';
 import type { Vocabulary } from '../vocabulary.js';
 
 /** Scores of one chunk: for ids [x0..x(m−1), y], log p of targets x1..x(m−1), y and their ranks. */
-export interface ChunkScores {
-  /** [m] log p(target t | inputs up to t). */
-  logp: Float32Array;
-  /** [m] how many tokens score strictly higher than target t (0: the model's first guess). */
-  rank: Int32Array;
-  /** The state after the m inputs (not after the last target): the state to score the next chunk from. */
-  state: RecurrentState;
-}
-
-/**
- * Scores from a given recurrent state. `ids` holds m + 1 ids: the m inputs, then the last target (so
- * targets are ids[1..m]). Must not mutate `state`. The runtime's OnnxScorer implements it with the scoring
- * graph; LanguageModelScorer with any LanguageModel.
- */
-export interface ChunkScorer {
-  initialState(): RecurrentState;
-  scoreChunk(ids: Int32Array, state: RecurrentState): Promise<ChunkScores>;
-}
-
 /** The figures of `nextword eval` for one text, and a baseline. */
 export interface PerplexityFigures {
   /** Tokens scored (every token of the text). */

@@ -9,7 +9,7 @@
 
 import type { SequenceScorer } from '../evaluation.js';
 import type { LanguageModel, RecurrentState } from '../language-model.js';
-import type { ChunkScorer, ChunkScores } from './document-perplexity.js';
+import type { ChunkScorer, ChunkScores } from '../evaluation.js';
 
 export class LanguageModelScorer implements ChunkScorer, SequenceScorer {
   private readonly chunk: number;

@@ -6,7 +6,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { DocumentPerplexity, type ChunkScorer, type PerplexityUpdate } from '../../../src/core/completion/document-perplexity.js';
+import { DocumentPerplexity, type PerplexityUpdate } from '../../../src/core/completion/document-perplexity.js';
+import type { ChunkScorer } from '../../../src/core/evaluation.js';
 import { LanguageModelScorer } from '../../../src/core/completion/language-model-scorer.js';
 import { evaluateText, type EvalFigures } from '../../../src/core/evaluation.js';
 import type { LanguageModel, RecurrentState } from '../../../src/core/language-model.js';

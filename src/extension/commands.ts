@@ -1,0 +1,186 @@
+// Every command, in one table registered in one loop (rust-analyzer's createCommands). A command that
+// needs a model says so, and the loop gives all of them the same "no model yet" answer.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { ModelStoreError } from '../io/model-store.js';
+import { toggleLanguage } from './config.js';
+import type { Ctx } from './ctx.js';
+import { modelInfo, modelInfoMarkdown, type ModelInfo } from './model-info.js';
+import type { LoadedModel } from './model-manager.js';
+
+interface Command {
+  /** Runs only with a model loaded; without one the user gets the common "no model" message. */
+  needsModel?: boolean;
+  run(ctx: Ctx, model: LoadedModel | undefined, ...args: unknown[]): unknown;
+}
+
+/** Internal commands (not in the palette): the tests read the extension's figures through it. */
+export const STATS_COMMAND = 'nextword._stats';
+
+export function createCommands(): Record<string, Command> {
+  return {
+    'nextword.trainWorkspace': { run: (ctx) => ctx.trainer.train() },
+    'nextword.cancelTraining': {
+      run: (ctx) => {
+        if (!ctx.trainer.cancel()) void vscode.window.showInformationMessage('Nextword is not training.');
+      },
+    },
+    'nextword.loadModel': { run: (ctx, _model, dir) => loadModelFromFolder(ctx, typeof dir === 'string' ? dir : undefined) },
+    'nextword.useDefaultModel': { run: (ctx) => useDefaultModel(ctx) },
+    'nextword.showModelInfo': { needsModel: true, run: (ctx, model, ...args) => showModelInfo(ctx, model!, args[0] === 'silent') },
+    'nextword.snooze': { run: (ctx, _model, arg) => snooze(ctx, arg) },
+    'nextword.toggleLanguage': { run: (ctx, _model, languageId) => toggleForLanguage(ctx, typeof languageId === 'string' ? languageId : undefined) },
+    'nextword.showLog': { run: (ctx) => ctx.log.show() },
+    'nextword.statusMenu': { run: (ctx) => statusMenu(ctx) },
+    [STATS_COMMAND]: { run: (ctx) => ctx.stats() },
+  };
+}
+
+export function registerCommands(ctx: Ctx): void {
+  for (const [id, command] of Object.entries(createCommands())) {
+    ctx.pushExtCleanup(
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        const model = ctx.models.current;
+        if (command.needsModel && !model) return ctx.explainNoModel();
+        try {
+          return await command.run(ctx, model, ...args);
+        } catch (e) {
+          ctx.log.error(`${id} failed: ${(e as Error).stack ?? String(e)}`);
+          void vscode.window.showErrorMessage(`Nextword: ${(e as Error).message ?? String(e)}`);
+          return undefined;
+        }
+      }),
+    );
+  }
+}
+
+async function loadModelFromFolder(ctx: Ctx, given: string | undefined): Promise<void> {
+  let dir = given;
+  if (!dir) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFiles: false,
+      canSelectFolders: true,
+      canSelectMany: false,
+      openLabel: 'Use This Model',
+      title: 'Nextword: choose a model folder (it holds model.json)',
+    });
+    if (!picked?.[0]) return;
+    if (picked[0].scheme !== 'file') {
+      void vscode.window.showErrorMessage('Nextword: a model must be in a folder on this machine’s disk.');
+      return;
+    }
+    dir = picked[0].fsPath;
+  }
+  try {
+    const model = await ctx.models.useFolder(dir);
+    void vscode.window.showInformationMessage(`Nextword now uses the model in ${path.basename(model.dir)} (vocabulary ${model.session.meta.config.vocab}).`);
+  } catch (e) {
+    ctx.log.warn(`could not load the model in ${dir}: ${(e as Error).message}`);
+    const why =
+      e instanceof ModelStoreError && e.code === 'no-model'
+        ? `${dir} holds no Nextword model (a model folder has a model.json and its .onnx file)`
+        : `Nextword could not load the model in ${dir}: ${(e as Error).message}`;
+    void vscode.window.showErrorMessage(`${why}. The previous model stays in use.`);
+  }
+}
+
+async function useDefaultModel(ctx: Ctx): Promise<void> {
+  try {
+    await ctx.models.useDefault();
+    void vscode.window.showInformationMessage('Nextword now uses the bundled default model.');
+  } catch (e) {
+    ctx.log.warn(`could not load the bundled default model: ${(e as Error).message}`);
+    const why =
+      e instanceof ModelStoreError && e.code === 'no-model'
+        ? 'the bundled default model is missing from this installation (models/default)'
+        : `could not load the bundled default model: ${(e as Error).message}`;
+    void vscode.window.showErrorMessage(`Nextword: ${why}. The previous model stays in use.`);
+  }
+}
+
+/** Opens the info as a Markdown preview (a read-only virtual document); returns it as an object too. */
+async function showModelInfo(ctx: Ctx, model: LoadedModel, silent: boolean): Promise<ModelInfo> {
+  const info = modelInfo(model.label, model.dir, model.session.meta, ctx.sessionFigures(model));
+  if (silent) return info;
+  const uri = ctx.modelInfoDocument.publish(modelInfoMarkdown(info));
+  try {
+    await vscode.commands.executeCommand('markdown.showPreview', uri);
+  } catch {
+    // No Markdown preview (the built-in extension disabled): show the source.
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: true });
+  }
+  return info;
+}
+
+const SNOOZE_CHOICES: { what: string; value: number | 'restart' }[] = [
+  { what: 'for 5 minutes', value: 5 },
+  { what: 'for 15 minutes', value: 15 },
+  { what: 'for an hour', value: 60 },
+  { what: 'until VS Code restarts', value: 'restart' },
+];
+
+/** `arg`: minutes, 'restart' or 'resume'; without it, the user picks. */
+async function snooze(ctx: Ctx, arg: unknown): Promise<void> {
+  let choice: number | 'restart' | 'resume' | undefined =
+    typeof arg === 'number' || arg === 'restart' || arg === 'resume' ? arg : undefined;
+  if (choice === undefined) {
+    const items = [
+      ...(ctx.snooze.isSnoozed ? [{ label: '$(bell) Resume completions now', value: 'resume' as const }] : []),
+      ...SNOOZE_CHOICES.map((c) => ({ label: `$(bell-slash) ${c.what[0]!.toUpperCase()}${c.what.slice(1)}`, value: c.value })),
+    ];
+    choice = (await vscode.window.showQuickPick(items, { title: 'Nextword: snooze completions', placeHolder: 'No inline completions for…' }))?.value;
+    if (choice === undefined) return;
+  }
+  if (choice === 'resume') ctx.snooze.resume();
+  else if (choice === 'restart') ctx.snooze.snoozeUntilRestart();
+  else if (choice > 0 && Number.isFinite(choice)) ctx.snooze.snoozeFor(choice);
+  else throw new Error(`snooze takes minutes (> 0), "restart" or "resume" (got ${JSON.stringify(arg)})`);
+  ctx.log.info(choice === 'resume' ? 'completions resumed' : `completions snoozed ${choice === 'restart' ? 'until restart' : `for ${choice} minutes`}`);
+}
+
+async function toggleForLanguage(ctx: Ctx, given: string | undefined): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  const languageId = given ?? editor?.document.languageId;
+  if (!languageId) {
+    void vscode.window.showInformationMessage('Nextword: open a file first; completions are switched on or off for its language.');
+    return;
+  }
+  const uri = editor && editor.document.languageId === languageId ? editor.document.uri : undefined;
+  const enabled = await toggleLanguage(languageId, uri);
+  ctx.log.info(`completions ${enabled ? 'enabled' : 'disabled'} for ${languageId}`);
+  ctx.statusBar.refresh();
+}
+
+interface MenuItem extends vscode.QuickPickItem {
+  run?: () => unknown;
+}
+
+async function statusMenu(ctx: Ctx): Promise<void> {
+  const exec = (id: string, ...args: unknown[]) => () => vscode.commands.executeCommand(id, ...args);
+  const languageId = vscode.window.activeTextEditor?.document.languageId;
+  const languageEnabled = languageId ? ctx.isEnabledForLanguage(languageId) : undefined;
+  const items: MenuItem[] = [];
+  if (ctx.trainer.isRunning) items.push({ label: '$(debug-stop) Cancel Training', description: 'keep the current model', run: exec('nextword.cancelTraining') });
+  else items.push({ label: '$(mortar-board) Train on Workspace', description: 'learn from this workspace’s files', run: exec('nextword.trainWorkspace') });
+
+  items.push({ label: 'Completions', kind: vscode.QuickPickItemKind.Separator });
+  if (ctx.snooze.isSnoozed) items.push({ label: '$(bell) Resume Completions', run: exec('nextword.snooze', 'resume') });
+  for (const c of SNOOZE_CHOICES) items.push({ label: `$(bell-slash) Snooze ${c.what}`, run: exec('nextword.snooze', c.value) });
+  if (languageId) {
+    items.push({
+      label: languageEnabled ? `$(circle-slash) Disable for ${languageId}` : `$(check) Enable for ${languageId}`,
+      description: 'the nextword.enable setting of this language',
+      run: exec('nextword.toggleLanguage', languageId),
+    });
+  }
+
+  items.push({ label: 'Model', kind: vscode.QuickPickItemKind.Separator });
+  items.push({ label: '$(info) Show Model Info', run: exec('nextword.showModelInfo') });
+  items.push({ label: '$(folder-opened) Load Model from Folder…', run: exec('nextword.loadModel') });
+  items.push({ label: '$(package) Use the Bundled Default Model', run: exec('nextword.useDefaultModel') });
+  items.push({ label: '$(output) Open Log', run: exec('nextword.showLog') });
+
+  const picked = await vscode.window.showQuickPick(items, { title: 'Nextword' });
+  await picked?.run?.();
+}

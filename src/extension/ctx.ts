@@ -1,0 +1,249 @@
+// The extension's one context object (rust-analyzer's Ctx): it builds every part with its dependencies
+// passed explicitly, wires the events between them, and owns the two lifetimes: the extension's
+// (pushExtCleanup: commands, providers, listeners) and the loaded model's (ModelManager.pushModelCleanup:
+// the predictor and what caches its results), so switching models disposes only the second.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { CompletionEngine, type CompletionOutcome, type CompletionSettings } from '../core/completion/completion-engine.js';
+import { Predictor } from '../core/predictor.js';
+import { registerCommands } from './commands.js';
+import { affectsConfig, isEnabledFor, readConfig, type NextwordConfig } from './config.js';
+import { InlineProvider } from './inline-provider.js';
+import type { SessionFigures } from './model-info.js';
+import { ModelInfoDocument } from './model-info-document.js';
+import { ModelManager, type LoadedModel } from './model-manager.js';
+import { PerplexityTracker } from './perplexity-tracker.js';
+import { Snooze } from './snooze.js';
+import { StatusBar } from './status-bar.js';
+import { WorkspaceTrainer } from './workspace-training.js';
+
+/** Intra-op threads of the inference and scoring sessions: the editor shares the machine. */
+const INFERENCE_THREADS = 1;
+/** Contexts the predictor caches: a few open documents, each with its alternatives. */
+const PREDICTOR_CACHE = 16;
+/** Requests between two latency summaries in the log. */
+const LATENCY_LOG_EVERY = 200;
+
+export class Ctx implements vscode.Disposable {
+  readonly models: ModelManager;
+  readonly trainer: WorkspaceTrainer;
+  readonly snooze = new Snooze();
+  readonly engine: CompletionEngine;
+  readonly statusBar: StatusBar;
+  readonly perplexity: PerplexityTracker;
+  readonly modelInfoDocument = new ModelInfoDocument();
+
+  private config: NextwordConfig = readConfig();
+  private predictor: Predictor | undefined;
+  private readonly extCleanup: vscode.Disposable[] = [];
+  /** `nextword.enable` by language and folder; cleared when the settings change. */
+  private readonly enabledCache = new Map<string, boolean>();
+  private firstCompletionMs: number | undefined;
+  private activationMs: number | undefined;
+
+  constructor(
+    context: vscode.ExtensionContext,
+    readonly log: vscode.LogOutputChannel,
+    /** performance.now() when activate() was called. */
+    private readonly activatedAt: number,
+  ) {
+    this.pushExtCleanup(this.modelInfoDocument);
+    this.models = new ModelManager({
+      log,
+      workspaceModelDir: context.storageUri?.scheme === 'file' ? path.join(context.storageUri.fsPath, 'model') : undefined,
+      defaultModelDir: path.join(context.extensionUri.fsPath, 'models', 'default'),
+      workspaceState: context.workspaceState,
+      threads: INFERENCE_THREADS,
+    });
+    this.trainer = new WorkspaceTrainer({ log, models: this.models, readConfig: () => this.config });
+    this.engine = new CompletionEngine({ getPredictor: () => this.predictor });
+    this.statusBar = new StatusBar({
+      models: this.models,
+      trainer: this.trainer,
+      snooze: this.snooze,
+      statusBarEnabled: () => this.config.statusBarEnabled,
+      disabledLanguage: () => {
+        const doc = vscode.window.activeTextEditor?.document;
+        return doc && !this.isEnabledFor(doc) ? doc.languageId : undefined;
+      },
+    });
+    this.perplexity = new PerplexityTracker({
+      log,
+      onState: (file) => this.statusBar.setFile(file),
+      enabled: () => this.config.statusBarEnabled,
+    });
+    // Disposed in reverse: the trainer (kills a run) and the models go last, after what uses them.
+    this.pushExtCleanup(this.models, this.trainer, this.statusBar, this.perplexity, this.snooze);
+
+    const provider = new InlineProvider({
+      engine: this.engine,
+      log,
+      settingsFor: (document) => this.completionSettings(document),
+      onOutcome: (outcome) => this.noteOutcome(outcome),
+    });
+    this.pushExtCleanup(
+      vscode.languages.registerInlineCompletionItemProvider([{ pattern: '**' }, { scheme: 'untitled' }], provider),
+      this.models.onDidChange((state) => {
+        if (state.kind === 'ready') this.attachModel(state.model);
+        this.statusBar.refresh();
+      }),
+      this.trainer.onDidChangeProgress(() => this.statusBar.refresh()),
+      this.snooze.onDidChange(() => {
+        this.syncSnooze();
+        this.statusBar.refresh();
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!affectsConfig(e)) return;
+        this.config = readConfig();
+        this.enabledCache.clear();
+        this.perplexity.refresh();
+        this.statusBar.refresh();
+      }),
+      vscode.window.onDidChangeActiveTextEditor(() => this.statusBar.refresh()),
+      vscode.workspace.onDidCloseTextDocument((doc) => this.engine.forget(doc.uri.toString())),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('the workspace is trusted now: Train on Workspace is available')),
+    );
+    registerCommands(this);
+  }
+
+  /** Starts loading the model; activation does not wait for it (requests answer 'no-model' meanwhile). */
+  start(): void {
+    this.activationMs = performance.now() - this.activatedAt;
+    this.log.info(`activated in ${this.activationMs.toFixed(0)} ms; loading the model`);
+    void this.models.loadInitial().catch((e) => this.log.error(`loading the model failed: ${(e as Error).stack ?? String(e)}`));
+  }
+
+  pushExtCleanup(...disposables: vscode.Disposable[]): void {
+    this.extCleanup.push(...disposables);
+  }
+
+  dispose(): void {
+    for (let i = this.extCleanup.length - 1; i >= 0; i--) {
+      try {
+        this.extCleanup[i]!.dispose();
+      } catch (e) {
+        this.log.warn(`cleanup failed: ${(e as Error).message}`);
+      }
+    }
+    this.extCleanup.length = 0;
+  }
+
+  /** The one answer every model-dependent command gives while no model is loaded. */
+  async explainNoModel(): Promise<undefined> {
+    const state = this.models.modelState;
+    if (state.kind === 'loading') {
+      void vscode.window.showInformationMessage('Nextword is still loading its model; try again in a moment.');
+      return undefined;
+    }
+    const reason = state.kind === 'none' ? state.reason : 'no model is loaded';
+    const choice = await vscode.window.showWarningMessage(`Nextword has no model: ${reason}.`, 'Train on Workspace', 'Load Model from Folder…');
+    if (choice === 'Train on Workspace') void vscode.commands.executeCommand('nextword.trainWorkspace');
+    else if (choice) void vscode.commands.executeCommand('nextword.loadModel');
+    return undefined;
+  }
+
+  isEnabledForLanguage(languageId: string): boolean {
+    const doc = vscode.window.activeTextEditor?.document;
+    return this.isEnabledFor(doc && doc.languageId === languageId ? doc : { uri: undefined, languageId });
+  }
+
+  /** This session's figures for "Show Model Info". */
+  sessionFigures(model: LoadedModel): SessionFigures {
+    const s = this.engine.stats();
+    return {
+      loadMs: model.loadMs,
+      latency: { count: s.latency.count, p50: s.latency.p50, p99: s.latency.p99, max: s.latency.max },
+      outcomes: { shown: s.shown, ...s.skipped },
+      ...(this.firstCompletionMs !== undefined ? { firstCompletionMs: this.firstCompletionMs } : {}),
+    };
+  }
+
+  /** Everything the tests (and curious users) may want to read: `nextword._stats`. JSON-serialisable. */
+  stats(): Record<string, unknown> {
+    const state = this.models.modelState;
+    const model = this.models.current;
+    const memory = process.memoryUsage();
+    return {
+      model:
+        state.kind === 'ready' && model
+          ? {
+              state: 'ready',
+              origin: model.origin,
+              label: model.label,
+              dir: model.dir,
+              vocabSize: model.session.meta.config.vocab,
+              validPpl: model.session.meta.training?.validPpl ?? null,
+              loadMs: model.loadMs,
+            }
+          : { state: state.kind, ...(state.kind === 'none' ? { reason: state.reason } : {}) },
+      completions: jsonSafe(this.engine.stats()),
+      activationMs: this.activationMs ?? null,
+      firstCompletionMs: this.firstCompletionMs ?? null,
+      statusBar: this.statusBar.view ?? null,
+      perplexity: jsonSafe(this.perplexity.state),
+      training: this.trainer.progress ?? null,
+      snoozedUntil: this.snooze.snoozedUntil ?? null,
+      memory: { rss: memory.rss, heapUsed: memory.heapUsed, external: memory.external, arrayBuffers: memory.arrayBuffers },
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+
+  /** A new model is loaded: a predictor over it, and the perplexity of the active file under it. */
+  private attachModel(model: LoadedModel): void {
+    const { session } = model;
+    const predictor = new Predictor(session.lm, session.vocab, session.mode, { cacheSize: PREDICTOR_CACHE });
+    this.predictor = predictor;
+    this.engine.reset();
+    this.models.pushModelCleanup({
+      dispose: () => {
+        if (this.predictor === predictor) this.predictor = undefined;
+      },
+    });
+    this.models.pushModelCleanup(this.perplexity.attach(model));
+  }
+
+  private completionSettings(document: vscode.TextDocument): CompletionSettings {
+    return { ...this.config.completion, enabled: this.isEnabledFor(document) };
+  }
+
+  private isEnabledFor(doc: { uri: vscode.Uri | undefined; languageId: string }): boolean {
+    const folder = doc.uri ? vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.toString() : undefined;
+    const key = `${doc.languageId}\u0000${folder ?? ''}`;
+    let enabled = this.enabledCache.get(key);
+    if (enabled === undefined) {
+      enabled = isEnabledFor(doc.uri ? { uri: doc.uri, languageId: doc.languageId } : { languageId: doc.languageId });
+      this.enabledCache.set(key, enabled);
+    }
+    return enabled;
+  }
+
+  private noteOutcome(outcome: CompletionOutcome): void {
+    if (outcome.kind === 'items' && this.firstCompletionMs === undefined) {
+      this.firstCompletionMs = performance.now() - this.activatedAt;
+      this.log.info(`first completion shown ${this.firstCompletionMs.toFixed(0)} ms after activation`);
+    }
+    const s = this.engine.stats();
+    if (s.requests % LATENCY_LOG_EVERY === 0) {
+      const { latency: l, predict: p } = s;
+      this.log.debug(
+        `completions: ${s.requests} requests, ${s.shown} shown (${s.cached} from the cache); latency of shown p50 ${l.p50.toFixed(1)} ms, ` +
+          `p99 ${l.p99.toFixed(1)} ms; prediction p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms (last ${l.count})`,
+      );
+    }
+  }
+
+  /** The engine skips with 'snoozed' on its own clock; the Snooze (which also knows "until restart") leads. */
+  private syncSnooze(): void {
+    const until = this.snooze.snoozedUntil;
+    if (until === undefined) this.engine.unsnooze();
+    else if (until === 'restart') this.engine.snoozeFor(Number.MAX_SAFE_INTEGER);
+    else this.engine.snoozeFor(Math.max(0, until - Date.now()));
+  }
+}
+
+/** NaN and Infinity become null, as JSON would write them, so the command's result reads the same everywhere. */
+function jsonSafe<T>(value: T): unknown {
+  return JSON.parse(JSON.stringify(value ?? null));
+}

@@ -1,0 +1,62 @@
+// How figures read in the status bar, tooltips, notifications and the log. Pure.
+
+/** 1234567 → "1,234,567". */
+export function thousands(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—';
+}
+
+/** Seconds → "2:03" or "1:02:03"; "--:--" when unknown. */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--:--';
+  const t = Math.max(0, Math.round(seconds));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const s = t % 60;
+  return `${h ? `${h}:${String(m).padStart(2, '0')}` : m}:${String(s).padStart(2, '0')}`;
+}
+
+/** A perplexity short enough for the status bar: "8.4", "87", "1234", "56k". */
+export function shortPerplexity(ppl: number): string {
+  if (!Number.isFinite(ppl)) return '—';
+  if (ppl < 10) return ppl.toFixed(1);
+  if (ppl < 10_000) return String(Math.round(ppl));
+  return `${Math.round(ppl / 1000)}k`;
+}
+
+/** A perplexity as `nextword eval` prints it: two decimals. */
+export function exactPerplexity(ppl: number): string {
+  return Number.isFinite(ppl) ? ppl.toFixed(2) : '—';
+}
+
+/** 0.0321 → "3.2 %". */
+export function percent(share: number): string {
+  return Number.isFinite(share) ? `${(share * 100).toFixed(1)} %` : '—';
+}
+
+/** Bytes → "812 KB", "3.4 MB". */
+export function megabytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return '—';
+  if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** Parameter counts: 2_710_000 → "2.7 M", 950_000 → "950 k". */
+export function compactCount(n: number): string {
+  if (!Number.isFinite(n)) return '—';
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e3) return `${Math.round(n / 1e3)} k`;
+  return String(Math.round(n));
+}
+
+/** Milliseconds with a precision that suits their size: "0.42 ms", "7.3 ms", "120 ms". */
+export function millis(ms: number): string {
+  if (!Number.isFinite(ms)) return '—';
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 100) return `${ms.toFixed(1)} ms`;
+  return `${Math.round(ms)} ms`;
+}
+
+/** Escapes text for a MarkdownString (file names with `*`, `_`, `|`…). */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
+}

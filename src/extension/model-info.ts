@@ -1,0 +1,135 @@
+// "Nextword: Show Model Info": the loaded model's figures (from model.json's `training` record) and this
+// session's completion latency, as a plain object (what the command returns, for tests and scripts) and
+// as a Markdown page. Pure.
+
+import { parameterCount } from '../core/model-config.js';
+import type { ModelMeta } from '../core/model-format.js';
+import { compactCount, duration, escapeMarkdown, exactPerplexity, megabytes, millis, thousands } from './format.js';
+
+export interface SessionFigures {
+  /** Milliseconds the model took to load. */
+  loadMs: number;
+  /** Completion latency over the recent requests (ms). */
+  latency: { count: number; p50: number; p99: number; max: number };
+  /** Requests by outcome since activation: "shown" or the reason nothing was shown. */
+  outcomes: Record<string, number>;
+  /** Milliseconds from activation to the first completion shown, when there was one. */
+  firstCompletionMs?: number;
+}
+
+export interface ModelInfo {
+  label: string;
+  dir: string;
+  architecture: string;
+  tokenizer: string;
+  vocabularySize: number;
+  parameters: number;
+  createdAt: string;
+  onnxBytes?: number;
+  training?: {
+    corpus: string;
+    files?: number;
+    trainTokens: number;
+    validTokens: number;
+    testTokens?: number;
+    validPpl: number;
+    testPpl?: number;
+    epochs: number;
+    bestEpoch: number;
+    seconds: number;
+    tokensPerS: number;
+    preset?: string;
+  };
+  session: SessionFigures;
+}
+
+export function modelInfo(label: string, dir: string, meta: ModelMeta, session: SessionFigures): ModelInfo {
+  const c = meta.config;
+  const t = meta.training;
+  const preset = t?.options?.preset;
+  return {
+    label,
+    dir,
+    architecture: `${c.cell.toUpperCase()}, ${c.layers} ${c.layers === 1 ? 'layer' : 'layers'} × ${c.hidden}, embedding ${c.embed}${c.tied ? ', tied embedding and decoder' : ''}`,
+    tokenizer: meta.tokenizer.mode,
+    vocabularySize: c.vocab,
+    parameters: t?.params ?? parameterCount(c),
+    createdAt: meta.createdAt,
+    ...(meta.onnx ? { onnxBytes: meta.onnx.bytes } : {}),
+    ...(t
+      ? {
+          training: {
+            corpus: t.corpus.source,
+            ...(t.corpus.files !== undefined ? { files: t.corpus.files } : {}),
+            trainTokens: t.corpus.trainTokens,
+            validTokens: t.corpus.validTokens,
+            ...(t.corpus.testTokens !== undefined ? { testTokens: t.corpus.testTokens } : {}),
+            validPpl: t.validPpl,
+            ...(t.testPpl !== undefined ? { testPpl: t.testPpl } : {}),
+            epochs: t.epochs,
+            bestEpoch: t.bestEpoch,
+            seconds: t.seconds,
+            tokensPerS: t.tokensPerS,
+            ...(typeof preset === 'string' ? { preset } : {}),
+          },
+        }
+      : {}),
+    session,
+  };
+}
+
+export function modelInfoMarkdown(info: ModelInfo): string {
+  const rows: [string, string][] = [
+    ['Model', escapeMarkdown(info.label)],
+    ['Folder', escapeMarkdown(info.dir)],
+    ['Architecture', escapeMarkdown(info.architecture)],
+    ['Vocabulary', `${thousands(info.vocabularySize)} tokens (${info.tokenizer} tokenizer)`],
+    ['Parameters', `${compactCount(info.parameters)} (${thousands(info.parameters)})`],
+  ];
+  if (info.onnxBytes !== undefined) rows.push(['ONNX file', megabytes(info.onnxBytes)]);
+  rows.push(['Created', escapeMarkdown(info.createdAt)]);
+
+  const t = info.training;
+  const trainingRows: [string, string][] = t
+    ? [
+        ['Corpus', `${escapeMarkdown(t.corpus)}${t.files !== undefined ? `, ${thousands(t.files)} files` : ''}`],
+        [
+          'Corpus size',
+          `${thousands(t.trainTokens)} training tokens, ${thousands(t.validTokens)} validation tokens` +
+            (t.testTokens !== undefined ? `, ${thousands(t.testTokens)} test tokens` : ''),
+        ],
+        ['Validation perplexity', `**${exactPerplexity(t.validPpl)}** (best epoch ${t.bestEpoch} of ${t.epochs})`],
+        ...(t.testPpl !== undefined ? ([['Test perplexity', exactPerplexity(t.testPpl)]] as [string, string][]) : []),
+        ['Training time', `${duration(t.seconds)} at ${thousands(t.tokensPerS)} tokens/s${t.preset ? `, preset ${escapeMarkdown(t.preset)}` : ''}`],
+      ]
+    : [['Training record', 'none (model.json has no `training` section)']];
+
+  const s = info.session;
+  const outcomes = Object.entries(s.outcomes)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${escapeMarkdown(k)} ${thousands(n)}`)
+    .join(', ');
+  const sessionRows: [string, string][] = [
+    ['Load time', millis(s.loadMs)],
+    [
+      'Completion latency',
+      s.latency.count > 0
+        ? `p50 ${millis(s.latency.p50)}, p99 ${millis(s.latency.p99)}, max ${millis(s.latency.max)} over the last ${thousands(s.latency.count)} requests`
+        : 'no requests yet',
+    ],
+    ['Requests', outcomes || 'none yet'],
+  ];
+  if (s.firstCompletionMs !== undefined) sessionRows.push(['First completion', `${millis(s.firstCompletionMs)} after activation`]);
+
+  const table = (r: [string, string][]) => `| | |\n|---|---|\n${r.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;
+  return [
+    '# Nextword model',
+    table(rows),
+    '## Training',
+    table(trainingRows),
+    '## This session',
+    table(sessionRows),
+    'Perplexity: how many tokens the model hesitates between, on average, before each token of text it has not seen (lower is better). ' +
+      'Requests that show nothing are counted by their reason; the log (**Nextword: Open Log**, level Debug or Trace) names each one.',
+  ].join('\n\n') + '\n';
+}

@@ -1,0 +1,202 @@
+// Which model is loaded, and its lifetime. Loading one opens it fully (files checked, sessions created)
+// before anything switches to it; then listeners attach what depends on it (the completion engine, the
+// perplexity tracker) with pushModelCleanup, and the previous model's cleanup runs: it disposes only what
+// belonged to that model, never the extension's own subscriptions (rust-analyzer's client/extension
+// cleanup split). A failed load keeps the previous model.
+//
+// Where a model comes from: the user's choice for this workspace (a folder, or the bundled default),
+// remembered in workspaceState; otherwise the model trained on this workspace (under storageUri), else the
+// bundled default (`<extension>/models/default`).
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { ModelStoreError } from '../io/model-store.js';
+import { ModelSession } from '../runtime/model-session.js';
+
+export type ModelOrigin = 'workspace' | 'default' | 'folder';
+
+export interface LoadedModel {
+  origin: ModelOrigin;
+  /** The absolute model folder. */
+  dir: string;
+  session: ModelSession;
+  /** "the workspace model", "the bundled default model", or "model in <folder>". */
+  label: string;
+  /** Milliseconds the load took (files, checks, sessions). */
+  loadMs: number;
+}
+
+export type ModelState = { kind: 'loading' } | { kind: 'none'; reason: string } | { kind: 'ready'; model: LoadedModel };
+
+/** What is remembered for the workspace; absent: automatic (workspace model, else the default). */
+type ModelChoice = { origin: 'default' } | { origin: 'folder'; dir: string };
+
+const CHOICE_KEY = 'nextword.modelChoice';
+
+export interface ModelManagerDeps {
+  log: vscode.LogOutputChannel;
+  /** Where this workspace's trained model lives; undefined without a workspace (or on a non-file storage). */
+  workspaceModelDir: string | undefined;
+  defaultModelDir: string;
+  workspaceState: vscode.Memento;
+  /** Intra-op threads per inference session. */
+  threads: number;
+}
+
+export class ModelManager implements vscode.Disposable {
+  private state: ModelState = { kind: 'loading' };
+  private modelCleanup: vscode.Disposable[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+  private readonly changed = new vscode.EventEmitter<ModelState>();
+  /** Fires after every change of model (or to no model), once the new model is ready. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly deps: ModelManagerDeps) {}
+
+  get modelState(): ModelState {
+    return this.state;
+  }
+
+  get current(): LoadedModel | undefined {
+    return this.state.kind === 'ready' ? this.state.model : undefined;
+  }
+
+  get workspaceModelDir(): string | undefined {
+    return this.deps.workspaceModelDir;
+  }
+
+  /** Registers something that lives as long as the current model (disposed when it is replaced). */
+  pushModelCleanup(d: vscode.Disposable): void {
+    if (this.disposed) d.dispose();
+    else this.modelCleanup.push(d);
+  }
+
+  /** On activation: the remembered choice, else the workspace's model, else the bundled default. Never throws. */
+  loadInitial(): Promise<void> {
+    return this.enqueue(async () => {
+      const choice = this.deps.workspaceState.get<ModelChoice>(CHOICE_KEY);
+      if (choice?.origin === 'folder' && typeof choice.dir === 'string') {
+        if (await this.tryLoad('folder', choice.dir, false)) return;
+        this.deps.log.warn(`the model chosen for this workspace (${choice.dir}) could not be loaded; falling back`);
+      }
+      if (choice?.origin !== 'default' && this.deps.workspaceModelDir && (await this.tryLoad('workspace', this.deps.workspaceModelDir, true))) return;
+      if (await this.tryLoad('default', this.deps.defaultModelDir, false)) return;
+      this.setNone(
+        this.deps.workspaceModelDir
+          ? 'no model has been trained on this workspace, and the bundled default model is missing'
+          : 'no folder is open to train on, and the bundled default model is missing',
+      );
+    });
+  }
+
+  /** Switches to the model in `dir` (a folder the user picked) and remembers the choice. Throws with the reason when it cannot be loaded. */
+  useFolder(dir: string): Promise<LoadedModel> {
+    return this.enqueue(async () => {
+      const model = await this.load('folder', dir);
+      await this.deps.workspaceState.update(CHOICE_KEY, { origin: 'folder', dir: model.dir } satisfies ModelChoice);
+      return model;
+    });
+  }
+
+  /** Switches to the bundled default model and remembers the choice. */
+  useDefault(): Promise<LoadedModel> {
+    return this.enqueue(async () => {
+      const model = await this.load('default', this.deps.defaultModelDir);
+      await this.deps.workspaceState.update(CHOICE_KEY, { origin: 'default' } satisfies ModelChoice);
+      return model;
+    });
+  }
+
+  /** Switches to the model just trained on this workspace and forgets any other choice. */
+  useWorkspaceModel(): Promise<LoadedModel> {
+    return this.enqueue(async () => {
+      const dir = this.deps.workspaceModelDir;
+      if (!dir) throw new Error('this window has no workspace storage to keep a model in');
+      const model = await this.load('workspace', dir);
+      await this.deps.workspaceState.update(CHOICE_KEY, undefined);
+      return model;
+    });
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    disposeAll(this.modelCleanup);
+    this.modelCleanup = [];
+    this.changed.dispose();
+  }
+
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Loads without throwing; a missing model is quiet (`quietWhenMissing`), anything else is logged. */
+  private async tryLoad(origin: ModelOrigin, dir: string, quietWhenMissing: boolean): Promise<boolean> {
+    try {
+      await this.load(origin, dir);
+      return true;
+    } catch (e) {
+      if (e instanceof ModelStoreError && e.code === 'no-model' && quietWhenMissing) this.deps.log.info(`no model has been trained on this workspace yet (${dir})`);
+      else this.deps.log.warn(`could not load ${labelFor(origin, dir)}: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  private async load(origin: ModelOrigin, dir: string): Promise<LoadedModel> {
+    if (this.disposed) throw new Error('Nextword is shutting down');
+    const t0 = performance.now();
+    const session = await ModelSession.open(dir, { threads: this.deps.threads });
+    if (this.disposed) {
+      await session.release();
+      throw new Error('Nextword is shutting down');
+    }
+    const model: LoadedModel = { origin, dir: session.dir, session, label: labelFor(origin, session.dir), loadMs: performance.now() - t0 };
+    const { config } = session.meta;
+    this.deps.log.info(
+      `loaded ${model.label} from ${model.dir} in ${Math.round(model.loadMs)} ms: ${config.cell} ${config.layers}×${config.hidden}, vocabulary ${config.vocab}`,
+    );
+    this.swap({ kind: 'ready', model }, { dispose: () => void session.release().catch((e) => this.deps.log.warn(`releasing a model failed: ${(e as Error).message}`)) });
+    return model;
+  }
+
+  private setNone(reason: string): void {
+    this.deps.log.warn(`no model: ${reason}`);
+    this.swap({ kind: 'none', reason });
+  }
+
+  /** The new state's listeners attach first; then the previous model's cleanup runs. */
+  private swap(next: ModelState, release?: vscode.Disposable): void {
+    const previous = this.modelCleanup;
+    this.modelCleanup = release ? [release] : [];
+    this.state = next;
+    try {
+      this.changed.fire(next);
+    } finally {
+      disposeAll(previous);
+    }
+  }
+}
+
+function labelFor(origin: ModelOrigin, dir: string): string {
+  switch (origin) {
+    case 'workspace':
+      return 'the workspace model';
+    case 'default':
+      return 'the bundled default model';
+    case 'folder':
+      return `the model in ${path.basename(dir)}`;
+  }
+}
+
+/** Disposes in reverse order of registration (dependents before what they depend on). */
+function disposeAll(list: vscode.Disposable[]): void {
+  for (let i = list.length - 1; i >= 0; i--) {
+    try {
+      list[i]!.dispose();
+    } catch {
+      // One failing cleanup must not keep the others from running.
+    }
+  }
+}

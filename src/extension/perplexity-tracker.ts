@@ -1,0 +1,169 @@
+// The active file's perplexity for the status bar: updated when the active editor changes and, debounced,
+// when its text changes. DocumentPerplexity (core/completion) does the work incrementally (an edit re-scores
+// from the last checkpoint before it) and equals `nextword eval` on the same text; it runs on the model's
+// scoring session, not the predictor's, so it stays off the completion hot path. A newer edit or editor
+// switch cancels the update in flight.
+
+import * as vscode from 'vscode';
+import { DocumentPerplexity } from '../core/completion/document-perplexity.js';
+import type { LoadedModel } from './model-manager.js';
+import type { FilePerplexity, FileState } from './status.js';
+
+export interface PerplexityTrackerDeps {
+  log: vscode.LogOutputChannel;
+  onState: (file: FileState) => void;
+  /** Whether the status bar shows perplexity at all (`nextword.statusBar.enable`). */
+  enabled: () => boolean;
+}
+
+/** Wait after an edit before scoring again. */
+const EDIT_DEBOUNCE_MS = 400;
+/** Wait after switching editors (several switches in a row score only the last). */
+const SWITCH_DEBOUNCE_MS = 50;
+/** Longer files are not scored: the first pass over a file is linear in its length. */
+export const MAX_SCORED_CHARS = 500_000;
+/** Documents whose scores are kept (most recently scored), so switching back costs nothing. */
+const KEPT_DOCUMENTS = 8;
+const UNIGRAM_SOURCE = "add-one smoothed word frequencies of the model's training text";
+
+export class PerplexityTracker implements vscode.Disposable {
+  private model: LoadedModel | undefined;
+  private current: FileState = { kind: 'none' };
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running: AbortController | undefined;
+  /** Per document (uri), most recently used last: its incremental scorer and the figures of a version. */
+  private readonly documents = new Map<string, { perplexity: DocumentPerplexity; version?: number; figures?: FilePerplexity }>();
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly deps: PerplexityTrackerDeps) {
+    this.subscriptions = [
+      vscode.window.onDidChangeActiveTextEditor(() => this.schedule(SWITCH_DEBOUNCE_MS)),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.contentChanges.length > 0 && e.document === vscode.window.activeTextEditor?.document) this.schedule(EDIT_DEBOUNCE_MS);
+      }),
+      vscode.workspace.onDidCloseTextDocument((doc) => this.forget(doc.uri.toString())),
+    ];
+  }
+
+  get state(): FileState {
+    return this.current;
+  }
+
+  /** Scores under `model` from now on; the returned disposable ends that (the model's lifetime). */
+  attach(model: LoadedModel): vscode.Disposable {
+    this.forgetAll();
+    this.model = model;
+    this.schedule(0);
+    return {
+      dispose: () => {
+        if (this.model !== model) return;
+        this.model = undefined;
+        this.cancelRun();
+        this.forgetAll();
+      },
+    };
+  }
+
+  /** Scores the active file again soon (settings changed). */
+  refresh(): void {
+    this.schedule(0);
+  }
+
+  dispose(): void {
+    this.cancelRun();
+    if (this.timer) clearTimeout(this.timer);
+    this.forgetAll();
+    for (const s of this.subscriptions) s.dispose();
+  }
+
+  private forget(key: string): void {
+    this.documents.get(key)?.perplexity.dispose();
+    this.documents.delete(key);
+  }
+
+  private forgetAll(): void {
+    for (const d of this.documents.values()) d.perplexity.dispose();
+    this.documents.clear();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.update();
+    }, delayMs);
+  }
+
+  private cancelRun(): void {
+    this.running?.abort();
+    this.running = undefined;
+  }
+
+  private setState(state: FileState): void {
+    this.current = state;
+    this.deps.onState(state);
+  }
+
+  private async update(): Promise<void> {
+    this.cancelRun();
+    const model = this.model;
+    const doc = vscode.window.activeTextEditor?.document;
+    if (!model || !doc || !this.deps.enabled()) return this.setState({ kind: 'none' });
+    const key = doc.uri.toString();
+    const fileName = displayName(doc);
+    const version = doc.version;
+    let entry = this.documents.get(key);
+    if (entry) this.documents.delete(key); // re-inserted below as the most recent
+    else entry = { perplexity: new DocumentPerplexity(model.session.scorer, model.session.vocab, model.session.mode, { maxChars: MAX_SCORED_CHARS }) };
+    this.documents.set(key, entry);
+    for (const [k] of this.documents) {
+      if (this.documents.size <= KEPT_DOCUMENTS) break;
+      this.forget(k);
+    }
+    if (entry.figures && entry.version === version) return this.setState({ kind: 'done', figures: entry.figures });
+    const previous = entry.figures ?? (this.current.kind === 'done' ? this.current.figures : undefined);
+    this.setState({ kind: 'computing', fileName, ...(previous && previous.fileName === fileName ? { previous } : {}) });
+
+    const run = new AbortController();
+    this.running = run;
+    const t0 = performance.now();
+    try {
+      const result = await entry.perplexity.update(doc.getText(), run.signal);
+      if (run.signal.aborted || this.model !== model) return;
+      this.running = undefined;
+      if (result.status === 'cancelled') return; // a newer update of the same document took over
+      if (result.status === 'too-large') {
+        return this.setState({
+          kind: 'skipped',
+          fileName,
+          reason: `it is too long to score while editing (${result.chars.toLocaleString('en-US')} characters; the limit is ${result.maxChars.toLocaleString('en-US')})`,
+        });
+      }
+      const fig = result.figures;
+      if (fig.tokens === 0) return this.setState({ kind: 'empty', fileName });
+      const figures: FilePerplexity = {
+        fileName,
+        ppl: fig.ppl,
+        tokens: fig.tokens,
+        oov: fig.oov,
+        ...(fig.unigramPpl !== undefined ? { unigramPpl: fig.unigramPpl, unigramSource: UNIGRAM_SOURCE } : {}),
+      };
+      entry.version = version;
+      entry.figures = figures;
+      this.deps.log.debug(
+        `perplexity of ${fileName}: ${fig.ppl.toFixed(2)} over ${fig.tokens} tokens (re-scored ${result.tokensScored} from token ${result.rescoredFrom}) ` +
+          `in ${(performance.now() - t0).toFixed(0)} ms`,
+      );
+      this.setState({ kind: 'done', figures });
+    } catch (e) {
+      if (run.signal.aborted || this.model !== model) return;
+      this.running = undefined;
+      this.deps.log.warn(`scoring ${fileName} failed: ${(e as Error).message}`);
+      this.setState({ kind: 'skipped', fileName, reason: `scoring failed (${(e as Error).message})` });
+    }
+  }
+}
+
+function displayName(doc: vscode.TextDocument): string {
+  return doc.isUntitled ? doc.uri.path : vscode.workspace.asRelativePath(doc.uri, false);
+}

@@ -1,0 +1,201 @@
+// What the status bar item says: one union of everything the extension can be doing, and one pure
+// function that turns it into the item's text, Markdown tooltip and accessible label (the end-to-end test
+// reads the label, so it always carries the exact perplexity). status-bar.ts only copies the result onto
+// the VS Code item.
+
+import { compactCount, duration, escapeMarkdown, exactPerplexity, percent, shortPerplexity, thousands } from './format.js';
+
+/** The loaded model, as the status bar describes it. */
+export interface ModelSummary {
+  /** "the workspace model", "the bundled default model", or the folder's name. */
+  label: string;
+  /** Validation perplexity recorded at training time, when known. */
+  validPpl?: number;
+  vocabSize: number;
+  params?: number;
+}
+
+/** The active file's perplexity under the loaded model (the figures `nextword eval` prints). */
+export interface FilePerplexity {
+  fileName: string;
+  ppl: number;
+  /** Tokens scored. */
+  tokens: number;
+  /** Tokens outside the vocabulary. */
+  oov: number;
+  /** Perplexity of the unigram baseline on the same tokens, when known. */
+  unigramPpl?: number;
+  /** What the unigram baseline is (e.g. "word frequencies of the training text"). */
+  unigramSource?: string;
+}
+
+export type FileState =
+  /** No text editor is active. */
+  | { kind: 'none' }
+  | { kind: 'computing'; fileName: string; previous?: FilePerplexity }
+  | { kind: 'done'; figures: FilePerplexity }
+  /** The file has no tokens. */
+  | { kind: 'empty'; fileName: string }
+  /** Not scored, with the reason (too large, failed…). */
+  | { kind: 'skipped'; fileName: string; reason: string };
+
+export type TrainingPhase = 'reading' | 'vocabulary' | 'training' | 'saving';
+
+export interface TrainingProgress {
+  phase: TrainingPhase;
+  /** 0..1 of the whole run, when known. */
+  fraction?: number;
+  /** Seconds left, when known. */
+  etaS?: number;
+  /** Files read so far (reading phase). */
+  files?: number;
+  epoch?: number;
+  validPpl?: number;
+  tokensPerS?: number;
+}
+
+/** Why completions are currently not offered although a model is loaded. */
+export type Quiet = { kind: 'snoozed'; until: number | 'restart' } | { kind: 'language-disabled'; languageId: string };
+
+export type Status =
+  | { kind: 'loading' }
+  | { kind: 'no-model'; reason: string }
+  | { kind: 'training'; progress: TrainingProgress; model?: ModelSummary }
+  | { kind: 'ready'; model: ModelSummary; file: FileState; quiet?: Quiet };
+
+export interface StatusView {
+  text: string;
+  /** Markdown. */
+  tooltip: string;
+  /** Plain text for screen readers (and the end-to-end test). */
+  ariaLabel: string;
+  /** Draw with the warning background (no model to work with). */
+  warning: boolean;
+}
+
+const CLICK_HINT = 'Click for the Nextword menu.';
+
+export function renderStatus(status: Status, nowMs: number): StatusView {
+  switch (status.kind) {
+    case 'loading':
+      return view('$(loading~spin) Nextword', '**Nextword** is loading its model…', 'Nextword: loading the model');
+    case 'no-model':
+      return warn(
+        '$(circle-slash) Nextword',
+        `**Nextword** has no model: ${escapeMarkdown(status.reason)}\n\nRun **Nextword: Train on Workspace** or **Load Model from Folder…**. ${CLICK_HINT}`,
+        `Nextword: no model. ${status.reason}`,
+      );
+    case 'training':
+      return renderTraining(status.progress);
+    case 'ready':
+      return renderReady(status.model, status.file, status.quiet, nowMs);
+  }
+}
+
+function view(text: string, tooltip: string, ariaLabel: string): StatusView {
+  return { text, tooltip, ariaLabel, warning: false };
+}
+
+function warn(text: string, tooltip: string, ariaLabel: string): StatusView {
+  return { text, tooltip, ariaLabel, warning: true };
+}
+
+function renderTraining(p: TrainingProgress): StatusView {
+  const pct = p.fraction !== undefined ? `${Math.floor(Math.min(1, Math.max(0, p.fraction)) * 100)}%` : '';
+  const left = p.etaS !== undefined && Number.isFinite(p.etaS) ? ` · ${duration(p.etaS)} left` : '';
+  let text: string;
+  let what: string;
+  switch (p.phase) {
+    case 'reading':
+      text = `$(sync~spin) Reading workspace${p.files ? ` · ${thousands(p.files)} files` : ''}`;
+      what = `reading the workspace${p.files ? ` (${thousands(p.files)} files so far)` : ''}`;
+      break;
+    case 'vocabulary':
+      text = '$(sync~spin) Training · vocabulary';
+      what = 'building the vocabulary';
+      break;
+    case 'training':
+      text = `$(sync~spin) Training ${pct}${left}`.trimEnd();
+      what = `training${pct ? `, ${pct} done` : ''}${left ? `, ${duration(p.etaS!)} left` : ''}`;
+      break;
+    case 'saving':
+      text = '$(sync~spin) Training · saving';
+      what = 'saving the model';
+      break;
+  }
+  const rows: string[] = [];
+  if (p.epoch !== undefined) rows.push(`| Epoch | ${p.epoch} |`);
+  if (p.tokensPerS !== undefined) rows.push(`| Speed | ${thousands(p.tokensPerS)} tokens/s |`);
+  if (p.validPpl !== undefined) rows.push(`| Validation perplexity | ${exactPerplexity(p.validPpl)} |`);
+  const table = rows.length ? `\n\n| | |\n|---|---:|\n${rows.join('\n')}` : '';
+  return view(
+    text,
+    `**Nextword** is ${what}.${table}\n\nCompletions keep using the current model until the new one is ready. ${CLICK_HINT}`,
+    `Nextword: ${what}`,
+  );
+}
+
+function renderReady(model: ModelSummary, file: FileState, quiet: Quiet | undefined, nowMs: number): StatusView {
+  const quietNote = quiet ? describeQuiet(quiet, nowMs) : undefined;
+  const quietIcon = quiet ? (quiet.kind === 'snoozed' ? ' $(bell-slash)' : ' $(circle-slash)') : '';
+  const modelLine = `Model: ${escapeMarkdown(model.label)} (vocabulary ${thousands(model.vocabSize)}${model.params ? `, ${compactCount(model.params)} parameters` : ''}).`;
+  const footer = `${quietNote ? `\n\n$(bell-slash) ${escapeMarkdown(quietNote)}` : ''}\n\n${modelLine} ${CLICK_HINT}`;
+  const ariaQuiet = quietNote ? ` ${quietNote}` : '';
+
+  switch (file.kind) {
+    case 'none':
+      return view(`$(graph) PPL —${quietIcon}`, `**Nextword** shows the perplexity of the active file here.${footer}`, `Nextword: no file to score.${ariaQuiet}`);
+    case 'empty':
+      return view(
+        `$(graph) PPL —${quietIcon}`,
+        `**Nextword**: ${escapeMarkdown(file.fileName)} has no tokens to score.${footer}`,
+        `Nextword: ${file.fileName} is empty.${ariaQuiet}`,
+      );
+    case 'skipped':
+      return view(
+        `$(graph) PPL —${quietIcon}`,
+        `**Nextword** did not score ${escapeMarkdown(file.fileName)}: ${escapeMarkdown(file.reason)}${footer}`,
+        `Nextword: ${file.fileName} not scored, ${file.reason}.${ariaQuiet}`,
+      );
+    case 'computing':
+      if (file.previous && file.previous.fileName === file.fileName) {
+        const v = renderFigures(file.previous, model, footer, ariaQuiet, quietIcon);
+        return { ...v, tooltip: v.tooltip.replace('**Nextword**', '**Nextword** (updating)') };
+      }
+      return view(`$(graph) PPL …${quietIcon}`, `**Nextword** is scoring ${escapeMarkdown(file.fileName)}…${footer}`, `Nextword: scoring ${file.fileName}.${ariaQuiet}`);
+    case 'done':
+      return renderFigures(file.figures, model, footer, ariaQuiet, quietIcon);
+  }
+}
+
+function renderFigures(f: FilePerplexity, model: ModelSummary, footer: string, ariaQuiet: string, quietIcon: string): StatusView {
+  const rows = [
+    `| Perplexity | **${exactPerplexity(f.ppl)}** |`,
+    `| Tokens scored | ${thousands(f.tokens)} |`,
+    `| Out of vocabulary | ${f.tokens ? percent(f.oov / f.tokens) : '—'} |`,
+    `| Model's validation perplexity | ${model.validPpl !== undefined ? exactPerplexity(model.validPpl) : 'not recorded'} |`,
+    `| Unigram baseline on this file | ${f.unigramPpl !== undefined ? exactPerplexity(f.unigramPpl) : 'not available'} |`,
+  ];
+  const baseline =
+    f.unigramPpl !== undefined
+      ? ` The unigram baseline ignores context${f.unigramSource ? ` (${escapeMarkdown(f.unigramSource)})` : ''}: the further the model's number is below it, the more the model uses what came before.`
+      : '';
+  const tooltip =
+    `**Nextword** · perplexity of ${escapeMarkdown(f.fileName)}\n\n| | |\n|---|---:|\n${rows.join('\n')}\n\n` +
+    `Perplexity is how many tokens the model hesitates between, on average, before each token of the file: lower means ` +
+    `the file reads the way the model expects. It equals what \`nextword eval\` reports for this file.${baseline}${footer}`;
+  const ariaLabel =
+    `Nextword perplexity ${exactPerplexity(f.ppl)} for ${f.fileName}: ${thousands(f.tokens)} tokens, ` +
+    `${f.tokens ? percent(f.oov / f.tokens) : '—'} out of vocabulary` +
+    (f.unigramPpl !== undefined ? `, unigram baseline ${exactPerplexity(f.unigramPpl)}` : '') +
+    (model.validPpl !== undefined ? `, model validation perplexity ${exactPerplexity(model.validPpl)}` : '') +
+    `.${ariaQuiet}`;
+  return view(`$(graph) PPL ${shortPerplexity(f.ppl)}${quietIcon}`, tooltip, ariaLabel);
+}
+
+function describeQuiet(q: Quiet, nowMs: number): string {
+  if (q.kind === 'language-disabled') return `Completions are off for ${q.languageId}.`;
+  if (q.until === 'restart') return 'Completions are snoozed until VS Code restarts.';
+  const minutes = Math.max(1, Math.ceil((q.until - nowMs) / 60_000));
+  return `Completions are snoozed for ${minutes} more minute${minutes === 1 ? '' : 's'}.`;
+}

@@ -1,0 +1,209 @@
+// Reads the training text of a (multi-root) workspace through VS Code: `workspace.findFiles` lists the
+// candidates (with files.exclude, search.exclude, nextword.exclude and the default excluded folders as its
+// exclude glob), `.gitignore` files found the same way decide with git's precedence, and every file is
+// judged by the same rules as `nextword train` (core/file-filters.ts: secrets, lock files, binaries,
+// minified, too large), under the file and byte caps. Going through `workspace.fs` rather than the disk
+// keeps remote and virtual workspaces working.
+//
+// Decisions are made in path order, so a cap always keeps the same files; reads are done a few at a time.
+
+import * as vscode from 'vscode';
+import {
+  classifyContent,
+  classifyPath,
+  DEFAULT_SCAN_LIMITS,
+  IgnoreRules,
+  type ScanLimits,
+  type SkipReason,
+} from '../core/file-filters.js';
+import type { ScannedFile, SkipTally, WorkspaceScan } from '../io/workspace-files.js';
+import { excludePatternsFor } from './config.js';
+import { excludeGlob } from './exclude-glob.js';
+
+export interface CorpusProgress {
+  /** Files taken so far. */
+  taken: number;
+  skipped: number;
+  totalBytes: number;
+}
+
+export interface ReadCorpusOptions {
+  limits: Pick<ScanLimits, 'maxFiles' | 'maxTotalBytes'>;
+  token: vscode.CancellationToken;
+  onProgress?: (p: CorpusProgress) => void;
+  /** Lines for the log (what was excluded and why). */
+  log?: (line: string) => void;
+  /** Details for the log at debug level. */
+  debug?: (line: string) => void;
+}
+
+/** Same shape as the CLI walker's result, so `formatScanReport` describes both. relPaths of a multi-root workspace start with the folder's name. */
+export type WorkspaceCorpus = WorkspaceScan;
+
+/** Raised when the token is cancelled. */
+export class CorpusCancelled extends Error {
+  constructor() {
+    super('reading the workspace was cancelled');
+    this.name = 'CorpusCancelled';
+  }
+}
+
+/** Files read at once. */
+const READ_BATCH = 16;
+/** .gitignore files larger than this are read only this far (as the CLI does). */
+const MAX_RULES_FILE_BYTES = 1024 * 1024;
+/** Examples kept per skip reason. */
+const MAX_EXAMPLES = 5;
+
+export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFolder[], opts: ReadCorpusOptions): Promise<WorkspaceCorpus> {
+  const limits: ScanLimits = { maxFileBytes: DEFAULT_SCAN_LIMITS.maxFileBytes, ...opts.limits };
+  const corpus: WorkspaceCorpus = { root: folders.map((f) => f.name).join(', '), files: [], skipped: new Map(), totalBytes: 0, limits };
+  let skippedCount = 0;
+  let capReached: 'file-cap' | 'byte-cap' | undefined;
+  const checkCancelled = () => {
+    if (opts.token.isCancellationRequested) throw new CorpusCancelled();
+  };
+  const report = () => opts.onProgress?.({ taken: corpus.files.length, skipped: skippedCount, totalBytes: corpus.totalBytes });
+  const skip = (relPath: string, reason: SkipReason, bytes: number) => {
+    let tally: SkipTally | undefined = corpus.skipped.get(reason);
+    if (!tally) corpus.skipped.set(reason, (tally = { count: 0, bytes: 0, examples: [] }));
+    tally.count++;
+    tally.bytes += bytes;
+    if (tally.examples.length < MAX_EXAMPLES) tally.examples.push(relPath);
+    skippedCount++;
+  };
+
+  for (const folder of folders) {
+    checkCancelled();
+    const prefix = folders.length > 1 ? `${folder.name}/` : '';
+    const patterns = excludePatternsFor(folder);
+    const { glob, dropped } = excludeGlob([...patterns.settings, ...patterns.nextword]);
+    if (dropped.length) opts.log?.(`${folder.name}: exclude patterns that cannot be combined were left out: ${dropped.join(', ')}`);
+    const exclude = new vscode.RelativePattern(folder, glob);
+
+    const rules = await gitignoreRules(folder, exclude, opts.token);
+    opts.log?.(`${folder.name}: ${rules.size} ignore rules from .gitignore files; ${patterns.settings.length + patterns.nextword.length} exclude patterns from the settings`);
+    opts.debug?.(`${folder.name}: findFiles excludes ${glob}`);
+
+    // Listing more candidates than the cap allows for files that are skipped on the way.
+    const maxResults = Math.min(2_000_000, limits.maxFiles * 10 + 10_000);
+    const uris = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/*'), exclude, maxResults, opts.token);
+    checkCancelled();
+    if (uris.length >= maxResults) opts.log?.(`${folder.name}: listed the first ${maxResults} files only`);
+    const candidates = uris
+      .map((uri) => ({ uri, rel: relativePath(folder.uri, uri) }))
+      .filter((c): c is { uri: vscode.Uri; rel: string } => c.rel !== undefined)
+      .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+
+    // Path decisions first (cheap), then stat and read in batches, deciding in order.
+    const toRead: { uri: vscode.Uri; rel: string }[] = [];
+    for (const c of candidates) {
+      const reason = classifyPath(c.rel) ?? (rules.ignores(c.rel, false) ? 'ignored' : undefined);
+      if (reason) skip(prefix + c.rel, reason, 0);
+      else toRead.push(c);
+    }
+    for (let start = 0; start < toRead.length; start += READ_BATCH) {
+      checkCancelled();
+      const batch = toRead.slice(start, start + READ_BATCH);
+      if (capReached) {
+        for (const c of batch) skip(prefix + c.rel, capReached, 0);
+        continue;
+      }
+      const stats = await Promise.all(batch.map((c) => statOrUndefined(c.uri)));
+      // Which of the batch fit under the caps, in order; those are read.
+      const wanted: (number | SkipReason)[] = [];
+      let plannedFiles = corpus.files.length;
+      let plannedBytes = corpus.totalBytes;
+      for (const st of stats) {
+        if (!st || (st.type & vscode.FileType.File) === 0) wanted.push('unreadable');
+        else if (st.type & vscode.FileType.SymbolicLink) wanted.push('symlink');
+        else if (st.size > limits.maxFileBytes) wanted.push('too-large');
+        else if (capReached || plannedFiles >= limits.maxFiles) wanted.push((capReached ??= 'file-cap'));
+        else if (plannedBytes + st.size > limits.maxTotalBytes) wanted.push((capReached ??= 'byte-cap'));
+        else {
+          wanted.push(st.size);
+          plannedFiles++;
+          plannedBytes += st.size;
+        }
+      }
+      const contents = await Promise.all(batch.map((c, i) => (typeof wanted[i] === 'number' ? readOrUndefined(c.uri) : undefined)));
+      batch.forEach((c, i) => {
+        const rel = prefix + c.rel;
+        const w = wanted[i]!;
+        if (typeof w !== 'number') return skip(rel, w, stats[i]?.size ?? 0);
+        const bytes = contents[i];
+        if (!bytes) return skip(rel, 'unreadable', 0);
+        // The file may have changed since stat: the caps hold for what was read.
+        if (bytes.length > limits.maxFileBytes) return skip(rel, 'too-large', bytes.length);
+        if (corpus.totalBytes + bytes.length > limits.maxTotalBytes) {
+          capReached = 'byte-cap';
+          return skip(rel, 'byte-cap', bytes.length);
+        }
+        const verdict = classifyContent(bytes, { maxFileBytes: limits.maxFileBytes });
+        if ('skip' in verdict) return skip(rel, verdict.skip, bytes.length);
+        const file: ScannedFile = { relPath: rel, text: verdict.text, bytes: bytes.length };
+        corpus.files.push(file);
+        corpus.totalBytes += bytes.length;
+      });
+      report();
+    }
+  }
+  checkCancelled();
+  return corpus;
+}
+
+/**
+ * `.git/info/exclude` and every `.gitignore` of the folder (outside excluded and ignored folders),
+ * shallow ones first so deeper rules take precedence, as in git.
+ */
+async function gitignoreRules(folder: vscode.WorkspaceFolder, exclude: vscode.RelativePattern, token: vscode.CancellationToken): Promise<IgnoreRules> {
+  const ignoreCase = process.platform === 'darwin' || process.platform === 'win32';
+  let rules = IgnoreRules.empty({ ignoreCase }).withFile('', await readText(vscode.Uri.joinPath(folder.uri, '.git', 'info', 'exclude')));
+  const found = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/.gitignore'), exclude, 10_000, token);
+  const files = found
+    .map((uri) => ({ uri, rel: relativePath(folder.uri, uri) }))
+    .filter((f): f is { uri: vscode.Uri; rel: string } => f.rel !== undefined)
+    .map((f) => ({ ...f, dir: f.rel.includes('/') ? f.rel.slice(0, f.rel.lastIndexOf('/')) : '' }))
+    .sort((a, b) => depth(a.dir) - depth(b.dir) || (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
+  for (const f of files) {
+    // A .gitignore inside an ignored or excluded folder has no say, as git never reads it.
+    if (f.dir !== '' && (classifyPath(f.dir + '/') || rules.ignores(f.dir, true))) continue;
+    rules = rules.withFile(f.dir, await readText(f.uri));
+  }
+  return rules;
+}
+
+function depth(dir: string): number {
+  return dir === '' ? 0 : dir.split('/').length;
+}
+
+/** `uri`'s path below `folder`, forward-slash; undefined when it is not below it. */
+function relativePath(folder: vscode.Uri, uri: vscode.Uri): string | undefined {
+  if (uri.scheme !== folder.scheme || uri.authority !== folder.authority) return undefined;
+  const base = folder.path.endsWith('/') ? folder.path : folder.path + '/';
+  if (!uri.path.startsWith(base)) return undefined;
+  const rel = uri.path.slice(base.length);
+  return rel === '' ? undefined : rel;
+}
+
+async function statOrUndefined(uri: vscode.Uri): Promise<vscode.FileStat | undefined> {
+  try {
+    return await vscode.workspace.fs.stat(uri);
+  } catch {
+    return undefined;
+  }
+}
+
+async function readOrUndefined(uri: vscode.Uri): Promise<Uint8Array | undefined> {
+  try {
+    return await vscode.workspace.fs.readFile(uri);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A rules file's text ('' when missing), at most MAX_RULES_FILE_BYTES. */
+async function readText(uri: vscode.Uri): Promise<string> {
+  const bytes = await readOrUndefined(uri);
+  return bytes ? new TextDecoder('utf-8').decode(bytes.subarray(0, MAX_RULES_FILE_BYTES)) : '';
+}

@@ -1,0 +1,337 @@
+// "Nextword: Train on Workspace": read the workspace (workspace-corpus.ts), build the vocabulary, train in
+// a worker thread (runtime/training-job.ts) under a cancellable progress notification, write the model
+// atomically under the workspace's storage, and switch to it. The CLI's `nextword train` is the same flow
+// (src/cli/train-command.ts); only the reading and the progress display differ.
+//
+// One run at a time; cancelling (the notification's button, the command, the status menu) keeps the
+// previous model and writes nothing. Refused in an untrusted workspace: training reads every file.
+
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import { splitByFile } from '../core/file-split.js';
+import { dropoutMaskWidths, parameterCount, type ModelConfig } from '../core/model-config.js';
+import type { TrainingRecord } from '../core/model-format.js';
+import { tokenize } from '../core/tokenizer.js';
+import type { TrainEvent, TrainOptions } from '../core/trainer.js';
+import { Vocabulary } from '../core/vocabulary.js';
+import { exportModel } from '../cli/export.js';
+import { formatScanReport } from '../io/workspace-files.js';
+import { startTraining, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
+import type { NextwordConfig } from './config.js';
+import { duration, exactPerplexity, megabytes, thousands } from './format.js';
+import type { ModelManager } from './model-manager.js';
+import type { TrainingProgress } from './status.js';
+import { resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
+import { CorpusCancelled, readWorkspaceCorpus } from './workspace-corpus.js';
+
+export interface WorkspaceTrainerDeps {
+  log: vscode.LogOutputChannel;
+  models: ModelManager;
+  readConfig: () => NextwordConfig;
+}
+
+interface Run {
+  cancel: vscode.CancellationTokenSource;
+  job?: TrainingJob;
+}
+
+/** Thrown inside a run to end it with a message to the user (not a failure of Nextword). */
+class Refusal extends Error {}
+
+export class WorkspaceTrainer implements vscode.Disposable {
+  private run: Run | undefined;
+  private progressState: TrainingProgress | undefined;
+  private readonly changed = new vscode.EventEmitter<TrainingProgress | undefined>();
+  /** Training progress, and undefined when a run ends. */
+  readonly onDidChangeProgress = this.changed.event;
+
+  constructor(private readonly deps: WorkspaceTrainerDeps) {}
+
+  get progress(): TrainingProgress | undefined {
+    return this.progressState;
+  }
+
+  get isRunning(): boolean {
+    return this.run !== undefined;
+  }
+
+  /** Stops the run after the current step; the previous model stays. False when nothing runs. */
+  cancel(): boolean {
+    if (!this.run) return false;
+    this.deps.log.info('training: cancel requested');
+    this.run.cancel.cancel();
+    return true;
+  }
+
+  dispose(): void {
+    const run = this.run;
+    if (run) {
+      run.cancel.cancel();
+      void run.job?.kill();
+    }
+    this.changed.dispose();
+  }
+
+  /** The command: one run at a time, reported to the user (messages, notification, status bar, log). */
+  async train(): Promise<void> {
+    if (this.run) {
+      const choice = await vscode.window.showInformationMessage('Nextword is already training a model on this workspace.', 'Cancel Training');
+      if (choice === 'Cancel Training') this.cancel();
+      return;
+    }
+    if (!vscode.workspace.isTrusted) {
+      const choice = await vscode.window.showWarningMessage(
+        'Nextword does not train in an untrusted workspace: training reads every file of the workspace. ' +
+          'Completions and perplexity from the current model keep working. Trust the workspace to train on it.',
+        'Manage Workspace Trust',
+      );
+      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      return;
+    }
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    if (folders.length === 0) {
+      void vscode.window.showWarningMessage('Nextword: open a folder or workspace first; Train on Workspace learns from its files.');
+      return;
+    }
+    const outDir = this.deps.models.workspaceModelDir;
+    if (!outDir) {
+      void vscode.window.showWarningMessage('Nextword: this window has no local storage for a trained model, so it cannot train here.');
+      return;
+    }
+    const config = this.deps.readConfig();
+    let resolved: ReturnType<typeof resolveTrainSettings>;
+    try {
+      resolved = resolveTrainSettings(config.training);
+    } catch (e) {
+      if (!(e instanceof TrainingSettingsError)) throw e;
+      this.deps.log.error(e.message);
+      const choice = await vscode.window.showErrorMessage(e.message, 'Open Settings');
+      if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'nextword.training');
+      return;
+    }
+
+    const run: Run = { cancel: new vscode.CancellationTokenSource() };
+    this.run = run;
+    this.setProgress({ phase: 'reading' });
+    try {
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Nextword: Training on the workspace', cancellable: true },
+        async (notification, token) => {
+          // This run's own source: a late event from this notification must not cancel a later run.
+          token.onCancellationRequested(() => {
+            this.deps.log.info('training: cancel requested');
+            run.cancel.cancel();
+          });
+          await this.runTraining(run, folders, outDir, config, resolved, notification);
+        },
+      );
+    } catch (e) {
+      if (e instanceof TrainingCancelled || e instanceof CorpusCancelled) {
+        this.deps.log.info('training cancelled; the previous model is still in use');
+        void vscode.window.showInformationMessage('Nextword: training cancelled. The previous model is still in use.');
+      } else if (e instanceof Refusal) {
+        this.deps.log.warn(`training: ${e.message}`);
+        void vscode.window.showWarningMessage(`Nextword: ${e.message}`);
+      } else {
+        const message = (e as Error).message ?? String(e);
+        this.deps.log.error(`training failed: ${(e as Error).stack ?? message}`);
+        void vscode.window.showErrorMessage(`Nextword: training failed: ${message}`, 'Open Log').then((c) => {
+          if (c) this.deps.log.show();
+        });
+      }
+    } finally {
+      run.cancel.dispose();
+      this.run = undefined;
+      this.setProgress(undefined);
+    }
+  }
+
+  private async runTraining(
+    run: Run,
+    folders: readonly vscode.WorkspaceFolder[],
+    outDir: string,
+    config: NextwordConfig,
+    { preset, settings: s }: ReturnType<typeof resolveTrainSettings>,
+    notification: vscode.Progress<{ message?: string; increment?: number }>,
+  ): Promise<void> {
+    const { log } = this.deps;
+    const token = run.cancel.token;
+    const t0 = performance.now();
+
+    // 1. Read.
+    notification.report({ message: 'Reading the workspace…' });
+    const corpus = await readWorkspaceCorpus(folders, {
+      limits: { maxFiles: config.training.maxFiles, maxTotalBytes: Math.round(config.training.maxMegabytes * 1024 * 1024) },
+      token,
+      log: (line) => log.info(`training: ${line}`),
+      debug: (line) => log.debug(`training: ${line}`),
+      onProgress: (p) => {
+        notification.report({ message: `Reading the workspace: ${thousands(p.taken)} files (${megabytes(p.totalBytes)})` });
+        this.setProgress({ phase: 'reading', files: p.taken });
+      },
+    });
+    const report = formatScanReport(corpus);
+    log.info(`training: ${report}`);
+    if (corpus.files.length < 2) {
+      throw new Refusal(
+        `found ${corpus.files.length === 0 ? 'no text files' : 'only one text file'} to train on; at least two are needed (one is held out to measure the model). ${report}`,
+      );
+    }
+
+    // 2. Vocabulary, then ids. Two passes over the text (count, then encode) rather than one list of every
+    // token: the extension host keeps 4 bytes per token instead of a string each. Both yield between files.
+    this.setProgress({ phase: 'vocabulary' });
+    notification.report({ message: `Building the vocabulary from ${thousands(corpus.files.length)} files…` });
+    const { train: trainFiles, valid: validFiles } = splitByFile(corpus.files, s.validFraction);
+    const eachFile = async (files: typeof corpus.files, use: (tokens: string[]) => void): Promise<void> => {
+      let last = performance.now();
+      for (const f of files) {
+        if (token.isCancellationRequested) throw new CorpusCancelled();
+        use(tokenize(f.text, s.tokenizer));
+        if (performance.now() - last > 30) {
+          await new Promise((resolve) => setImmediate(resolve));
+          last = performance.now();
+        }
+      }
+    };
+    const encodeFiles = async (files: typeof corpus.files): Promise<Int32Array> => {
+      const parts: Int32Array[] = [];
+      await eachFile(files, (tokens) => parts.push(vocab.encode(tokens)));
+      const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
+    };
+    const tokenCounts = new Map<string, number>();
+    await eachFile(trainFiles, (tokens) => Vocabulary.countTokens(tokens, tokenCounts));
+    const vocab = Vocabulary.build(tokenCounts, { maxSize: s.vocab, minCount: s.minCount });
+    tokenCounts.clear();
+    const cfg: ModelConfig = { cell: s.cell, layers: s.layers, vocab: vocab.size, embed: s.embed, hidden: s.hidden, tied: s.tied };
+    const params = parameterCount(cfg);
+    const train = await encodeFiles(trainFiles);
+    const valid = await encodeFiles(validFiles);
+    // Counted now: starting the job transfers (detaches) the buffers.
+    const counts = { trainTokens: train.length, validTokens: valid.length };
+    if (counts.trainTokens < s.batch * 2 || counts.validTokens < 2) {
+      throw new Refusal(
+        `the workspace has too little text to train on (${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens). ${report}`,
+      );
+    }
+    const options: TrainOptions = {
+      batch: s.batch,
+      bptt: s.bptt,
+      lr: s.lr,
+      clip: s.clip > 0 ? s.clip : Infinity,
+      optimizer: s.optimizer,
+      schedule: s.schedule,
+      dropout: s.dropout,
+      maskWidths: dropoutMaskWidths(cfg),
+      epochs: s.epochs,
+      timeBudget: s.timeBudget,
+      seed: s.seed,
+      evalBatch: s.evalBatch,
+      evalBptt: s.evalBptt,
+    };
+    const threads = trainingThreads(config.training.threads, os.availableParallelism());
+    log.info(
+      `training: ${preset} preset, ${cfg.cell} ${cfg.layers}×${cfg.hidden}, vocabulary ${vocab.size}, ${thousands(params)} parameters; ` +
+        `${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens; ${s.optimizer} lr ${s.lr}, ` +
+        `${s.epochs} epochs${s.timeBudget ? `, time budget ${duration(s.timeBudget)}` : ''}, ${threads} ${threads === 1 ? 'thread' : 'threads'}`,
+    );
+
+    // 3. Train.
+    if (token.isCancellationRequested) throw new TrainingCancelled();
+    let reported = 0; // percent already reported to the notification
+    let lastShown = 0; // performance.now() of the last progress shown
+    let lastEpoch: Extract<TrainEvent, { kind: 'epoch' }> | undefined;
+    const onEvent = (e: TrainEvent) => {
+      if (e.kind === 'epoch') {
+        lastEpoch = e;
+        lastShown = 0;
+        log.info(
+          `training: epoch ${e.epoch} | ${duration(e.seconds)} | ${thousands(e.tokensPerS)} tok/s | train ppl ${exactPerplexity(e.trainPpl)} | ` +
+            `valid ppl ${exactPerplexity(e.validPpl)} | lr ${e.lr}${e.best ? ' *' : ''}`,
+        );
+        return;
+      }
+      // A small model steps hundreds of times a second: a few updates a second are enough to read.
+      const now = performance.now();
+      if (now - lastShown < 250 && e.step !== e.steps) return;
+      lastShown = now;
+      const byEpochs = (e.epoch - 1 + e.step / e.steps) / s.epochs;
+      const byTime = s.timeBudget > 0 ? e.elapsedS / s.timeBudget : 0;
+      const fraction = Math.min(1, Math.max(byEpochs, byTime));
+      const pct = Math.floor(fraction * 100);
+      const parts = [
+        `Epoch ${e.epoch}/${s.epochs}`,
+        `${pct}%`,
+        `${thousands(e.tokensPerS)} tokens/s`,
+        ...(lastEpoch ? [`validation perplexity ${exactPerplexity(lastEpoch.validPpl)}`] : []),
+        `${duration(e.etaS)} left`,
+      ];
+      notification.report({ message: parts.join(' · '), increment: Math.max(0, pct - reported) });
+      reported = Math.max(reported, pct);
+      this.setProgress({
+        phase: 'training',
+        fraction,
+        etaS: e.etaS,
+        epoch: e.epoch,
+        tokensPerS: e.tokensPerS,
+        ...(lastEpoch ? { validPpl: lastEpoch.validPpl } : {}),
+      });
+    };
+    this.setProgress({ phase: 'training', fraction: 0 });
+    notification.report({ message: `Starting: ${thousands(counts.trainTokens)} tokens, ${thousands(params)} parameters…` });
+    const job = startTraining({ cfg, options, train, valid, threads }, onEvent);
+    run.job = job;
+    const stop = token.onCancellationRequested(() => job.cancel());
+    let result;
+    try {
+      result = await job.result;
+    } finally {
+      stop.dispose();
+    }
+    if (token.isCancellationRequested) throw new TrainingCancelled();
+
+    // 4. Save and switch.
+    this.setProgress({ phase: 'saving' });
+    notification.report({ message: 'Saving the model…' });
+    const record: TrainingRecord = {
+      corpus: {
+        source: `workspace: ${folders.map((f) => f.name).join(', ')}`,
+        files: corpus.files.length,
+        ...counts,
+      },
+      options: { preset, ...s, threads },
+      validPpl: result.bestValidPpl,
+      epochs: result.epochs,
+      bestEpoch: result.bestEpoch,
+      seconds: result.seconds,
+      tokensPerS: result.tokensPerS,
+      params,
+    };
+    await exportModel(outDir, { cfg, params: result.params, vocab, tokenizer: s.tokenizer, training: record, precision: s.weights });
+    log.info(`training: model written to ${outDir}`);
+    await this.deps.models.useWorkspaceModel();
+    const total = (performance.now() - t0) / 1000;
+    log.info(`training: done in ${duration(total)}; completions now use the workspace model`);
+    void vscode.window
+      .showInformationMessage(
+        `Nextword trained on ${thousands(corpus.files.length)} files in ${duration(total)}` +
+          `${result.stoppedBy === 'time-budget' ? ' (time budget reached)' : ''}: validation perplexity ${exactPerplexity(result.bestValidPpl)}. ` +
+          'Completions now use the new model.',
+        'Show Model Info',
+      )
+      .then((c) => {
+        if (c) void vscode.commands.executeCommand('nextword.showModelInfo');
+      });
+  }
+
+  private setProgress(p: TrainingProgress | undefined): void {
+    this.progressState = p;
+    this.changed.fire(p);
+  }
+}

@@ -1,0 +1,81 @@
+// "Show Model Info": the figures taken from model.json's training record and this session, and the page.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+
+import type { ModelMeta } from '../../src/core/model-format.js';
+import { modelInfo, modelInfoMarkdown, type SessionFigures } from '../../src/extension/model-info.js';
+
+const meta: ModelMeta = {
+  format: 'nextword-model',
+  formatVersion: 1,
+  createdAt: '2025-01-02T03:04:05.000Z',
+  tokenizer: { mode: 'text' },
+  config: { cell: 'lstm', layers: 1, vocab: 3, embed: 4, hidden: 4, tied: true },
+  vocabulary: ['<unk>', '\n', ' a'],
+  training: {
+    corpus: { source: 'workspace: demo', files: 12, trainTokens: 45_678, validTokens: 4_321 },
+    options: { preset: 'small' },
+    validPpl: 87.234,
+    epochs: 6,
+    bestEpoch: 5,
+    seconds: 125,
+    tokensPerS: 9_876.4,
+    params: 1_234_567,
+  },
+  onnx: { file: 'model-0123456789abcdef.onnx', bytes: 3 * 1024 * 1024, sha256: '0'.repeat(64) },
+};
+
+const session: SessionFigures = {
+  loadMs: 212.4,
+  latency: { count: 40, p50: 1.234, p99: 8.5, max: 12 },
+  outcomes: { shown: 30, superseded: 7, 'mid-word': 3 },
+  firstCompletionMs: 1500,
+};
+
+test('the object holds the training record\'s figures', () => {
+  const info = modelInfo('the workspace model', '/ws/model', meta, session);
+  assert.equal(info.vocabularySize, 3);
+  assert.equal(info.parameters, 1_234_567);
+  assert.equal(info.architecture, 'LSTM, 1 layer × 4, embedding 4, tied embedding and decoder');
+  assert.deepEqual(info.training, {
+    corpus: 'workspace: demo',
+    files: 12,
+    trainTokens: 45_678,
+    validTokens: 4_321,
+    validPpl: 87.234,
+    epochs: 6,
+    bestEpoch: 5,
+    seconds: 125,
+    tokensPerS: 9_876.4,
+    preset: 'small',
+  });
+  assert.equal(info.onnxBytes, 3 * 1024 * 1024);
+  assert.deepEqual(JSON.parse(JSON.stringify(info)), info, 'JSON-serialisable');
+});
+
+test('the page shows vocabulary, parameters, corpus size, validation perplexity, training time and latency', () => {
+  const md = modelInfoMarkdown(modelInfo('the workspace model', '/ws/model', meta, session));
+  for (const cell of [
+    '| Vocabulary | 3 tokens (text tokenizer) |',
+    '| Parameters | 1.2 M (1,234,567) |',
+    '| Corpus size | 45,678 training tokens, 4,321 validation tokens |',
+    '| Validation perplexity | **87.23** (best epoch 5 of 6) |',
+    '| Training time | 2:05 at 9,876 tokens/s, preset small |',
+    '| Completion latency | p50 1.2 ms, p99 8.5 ms, max 12.0 ms over the last 40 requests |',
+    '| Requests | shown 30, superseded 7, mid\\-word 3 |',
+    '| ONNX file | 3.0 MB |',
+  ]) {
+    assert.ok(md.includes(cell), `page has ${cell}\n${md}`);
+  }
+});
+
+test('a model without a training record says so; the parameter count is derived from the configuration', () => {
+  const { training: _t, ...bare } = meta;
+  const info = modelInfo('m', '/m', bare, { ...session, latency: { count: 0, p50: NaN, p99: NaN, max: NaN }, outcomes: {} });
+  // LSTM, V 3, E = H 4, tied: embedding 12 + layer (4·4·4 + 4·4·4 + 4·4) + decoder bias 3.
+  assert.equal(info.parameters, 12 + (64 + 64 + 16) + 3);
+  const md = modelInfoMarkdown(info);
+  assert.match(md, /no `training` section/);
+  assert.match(md, /\| Completion latency \| no requests yet \|/);
+});

@@ -1,0 +1,88 @@
+// What the status bar item says for each state: the short text, and a label and tooltip that carry the
+// exact perplexity (the end-to-end test reads the label).
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+
+import { renderStatus, type FilePerplexity, type ModelSummary } from '../../src/extension/status.js';
+
+const model: ModelSummary = { label: 'the workspace model', validPpl: 64.1, vocabSize: 10_000, params: 2_700_000 };
+const figures: FilePerplexity = { fileName: 'notes/harbour.md', ppl: 87.2345, tokens: 1234, oov: 37, unigramPpl: 412.5, unigramSource: 'word frequencies' };
+const NOW = 1_000_000;
+
+test('a scored file: "PPL 87" in the text, the exact figures in the label and the tooltip', () => {
+  const v = renderStatus({ kind: 'ready', model, file: { kind: 'done', figures } }, NOW);
+  assert.equal(v.text, '$(graph) PPL 87');
+  assert.match(v.ariaLabel, /perplexity 87\.23 for notes\/harbour\.md/);
+  assert.match(v.ariaLabel, /1,234 tokens/);
+  assert.match(v.ariaLabel, /3\.0 % out of vocabulary/); // 37 / 1234
+  assert.match(v.ariaLabel, /unigram baseline 412\.50/);
+  assert.match(v.ariaLabel, /model validation perplexity 64\.10/);
+  for (const cell of ['| Perplexity | **87.23** |', '| Tokens scored | 1,234 |', '| Out of vocabulary | 3.0 % |', "| Model's validation perplexity | 64.10 |", '| Unigram baseline on this file | 412.50 |']) {
+    assert.ok(v.tooltip.includes(cell), `tooltip has ${cell}`);
+  }
+  assert.equal(v.warning, false);
+});
+
+test('the short perplexity keeps a decimal below 10 and abbreviates thousands above 10,000', () => {
+  const text = (ppl: number) => renderStatus({ kind: 'ready', model, file: { kind: 'done', figures: { ...figures, ppl } } }, NOW).text;
+  assert.equal(text(8.44), '$(graph) PPL 8.4');
+  assert.equal(text(9999.4), '$(graph) PPL 9999');
+  assert.equal(text(56_400), '$(graph) PPL 56k');
+});
+
+test('without a baseline or a recorded validation perplexity the tooltip says so', () => {
+  const { unigramPpl: _u, unigramSource: _s, ...bare } = figures;
+  const v = renderStatus({ kind: 'ready', model: { label: 'm', vocabSize: 5 }, file: { kind: 'done', figures: bare } }, NOW);
+  assert.ok(v.tooltip.includes('| Unigram baseline on this file | not available |'));
+  assert.ok(v.tooltip.includes("| Model's validation perplexity | not recorded |"));
+  assert.doesNotMatch(v.ariaLabel, /unigram/);
+});
+
+test('while a file is re-scored the previous figure of the same file stays; another file shows an ellipsis', () => {
+  const same = renderStatus({ kind: 'ready', model, file: { kind: 'computing', fileName: figures.fileName, previous: figures } }, NOW);
+  assert.equal(same.text, '$(graph) PPL 87');
+  assert.match(same.tooltip, /updating/);
+  const other = renderStatus({ kind: 'ready', model, file: { kind: 'computing', fileName: 'b.md', previous: figures } }, NOW);
+  assert.equal(other.text, '$(graph) PPL …');
+  assert.match(other.ariaLabel, /scoring b\.md/);
+});
+
+test('snoozed and disabled-language states add an icon and explain themselves', () => {
+  const snoozed = renderStatus({ kind: 'ready', model, file: { kind: 'done', figures }, quiet: { kind: 'snoozed', until: NOW + 14 * 60_000 + 1 } }, NOW);
+  assert.equal(snoozed.text, '$(graph) PPL 87 $(bell-slash)');
+  assert.match(snoozed.ariaLabel, /snoozed for 15 more minutes/);
+  const restart = renderStatus({ kind: 'ready', model, file: { kind: 'none' }, quiet: { kind: 'snoozed', until: 'restart' } }, NOW);
+  assert.match(restart.tooltip, /until VS Code restarts/);
+  const off = renderStatus({ kind: 'ready', model, file: { kind: 'none' }, quiet: { kind: 'language-disabled', languageId: 'markdown' } }, NOW);
+  assert.equal(off.text, '$(graph) PPL — $(circle-slash)');
+  assert.match(off.ariaLabel, /off for markdown/);
+});
+
+test('training shows its phase, share done and time left', () => {
+  const v = renderStatus({ kind: 'training', progress: { phase: 'training', fraction: 0.456, etaS: 190, epoch: 2, tokensPerS: 12_345, validPpl: 123.456 } }, NOW);
+  assert.equal(v.text, '$(sync~spin) Training 45% · 3:10 left');
+  assert.match(v.ariaLabel, /training, 45% done, 3:10 left/);
+  assert.ok(v.tooltip.includes('| Validation perplexity | 123.46 |'));
+  assert.ok(v.tooltip.includes('| Speed | 12,345 tokens/s |'));
+  const reading = renderStatus({ kind: 'training', progress: { phase: 'reading', files: 1500 } }, NOW);
+  assert.equal(reading.text, '$(sync~spin) Reading workspace · 1,500 files');
+  const start = renderStatus({ kind: 'training', progress: { phase: 'training', fraction: 0 } }, NOW);
+  assert.equal(start.text, '$(sync~spin) Training 0%');
+});
+
+test('no model says why, on the warning background; loading says so', () => {
+  const none = renderStatus({ kind: 'no-model', reason: 'the bundled default model is missing' }, NOW);
+  assert.equal(none.text, '$(circle-slash) Nextword');
+  assert.match(none.ariaLabel, /no model\. the bundled default model is missing/);
+  assert.equal(none.warning, true);
+  const loading = renderStatus({ kind: 'loading' }, NOW);
+  assert.match(loading.ariaLabel, /loading/);
+  assert.equal(loading.warning, false);
+});
+
+test('file names are escaped in the Markdown tooltip but not in the label', () => {
+  const v = renderStatus({ kind: 'ready', model, file: { kind: 'done', figures: { ...figures, fileName: 'a_b*c|d.md' } } }, NOW);
+  assert.ok(v.tooltip.includes('a\\_b\\*c\\|d\\.md'));
+  assert.match(v.ariaLabel, /for a_b\*c\|d\.md/);
+});

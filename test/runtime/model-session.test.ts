@@ -1,0 +1,125 @@
+// ModelSession: a saved model opened for the editor. Its scorer (the ONNX scoring graph, from any state)
+// against the float64 reference model with the same weights; chunks carrying the state against one whole
+// run; the vocabulary counts read from model.json; release while a run is in flight.
+//
+// Shapes: n ids, V vocabulary, L layers, H hidden.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { modelMeta } from '../../src/cli/export.js';
+import { inferenceGraph } from '../../src/core/graphs/inference-graph.js';
+import type { RecurrentState } from '../../src/core/language-model.js';
+import { parameterCount, type ModelConfig } from '../../src/core/model-config.js';
+import { mulberry32 } from '../../src/core/random.js';
+import { ReferenceLanguageModel } from '../../src/core/reference-model.js';
+import { Vocabulary } from '../../src/core/vocabulary.js';
+import { saveModel } from '../../src/io/model-store.js';
+import { ModelSession } from '../../src/runtime/model-session.js';
+
+const WORDS = ['<unk>', '\n', 'the', ' cat', ' sat', ' on', ' mat', '.', ' a', ' dog', ','];
+const COUNTS = [5, 40, 30, 12, 9, 8, 7, 20, 6, 4, 3];
+
+async function savedModel(cfg: ModelConfig, vocab: Vocabulary): Promise<{ dir: string; params: Float32Array }> {
+  const rand = mulberry32(cfg.layers * 7 + cfg.hidden);
+  const params = Float32Array.from({ length: parameterCount(cfg) }, () => (rand() * 2 - 1) * 0.5);
+  const dir = mkdtempSync(path.join(tmpdir(), 'nextword-session-'));
+  const meta = modelMeta({ cfg, params, vocab, tokenizer: 'text' }) as unknown as Record<string, unknown>;
+  await saveModel(dir, { onnx: inferenceGraph(cfg, params, { docString: 'test model' }), meta });
+  return { dir, params };
+}
+
+/** Reference log p(ids[t+1] | ids[0..t], state) and ranks (tokens scoring strictly higher). */
+async function referenceScores(ref: ReferenceLanguageModel, ids: Int32Array, state: RecurrentState) {
+  const V = ref.vocabSize;
+  const out = await ref.run(ids.subarray(0, ids.length - 1), state);
+  const m = ids.length - 1;
+  const logp = new Float32Array(m);
+  const rank = new Int32Array(m);
+  for (let t = 0; t < m; t++) {
+    const target = out.logProbs[t * V + ids[t + 1]!]!;
+    logp[t] = target;
+    for (let v = 0; v < V; v++) if (out.logProbs[t * V + v]! > target) rank[t]!++;
+  }
+  return { logp, rank, state: out.state };
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 1e-4): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol * Math.max(1, Math.abs(expected[i]!)), `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+const configs: ModelConfig[] = [
+  { cell: 'lstm', layers: 2, vocab: WORDS.length, embed: 6, hidden: 6, tied: true },
+  { cell: 'rnn', layers: 1, vocab: WORDS.length, embed: 5, hidden: 7, tied: false },
+];
+
+for (const cfg of configs) {
+  test(`${cfg.cell} L${cfg.layers}: the scorer matches the reference, from the start and from a carried state`, async () => {
+    const { dir, params } = await savedModel(cfg, Vocabulary.fromJSON(WORDS));
+    const session = await ModelSession.open(dir);
+    try {
+      const ref = new ReferenceLanguageModel(cfg, params);
+      const rand = mulberry32(99);
+      const ids = Int32Array.from({ length: 30 }, () => Math.floor(rand() * WORDS.length));
+
+      const whole = await session.scorer.scoreChunk(ids, session.scorer.initialState());
+      const expected = await referenceScores(ref, ids, ref.initialState());
+      assertClose(whole.logp, expected.logp, 'logp');
+      assert.deepEqual(Array.from(whole.rank), Array.from(expected.rank), 'ranks');
+      assertClose(whole.state.h, expected.state.h, 'state h');
+
+      // Two chunks: the second starts at the first's last target, from the state after its inputs.
+      const first = await session.scorer.scoreChunk(ids.subarray(0, 13), session.scorer.initialState());
+      const second = await session.scorer.scoreChunk(ids.subarray(12), first.state);
+      assertClose(Float32Array.from([...first.logp, ...second.logp]), expected.logp, 'chunked logp');
+      assert.deepEqual([...first.rank, ...second.rank], Array.from(expected.rank), 'chunked ranks');
+
+      const seq = await session.scorer.scoreSequence(ids);
+      assertClose(seq.logp, expected.logp, 'scoreSequence logp');
+    } finally {
+      await session.release();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('the vocabulary has its corpus counts when model.json records them', async () => {
+  const cfg = configs[0]!;
+  const withCounts = await savedModel(cfg, Vocabulary.fromJSON({ words: WORDS, counts: COUNTS }));
+  const noCounts = await savedModel(cfg, Vocabulary.fromJSON(WORDS));
+  const a = await ModelSession.open(withCounts.dir);
+  const b = await ModelSession.open(noCounts.dir);
+  try {
+    assert.deepEqual(WORDS.map((_, id) => a.vocab.count(id)), COUNTS);
+    assert.equal(b.vocab.count(3), undefined);
+    assert.equal(b.vocab.size, WORDS.length);
+  } finally {
+    await a.release();
+    await b.release();
+    rmSync(withCounts.dir, { recursive: true, force: true });
+    rmSync(noCounts.dir, { recursive: true, force: true });
+  }
+});
+
+test('release waits for a scoring run in flight, and later runs fail with a message', async () => {
+  const cfg = configs[0]!;
+  const { dir } = await savedModel(cfg, Vocabulary.fromJSON(WORDS));
+  const session = await ModelSession.open(dir);
+  try {
+    const ids = Int32Array.from([1, 2, 3, 4, 5, 6, 7]);
+    const inFlight = session.scorer.scoreChunk(ids, session.scorer.initialState());
+    await session.release();
+    assert.equal((await inFlight).logp.length, 6);
+    await assert.rejects(session.scorer.scoreChunk(ids, session.scorer.initialState()), /after release/);
+    await assert.rejects(session.lm.run(ids, session.lm.initialState()), /after release/);
+    await session.release(); // twice is harmless
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
