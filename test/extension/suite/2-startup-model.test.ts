@@ -1,0 +1,41 @@
+// The model the extension starts with: the bundled default (models/default), scored and used for
+// completions before any training; without it, a "no model" state that says why.
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { describe, it } from 'mocha';
+import {
+  acceptInlineCompletion, appendParagraph, expectPerplexityAsEval, hasDefaultModel, openAtEnd, repoRoot,
+  settledModel, WORD_PROMPT, WORKSPACE_WORD,
+} from '../helpers.js';
+
+describe('the model at startup', () => {
+  if (hasDefaultModel()) {
+    it('is the bundled default model', async () => {
+      const model = await settledModel();
+      assert.equal(model.state, 'ready', JSON.stringify(model));
+      assert.equal(model.origin, 'default');
+      assert.equal(model.dir, path.join(repoRoot(), 'models', 'default'));
+    });
+
+    it('scores the active file as nextword eval does', async () => {
+      await openAtEnd('notes/harbour.md');
+      await expectPerplexityAsEval('notes/harbour.md', path.join(repoRoot(), 'models', 'default'));
+    });
+
+    it('completes a sentence, and accepting inserts the completion', async () => {
+      const editor = await openAtEnd('draft.md');
+      await appendParagraph(editor, WORD_PROMPT);
+      const inserted = await acceptInlineCompletion(editor, WORD_PROMPT);
+      assert.match(inserted, /\S/, 'the completion inserts words');
+      assert.ok(!inserted.includes(WORKSPACE_WORD), `the bundled model cannot know "${WORKSPACE_WORD}", it inserted "${inserted}"`);
+      assert.ok(!inserted.includes('\n'), 'a completion stops at the end of the line');
+    });
+  } else {
+    // models/default/ is built by its own npm script; until it exists the extension must say so.
+    it('has no model and says the bundled one is missing', async () => {
+      const model = await settledModel();
+      assert.equal(model.state, 'none', JSON.stringify(model));
+      assert.match(model.reason ?? '', /default model/i);
+    });
+  }
+});

@@ -1,0 +1,91 @@
+// Train on Workspace inside a real VS Code, on the fixture workspace: a second request while one runs is
+// refused, cancel keeps the previous model, a finished run switches completions and the status bar to
+// the new model without a reload, and what .gitignore excludes is never learnt.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, it } from 'mocha';
+import * as vscode from 'vscode';
+import {
+  acceptInlineCompletion, appendParagraph, expectPerplexityAsEval, hasDefaultModel, IGNORED_WORD, openAtEnd,
+  repoRoot, settledModel, sleep, stats, waitFor, WORD_PROMPT, WORKSPACE_WORD,
+} from '../helpers.js';
+
+const TRAIN = 'nextword.trainWorkspace';
+
+/** Makes a run long enough to act on while it runs (the fixture alone trains in seconds). */
+async function setEpochs(epochs: number | undefined): Promise<void> {
+  await vscode.workspace.getConfiguration('nextword').update('training.advanced', epochs === undefined ? undefined : { epochs }, vscode.ConfigurationTarget.Global);
+}
+
+async function waitForTrainingToStart(): Promise<void> {
+  await waitFor('training to start', async () => ((await stats()).training ? true : undefined), 15_000);
+}
+
+describe('Train on Workspace', function () {
+  this.timeout(180_000);
+  after(() => setEpochs(undefined));
+
+  it('refuses a second run while one is running, and cancel keeps the previous model', async () => {
+    const before = await settledModel();
+    await setEpochs(200);
+    const first = Promise.resolve(vscode.commands.executeCommand(TRAIN));
+    await waitForTrainingToStart();
+    // A second request while the first runs is answered with a message (left pending here: nobody
+    // dismisses it) and must neither restart nor queue a run.
+    void vscode.commands.executeCommand(TRAIN);
+    await sleep(500);
+    assert.ok((await stats()).training, 'the first run is still training');
+    await vscode.commands.executeCommand('nextword.cancelTraining');
+    await first;
+    // Had the second request been queued, it would start now.
+    await sleep(2000);
+    const now = await stats();
+    assert.equal(now.training, null, 'no training after cancel');
+    assert.deepEqual(
+      { state: now.model.state, origin: now.model.origin, dir: now.model.dir },
+      { state: before.state, origin: before.origin, dir: before.dir },
+      'the previous model stays',
+    );
+  });
+
+  let trainedDir: string;
+
+  it('trains on the workspace and switches to the new model without a reload', async () => {
+    await setEpochs(undefined);
+    await vscode.commands.executeCommand(TRAIN);
+    const model = await settledModel();
+    assert.equal(model.state, 'ready', JSON.stringify(model));
+    assert.equal(model.origin, 'workspace');
+    trainedDir = model.dir!;
+    const meta = JSON.parse(readFileSync(path.join(trainedDir, 'model.json'), 'utf8')) as { vocabulary: string[] };
+    const words = meta.vocabulary.map((w) => w.trim());
+    assert.ok(words.includes(WORKSPACE_WORD), `the workspace's word "${WORKSPACE_WORD}" is in the vocabulary`);
+    // private/ is git-ignored in the fixture: its word is never read.
+    assert.ok(!words.some((w) => w.includes(IGNORED_WORD)), `"${IGNORED_WORD}" (git-ignored) must not be learnt`);
+  });
+
+  it('then completes with the workspace\'s own word', async () => {
+    const editor = await openAtEnd('draft.md');
+    await appendParagraph(editor, WORD_PROMPT);
+    const inserted = await acceptInlineCompletion(editor, WORD_PROMPT);
+    assert.ok(inserted.trimStart().startsWith(WORKSPACE_WORD), `after "${WORD_PROMPT}" the trained model inserted "${inserted}"`);
+    assert.ok(editor.document.getText().includes(`${WORD_PROMPT}${inserted}`));
+  });
+
+  it('and scores the active file with it as nextword eval does', async () => {
+    await openAtEnd('notes/harbour.md');
+    await expectPerplexityAsEval('notes/harbour.md', trainedDir);
+  });
+
+  if (hasDefaultModel()) {
+    it('goes back to the bundled default model on request', async () => {
+      await vscode.commands.executeCommand('nextword.useDefaultModel');
+      const model = await waitFor('the default model', async () => {
+        const m = (await stats()).model;
+        return m.state === 'ready' && m.origin === 'default' ? m : undefined;
+      });
+      assert.equal(model.dir, path.join(repoRoot(), 'models', 'default'));
+    });
+  }
+});
