@@ -21,6 +21,12 @@ export interface StepResult {
   gradNorm: number;
 }
 
+/** embedding[ids[u]] = rows[u] for every updated row (the sparse SGD update). */
+function writeRows(embedding: Float32Array, E: number, ids: ort.Tensor, rows: Float32Array): void {
+  const idData = ids.data as BigInt64Array;
+  for (let u = 0; u < idData.length; u++) embedding.set(rows.subarray(u * E, (u + 1) * E), Number(idData[u]) * E);
+}
+
 export class TrainRunner {
   private params: Float32Array[];
   private adamM: Float32Array[];
@@ -104,7 +110,9 @@ export class TrainRunner {
     }
     const session = await this.sessionFor(T);
     const out = await session.run(feeds);
-    this.params = this.names.newParams.map((n) => floatData(out[n], n));
+    const embedding = this.params[0]!;
+    this.params = this.names.newParams.map((n, i) => (this.names.sparseEmbedding && i === 0 ? embedding : floatData(out[n], n)));
+    if (this.names.sparseEmbedding) writeRows(embedding, this.cfg.embed, out['new.embedding.ids']!, floatData(out['new.embedding.rows'], 'rows'));
     if (this.adamM.length) {
       this.adamM = this.names.newAdamM.map((n) => floatData(out[n], n));
       this.adamV = this.names.newAdamV.map((n) => floatData(out[n], n));

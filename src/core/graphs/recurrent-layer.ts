@@ -10,11 +10,14 @@
 import type { CellType } from '../model-config.js';
 import { type GraphBuilder, ops, type Value } from '../onnx/graph-builder.js';
 
-interface LstmStep {
-  s: Value; // [B, 3H] σ(z_iof)
-  i: Value; o: Value; f: Value; g: Value; // [B, H] each
-  tc: Value; // [B, H] tanh(c_t)
-  cPrev: Value; // [B, H]
+/** What the LSTM backward needs at step t, computed for all steps at once after the forward loop. */
+interface LstmSaved {
+  /** [B, 4H] ∂z/∂(dc, dh, dc, dc): [g⊙i(1−i), tanh(c)⊙o(1−o), c_{t−1}⊙f(1−f), i⊙(1−g²)]. */
+  K: Value;
+  /** [B, H] ∂c/∂h through tanh: o⊙(1 − tanh²(c)). */
+  A: Value;
+  /** [B, H] forget gate: dc_{t−1} = dc⊙f. */
+  F: Value;
 }
 
 export interface LayerForward {
@@ -26,7 +29,9 @@ export interface LayerForward {
   /** [B, H] per step: the hidden state before the step (h_0..h_{T−1}) and after it (h_1..h_T). */
   hPrev: Value[];
   hs: Value[];
-  lstm?: LstmStep[];
+  lstm?: LstmSaved[];
+  /** RNN: [B, H] per step, 1 − h_t². */
+  rnnDeriv?: Value[];
 }
 
 /**
@@ -54,7 +59,7 @@ export function layerForward(
   let c = c0!;
   const hPrev: Value[] = [];
   const hs: Value[] = [];
-  const steps: LstmStep[] = [];
+  const per: { s: Value; g: Value; tc: Value; cPrev: Value }[] = [];
   for (let t = 0; t < T; t++) {
     g.scope(`t${t}`, () => {
       hPrev.push(h);
@@ -68,7 +73,7 @@ export function layerForward(
         c = op.add(op.mul(f, cPrev), op.mul(i, gg), 'c'); //                     c = f⊙c + i⊙g
         const tc = op.tanh(c, 'tanh_c');
         h = op.mul(o, tc, 'h'); //                                               h = o⊙tanh(c)
-        steps.push({ s, i, o, f, g: gg, tc, cPrev });
+        per.push({ s, g: gg, tc, cPrev });
       } else {
         h = op.tanh(z, 'h');
       }
@@ -76,7 +81,31 @@ export function layerForward(
     });
   }
   const Y = T === 1 ? hs[0]! : op.concat(hs, 0, 'Y'); //                        [N, H]
-  return cell === 'lstm' ? { Y, hT: h, cT: c, hPrev, hs, lstm: steps } : { Y, hT: h, hPrev, hs };
+  const all = (vs: Value[], label: string) => (T === 1 ? vs[0]! : op.concat(vs, 0, label)); // T × [B, ·] → [N, ·]
+  const perStep = (v: Value, label: string) => op.splitEqual(v, T, 0, label); //               [N, ·] → T × [B, ·]
+  const one = g.constFloat(1);
+  if (cell === 'rnn') {
+    // 1 − h², for all steps at once
+    const D = op.sub(one, op.mul(Y, Y), 'dtanh');
+    return { Y, hT: h, hPrev, hs, rnnDeriv: perStep(D, 'dtanh_t') };
+  }
+  // The local derivatives of every step, in a few ops over all N rows instead of many per step.
+  const S = all(per.map((p) => p.s), 'S'); //                                   [N, 3H]  i, o, f
+  const Gc = all(per.map((p) => p.g), 'G'); //                                  [N, H]
+  const TC = all(per.map((p) => p.tc), 'TC'); //                                [N, H]
+  const CP = all(per.map((p) => p.cPrev), 'C_prev'); //                         [N, H]
+  const [I, O, F] = op.split(S, [H, H, H], 1, 'IOF') as [Value, Value, Value];
+  const [dI, dO, dF] = op.split(op.mul(S, op.sub(one, S)), [H, H, H], 1, 'dIOF') as [Value, Value, Value]; // σ' = s(1 − s)
+  const K = op.concat(
+    [op.mul(Gc, dI), op.mul(TC, dO), op.mul(CP, dF), op.mul(I, op.sub(one, op.mul(Gc, Gc)))],
+    1,
+    'K',
+  ); //                                                                          [N, 4H]
+  const A = op.mul(O, op.sub(one, op.mul(TC, TC)), 'A'); //                      [N, H]
+  const Ks = perStep(K, 'K_t');
+  const As = perStep(A, 'A_t');
+  const Fs = perStep(F, 'F_t');
+  return { Y, hT: h, cT: c, hPrev, hs, lstm: per.map((_, t) => ({ K: Ks[t]!, A: As[t]!, F: Fs[t]! })) };
 }
 
 export interface LayerGradients {
@@ -93,6 +122,8 @@ export interface LayerGradients {
  *   LSTM, for t = T..1:  dh = dY_t + dh_next
  *     do = dh⊙tanh(c_t);  dc = dc_next + dh⊙o⊙(1 − tanh²(c_t));  df = dc⊙c_{t−1};  di = dc⊙g;  dg = dc⊙i
  *     dc_next = dc⊙f;  dz = [di, do, df]⊙s⊙(1 − s) ‖ dg⊙(1 − g²)  (s = [i, o, f]);  dh_next = dz·R
+ *   computed as dz = [dc, dh, dc, dc]⊙K_t with K_t the step's local derivatives (see LstmSaved), so that
+ *   only the sequential part stays in the loop: 7 small operators a step instead of 20
  *   RNN:  dz = (dY_t + dh_next)⊙(1 − h_t²);  dh_next = dz·R
  *   then dR = dZᵀ·H_prev,  dW = dZᵀ·X,  db = Σ_rows dZ,  dX = dZ·W   (one Gemm each over all N rows)
  */
@@ -107,7 +138,6 @@ export function layerBackward(
   R: Value /* [G·H, H] */,
 ): LayerGradients {
   const op = ops(g);
-  const one = g.constFloat(1);
   const dYt = T === 1 ? [dY] : op.splitEqual(dY, T, 0, 'dY_t'); //               T × [B, H]
   const dz: Value[] = new Array(T);
   let dhNext: Value | undefined;
@@ -117,19 +147,12 @@ export function layerBackward(
       const dh = dhNext ? op.add(dYt[t]!, dhNext, 'dh') : dYt[t]!;
       if (cell === 'lstm') {
         const st = fwd.lstm![t]!;
-        const dO = op.mul(dh, st.tc, 'do');
-        const dcHere = op.mul(op.mul(dh, st.o), op.sub(one, op.mul(st.tc, st.tc)), 'dc_h');
+        const dcHere = op.mul(dh, st.A, 'dc_h'); //                              dh⊙o⊙(1 − tanh²c)
         const dc = dcNext ? op.add(dcNext, dcHere, 'dc') : dcHere;
-        const dF = op.mul(dc, st.cPrev, 'df');
-        const dI = op.mul(dc, st.g, 'di');
-        const dG = op.mul(dc, st.i, 'dg');
-        dcNext = op.mul(dc, st.f, 'dc_next');
-        const dIof = op.mul(op.concat([dI, dO, dF], 1), op.mul(st.s, op.sub(one, st.s)), 'dz_iof');
-        const dZc = op.mul(dG, op.sub(one, op.mul(st.g, st.g)), 'dz_c');
-        dz[t] = op.concat([dIof, dZc], 1, 'dz'); //                              [B, 4H]
+        dz[t] = op.mul(op.concat([dc, dh, dc, dc], 1), st.K, 'dz'); //           [B, 4H]
+        if (t > 0) dcNext = op.mul(dc, st.F, 'dc_next');
       } else {
-        const h = fwd.hs[t]!;
-        dz[t] = op.mul(dh, op.sub(one, op.mul(h, h)), 'dz'); //                  [B, H]
+        dz[t] = op.mul(dh, fwd.rnnDeriv![t]!, 'dz'); //                          [B, H]
       }
       if (t > 0) dhNext = op.matmul(dz[t]!, R, 'dh_next');
     });

@@ -36,6 +36,12 @@ export interface TrainGraphNames {
   newAdamM: string[];
   newAdamV: string[];
   masks: string[];
+  /**
+   * SGD with an untied embedding updates only the rows of the window's ids: instead of `new.embedding`
+   * the graph returns those rows (`new.embedding.rows` [U, E]) and their ids (`new.embedding.ids` [U]),
+   * and the caller writes them into its embedding in place.
+   */
+  sparseEmbedding: boolean;
 }
 
 export function trainGraphNames(cfg: ModelConfig, opts: TrainGraphOptions): TrainGraphNames {
@@ -49,14 +55,25 @@ export function trainGraphNames(cfg: ModelConfig, opts: TrainGraphOptions): Trai
     newAdamM: adam ? params.map((n) => `new.adam.m.${n}`) : [],
     newAdamV: adam ? params.map((n) => `new.adam.v.${n}`) : [],
     masks: opts.dropout ? dropoutMaskWidths(cfg).map((_, k) => `dropout.${k}`) : [],
+    sparseEmbedding: isSparseEmbedding(cfg, opts),
   };
+}
+
+/**
+ * The embedding gradient is non-zero only on the rows of the window's ids (at most N of V). With plain
+ * SGD and no tying, updating just those rows gives the same parameters as the dense update while
+ * sparing three passes over, and the copy out of, the whole [V, E] matrix every step.
+ */
+function isSparseEmbedding(cfg: ModelConfig, opts: TrainGraphOptions): boolean {
+  return opts.optimizer === 'sgd' && !cfg.tied;
 }
 
 /**
  * Builds the training-step model.
  * Inputs:  every parameter; `adam.m.*`, `adam.v.*`, `adam.step` (Adam); `tokens` int64 [T+1, B];
  *          `h0` (and `c0` for LSTM) [L, B, H]; `lr`, `clip` scalars; `dropout.k` masks when enabled.
- * Outputs: `new.*` parameters (and Adam moments), `loss`, `grad_norm`, `hT` (and `cT`) [L, B, H].
+ * Outputs: `new.*` parameters (and Adam moments), `loss`, `grad_norm`, `hT` (and `cT`) [L, B, H];
+ *          with a sparse embedding update, `new.embedding.rows` and `new.embedding.ids` instead of `new.embedding`.
  */
 export function trainStepGraph(cfg: ModelConfig, opts: TrainGraphOptions): Uint8Array {
   const layout = parameterLayout(cfg);
@@ -127,8 +144,17 @@ export function trainStepGraph(cfg: ModelConfig, opts: TrainGraphOptions): Uint8
   }
   // dEmb: rows of dX0 added at the input ids (repeated ids accumulate); tied: on top of the decoder's dW.
   const dX0 = masked(dY, 0); //                                                  [N, E]
-  const dEmbBase = cfg.tied ? dD : op.constantOfShape(op.shape(emb), 'embed.zeros');
-  grads.set('embedding', op.scatterND(dEmbBase, op.reshape(x, [-1, 1]), dX0, 'add', 'embed.dW'));
+  let rowIds: Value | undefined; //                                              [U] distinct ids (sparse update)
+  if (names.sparseEmbedding) {
+    // Only the U distinct ids' rows: dRows[u] = Σ_{n: x_n = ids_u} dX0[n]   (same norm as the dense gradient)
+    const [ids, , inverse] = g.node('Unique', [x], { sorted: 1 }, 4, 'embed.unique') as [Value, Value, Value, Value];
+    rowIds = ids;
+    const zeros = op.constantOfShape(op.concat([op.shape(ids), g.constInt64([cfg.embed])], 0), 'embed.zero_rows');
+    grads.set('embedding', op.scatterND(zeros, op.unsqueeze(inverse, [1]), dX0, 'add', 'embed.dRows'));
+  } else {
+    const dEmbBase = cfg.tied ? dD : op.constantOfShape(op.shape(emb), 'embed.zeros');
+    grads.set('embedding', op.scatterND(dEmbBase, op.reshape(x, [-1, 1]), dX0, 'add', 'embed.dW'));
+  }
 
   // ---- global-norm clipping: n = ‖g‖ / N;  coef = min(1, clip / (n + ε)) / N ----
   const gList = layout.map((s) => grads.get(s.name)!);
@@ -140,7 +166,15 @@ export function trainStepGraph(cfg: ModelConfig, opts: TrainGraphOptions): Uint8
   // ---- update ----
   if (opts.optimizer === 'sgd') {
     const step = op.mul(lr, coef, 'sgd.step'); //                               p ← p − lr·g
-    layout.forEach((s, i) => g.output(op.sub(param(s.name), op.mul(gList[i]!, step)), names.newParams[i]!, DType.float, s.shape));
+    layout.forEach((s, i) => {
+      if (rowIds && s.name === 'embedding') {
+        const rows = op.sub(op.gather(emb, rowIds, 0), op.mul(gList[i]!, step), 'embed.new_rows');
+        g.output(rows, 'new.embedding.rows', DType.float, ['U', cfg.embed]);
+        g.output(rowIds, 'new.embedding.ids', DType.int64, ['U']);
+      } else {
+        g.output(op.sub(param(s.name), op.mul(gList[i]!, step)), names.newParams[i]!, DType.float, s.shape);
+      }
+    });
   } else {
     // m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − lr·(m/(1−β1^k)) / (√(v/(1−β2^k)) + ε)
     const cM = op.mul(g.constFloat(1 - ADAM_BETA1), coef, 'adam.cm');
@@ -169,7 +203,13 @@ export function trainStepGraph(cfg: ModelConfig, opts: TrainGraphOptions): Uint8
   if (lstm) g.output(stack(layerIn.map((e) => e.fwd.cT!), 'cT_stack'), 'cT', DType.float, [L, 'B', H]);
   if (opts.exposeGradients) {
     const invN = op.div(g.constFloat(1), nTargets);
-    layout.forEach((s, i) => g.output(op.mul(gList[i]!, invN), `grad.${s.name}`, DType.float, s.shape));
+    layout.forEach((s, i) => {
+      let grad = gList[i]!;
+      if (rowIds && s.name === 'embedding') {
+        grad = op.scatterND(op.constantOfShape(op.shape(emb)), op.unsqueeze(rowIds, [1]), grad, undefined, 'embed.dense_grad');
+      }
+      g.output(op.mul(grad, invN), `grad.${s.name}`, DType.float, s.shape);
+    });
   }
   if (opts.exposeLogProbs) g.output(op.logSoftmax(logits, 1), 'log_probs', DType.float, ['N', V]);
   return g.toModelBytes({ docString: `Nextword training step (${cfg.cell}, ${L}×${H}, V=${V}, ${opts.optimizer})` });

@@ -82,7 +82,19 @@ async function onnxStep(cfg: ModelConfig, input: StepInput<Float64Array>, expose
   await session.release();
   const gather = (list: string[]) => {
     const flat = new Float64Array(input.params.length);
-    layout.forEach((p, i) => flat.set(floatData(out[list[i]!], list[i]!), p.offset));
+    layout.forEach((p, i) => {
+      if (list === names.newParams && names.sparseEmbedding && p.name === 'embedding') {
+        // Sparse update: the old embedding with the returned rows written in.
+        const E = cfg.embed;
+        flat.set(input.params.subarray(p.offset, p.offset + p.size), p.offset);
+        const ids = out['new.embedding.ids']!.data as BigInt64Array;
+        const rows = floatData(out['new.embedding.rows'], 'rows');
+        assert.deepEqual([...ids].map(Number), [...new Set(input.tokens.subarray(0, input.T * input.B))].sort((a, b) => a - b));
+        ids.forEach((id, u) => flat.set(rows.subarray(u * E, (u + 1) * E), p.offset + Number(id) * E));
+      } else {
+        flat.set(floatData(out[list[i]!], list[i]!), p.offset);
+      }
+    });
     return flat;
   };
   return {
