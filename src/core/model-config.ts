@@ -77,7 +77,9 @@ export function parameterLayout(cfg: ModelConfig): ParamSpec[] {
     add(`layer${l}.R`, [G * H, H], 'recurrent-weight', l);
     add(`layer${l}.b`, [G * H], 'bias', l);
   }
-  if (!cfg.tied) add('decoder.W', [cfg.vocab, H], 'decoder-weight');
+  // An untied decoder is stored transposed, [H, V]: the training step's three products with it (logits,
+  // its gradient, the gradient of its input) are fastest in that orientation. Tied, it is the embedding.
+  if (!cfg.tied) add('decoder.W', [H, cfg.vocab], 'decoder-weight');
   add('decoder.b', [cfg.vocab], 'decoder-bias');
   return out;
 }
@@ -86,7 +88,7 @@ export function parameterCount(cfg: ModelConfig): number {
   return parameterLayout(cfg).reduce((n, p) => n + p.size, 0);
 }
 
-/** Name of the matrix the decoder multiplies by: its own, or the embedding when tied. */
+/** Name of the matrix the decoder multiplies by: its own ([H, V]), or the embedding ([V, E]) when tied. */
 export function decoderWeightName(cfg: ModelConfig): string {
   return cfg.tied ? 'embedding' : 'decoder.W';
 }

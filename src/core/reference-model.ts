@@ -272,6 +272,20 @@ interface Activations {
   logProbs: Float64Array; // [N,V]
 }
 
+/** The decoder as [V,H]: the embedding when tied, else the stored [H,V] matrix transposed. */
+function decoderMatrix(cfg: ModelConfig, params: Map<string, Float64Array>): Float64Array {
+  const stored = tensor(params, decoderWeightName(cfg));
+  if (cfg.tied) return stored;
+  const D = new Float64Array(cfg.vocab * cfg.hidden);
+  transposeInto(D, stored, cfg.hidden, cfg.vocab);
+  return D;
+}
+
+/** out [cols, rows] = inp [rows, cols]ᵀ, added into out. */
+function transposeInto(out: Float64Array, inp: Float64Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] += inp[r * cols + c];
+}
+
 function tensor(views: Map<string, Float64Array>, name: string): Float64Array {
   const view = views.get(name);
   if (!view) throw new Error(`reference model: no parameter named ${name}`);
@@ -328,7 +342,7 @@ function forwardPass(
   }
   maskForward(act.decoderIn, act.hs[L - 1], masks?.[L]);
   const logits = new Float64Array(N * V);
-  matmulForward(logits, act.decoderIn, tensor(params, decoderWeightName(cfg)), tensor(params, 'decoder.b'), N, H, V);
+  matmulForward(logits, act.decoderIn, decoderMatrix(cfg, params), tensor(params, 'decoder.b'), N, H, V);
   logSoftmaxForward(act.logProbs, logits, N, V);
   return act;
 }
@@ -355,8 +369,11 @@ function backwardPass(
   const dlogits = new Float64Array(N * V);
   crossEntropyBackward(dlogits, act.logProbs, y, V);
   const dDecoderIn = new Float64Array(N * H);
-  const [dD, D] = [tensor(grads, decoderWeightName(cfg)), tensor(params, decoderWeightName(cfg))];
-  matmulBackward(dDecoderIn, dD, tensor(grads, 'decoder.b'), dlogits, act.decoderIn, D, N, H, V);
+  const dD = new Float64Array(V * H); //                                            [V,H]
+  matmulBackward(dDecoderIn, dD, tensor(grads, 'decoder.b'), dlogits, act.decoderIn, decoderMatrix(cfg, params), N, H, V);
+  const dStored = tensor(grads, decoderWeightName(cfg));
+  if (cfg.tied) for (let k = 0; k < dD.length; k++) dStored[k] += dD[k];
+  else transposeInto(dStored, dD, V, H); //                                         [H,V] ← [V,H]ᵀ
 
   // Down the stack: dOut is the gradient of layer l's outputs.
   let dOut = new Float64Array(N * H);

@@ -159,7 +159,8 @@ function naiveForward(cfg: ModelConfig, w: ReferenceWindow): { logProbs: number[
     cT.push(c);
     input = output;
   }
-  const D = at(cfg.tied ? 'embedding' : 'decoder.W');
+  const stored = at(cfg.tied ? 'embedding' : 'decoder.W');
+  const D = cfg.tied ? stored : (v: number, k: number) => stored(k, v); // untied decoder is stored [H, V]
   const d = at('decoder.b');
   const logProbs: number[][] = [];
   let loss = 0;

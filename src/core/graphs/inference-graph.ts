@@ -51,7 +51,8 @@ function recurrentStack(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, x: V
     });
   }
   const top = op.reshape(X, [-1, H], 'decoder.X'); //                              [T·B, H]
-  const logits = op.gemm(top, w(decoderWeightName(cfg)), w('decoder.b'), { transB: 1 }, 'decoder.logits'); // [T·B, V]
+  // tied: the embedding [V, H]; untied: the decoder's own matrix, stored [H, V]
+  const logits = op.gemm(top, w(decoderWeightName(cfg)), w('decoder.b'), { transB: cfg.tied ? 1 : 0 }, 'decoder.logits'); // [T·B, V]
   return {
     logits,
     hT: op.concat(hs, 0, 'hT_stack'),

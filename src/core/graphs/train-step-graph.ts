@@ -118,8 +118,9 @@ export function trainStepGraph(cfg: ModelConfig, opts: TrainGraphOptions): Uint8
     layerIn.push(entry);
     X = masked(entry.fwd.Y, l + 1); //                                           [N, H]
   }
-  const D = param(cfg.tied ? 'embedding' : 'decoder.W'); //                      [V, H]
-  const logits = op.gemm(X, D, param('decoder.b'), { transB: 1 }, 'decoder.logits'); // [N, V]
+  // The decoder multiplies by the embedding [V, H] when tied, else by its own matrix stored as [H, V].
+  const D = param(cfg.tied ? 'embedding' : 'decoder.W');
+  const logits = op.gemm(X, D, param('decoder.b'), { transB: cfg.tied ? 1 : 0 }, 'decoder.logits'); // [N, V]
   const p = op.softmax(logits, 1, 'decoder.p'); //                                [N, V]
   const pY = op.gatherElements(p, y, 1, 'p_y'); //                               [N, 1]
   // loss = −mean log p_y   (p_y floored so that an underflow gives a large finite loss, not ∞)
@@ -127,9 +128,11 @@ export function trainStepGraph(cfg: ModelConfig, opts: TrainGraphOptions): Uint8
 
   // ---- backward (unscaled: N × the gradient of the mean loss) ----
   const dLogits = op.scatterElements(p, y, op.sub(pY, g.constFloat(1)), 1, undefined, 'decoder.dlogits'); // p − onehot(y)
-  const dD = op.gemm(dLogits, X, undefined, { transA: 1 }, 'decoder.dW'); //    [V, H]
+  const dD = cfg.tied
+    ? op.gemm(dLogits, X, undefined, { transA: 1 }, 'decoder.dW') //             [V, H]
+    : op.gemm(X, dLogits, undefined, { transA: 1 }, 'decoder.dW'); //            [H, V]
   const dd = op.reduceSum(dLogits, [0], 0, 'decoder.db'); //                    [V]
-  let dY = op.matmul(dLogits, D, 'decoder.dX'); //                               [N, H]
+  let dY = op.gemm(dLogits, D, undefined, { transB: cfg.tied ? 0 : 1 }, 'decoder.dX'); // [N, H]
   const grads = new Map<string, Value>([['decoder.b', dd]]);
   if (!cfg.tied) grads.set('decoder.W', dD);
   for (let l = L - 1; l >= 0; l--) {
