@@ -20,4 +20,9 @@ export interface LanguageModel {
    * the token after ids[t]) and the state after the last id. Never mutates `state`.
    */
   run(ids: Int32Array, state: RecurrentState): Promise<{ logProbs: Float32Array; state: RecurrentState }>;
+  /**
+   * Optional: the state after `ids` without computing any distribution (no decoder work), for feeding a
+   * long context of which only the final distribution is needed. Never mutates `state`.
+   */
+  advance?(ids: Int32Array, state: RecurrentState): Promise<RecurrentState>;
 }

@@ -402,6 +402,11 @@ export class Predictor {
 
   /** Feeds ids (≥ 1) in chunks, keeping only the last row of log-probabilities. */
   private async advance(state: RecurrentState, ids: Int32Array): Promise<Advanced> {
+    if (ids.length > 1 && this.model.advance) {
+      // Only the last distribution is wanted: run the others through the recurrent layers alone.
+      state = await this.model.advance(ids.subarray(0, ids.length - 1), state);
+      return this.run(ids.subarray(ids.length - 1), state);
+    }
     let logProbs: Float32Array = new Float32Array(0);
     for (let start = 0; start < ids.length; start += this.runChunk) {
       const part = ids.subarray(start, Math.min(ids.length, start + this.runChunk));

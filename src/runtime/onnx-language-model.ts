@@ -64,6 +64,15 @@ export class OnnxLanguageModel implements LanguageModel {
   }
 
   run(ids: Int32Array, state: RecurrentState): Promise<{ logProbs: Float32Array; state: RecurrentState }> {
+    return this.track(ids, state, (session) => this.runChunks(session, ids, state, true)).then((r) => ({ logProbs: r.logProbs!, state: r.state }));
+  }
+
+  /** The state after `ids`: fetching only hT/cT, onnxruntime runs the recurrent layers and skips the decoder. */
+  advance(ids: Int32Array, state: RecurrentState): Promise<RecurrentState> {
+    return this.track(ids, state, (session) => this.runChunks(session, ids, state, false)).then((r) => r.state);
+  }
+
+  private track<T>(ids: Int32Array, state: RecurrentState, run: (session: ort.InferenceSession) => Promise<T>): Promise<T> {
     const session = this.session;
     if (!session) return Promise.reject(new Error('OnnxLanguageModel: run() after release()'));
     try {
@@ -71,7 +80,7 @@ export class OnnxLanguageModel implements LanguageModel {
     } catch (e) {
       return Promise.reject(e);
     }
-    const p = this.runChunks(session, ids, state);
+    const p = run(session);
     this.running.add(p);
     const forget = () => this.running.delete(p);
     p.then(forget, forget);
@@ -87,7 +96,7 @@ export class OnnxLanguageModel implements LanguageModel {
     await session.release();
   }
 
-  private async runChunks(session: ort.InferenceSession, ids: Int32Array, state: RecurrentState) {
+  private async runChunks(session: ort.InferenceSession, ids: Int32Array, state: RecurrentState, withLogProbs: boolean) {
     const { layers: L, hidden: H, cell } = this.cfg;
     const V = this.vocabSize;
     const n = ids.length;
@@ -100,15 +109,17 @@ export class OnnxLanguageModel implements LanguageModel {
       const m = part.length;
       const feeds: Record<string, ort.Tensor> = { tokens: idsTensor(part, [m, 1]), h0: floatTensor(h, stateDims) };
       if (cell === 'lstm') feeds.c0 = floatTensor(c!, stateDims);
-      const out = await session.run(feeds);
-      const lp = floatData(out.log_probs, 'log_probs'); //                           [m, 1, V]
-      expectLength(lp, m * V, 'log_probs');
-      if (m === n) logProbs = lp;
-      else (logProbs ??= new Float32Array(n * V)).set(lp, start * V);
+      const out = withLogProbs ? await session.run(feeds) : await session.run(feeds, cell === 'lstm' ? ['hT', 'cT'] : ['hT']);
+      if (withLogProbs) {
+        const lp = floatData(out.log_probs, 'log_probs'); //                         [m, 1, V]
+        expectLength(lp, m * V, 'log_probs');
+        if (m === n) logProbs = lp;
+        else (logProbs ??= new Float32Array(n * V)).set(lp, start * V);
+      }
       h = expectLength(floatData(out.hT, 'hT'), L * H, 'hT');
       if (cell === 'lstm') c = expectLength(floatData(out.cT, 'cT'), L * H, 'cT');
     }
-    return { logProbs: logProbs!, state: cell === 'lstm' ? { h, c: c! } : { h } };
+    return { logProbs, state: (cell === 'lstm' ? { h, c: c! } : { h }) as RecurrentState };
   }
 
   private checkInput(ids: Int32Array, state: RecurrentState): void {

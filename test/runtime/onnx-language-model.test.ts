@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 
 import { inferenceGraph } from '../../src/core/graphs/inference-graph.js';
 import type { LanguageModel, RecurrentState } from '../../src/core/language-model.js';
-import { parameterCount, type ModelConfig } from '../../src/core/model-config.js';
+import { initialParameters, parameterCount, type ModelConfig } from '../../src/core/model-config.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { ReferenceLanguageModel } from '../../src/core/reference-model.js';
 import { OnnxLanguageModel } from '../../src/runtime/onnx-language-model.js';
@@ -175,4 +175,17 @@ test('bad input, a mismatched configuration and use after release fail with clea
   await model.release();
   await model.release();
   await assert.rejects(model.run(Int32Array.of(1), zero), /after release/);
+});
+
+test('advance gives the state that run gives, without computing distributions', async () => {
+  for (const cell of ['lstm', 'rnn'] as const) {
+    const cfg: ModelConfig = { cell, layers: 2, vocab: 50, embed: 8, hidden: 8, tied: true };
+    const lm = await OnnxLanguageModel.create(inferenceGraph(cfg, initialParameters(cfg, mulberry32(3), 0.5)), cfg, { chunkSize: 7 });
+    const ids = Int32Array.from({ length: 20 }, (_, i) => (i * 7) % 50);
+    const viaRun = (await lm.run(ids, lm.initialState())).state;
+    const viaAdvance = await lm.advance(ids, lm.initialState());
+    assert.deepEqual(viaAdvance.h, viaRun.h);
+    if (cell === 'lstm') assert.deepEqual(viaAdvance.c, viaRun.c);
+    await lm.release();
+  }
 });
