@@ -55,7 +55,7 @@ export class TrainRunner {
     const layout = parameterLayout(cfg);
     const total = layout.reduce((n, p) => n + p.size, 0);
     if (initialParams.length !== total) throw new Error(`expected ${total} parameters, got ${initialParams.length}`);
-    const scorer = await createSession(scoreGraph(cfg), { threads: opts.threads });
+    const scorer = await createSession(scoreGraph(cfg), { threads: opts.threads, spin: true });
     const runner = new TrainRunner(cfg, opts, new Map(), scorer, trainGraphNames(cfg, { ...opts, T: opts.bptt }), layout, initialParams);
     await runner.sessionFor(opts.bptt);
     return runner;
@@ -65,7 +65,7 @@ export class TrainRunner {
     let s = this.sessions.get(T);
     if (!s) {
       const graph = trainStepGraph(this.cfg, { optimizer: this.opts.optimizer, dropout: this.opts.dropout, T });
-      s = createSession(graph, { threads: this.opts.threads });
+      s = createSession(graph, { threads: this.opts.threads, spin: true });
       this.sessions.set(T, s);
     }
     return s;
