@@ -3,14 +3,14 @@
 
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { dropoutMaskWidths, parameterCount, type ModelConfig } from '../core/model-config.js';
-import { DEFAULT_PRESET, PRESETS } from '../core/presets.js';
-import type { TrainEvent, TrainOptions } from '../core/trainer.js';
+import { parameterCount } from '../core/model-config.js';
+import { DEFAULT_PRESET, PRESETS, trainingPlan } from '../core/presets.js';
+import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { startTraining, TrainingCancelled } from '../runtime/training-job.js';
 import { duration, round, thousands, UsageError } from './args.js';
 import { loadCorpus } from './corpus.js';
-import { exportModel } from './export.js';
+import { exportModel } from '../io/export-model.js';
 import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
 
 export const TRAIN_HELP = `Usage: nextword train <folder> [options]
@@ -73,23 +73,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const corpus = await loadCorpus(positionals[0]!, s.tokenizer, s.validFraction, abort.signal);
   log(corpus.report);
   const vocab = Vocabulary.build(Vocabulary.countTokens(corpus.train), { maxSize: s.vocab, minCount: s.minCount });
-  const cfg: ModelConfig = { cell: s.cell, layers: s.layers, vocab: vocab.size, embed: s.embed, hidden: s.hidden, tied: s.tied };
+  const { cfg, options } = trainingPlan(s, vocab.size);
   const params = parameterCount(cfg);
-  const options: TrainOptions = {
-    batch: s.batch,
-    bptt: s.bptt,
-    lr: s.lr,
-    clip: s.clip > 0 ? s.clip : Infinity,
-    optimizer: s.optimizer,
-    schedule: s.schedule,
-    dropout: s.dropout,
-    maskWidths: dropoutMaskWidths(cfg),
-    epochs: s.epochs,
-    timeBudget: s.timeBudget,
-    seed: s.seed,
-    evalBatch: s.evalBatch,
-    evalBptt: s.evalBptt,
-  };
   const train = vocab.encode(corpus.train);
   const valid = vocab.encode(corpus.valid);
   const test = corpus.test ? vocab.encode(corpus.test) : undefined;

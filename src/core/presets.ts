@@ -2,9 +2,9 @@
 // Treebank; `workspace` is the default for a user's own files; `default-model` builds the model the
 // extension ships; `tiny` trains in seconds (quick start, tests).
 
-import type { CellType, OptimizerType } from './model-config.js';
+import { dropoutMaskWidths, type CellType, type ModelConfig, type OptimizerType } from './model-config.js';
 import type { TokenizerMode } from './tokenizer.js';
-import type { LrSchedule } from './trainer.js';
+import type { LrSchedule, TrainOptions } from './trainer.js';
 
 export interface TrainSettings {
   tokenizer: TokenizerMode;
@@ -127,3 +127,24 @@ export const PRESETS: Record<string, TrainSettings> = {
 };
 
 export const DEFAULT_PRESET = 'workspace';
+
+/** The model configuration and trainer options that `s` describes, for a vocabulary of `vocabSize` words. */
+export function trainingPlan(s: TrainSettings, vocabSize: number): { cfg: ModelConfig; options: TrainOptions } {
+  const cfg: ModelConfig = { cell: s.cell, layers: s.layers, vocab: vocabSize, embed: s.embed, hidden: s.hidden, tied: s.tied };
+  const options: TrainOptions = {
+    batch: s.batch,
+    bptt: s.bptt,
+    lr: s.lr,
+    clip: s.clip > 0 ? s.clip : Infinity,
+    optimizer: s.optimizer,
+    schedule: s.schedule,
+    dropout: s.dropout,
+    maskWidths: dropoutMaskWidths(cfg),
+    epochs: s.epochs,
+    timeBudget: s.timeBudget,
+    seed: s.seed,
+    evalBatch: s.evalBatch,
+    evalBptt: s.evalBptt,
+  };
+  return { cfg, options };
+}

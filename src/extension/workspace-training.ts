@@ -9,12 +9,13 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { splitByFile } from '../core/file-split.js';
-import { dropoutMaskWidths, parameterCount, type ModelConfig } from '../core/model-config.js';
+import { parameterCount } from '../core/model-config.js';
 import type { TrainingRecord } from '../core/model-format.js';
+import { trainingPlan } from '../core/presets.js';
 import { tokenize } from '../core/tokenizer.js';
-import type { TrainEvent, TrainOptions } from '../core/trainer.js';
+import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
-import { exportModel } from '../cli/export.js';
+import { exportModel } from '../io/export-model.js';
 import { formatScanReport } from '../io/workspace-files.js';
 import { startTraining, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
 import type { NextwordConfig } from './config.js';
@@ -209,7 +210,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     await eachFile(trainFiles, (tokens) => Vocabulary.countTokens(tokens, tokenCounts));
     const vocab = Vocabulary.build(tokenCounts, { maxSize: s.vocab, minCount: s.minCount });
     tokenCounts.clear();
-    const cfg: ModelConfig = { cell: s.cell, layers: s.layers, vocab: vocab.size, embed: s.embed, hidden: s.hidden, tied: s.tied };
+    const { cfg, options } = trainingPlan(s, vocab.size);
     const params = parameterCount(cfg);
     const train = await encodeFiles(trainFiles);
     const valid = await encodeFiles(validFiles);
@@ -220,21 +221,6 @@ export class WorkspaceTrainer implements vscode.Disposable {
         `the workspace has too little text to train on (${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens). ${report}`,
       );
     }
-    const options: TrainOptions = {
-      batch: s.batch,
-      bptt: s.bptt,
-      lr: s.lr,
-      clip: s.clip > 0 ? s.clip : Infinity,
-      optimizer: s.optimizer,
-      schedule: s.schedule,
-      dropout: s.dropout,
-      maskWidths: dropoutMaskWidths(cfg),
-      epochs: s.epochs,
-      timeBudget: s.timeBudget,
-      seed: s.seed,
-      evalBatch: s.evalBatch,
-      evalBptt: s.evalBptt,
-    };
     const threads = trainingThreads(config.training.threads, os.availableParallelism());
     log.info(
       `training: ${preset} preset, ${cfg.cell} ${cfg.layers}×${cfg.hidden}, vocabulary ${vocab.size}, ${thousands(params)} parameters; ` +

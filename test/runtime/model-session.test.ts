@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-import { modelMeta } from '../../src/cli/export.js';
+import { modelMeta } from '../../src/io/export-model.js';
 import { inferenceGraph } from '../../src/core/graphs/inference-graph.js';
 import type { RecurrentState } from '../../src/core/language-model.js';
 import { parameterCount, type ModelConfig } from '../../src/core/model-config.js';

@@ -5,7 +5,7 @@ import type { ModelConfig } from '../core/model-config.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelMeta, type TrainingRecord } from '../core/model-format.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
-import { saveModel } from '../io/model-store.js';
+import { saveModel } from './model-store.js';
 
 export interface ExportInput {
   cfg: ModelConfig;
