@@ -1,20 +1,23 @@
 // The training worker: runs the training loop on the ONNX training graph in a worker thread, because
 // onnxruntime's `run` blocks the thread that calls it. Progress goes to the parent as messages; a
 // 'cancel' message stops the loop between steps.
+//
+// The worker ends itself: it releases its sessions, posts the outcome, and closes its port, so the
+// parent never has to terminate it while onnxruntime is in native code (terminating a thread in the
+// middle of a session's creation aborts the whole process).
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import { initialParameters } from '../core/model-config.js';
 import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { TrainRunner } from './train-runner.js';
-import type { ParentToWorker, TrainJobInput, WorkerToParent } from './training-protocol.js';
+import type { ParentToWorker, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
 
-const port = parentPort;
-if (!port) throw new Error('train-worker.js must run in a worker thread');
+if (!parentPort) throw new Error('train-worker.js must run in a worker thread');
+const port: MessagePort = parentPort;
 const abort = new AbortController();
-const send = (m: WorkerToParent, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
-async function run(input: TrainJobInput): Promise<void> {
+async function run(input: TrainJobInput): Promise<TrainJobOutput> {
   const { cfg, options } = input;
   validateTrainOptions(options);
   const params = input.initialParams ?? initialParameters(cfg, mulberry32(options.seed));
@@ -24,16 +27,17 @@ async function run(input: TrainJobInput): Promise<void> {
     params,
   );
   try {
+    abort.signal.throwIfAborted();
     const result = await train(runner, { train: input.train, valid: input.valid }, options, {
       signal: abort.signal,
-      onEvent: (event) => send({ type: 'event', event }),
+      onEvent: (event) => port.postMessage({ type: 'event', event } satisfies WorkerToParent),
     });
     let testPpl: number | undefined;
     if (input.test && input.test.length >= 2) {
       runner.setParams(result.params);
       testPpl = await perplexity(runner, input.test, options.evalBatch, options.evalBptt, abort.signal);
     }
-    send({ type: 'done', result: { ...result, ...(testPpl === undefined ? {} : { testPpl }) } }, [result.params.buffer as ArrayBuffer]);
+    return { ...result, ...(testPpl === undefined ? {} : { testPpl }) };
   } finally {
     await runner.release();
   }
@@ -44,7 +48,13 @@ port.on('message', (m: ParentToWorker) => {
     abort.abort();
     return;
   }
-  run(m.input).catch((e: unknown) => {
-    send({ type: 'error', message: e instanceof Error ? e.message : String(e), cancelled: abort.signal.aborted });
-  });
+  run(m.input).then(
+    (result) => port.postMessage({ type: 'done', result } satisfies WorkerToParent, [result.params.buffer as ArrayBuffer]),
+    (e: unknown) =>
+      port.postMessage({
+        type: 'error',
+        message: e instanceof Error ? e.message : String(e),
+        cancelled: abort.signal.aborted,
+      } satisfies WorkerToParent),
+  ).finally(() => port.close());
 });

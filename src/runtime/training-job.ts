@@ -19,9 +19,15 @@ export interface TrainingJob {
   readonly result: Promise<TrainJobOutput>;
   /** Asks the worker to stop after the current step; `result` then rejects with TrainingCancelled. */
   cancel(): void;
-  /** Ends the worker at once (the result rejects). */
-  kill(): Promise<void>;
+  /**
+   * Stops the worker: cancels, waits up to `graceMs` for it to end by itself, then terminates it.
+   * (Terminating a thread while onnxruntime builds a session aborts the process, so never at once.)
+   */
+  kill(graceMs?: number): Promise<void>;
 }
+
+/** How long a finished or cancelled worker may take to end by itself before it is terminated. */
+const EXIT_GRACE_MS = 10_000;
 
 /** The bundled worker script: next to this bundle (dist/), or the built copy when running from sources. */
 export function workerScriptPath(): string {
@@ -35,12 +41,19 @@ export function startTraining(input: TrainJobInput, onEvent: (e: TrainEvent) => 
   const worker = new Worker(workerScriptPath());
   let cancelled = false;
   let settled = false;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  /** Terminates the worker if it has not ended by itself within `ms`. */
+  const endWithin = (ms: number) => {
+    const timer = setTimeout(() => void worker.terminate(), ms);
+    timer.unref();
+    return exited.finally(() => clearTimeout(timer));
+  };
   const result = new Promise<TrainJobOutput>((resolve, reject) => {
     const finish = (f: () => void) => {
       if (settled) return;
       settled = true;
       f();
-      void worker.terminate();
+      void endWithin(EXIT_GRACE_MS); // the worker closes its port after its last message
     };
     worker.on('message', (m: WorkerToParent) => {
       if (m.type === 'event') onEvent(m.event);
@@ -60,9 +73,10 @@ export function startTraining(input: TrainJobInput, onEvent: (e: TrainEvent) => 
       cancelled = true;
       worker.postMessage({ type: 'cancel' } satisfies ParentToWorker);
     },
-    async kill() {
+    async kill(graceMs = 5_000) {
       cancelled = true;
-      await worker.terminate();
+      worker.postMessage({ type: 'cancel' } satisfies ParentToWorker);
+      await endWithin(graceMs);
     },
   };
 }

@@ -52,3 +52,15 @@ test('an error inside the worker (a bad option) reaches the caller with its mess
   const job = startTraining({ cfg, options: { ...options, bptt: 0 }, train: corpus(500, 8), valid: corpus(100, 9), threads: 1 });
   await assert.rejects(job.result, /bptt must be a positive integer/);
 });
+
+test('stopping a worker at any moment, even while it builds its sessions, ends it cleanly (no process abort)', async () => {
+  // Terminating a thread while onnxruntime creates a session aborts the whole process ("terminate called
+  // after throwing an instance of 'Napi::Error'"): kill() must cancel and let the worker end itself.
+  const rand = mulberry32(42);
+  for (let i = 0; i < 12; i++) {
+    const job = startTraining({ cfg, options: { ...options, epochs: 50 }, train: corpus(3000, 20 + i), valid: corpus(200, 40 + i), threads: 1 });
+    await new Promise((r) => setTimeout(r, Math.floor(rand() * 350)));
+    await job.kill();
+    await assert.rejects(job.result, TrainingCancelled);
+  }
+});
