@@ -45,7 +45,7 @@ test('cancel stops the worker and rejects with TrainingCancelled', async () => {
 test('a killed worker rejects instead of hanging', async () => {
   const job = startTraining({ cfg, options: { ...options, epochs: 50 }, train: corpus(4000, 6), valid: corpus(300, 7), threads: 1 });
   setTimeout(() => void job.kill(), 200);
-  await assert.rejects(job.result);
+  await assert.rejects(job.result, TrainingCancelled);
 });
 
 test('an error inside the worker (a bad option) reaches the caller with its message', async () => {
@@ -59,8 +59,9 @@ test('stopping a worker at any moment, even while it builds its sessions, ends i
   const rand = mulberry32(42);
   for (let i = 0; i < 12; i++) {
     const job = startTraining({ cfg, options: { ...options, epochs: 50 }, train: corpus(3000, 20 + i), valid: corpus(200, 40 + i), threads: 1 });
+    const outcome = assert.rejects(job.result, TrainingCancelled);
     await new Promise((r) => setTimeout(r, Math.floor(rand() * 350)));
     await job.kill();
-    await assert.rejects(job.result, TrainingCancelled);
+    await outcome;
   }
 });
