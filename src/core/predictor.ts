@@ -8,22 +8,30 @@
 // line", which is where a file begins: the newline token "\n" in text mode (or `<unk>` when the vocabulary has
 // no "\n"), `<eos>` in whitespace mode (or `<unk>`). Scoring uses the same start token for the first token.
 //
-// The editor asks on every keystroke, so contexts are cached by their fed token ids (a small LRU): a text
-// that extends a cached context runs only its new tokens, and typing inside a word runs nothing. The context
-// is bounded to the last `maxContextTokens` tokens; the window's start moves in steps of half that, so the
-// cache keeps hitting while the text grows.
+// The editor asks on every keystroke with the whole text before the cursor, so contexts are cached (a small
+// LRU, see context-window.ts): a text that extends a cached context runs only its new tokens, however long
+// the document, and typing inside a word runs nothing. Only a cold start (no cached context applies, e.g.
+// after an edit higher up) is bounded, to the last `maxContextTokens` tokens. So the state for a text depends
+// on its history: extended from the top of a long file it has seen all of it, asked cold it has seen the
+// last maxContextTokens tokens. `score` has no such bound: it always feeds the whole text.
 
+import { ContextWindow, type Advanced, type CachedContext } from './context-window.js';
 import { startTokenId } from './evaluation.js';
 import type { LanguageModel, RecurrentState } from './language-model.js';
 import { EOS, splitPartialWord, tokenize, type TokenizerMode } from './tokenizer.js';
 import type { Vocabulary } from './vocabulary.js';
 
 export interface PredictorOptions {
-  /** Most context tokens fed to the model (the start token aside); older text is dropped. Default 512. */
+  /**
+   * Most context tokens fed on a cold start (no cached context to extend), the start token aside; older text
+   * is dropped then. A context that extends a cached one is not truncated. Also the most new tokens fed to
+   * extend a cached context (a bigger paste starts cold, which costs less). Default 512.
+   */
   maxContextTokens?: number;
   /**
-   * Most characters of context tokenized, so a huge file costs no more than a large one; the text is cut at a
-   * line start. Default 16 · maxContextTokens (enough for maxContextTokens tokens of ordinary code or prose).
+   * Most characters tokenized on a cold start, so a huge file costs no more than a large one (the text is cut
+   * at a line start), and the most new characters tokenized to extend a cached context. Default
+   * 16 · maxContextTokens (enough for maxContextTokens tokens of ordinary code or prose).
    */
   maxContextChars?: number;
   /** Contexts kept in the cache. Default 8. */
@@ -37,7 +45,10 @@ export interface ContextState {
   state: RecurrentState;
   /** [V] log-probabilities of the next token. */
   logProbs: Float32Array;
-  /** The context tokens fed after the start token: the complete tokens of the text, the last maxContextTokens at most. */
+  /**
+   * The last maxContextTokens complete tokens of the text at most. A cold start fed exactly these after the
+   * start token; a context extended from a cached one has seen these and possibly many more before them.
+   */
   tokens: string[];
   /** The word still being typed at the end of the text ('' when none); not fed to the model. */
   partial: string;
@@ -117,24 +128,8 @@ const LINE_BREAK_FLAG = 4; // a line break, or `<eos>` in whitespace mode
 const LINE_BREAK_TOKEN = /^(?:\r\n|[\n\r\u2028\u2029])$/;
 const BLANK_TOKEN = /^\s+$/u;
 
-/** The state and next-token distribution after some ids. */
-interface Advanced {
-  state: RecurrentState;
-  /** [V] */
-  logProbs: Float32Array;
-}
-
-interface CacheEntry {
-  /** The fed ids, start token first; never mutated. */
-  ids: Int32Array;
-  /** Shared by concurrent callers asking for the same context. */
-  value: Promise<Advanced>;
-}
-
 interface Context extends Advanced {
-  /** Fed ids, start token first. */
-  ids: Int32Array;
-  tokens: string[];
+  cached: CachedContext;
   partial: string;
 }
 
@@ -142,12 +137,8 @@ export class Predictor {
   private readonly V: number;
   private readonly startId: number;
   private readonly flags: Uint8Array; //                                             [V]
-  private readonly maxContextTokens: number;
-  private readonly maxContextChars: number;
-  private readonly cacheSize: number;
   private readonly runChunk: number;
-  /** Least recently used first. */
-  private readonly cache: CacheEntry[] = [];
+  private readonly window: ContextWindow;
 
   constructor(
     private readonly model: LanguageModel,
@@ -160,12 +151,15 @@ export class Predictor {
       throw new Error(`Predictor: the model predicts ${model.vocabSize} tokens but the vocabulary has ${vocab.size}; were they saved together?`);
     }
     this.V = vocab.size;
-    this.maxContextTokens = positiveInteger(opts.maxContextTokens ?? 512, 'maxContextTokens');
-    this.maxContextChars = positiveInteger(opts.maxContextChars ?? 16 * this.maxContextTokens, 'maxContextChars');
-    this.cacheSize = positiveInteger(opts.cacheSize ?? 8, 'cacheSize');
+    const maxContextTokens = positiveInteger(opts.maxContextTokens ?? 512, 'maxContextTokens');
+    const maxContextChars = positiveInteger(opts.maxContextChars ?? 16 * maxContextTokens, 'maxContextChars');
+    const cacheSize = positiveInteger(opts.cacheSize ?? 8, 'cacheSize');
     this.runChunk = positiveInteger(opts.runChunk ?? 256, 'runChunk');
 
     this.startId = startTokenId(vocab, mode);
+    const feeder = { initialState: () => model.initialState(), advance: (s: RecurrentState, ids: Int32Array) => this.advance(s, ids) };
+    const encode = (tokens: readonly string[]) => vocab.encode(tokens);
+    this.window = new ContextWindow(feeder, { mode, startId: this.startId, maxContextTokens, maxContextChars, cacheSize, encode });
     this.flags = new Uint8Array(this.V);
     this.flags[0] = UNK_FLAG;
     for (let id = 1; id < this.V; id++) {
@@ -182,7 +176,7 @@ export class Predictor {
   async contextState(text: string): Promise<ContextState> {
     const ctx = await this.context(text, 'contextState');
     // A copy: the cached row must not be changed by a caller.
-    return { state: ctx.state, logProbs: ctx.logProbs.slice(), tokens: ctx.tokens, partial: ctx.partial };
+    return { state: ctx.state, logProbs: ctx.logProbs.slice(), tokens: ctx.cached.tokens(), partial: ctx.partial };
   }
 
   /**
@@ -340,64 +334,9 @@ export class Predictor {
   private async context(text: string, caller: string, wholeText = false): Promise<Context> {
     checkText(text, caller);
     const { context, partial } = wholeText ? { context: text, partial: '' } : splitPartialWord(text, this.mode);
-    const tail = this.boundChars(context);
-    let tokens = tokenize(tail, this.mode);
-    // whitespace mode ends every line with <eos>, but the last line of a context may still be going on.
-    if (this.mode === 'whitespace' && tokens.length > 0 && tokens[tokens.length - 1] === EOS && !/[\n\r]$/.test(tail)) tokens.pop();
-    const N = this.maxContextTokens;
-    if (tokens.length > N) {
-      const stride = Math.ceil(N / 2);
-      tokens = tokens.slice(Math.ceil((tokens.length - N) / stride) * stride);
-    }
-    const ids = new Int32Array(tokens.length + 1);
-    ids[0] = this.startId;
-    for (let i = 0; i < tokens.length; i++) ids[i + 1] = this.vocab.id(tokens[i]!);
-    const { state, logProbs } = await this.lookup(ids);
-    return { state, logProbs, ids, tokens, partial };
-  }
-
-  /**
-   * The last maxContextChars characters at most, cut just after a line break (tokens never span one, so the
-   * kept lines tokenize as they do in the whole text). The cut point moves in steps of half the bound.
-   */
-  private boundChars(text: string): string {
-    const max = this.maxContextChars;
-    if (text.length <= max) return text;
-    const stride = Math.ceil(max / 2);
-    const cut = Math.ceil((text.length - max) / stride) * stride;
-    for (let i = cut - 1; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 0x0a || c === 0x2028 || c === 0x2029) return text.slice(i + 1);
-      if (c === 0x0d) return text.slice(text.charCodeAt(i + 1) === 0x0a ? i + 2 : i + 1);
-    }
-    // One huge line: cut inside it; only the first kept token can differ from the whole text's.
-    return text.slice(cut);
-  }
-
-  /** The cached result for `ids`, or the longest cached prefix advanced over the rest. */
-  private lookup(ids: Int32Array): Promise<Advanced> {
-    let best = -1;
-    for (let e = 0; e < this.cache.length; e++) {
-      const cached = this.cache[e]!.ids;
-      if (cached.length <= ids.length && (best < 0 || cached.length > this.cache[best]!.ids.length) && isPrefix(cached, ids)) best = e;
-    }
-    const base = best >= 0 ? this.cache.splice(best, 1)[0]! : undefined;
-    if (base) this.cache.push(base); // most recently used
-    if (base && base.ids.length === ids.length) return base.value;
-
-    const entry: CacheEntry = { ids, value: this.extend(base, ids) };
-    this.cache.push(entry);
-    if (this.cache.length > this.cacheSize) this.cache.shift();
-    entry.value.catch(() => {
-      const at = this.cache.indexOf(entry);
-      if (at >= 0) this.cache.splice(at, 1);
-    });
-    return entry.value;
-  }
-
-  private async extend(base: CacheEntry | undefined, ids: Int32Array): Promise<Advanced> {
-    const from = base ? await base.value : undefined;
-    return this.advance(from ? from.state : this.model.initialState(), ids.subarray(base ? base.ids.length : 0));
+    const cached = this.window.get(context);
+    const { state, logProbs } = await cached.value;
+    return { state, logProbs, cached, partial };
   }
 
   /** Feeds ids (≥ 1) in chunks, keeping only the last row of log-probabilities. */
@@ -601,11 +540,6 @@ function argmax(lp: Float32Array, from: number, to: number): number {
   let best = from;
   for (let i = from + 1; i < to; i++) if (lp[i]! > lp[best]!) best = i;
   return best;
-}
-
-function isPrefix(prefix: Int32Array, of: Int32Array): boolean {
-  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== of[i]) return false;
-  return true;
 }
 
 function emptyPhrase(): Phrase {

@@ -1,6 +1,7 @@
 // The predictor against a bigram model whose distributions are written out by hand (so expectations come
-// from the table, not from the code), and against the float64 reference model (expectations from its own
-// log-probabilities, run directly).
+// from the table, not from the code), against the float64 reference model (expectations from its own
+// log-probabilities, run directly), and against a model whose state lists every id it was fed (so a test
+// reads off what a context's state has seen, and how many times each token ran).
 //
 // Shapes: V vocabulary, n ids.
 
@@ -296,12 +297,20 @@ test('contextState: LRU eviction, shared in-flight work, failures are not cached
   await predictor.contextState('The dog.');
   assert.deepEqual(model.calls, [], 'both still cached');
   await predictor.contextState('The cat.');
-  assert.deepEqual(model.calls, [[1, 2, 3, 10]], 'evicted, so run again from the start');
+  // Evicted, but the contexts left start on the same line (the text's first): the state after the start token
+  // is kept with them, so only the line runs again. (Before contexts hung from line starts: [[1, 2, 3, 10]].)
+  assert.deepEqual(model.calls, [[2, 3, 10]], 'the line again, from its start');
+  // Two contexts on second lines evict everything on the first: "The cat." runs from the start token.
+  await predictor.contextState('The dog.\r\nThe');
+  await predictor.contextState('The car.\r\nThe');
+  model.calls.length = 0;
+  await predictor.contextState('The cat.');
+  assert.deepEqual(model.calls, [[1, 2, 3, 10]], 'nothing left: run from the start');
 
   // Two requests for the same context at once: one run.
-  model.calls.length = 0;
-  const [x, y] = await Promise.all([predictor.topK('The ca', 1), predictor.topK('The car', 1)]);
-  assert.deepEqual(model.calls, [[1, 2]]);
+  const fresh = textSetup();
+  const [x, y] = await Promise.all([fresh.predictor.topK('The ca', 1), fresh.predictor.topK('The car', 1)]);
+  assert.deepEqual(fresh.model.calls, [[1, 2]]);
   assert.equal(x[0]!.token, ' cat');
   assert.equal(y[0]!.token, ' car');
 
@@ -315,30 +324,101 @@ test('contextState: LRU eviction, shared in-flight work, failures are not cached
   close(Math.exp(ok.logProbs[14]!), 0.95, 'p("\\r\\n" | ".")');
 });
 
-test('contextState: the context is bounded to the last maxContextTokens, in steps that keep the cache useful', async () => {
+// Changed with incremental contexts: the window used to move in steps of maxContextTokens / 2 and re-run
+// the whole new window at each step; now only a cold start is bounded, and extending never truncates.
+test('contextState: a cold start feeds the last maxContextTokens tokens; extending it feeds only the new ones', async () => {
   const { predictor, model } = textSetup({ maxContextTokens: 4 });
-  // "The cat sat on the mat" + m dots: 6 + m tokens, none partial. N = 4, the window start moves by 2:
-  // start = ⌈(n − 4) / 2⌉ · 2.
+  // "The cat sat on the mat." is 7 tokens: a cold start feeds the start token and the last 4.
   const dots = (m: number) => 'The cat sat on the mat' + '.'.repeat(m);
   const cases: [number, string[], number[][]][] = [
-    [1, [' the', ' mat', '.'], [[1, 8, 9, 10]]], //               n 7: start 4
-    [2, [' the', ' mat', '.', '.'], [[10]]], //                 n 8: start 4, extends the previous window
-    [3, ['.', '.', '.'], [[1, 10, 10, 10]]], //                  n 9: start 6, a new window
-    [4, ['.', '.', '.', '.'], [[10]]], //                        n 10: start 6
+    [1, [' on', ' the', ' mat', '.'], [[1, 7, 8, 9, 10]]],
+    [2, [' the', ' mat', '.', '.'], [[10]]], //  the state has seen 5 tokens after the start token; tokens shows the last 4
+    [3, [' mat', '.', '.', '.'], [[10]]],
+    [6, ['.', '.', '.', '.'], [[10, 10, 10]]],
   ];
   for (const [m, tokens, runs] of cases) {
     model.calls.length = 0;
     const ctx = await predictor.contextState(dots(m));
-    assert.deepEqual(ctx.tokens, tokens, `window for ${m} dots`);
+    assert.deepEqual(ctx.tokens, tokens, `tokens for ${m} dots`);
     assert.deepEqual(model.calls, runs, `runs for ${m} dots`);
   }
 
-  // Characters: the kept text is at most maxContextChars long and starts at a line start.
+  // Characters: a cold start tokenizes from the first line start in the last maxContextChars characters.
   const chars = textSetup({ maxContextChars: 16 });
-  const text = 'The cat sat.\nThe mat.\nThe.'; // 26 characters; the cut (16) lies in "The mat.", so the tail is "The."
+  const text = 'The cat sat.\nThe mat.\nThe.'; // 26 characters: the last 16 start inside "The cat sat.", so from "The mat."
   const ctx = await chars.predictor.contextState(text);
-  assert.deepEqual(ctx.tokens, ['The', '.']);
-  assert.deepEqual(chars.model.calls, [[1, 2, 10]]);
+  assert.deepEqual(ctx.tokens, ['The', ' mat', '.', '\n', 'The', '.']);
+  // The complete lines, then the last line (its start is kept for edits in it).
+  assert.deepEqual(chars.model.calls, [[1, 2, 9, 10, 1], [2, 10]]);
+});
+
+test('typing forward through a 5,000-token document runs each token through the model once', async () => {
+  const vocab = Vocabulary.fromJSON(textWords);
+  const model = new HistoryModel(new BigramModel(vocab, textTable));
+  const predictor = new Predictor(model, vocab, 'text', { maxContextTokens: 64 });
+  const doc = bigramDocument(5000, 1);
+  const ids = vocab.encode(tokenize(doc, 'text'));
+  assert.equal(ids.length, 5000);
+  assert.ok(!ids.includes(0), 'every token is in the vocabulary');
+  // One request per keystroke, as the editor asks: the ghost text and, every few keys, the alternatives.
+  for (let i = 0; i <= doc.length; i++) {
+    const text = doc.slice(0, i);
+    await predictor.continuePhrase(text, { maxWords: 0, minProb: 0, stopAtNewline: true });
+    if (i % 5 === 0) await predictor.topK(text, 3);
+  }
+  const last = await predictor.contextState(doc);
+  // The start token and each of the 5,000 tokens once, in order: no re-run at any window boundary.
+  assert.deepEqual(model.fed, [vocab.id('\n'), ...ids]);
+  assert.deepEqual(Array.from(last.state.h), [vocab.id('\n'), ...ids], 'the state has seen the whole document');
+  assert.deepEqual(last.tokens, tokenize(doc, 'text').slice(-64));
+
+  // The same text asked cold: the start token and the last 64 tokens only (the documented trade-off: the
+  // state depends on history; the distribution here does not, the model being a bigram).
+  const cold = new HistoryModel(new BigramModel(vocab, textTable));
+  const coldCtx = await new Predictor(cold, vocab, 'text', { maxContextTokens: 64 }).contextState(doc);
+  assert.deepEqual(cold.fed, [vocab.id('\n'), ...ids.subarray(ids.length - 64)]);
+  assert.deepEqual(coldCtx.tokens, last.tokens);
+  assert.deepEqual(coldCtx.logProbs, last.logProbs);
+
+  // Editing an earlier line: no cached context applies, a cold start of at most 64 tokens.
+  model.fed.length = 0;
+  const at = doc.indexOf(' cat', doc.indexOf('\n') + 1);
+  const edited = doc.slice(0, at) + ' mat' + doc.slice(at + 4);
+  const editedIds = vocab.encode(tokenize(edited, 'text'));
+  await predictor.topK(edited, 3);
+  assert.deepEqual(model.fed, [vocab.id('\n'), ...editedIds.subarray(editedIds.length - 64)]);
+  // And typing on after it runs only the new tokens again.
+  model.fed.length = 0;
+  await predictor.topK(edited + '\nThe cat s', 3);
+  const had = tokenize(splitPartialWord(edited, 'text').context, 'text').length; // the last word was still partial
+  assert.deepEqual(model.fed, Array.from(vocab.encode(tokenize(edited + '\nThe cat', 'text').slice(had))));
+});
+
+test('a 1 MB text before the cursor: after the first request, each costs well under 1 ms', async () => {
+  const { predictor, model, vocab } = textSetup();
+  const doc = bigramDocument(360_000, 2);
+  assert.ok(doc.length > 1_000_000, `${doc.length} characters`);
+  const base = doc.lastIndexOf('\n', doc.length - 300) + 1;
+  const t0 = performance.now();
+  await predictor.topK(doc.slice(0, base), 5);
+  const first = performance.now() - t0;
+  model.calls.length = 0;
+  const times: number[] = [];
+  for (let i = base + 1; i <= base + 250; i++) {
+    const text = doc.slice(0, i);
+    const t = performance.now();
+    await predictor.topK(text, 5);
+    await predictor.continuePhrase(text, { maxWords: 3, minProb: 0.1, stopAtNewline: true });
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[times.length >> 1]!;
+  // Re-tokenizing the whole prefix would take tens of ms per request.
+  assert.ok(median < 1, `median ${median.toFixed(3)} ms per request (the first took ${first.toFixed(1)} ms)`);
+  // And the model ran only the tokens typed: at most two at a time (" mat" completed by typing "."), and
+  // continuePhrase's steps, one token each.
+  assert.deepEqual(model.calls.filter((c) => c.length > 2), [], 'no run of more than two tokens');
+  assert.ok(model.calls.some((c) => c.length === 2 && c[0] === vocab.id(' mat') && c[1] === vocab.id('.')));
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -534,6 +614,51 @@ class CountingModel implements LanguageModel {
     }
     return this.inner.run(ids, state);
   }
+}
+
+/**
+ * A model whose state is the list of every id fed since the initial state, so a test reads off what a state has
+ * seen; its distributions are the bigram model's. Implements `advance`, as the ONNX model does. Records every
+ * id fed, in order.
+ */
+class HistoryModel implements LanguageModel {
+  readonly fed: number[] = [];
+  constructor(private readonly inner: BigramModel) {}
+  get vocabSize(): number {
+    return this.inner.vocabSize;
+  }
+  initialState(): RecurrentState {
+    return { h: new Float32Array(0) };
+  }
+  async run(ids: Int32Array, state: RecurrentState) {
+    const { logProbs } = await this.inner.run(ids, this.inner.initialState());
+    return { logProbs, state: await this.advance(ids, state) };
+  }
+  async advance(ids: Int32Array, state: RecurrentState): Promise<RecurrentState> {
+    assert.ok(ids.length > 0);
+    this.fed.push(...ids);
+    const h = new Float32Array(state.h.length + ids.length);
+    h.set(state.h);
+    h.set(ids, state.h.length);
+    return { h };
+  }
+}
+
+/** Lines of the bigram vocabulary's words: "The cat sat on the mat." and shorter ones; `tokens` tokens in all. */
+function bigramDocument(tokens: number, seed: number): string {
+  const rand = mulberry32(seed);
+  const line = ['The', ' cat', ' sat', ' on', ' the', ' mat', '.', '\n'];
+  let text = '';
+  for (let n = 0; n < tokens; ) {
+    const skip = Math.floor(rand() * 4); // drop some of the middle words, so lines differ
+    for (const [i, t] of line.entries()) {
+      if (n === tokens) break;
+      if (i >= 2 && i < 2 + skip && i < 6) continue;
+      text += t;
+      n++;
+    }
+  }
+  return text;
 }
 
 /** A tiny random LSTM over a small English-and-code vocabulary. */

@@ -11,7 +11,7 @@
 //
 // The predictor caches recurrent states by context and advances them incrementally, so every request passes
 // the whole text before the cursor: consecutive keystrokes then extend a cached context (typing inside a
-// word runs no model token, a new word runs just that word), and the predictor bounds the context itself.
+// word runs no model token, a new word runs just that word), and the predictor feeds only what is new since a cached context and bounds cold starts.
 
 import type { ContextState, Predictor, Suggestion } from '../predictor.js';
 import { LatencyStats, type Percentiles } from './latency-stats.js';
