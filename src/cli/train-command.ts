@@ -121,7 +121,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   bar.clear();
   const record = {
-    corpus: { source: corpus.source, ...(corpus.files ? { files: corpus.files } : {}), ...counts },
+    // Relative when under the working folder, so that a model made in a checkout does not carry its path.
+    corpus: { source: displayPath(corpus.source), ...(corpus.files ? { files: corpus.files } : {}), ...counts },
     options: { preset: presetName, ...s, threads },
     validPpl: result.bestValidPpl,
     ...(result.testPpl !== undefined ? { testPpl: result.testPpl } : {}),
@@ -153,6 +154,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     });
   }
   return 0;
+}
+
+function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
 function emit(obj: Record<string, unknown>): void {
