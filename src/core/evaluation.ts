@@ -33,10 +33,13 @@ export interface SequenceScorer {
 }
 
 export interface EvalFigures {
+  /** Tokens scored (every token of the text). */
   tokens: number;
   /** Summed negative log-likelihood, nats. */
   nll: number;
+  /** exp(nll / tokens); NaN for an empty text. */
   ppl: number;
+  /** Share of tokens that were the model's first guess; of those among its three first guesses. */
   top1: number;
   top3: number;
   /** Tokens outside the vocabulary (scored as `<unk>`). */

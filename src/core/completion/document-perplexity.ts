@@ -18,25 +18,14 @@
 // Work yields to the event loop between chunks and blocks, and a newer update() or an aborted signal stops
 // an older one at the next chunk, keeping what it has scored.
 
-import { startTokenId, type ChunkScorer } from '../evaluation.js';
+import { startTokenId, type ChunkScorer, type EvalFigures } from '../evaluation.js';
 import type { RecurrentState } from '../language-model.js';
 import { tokenize, type TokenizerMode } from '../tokenizer.js';
 import type { Vocabulary } from '../vocabulary.js';
 
-/** Scores of one chunk: for ids [x0..x(m−1), y], log p of targets x1..x(m−1), y and their ranks. */
-/** The figures of `nextword eval` for one text, and a baseline. */
-export interface PerplexityFigures {
-  /** Tokens scored (every token of the text). */
-  tokens: number;
-  /** Summed negative log-likelihood, nats. */
-  nll: number;
-  /** exp(nll / tokens); NaN for an empty text. */
-  ppl: number;
-  /** Share of tokens that were the model's first guess; of those among its three first guesses. */
-  top1: number;
-  top3: number;
-  /** Tokens outside the vocabulary (scored as `<unk>`), and their share. */
-  oov: number;
+/** The figures of `nextword eval` for one text (see EvalFigures), and a baseline. */
+export interface PerplexityFigures extends EvalFigures {
+  /** Share of the tokens outside the vocabulary. */
   oovShare: number;
   /**
    * Perplexity of an add-one smoothed unigram model of the training corpus on the same tokens: what the
