@@ -67,10 +67,10 @@ export async function benchPredict(argv: string[]): Promise<number> {
     source = `random weights, ${cfg.cell} ${L}×${H}, vocabulary ${V}`;
   }
   const predictor = new Predictor(lm, vocab, mode);
-  // The words typed: a file given with --text, else words drawn from the vocabulary.
+  // The words typed: a file given with --text, else words drawn from the vocabulary, in lines of 12.
   const words = values.text
     ? tokenize(readFileSync(values.text, 'utf8'), mode)
-    : Array.from({ length: requests + 50 }, () => vocab.word(1 + Math.floor(rand() * (vocab.size - 1))));
+    : Array.from({ length: requests + 50 }, (_, i) => (i % 12 === 11 ? '\n' : vocab.word(1 + Math.floor(rand() * (vocab.size - 1)))));
   if (words.length < requests + 50) throw new UsageError(`--text has ${words.length} tokens; ${requests + 50} are needed`);
   let text = '';
   const times: number[] = [];
