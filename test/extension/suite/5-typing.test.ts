@@ -61,6 +61,8 @@ describe('typing a real file', function () {
       predictMs: c.predict,
       skipped: c.skipped,
       activationMs: all.activationMs,
+      // Activation to a usable model: the model loads asynchronously after activate() returns.
+      modelLoadMs: model.loadMs ?? null,
       firstCompletionMs: all.firstCompletionMs,
       memoryMB: { rss: Math.round(all.memory.rss / 1e6), heapUsed: Math.round(all.memory.heapUsed / 1e6), external: Math.round(all.memory.external / 1e6) },
     });
