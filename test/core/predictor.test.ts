@@ -15,63 +15,14 @@ import { mulberry32 } from '../../src/core/random.js';
 import { ReferenceLanguageModel } from '../../src/core/reference-model.js';
 import { splitPartialWord, tokenize, type TokenizerMode } from '../../src/core/tokenizer.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
+import { BigramModel, type BigramTable } from './completion/bigram-model.js';
 
-// ------------------------------------------------------------------------------------------------
-// A bigram model: the next-token distribution depends only on the last id fed, so feeding ids in one run
-// or several gives bit-identical results, and every probability is known exactly.
-
-type Table = Record<string, Record<string, number>>;
-
-class BigramModel implements LanguageModel {
-  readonly vocabSize: number;
-  /** Copies of the ids of every run, in order. */
-  readonly calls: number[][] = [];
-  private readonly rows: Float32Array[]; //                                          V × [V]
-  private readonly fallback: Float32Array;
-
-  /** `table[prev][next]` = p(next | prev); the mass left in a row is spread evenly over the other tokens. */
-  constructor(readonly vocab: Vocabulary, table: Table) {
-    this.vocabSize = vocab.size;
-    this.fallback = this.row({});
-    this.rows = vocab.toJSON().map((w) => (table[w] ? this.row(table[w]!) : this.fallback));
-  }
-
-  /** p(next | prev) as the table defines it (float64, before the model's float32 log). */
-  prob(prev: string, next: string): number {
-    return Math.exp(this.rows[this.vocab.id(prev)]![this.vocab.id(next)]!);
-  }
-
-  initialState(): RecurrentState {
-    return { h: Float32Array.of(-1) };
-  }
-
-  async run(ids: Int32Array, state: RecurrentState): Promise<{ logProbs: Float32Array; state: RecurrentState }> {
-    assert.equal(state.h.length, 1);
-    this.calls.push(Array.from(ids));
-    const V = this.vocabSize;
-    const logProbs = new Float32Array(ids.length * V);
-    ids.forEach((id, t) => logProbs.set(this.rows[id]!, t * V));
-    return { logProbs, state: { h: Float32Array.of(ids[ids.length - 1]!) } };
-  }
-
-  private row(spec: Record<string, number>): Float32Array {
-    const V = this.vocabSize;
-    const p = new Float64Array(V);
-    let given = 0;
-    for (const [w, q] of Object.entries(spec)) {
-      assert.ok(this.vocab.has(w), `table word ${JSON.stringify(w)} is not in the vocabulary`);
-      p[this.vocab.id(w)] = q;
-      given += q;
-    }
-    const rest = V - Object.keys(spec).length;
-    for (let v = 0; v < V; v++) if (!(this.vocab.word(v) in spec)) p[v] = (1 - given) / rest;
-    return Float32Array.from(p, Math.log);
-  }
-}
+// A bigram model (shared with the completion tests): the next-token distribution depends only on the last
+// id fed, so feeding ids in one run or several gives bit-identical results, and every probability is known.
 
 // Text mode. Ids:     0        1     2      3       4       5        6       7      8       9      10   11    12      13      14
 const textWords = ['<unk>', '\n', 'The', ' cat', ' car', ' cart', ' sat', ' on', ' the', ' mat', '.', ' ', '    ', ' dog', '\r\n'];
-const textTable: Table = {
+const textTable: BigramTable = {
   // After the start token "\n" (and after a line break): <unk> is the single most likely token.
   '\n': { '<unk>': 0.4, The: 0.3, ' cat': 0.1, '    ': 0.08 },
   The: { '<unk>': 0.3, ' cat': 0.25, ' car': 0.15, ' cart': 0.05, ' dog': 0.1, ' ': 0.1 },
