@@ -3,7 +3,7 @@
 // as a Markdown page. Pure.
 
 import { parameterCount } from '../core/model-config.js';
-import type { ModelMeta } from '../core/model-format.js';
+import type { ModelMeta, TrainingRecord } from '../core/model-format.js';
 import { compactCount, duration, escapeMarkdown, exactPerplexity, megabytes, millis, thousands } from './format.js';
 
 export interface SessionFigures {
@@ -26,20 +26,9 @@ export interface ModelInfo {
   parameters: number;
   createdAt: string;
   onnxBytes?: number;
-  training?: {
-    corpus: string;
-    files?: number;
-    trainTokens: number;
-    validTokens: number;
-    testTokens?: number;
-    validPpl: number;
-    testPpl?: number;
-    epochs: number;
-    bestEpoch: number;
-    seconds: number;
-    tokensPerS: number;
-    preset?: string;
-  };
+  /** The model's TrainingRecord, flattened for display: the corpus counts inline, the source as a label. */
+  training?: Pick<TrainingRecord, 'validPpl' | 'testPpl' | 'epochs' | 'bestEpoch' | 'seconds' | 'tokensPerS'> &
+    Omit<TrainingRecord['corpus'], 'source'> & { corpus: string; preset?: string };
   session: SessionFigures;
 }
 
