@@ -11,6 +11,8 @@ import { chromium, type Browser } from 'playwright-core';
 export const CODE_SERVER_VERSION = '4.139.1';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const FIXTURE_WORKSPACE = path.join(ROOT, 'test', 'fixtures', 'e2e-workspace');
+/** The second folder of the in-host tests' multi-root workspace. */
+export const SECOND_FIXTURE_FOLDER = path.join(ROOT, 'test', 'fixtures', 'e2e-second-folder');
 
 /** Settings that keep VS Code quiet and let Tab accept ghost text (no suggest widget in the way). */
 export const TEST_SETTINGS: Record<string, unknown> = {
@@ -76,6 +78,13 @@ export function copyWorkspace(fixture: string, into: string): string {
   return target;
 }
 
+/** Writes `<into>/<name>.code-workspace`, a multi-root workspace of `folders` (absolute paths); returns its path. */
+export function writeMultiRootWorkspace(into: string, name: string, folders: string[]): string {
+  const file = path.join(into, `${name}.code-workspace`);
+  writeFileSync(file, JSON.stringify({ folders: folders.map((f) => ({ path: f })), settings: {} }, null, 2));
+  return file;
+}
+
 // Every code-server started here dies with this process, even on Ctrl-C or an uncaught error.
 const live = new Set<ChildProcess>();
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -96,7 +105,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 export interface CodeServerOptions {
-  /** The folder to open. */
+  /** The folder to open, or a `.code-workspace` file (a multi-root workspace). */
   workspace: string;
   /** A temp folder of this run: user data, extensions and config go inside. */
   dir: string;
@@ -206,7 +215,7 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
     extensionsDir,
     logFile,
     workbenchUrl(payload) {
-      const query = `folder=${encodeURIComponent(o.workspace)}`;
+      const query = `${o.workspace.endsWith('.code-workspace') ? 'workspace' : 'folder'}=${encodeURIComponent(o.workspace)}`;
       return `${origin}/?${query}${payload ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`;
     },
     remoteUri(file) {

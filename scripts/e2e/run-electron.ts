@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { runTests } from '@vscode/test-electron';
 import { buildInHostSuite } from './build-tests.js';
-import { copyWorkspace, FIXTURE_WORKSPACE, removeDir, ROOT, tempDir, TEST_SETTINGS } from './code-server.js';
+import { copyWorkspace, FIXTURE_WORKSPACE, removeDir, ROOT, SECOND_FIXTURE_FOLDER, tempDir, TEST_SETTINGS, writeMultiRootWorkspace } from './code-server.js';
 
 const RESULT_TAG = 'nextword-in-host-result';
 
@@ -30,7 +30,8 @@ async function main(): Promise<number> {
   }
   const entry = await buildInHostSuite();
   const dir = tempDir('electron');
-  const workspace = copyWorkspace(FIXTURE_WORKSPACE, dir);
+  // The same multi-root workspace as run-in-host.ts.
+  const workspace = writeMultiRootWorkspace(dir, 'nextword-tests', [copyWorkspace(FIXTURE_WORKSPACE, dir), copyWorkspace(SECOND_FIXTURE_FOLDER, dir)]);
   const userDataDir = path.join(dir, 'user-data');
   mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(TEST_SETTINGS, null, 2));

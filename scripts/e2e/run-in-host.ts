@@ -1,5 +1,6 @@
 // Runs the in-host integration suite (test/extension/) inside code-server's extension host, with this
-// repository loaded as the development extension: the suite @vscode/test-electron runs elsewhere.
+// repository loaded as the development extension: the suite @vscode/test-electron runs elsewhere. The
+// workspace is multi-root: test/fixtures/e2e-workspace and test/fixtures/e2e-second-folder.
 //
 //   node --import tsx scripts/e2e/run-in-host.ts [--skip-build] [--grep <pattern>] [--timeout <seconds>] [--keep]
 //
@@ -14,7 +15,10 @@ import * as path from 'node:path';
 import { format } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { buildInHostSuite } from './build-tests.js';
-import { copyWorkspace, FIXTURE_WORKSPACE, launchChromium, removeDir, ROOT, startCodeServer, tempDir, type CodeServer } from './code-server.js';
+import {
+  copyWorkspace, FIXTURE_WORKSPACE, launchChromium, removeDir, ROOT, SECOND_FIXTURE_FOLDER, startCodeServer, tempDir, writeMultiRootWorkspace,
+  type CodeServer,
+} from './code-server.js';
 
 // The same strings as test/extension/index.ts (which runs inside VS Code and cannot import this file).
 const RESULT_TAG = 'nextword-in-host-result';
@@ -67,7 +71,10 @@ export async function runInHost(o: InHostOptions): Promise<RunResult> {
   const entry = await buildInHostSuite();
 
   const dir = tempDir('in-host');
-  const workspace = copyWorkspace(FIXTURE_WORKSPACE, dir);
+  // A multi-root workspace: the fixture workspace first (the suites' workspaceRoot()), a second folder with
+  // a word, a .gitignore and a secret of its own, so Train on Workspace is checked to read every folder.
+  // (The browser end-to-end test opens a single folder.)
+  const workspace = writeMultiRootWorkspace(dir, 'nextword-tests', [copyWorkspace(FIXTURE_WORKSPACE, dir), copyWorkspace(SECOND_FIXTURE_FOLDER, dir)]);
   const browserLog = path.join(IN_HOST_ARTEFACTS, 'browser-console.log');
   const hostLog = path.join(IN_HOST_ARTEFACTS, 'automation.log');
   writeFileSync(browserLog, '');

@@ -11,6 +11,10 @@ export const EXTENSION_ID = 'nextword.nextword';
 export const WORKSPACE_WORD = 'zorbulent';
 /** The word of the fixture's git-ignored file: no model may learn it. */
 export const IGNORED_WORD = 'vantraxic';
+/** The word of the multi-root workspace's second folder (test/fixtures/e2e-second-folder). */
+export const SECOND_FOLDER_WORD = 'quillamber';
+/** Words of the second folder's git-ignored file and of its `.env` secret: no model may learn them. */
+export const SECOND_FOLDER_EXCLUDED_WORDS = ['morvatic', 'plumbodyne'];
 /** In the fixture this phrase is always followed by the workspace word. */
 export const WORD_PROMPT = 'At dawn the tide was ';
 
@@ -56,8 +60,9 @@ export interface ExtensionStats {
   statusBar: { text: string; tooltip: string; ariaLabel: string } | null;
 }
 
-export async function stats(): Promise<ExtensionStats> {
-  const s = await vscode.commands.executeCommand<ExtensionStats | undefined>('nextword._stats');
+/** The extension's figures; `reset` restarts its completion figures first (a measurement of its own). */
+export async function stats(options: { reset?: boolean } = {}): Promise<ExtensionStats> {
+  const s = await vscode.commands.executeCommand<ExtensionStats | undefined>('nextword._stats', options);
   if (!s) throw new Error('nextword._stats returned nothing');
   return s;
 }

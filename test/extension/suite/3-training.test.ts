@@ -8,7 +8,7 @@ import { after, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import {
   acceptInlineCompletion, appendParagraph, expectPerplexityAsEval, hasDefaultModel, IGNORED_WORD, openAtEnd,
-  repoRoot, settledModel, sleep, stats, waitFor, WORD_PROMPT, WORKSPACE_WORD,
+  repoRoot, SECOND_FOLDER_EXCLUDED_WORDS, SECOND_FOLDER_WORD, settledModel, sleep, stats, waitFor, WORD_PROMPT, WORKSPACE_WORD,
 } from '../helpers.js';
 
 const TRAIN = 'nextword.trainWorkspace';
@@ -63,6 +63,17 @@ describe('Train on Workspace', function () {
     assert.ok(words.includes(WORKSPACE_WORD), `the workspace's word "${WORKSPACE_WORD}" is in the vocabulary`);
     // private/ is git-ignored in the fixture: its word is never read.
     assert.ok(!words.some((w) => w.includes(IGNORED_WORD)), `"${IGNORED_WORD}" (git-ignored) must not be learnt`);
+  });
+
+  it('read every folder of the multi-root workspace, each with its own .gitignore, and no secrets', () => {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    assert.equal(folders.length, 2, 'the runners open a two-folder workspace (scripts/e2e/run-in-host.ts)');
+    const meta = JSON.parse(readFileSync(path.join(trainedDir, 'model.json'), 'utf8')) as { vocabulary: string[] };
+    const words = meta.vocabulary.map((w) => w.trim());
+    assert.ok(words.includes(SECOND_FOLDER_WORD), `the second folder's word "${SECOND_FOLDER_WORD}" is in the vocabulary`);
+    for (const excluded of SECOND_FOLDER_EXCLUDED_WORDS) {
+      assert.ok(!words.some((w) => w.includes(excluded)), `"${excluded}" (git-ignored or a secret in the second folder) must not be learnt`);
+    }
   });
 
   it('then completes with the workspace\'s own word', async () => {
