@@ -15,7 +15,7 @@ interface Command {
   run(ctx: Ctx, model: LoadedModel | undefined, ...args: unknown[]): unknown;
 }
 
-/** Internal commands (not in the palette): the tests read the extension's figures through it. */
+/** Internal command (not in the palette): the tests read the extension's figures through it; `{ reset: true }` restarts the completion figures first. */
 export const STATS_COMMAND = 'nextword._stats';
 
 export function createCommands(): Record<string, Command> {
@@ -33,7 +33,12 @@ export function createCommands(): Record<string, Command> {
     'nextword.toggleLanguage': { run: (ctx, _model, languageId) => toggleForLanguage(ctx, typeof languageId === 'string' ? languageId : undefined) },
     'nextword.showLog': { run: (ctx) => ctx.log.show() },
     'nextword.statusMenu': { run: (ctx) => statusMenu(ctx) },
-    [STATS_COMMAND]: { run: (ctx) => ctx.stats() },
+    [STATS_COMMAND]: {
+      run: (ctx, _model, options) => {
+        if ((options as { reset?: unknown } | undefined)?.reset === true) ctx.resetStats();
+        return ctx.stats();
+      },
+    },
   };
 }
 

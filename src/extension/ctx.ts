@@ -4,6 +4,7 @@
 // the predictor and what caches its results), so switching models disposes only the second.
 
 import * as path from 'node:path';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { CompletionEngine, type CompletionOutcome, type CompletionSettings } from '../core/completion/completion-engine.js';
 import { Predictor } from '../core/predictor.js';
@@ -22,6 +23,8 @@ import { WorkspaceTrainer } from './workspace-training.js';
 const INFERENCE_THREADS = 1;
 /** Contexts the predictor caches: a few open documents, each with its alternatives. */
 const PREDICTOR_CACHE = 16;
+/** Period of the event-loop delay sampler; each sample is the period plus the delay. */
+const EVENT_LOOP_SAMPLE_MS = 10;
 /** Requests between two latency summaries in the log. */
 const LATENCY_LOG_EVERY = 200;
 
@@ -39,8 +42,16 @@ export class Ctx implements vscode.Disposable {
   private readonly extCleanup: vscode.Disposable[] = [];
   /** `nextword.enable` by language and folder; cleared when the settings change. */
   private readonly enabledCache = new Map<string, boolean>();
-  private firstCompletionMs: number | undefined;
+  /** The first completion shown: when (ms after activation) and how long its request took. */
+  private firstCompletion: { sinceActivationMs: number; latencyMs: number } | undefined;
   private activationMs: number | undefined;
+  /** The extension host's RSS when activated and once the first model is loaded: the model's share. */
+  private readonly startupRss: { atActivation?: number; modelLoaded?: number } = {};
+  /**
+   * The extension host's event-loop delay (a native sampler, no work on the loop): how long any callback,
+   * ours or another extension's, kept the loop from answering. Read by the tests through `nextword._stats`.
+   */
+  private readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLE_MS });
 
   constructor(
     context: vscode.ExtensionContext,
@@ -48,7 +59,8 @@ export class Ctx implements vscode.Disposable {
     /** performance.now() when activate() was called. */
     private readonly activatedAt: number,
   ) {
-    this.pushExtCleanup(this.modelInfoDocument);
+    this.pushExtCleanup(this.modelInfoDocument, { dispose: () => this.eventLoop.disable() });
+    this.eventLoop.enable();
     this.models = new ModelManager({
       log,
       workspaceModelDir: context.storageUri?.scheme === 'file' ? path.join(context.storageUri.fsPath, 'model') : undefined,
@@ -111,7 +123,13 @@ export class Ctx implements vscode.Disposable {
   start(): void {
     this.activationMs = performance.now() - this.activatedAt;
     this.log.info(`activated in ${this.activationMs.toFixed(0)} ms; loading the model`);
-    void this.models.loadInitial().catch((e) => this.log.error(`loading the model failed: ${(e as Error).stack ?? String(e)}`));
+    this.startupRss.atActivation = process.memoryUsage.rss();
+    void this.models
+      .loadInitial()
+      .then(() => {
+        this.startupRss.modelLoaded = process.memoryUsage.rss();
+      })
+      .catch((e) => this.log.error(`loading the model failed: ${(e as Error).stack ?? String(e)}`));
   }
 
   pushExtCleanup(...disposables: vscode.Disposable[]): void {
@@ -155,8 +173,14 @@ export class Ctx implements vscode.Disposable {
       loadMs: model.loadMs,
       latency: { count: s.latency.count, p50: s.latency.p50, p99: s.latency.p99, max: s.latency.max },
       outcomes: { shown: s.shown, ...s.skipped },
-      ...(this.firstCompletionMs !== undefined ? { firstCompletionMs: this.firstCompletionMs } : {}),
+      ...(this.firstCompletion !== undefined ? { firstCompletionMs: this.firstCompletion.sinceActivationMs } : {}),
     };
+  }
+
+  /** Starts the completion figures afresh (`nextword._stats` with `{ reset: true }`): a measurement of its own. */
+  resetStats(): void {
+    this.engine.resetStats();
+    this.eventLoop.reset();
   }
 
   /** Everything the tests (and curious users) may want to read: `nextword._stats`. JSON-serialisable. */
@@ -179,16 +203,34 @@ export class Ctx implements vscode.Disposable {
           : { state: state.kind, ...(state.kind === 'none' ? { reason: state.reason } : {}) },
       completions: jsonSafe(this.engine.stats()),
       activationMs: this.activationMs ?? null,
-      firstCompletionMs: this.firstCompletionMs ?? null,
+      firstCompletion: this.firstCompletion ?? null,
       statusBar: this.statusBar.view ?? null,
       perplexity: jsonSafe(this.perplexity.state),
       training: this.trainer.progress ?? null,
       snoozedUntil: this.snooze.snoozedUntil ?? null,
-      memory: { rss: memory.rss, heapUsed: memory.heapUsed, external: memory.external, arrayBuffers: memory.arrayBuffers },
+      // Since activation or the last reset, in ms.
+      eventLoopDelayMs: {
+        p50: this.loopDelay(this.eventLoop.percentile(50)),
+        p99: this.loopDelay(this.eventLoop.percentile(99)),
+        max: this.loopDelay(this.eventLoop.max),
+      },
+      memory: {
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        external: memory.external,
+        arrayBuffers: memory.arrayBuffers,
+        rssAtActivation: this.startupRss.atActivation ?? null,
+        rssModelLoaded: this.startupRss.modelLoaded ?? null,
+      },
     };
   }
 
   // ------------------------------------------------------------------------------------------------
+
+  /** A sample of the event-loop sampler (ns, its period included) as the delay in ms. */
+  private loopDelay(sampleNs: number): number {
+    return Math.max(0, sampleNs / 1e6 - EVENT_LOOP_SAMPLE_MS);
+  }
 
   /** A new model is loaded: a predictor over it, and the perplexity of the active file under it. */
   private attachModel(model: LoadedModel): void {
@@ -220,9 +262,11 @@ export class Ctx implements vscode.Disposable {
   }
 
   private noteOutcome(outcome: CompletionOutcome): void {
-    if (outcome.kind === 'items' && this.firstCompletionMs === undefined) {
-      this.firstCompletionMs = performance.now() - this.activatedAt;
-      this.log.info(`first completion shown ${this.firstCompletionMs.toFixed(0)} ms after activation`);
+    if (outcome.kind === 'items' && this.firstCompletion === undefined) {
+      this.firstCompletion = { sinceActivationMs: performance.now() - this.activatedAt, latencyMs: outcome.latencyMs };
+      this.log.info(
+        `first completion shown ${this.firstCompletion.sinceActivationMs.toFixed(0)} ms after activation (its request took ${outcome.latencyMs.toFixed(1)} ms)`,
+      );
     }
     const s = this.engine.stats();
     if (s.requests % LATENCY_LOG_EVERY === 0) {

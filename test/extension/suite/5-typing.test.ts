@@ -9,8 +9,8 @@ import { describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { openAtEnd, recordMetrics, settledModel, sleep, stats, workspaceRoot, workspaceUri } from '../helpers.js';
 
-/** Characters typed: enough for a few hundred requests, short enough for CI. */
-const TYPED_CHARS = 160;
+/** Characters typed: a few hundred requests (p99 of n samples is its ⌈0.99 n⌉-th), short enough for CI. */
+const TYPED_CHARS = 320;
 /**
  * Pause between keys (plus the command's own round trip): a brisk typist. VS Code debounces its own
  * requests too, so much faster typing leaves nothing to measure.
@@ -33,7 +33,8 @@ describe('typing a real file', function () {
     const source = readFileSync(path.join(workspaceRoot(), 'stories', 'the-keeper.md'), 'utf8').slice(0, TYPED_CHARS);
     await vscode.workspace.fs.writeFile(workspaceUri('typed.md'), new Uint8Array());
     const editor = await openAtEnd('typed.md');
-    const before = (await stats()).completions;
+    // This test's requests only: earlier tests' cold starts and model switches are not typing.
+    await stats({ reset: true });
     const started = Date.now();
     for (const ch of source) {
       await vscode.commands.executeCommand('type', { text: ch });
@@ -44,13 +45,14 @@ describe('typing a real file', function () {
     const s = await stats();
     const all = s as unknown as {
       completions: { requests: number; shown: number; latency: Percentiles; predict: Percentiles; skipped: Record<string, number> };
-      firstCompletionMs: number | null;
+      firstCompletion: { sinceActivationMs: number; latencyMs: number } | null;
       activationMs: number | null;
-      memory: { rss: number; heapUsed: number; external: number };
+      eventLoopDelayMs: { p50: number; p99: number; max: number };
+      memory: { rss: number; heapUsed: number; external: number; rssAtActivation: number | null; rssModelLoaded: number | null };
     };
     const c = all.completions;
-    const requests = c.requests - before.requests;
-    const shown = c.shown - before.shown;
+    const { requests, shown } = c;
+    const mb = (bytes: number | null) => (bytes === null ? null : Math.round(bytes / 1e6));
     recordMetrics('typing', {
       model: model.label,
       typedChars: source.length,
@@ -60,16 +62,29 @@ describe('typing a real file', function () {
       latencyMs: c.latency,
       predictMs: c.predict,
       skipped: c.skipped,
+      // How late the extension host's event loop ran callbacks while typing (any extension's work delays
+      // a completion that waits on the loop).
+      eventLoopDelayMs: all.eventLoopDelayMs,
       activationMs: all.activationMs,
-      // Activation to a usable model: the model loads asynchronously after activate() returns.
+      // Activation to a usable model: the model loads asynchronously after activate() returns. A user who
+      // types at once sees a completion modelLoadMs + a first request's latency after activation.
       modelLoadMs: model.loadMs ?? null,
-      firstCompletionMs: all.firstCompletionMs,
-      memoryMB: { rss: Math.round(all.memory.rss / 1e6), heapUsed: Math.round(all.memory.heapUsed / 1e6), external: Math.round(all.memory.external / 1e6) },
+      // The first completion of this session (an earlier test's request, so its time after activation is
+      // the tests' pace; its latency is a cold request's).
+      firstCompletion: all.firstCompletion,
+      memoryMB: {
+        rss: mb(all.memory.rss),
+        heapUsed: mb(all.memory.heapUsed),
+        external: mb(all.memory.external),
+        // The extension host before and after the bundled model loaded at startup: the model's share.
+        rssAtActivation: mb(all.memory.rssAtActivation),
+        rssModelLoaded: mb(all.memory.rssModelLoaded),
+      },
     });
     // VS Code does not ask on every key: it keeps a suggestion the user types through.
     assert.ok(requests > 0, 'the editor asked for completions while typing');
     assert.ok(shown > 0, `some completions were shown (${shown} of ${requests} requests)`);
-    // "Answers in milliseconds": the answer after the debounce (25 ms), measured inside the extension host.
+    // "Answers in milliseconds": the time spent predicting (after any debounce), measured inside the extension host.
     assert.ok(c.predict.p50 !== null && c.predict.p50 < 50, `prediction p50 ${c.predict.p50} ms`);
     assert.ok(c.predict.p99 !== null && c.predict.p99 < 250, `prediction p99 ${c.predict.p99} ms`);
   });
