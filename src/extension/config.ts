@@ -38,7 +38,7 @@ export function readConfig(): NextwordConfig {
     completion: {
       maxWords: int(c.get('completion.maxWords'), 4, 0, 12),
       minConfidence: num(c.get('completion.minConfidence'), 0.3, 0, 1),
-      debounceMs: int(c.get('completion.debounceMs'), 25, 0, 1000),
+      debounceMs: int(c.get('completion.debounceMs'), 0, 0, 1000),
       maxLineLength: int(c.get('completion.maxLineLength'), 2000, 80, 1_000_000),
     },
     statusBarEnabled: c.get('statusBar.enable') !== false,
