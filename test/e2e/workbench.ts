@@ -92,6 +92,37 @@ export class Workbench {
     return clean(parts.join(''));
   }
 
+  /**
+   * Types `text`, then waits for ghost text that satisfies `ok`. `ms` is the time from pressing the last
+   * key to that ghost text on screen, polled in the page on every animation frame — what the user waits —
+   * when the first ghost text drawn after the key is the one waited for (undefined otherwise: it was
+   * replaced by a later one, so the time would not be one answer's).
+   */
+  async typeAndTimeGhostText(text: string, what: string, ok: (ghost: string) => boolean, timeoutMs = 15_000): Promise<{ ghost: string; ms: number | undefined }> {
+    await this.type(text.slice(0, -1));
+    const before = await this.ghostText();
+    const selector = '.editor-group-container.active .monaco-editor .ghost-text-decoration';
+    const started = Date.now();
+    await this.page.keyboard.type(text.slice(-1));
+    let ms: number | undefined;
+    try {
+      const handle = await this.page.waitForFunction(
+        ([sel, prev]) => {
+          const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> } }).document;
+          const t = Array.from(doc.querySelectorAll(sel)).map((e) => e.textContent ?? '').join('').replace(/\u00a0/g, ' ');
+          return t.trim() !== '' && t !== prev ? t : undefined;
+        },
+        [selector, before] as const,
+        { polling: 'raf', timeout: timeoutMs },
+      );
+      const first = clean((await handle.jsonValue()) as string);
+      if (ok(first)) ms = Date.now() - started;
+    } catch {
+      // No new ghost text in time: the wait below reports what was expected.
+    }
+    return { ghost: await this.waitForGhostText(what, ok, timeoutMs), ms };
+  }
+
   /** Waits for ghost text that satisfies `ok` (default: any), and returns it. */
   async waitForGhostText(what: string, ok: (ghost: string) => boolean = (g) => g.trim().length > 0, timeoutMs = 15_000): Promise<string> {
     return waitFor(what, async () => {
