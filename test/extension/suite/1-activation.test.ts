@@ -1,9 +1,10 @@
 // The extension as VS Code sees it: found, activated without error, every command it declares
-// registered, its status bar item drawn.
+// registered, its status bar item drawn, and a first completion as soon as the window is up (the time
+// from activation to it is recorded: what a user who types at once waits).
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import { EXTENSION_ID, stats } from '../helpers.js';
+import { acceptInlineCompletion, EXTENSION_ID, hasDefaultModel, recordMetrics, settledModel, stats } from '../helpers.js';
 
 interface CommandContribution {
   command: string;
@@ -29,6 +30,35 @@ describe('activation', () => {
     assert.ok(declared.length >= 5, `expected the declared commands, found ${declared.join(', ')}`);
     const registered = new Set(await vscode.commands.getCommands(true));
     assert.deepEqual(declared.filter((c) => !registered.has(c)), [], 'declared but not registered');
+  });
+
+  it('completes in a new document right after startup', async function () {
+    if (!hasDefaultModel()) this.skip(); // 2-startup-model.test.ts checks the "no model" state instead
+    const started = ((await stats()) as unknown as { sinceActivationMs: number }).sinceActivationMs;
+    const prompt = 'It was the best of times, it was the ';
+    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: prompt });
+    const editor = await vscode.window.showTextDocument(doc);
+    const end = doc.lineAt(0).range.end;
+    editor.selection = new vscode.Selection(end, end);
+    const inserted = await acceptInlineCompletion(editor, prompt);
+    assert.ok(inserted.trim().length > 0, 'a completion was inserted');
+    const s = (await stats()) as unknown as {
+      activationMs: number | null;
+      firstCompletion: { sinceActivationMs: number; latencyMs: number } | null;
+    };
+    const model = await settledModel();
+    assert.ok(s.firstCompletion, 'the extension recorded its first completion');
+    // The first thing this suite does after the window is up, so an upper bound on what a user who types at
+    // once waits: activate() itself, the model's load after it, then the first request (an explicit one
+    // here, Alt+\'s three alternatives, so it does several times a typing request's work).
+    recordMetrics('startup', {
+      activationMs: s.activationMs,
+      modelLoadMs: model.loadMs ?? null,
+      testStartedSinceActivationMs: started,
+      firstCompletionSinceActivationMs: s.firstCompletion.sinceActivationMs,
+      firstCompletionLatencyMs: s.firstCompletion.latencyMs,
+    });
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
   it('shows its status bar item', async () => {
