@@ -3,8 +3,13 @@
 // `nextword eval` (a whole text from the start) and the editor's status bar (chunks from checkpointed
 // states) both score through here, so their figures agree.
 //
-// Shapes: m inputs per run (m + 1 ids: the inputs, then the last target), L layers, H hidden.
+// Shapes: m inputs per run (m + 1 ids: the inputs, then the last target), L layers, H hidden, V vocabulary.
 // The graph takes tokens [m + 1, 1] and h0/c0 [L, 1, H]; it returns logp [m], rank [m], hT/cT [L, 1, H].
+//
+// A run holds several [m, V] float tensors (logits, log-probabilities, comparisons), and onnxruntime's arena
+// keeps the largest it has needed, so every call is split into runs of at most `chunk` targets: with the
+// default model (V = 10k) 64 targets a run cost the process 113 MB of RSS against 198 MB at 512, at the
+// same speed (about 7,300 tokens/s on one thread either way).
 
 import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';
 import { scoreGraph } from '../core/graphs/inference-graph.js';
@@ -12,17 +17,20 @@ import type { RecurrentState } from '../core/language-model.js';
 import type { ModelConfig } from '../core/model-config.js';
 import { createSession, floatData, floatTensor, idsTensor, type ort } from './ort-session.js';
 
+/** Targets per run unless told otherwise. */
+const DEFAULT_CHUNK = 64;
+
 export class OnnxScorer implements SequenceScorer, ChunkScorer {
   private constructor(
     private readonly cfg: ModelConfig,
     private readonly session: ort.InferenceSession,
-    /** Most targets per run of a whole sequence: the graph holds [m, V] log-probabilities. */
+    /** Most targets per run: the graph holds [m, V] tensors (see the top of the file). */
     private readonly chunk: number,
   ) {}
 
   static async create(cfg: ModelConfig, params: Float32Array, opts: { threads?: number; chunk?: number } = {}): Promise<OnnxScorer> {
     const session = await createSession(scoreGraph(cfg, params), { threads: opts.threads });
-    return new OnnxScorer(cfg, session, opts.chunk ?? 512);
+    return new OnnxScorer(cfg, session, opts.chunk ?? DEFAULT_CHUNK);
   }
 
   initialState(): RecurrentState {
@@ -31,12 +39,39 @@ export class OnnxScorer implements SequenceScorer, ChunkScorer {
   }
 
   async scoreChunk(ids: Int32Array, state: RecurrentState): Promise<ChunkScores> {
-    const { layers: L, hidden: H, cell, vocab: V } = this.cfg;
+    const { vocab: V } = this.cfg;
     const m = ids.length - 1;
     if (m < 1) throw new Error('scoring needs at least two ids (an input and a target)');
     for (let k = 0; k < ids.length; k++) {
       if (!(ids[k]! >= 0 && ids[k]! < V)) throw new Error(`ids[${k}] = ${ids[k]} is outside the vocabulary [0, ${V})`);
     }
+    if (m <= this.chunk) return this.run(ids, state);
+    const logp = new Float32Array(m); //                                             [m]
+    const rank = new Int32Array(m); //                                               [m]
+    let at = state;
+    for (let start = 0; start < m; start += this.chunk) {
+      const r = await this.run(ids.subarray(start, Math.min(m, start + this.chunk) + 1), at);
+      logp.set(r.logp, start);
+      rank.set(r.rank, start);
+      at = r.state;
+    }
+    return { logp, rank, state: at };
+  }
+
+  async scoreSequence(ids: Int32Array): Promise<{ logp: Float32Array; rank: Int32Array }> {
+    if (ids.length < 2) return { logp: new Float32Array(0), rank: new Int32Array(0) };
+    const { logp, rank } = await this.scoreChunk(ids, this.initialState());
+    return { logp, rank };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+
+  /** One run of the graph: ids holds m + 1 ≤ chunk + 1 checked ids. */
+  private async run(ids: Int32Array, state: RecurrentState): Promise<ChunkScores> {
+    const { layers: L, hidden: H, cell } = this.cfg;
+    const m = ids.length - 1;
     const feeds: Record<string, ort.Tensor> = { tokens: idsTensor(ids, [m + 1, 1]), h0: floatTensor(state.h, [L, 1, H]) };
     if (cell === 'lstm') feeds.c0 = floatTensor(state.c!, [L, 1, H]);
     const out = await this.session.run(feeds);
@@ -49,24 +84,5 @@ export class OnnxScorer implements SequenceScorer, ChunkScorer {
     for (let i = 0; i < m; i++) rank[i] = Number(ranks[i]);
     const h = floatData(out.hT, 'hT'); //                                             [L, 1, H]
     return { logp, rank, state: cell === 'lstm' ? { h, c: floatData(out.cT, 'cT') } : { h } };
-  }
-
-  async scoreSequence(ids: Int32Array): Promise<{ logp: Float32Array; rank: Int32Array }> {
-    const n = ids.length - 1;
-    const logp = new Float32Array(Math.max(0, n));
-    const rank = new Int32Array(Math.max(0, n));
-    let state = this.initialState();
-    for (let start = 0; start < n; start += this.chunk) {
-      const m = Math.min(this.chunk, n - start);
-      const r = await this.scoreChunk(ids.subarray(start, start + m + 1), state);
-      logp.set(r.logp, start);
-      rank.set(r.rank, start);
-      state = r.state;
-    }
-    return { logp, rank };
-  }
-
-  async release(): Promise<void> {
-    await this.session.release();
   }
 }

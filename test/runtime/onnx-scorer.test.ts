@@ -53,3 +53,26 @@ test('eval figures equal the predictor’s perplexity and the model’s own rank
   await scorer.release();
   await lm.release();
 });
+
+test('a chunk longer than a run is split into runs that give what one run gives, state included', async () => {
+  const cfg: ModelConfig = { cell: 'lstm', layers: 2, vocab: 30, embed: 6, hidden: 5, tied: false };
+  const params = initialParameters(cfg, mulberry32(9), 0.8);
+  const split = await OnnxScorer.create(cfg, params, { chunk: 7 });
+  const whole = await OnnxScorer.create(cfg, params, { chunk: 1000 });
+  const rng = mulberry32(2);
+  const ids = Int32Array.from({ length: 51 }, () => Math.floor(rng() * cfg.vocab)); // 50 targets: 7 runs, the last short
+  const from = split.initialState();
+  from.h.fill(0.1);
+  from.c!.fill(-0.2);
+  const a = await split.scoreChunk(ids, from);
+  const b = await whole.scoreChunk(ids, from);
+  assert.equal(a.logp.length, 50);
+  for (let t = 0; t < 50; t++) assert.ok(Math.abs(a.logp[t]! - b.logp[t]!) < 1e-5, `logp[${t}]: ${a.logp[t]} vs ${b.logp[t]}`);
+  assert.deepEqual([...a.rank], [...b.rank]);
+  for (let i = 0; i < a.state.h.length; i++) {
+    assert.ok(Math.abs(a.state.h[i]! - b.state.h[i]!) < 1e-5 && Math.abs(a.state.c![i]! - b.state.c![i]!) < 1e-5, `state[${i}]`);
+  }
+  assert.deepEqual([...from.h], new Array(from.h.length).fill(Math.fround(0.1)), 'the given state is not mutated');
+  await split.release();
+  await whole.release();
+});
