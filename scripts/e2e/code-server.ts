@@ -122,6 +122,8 @@ export interface CodeServerOptions {
 
 export interface CodeServer {
   port: number;
+  /** The server's pid, also the id of the process group of everything it starts (extension host included). */
+  pid: number;
   origin: string;
   userDataDir: string;
   extensionsDir: string;
@@ -210,6 +212,7 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
   const origin = `http://127.0.0.1:${port}`;
   return {
     port,
+    pid: child.pid!,
     origin,
     userDataDir,
     extensionsDir,
