@@ -3,6 +3,7 @@
 // declares, since settings.json can hold anything.
 
 import * as vscode from 'vscode';
+import { DEFAULT_COMPLETION_SETTINGS as DEFAULTS } from '../core/completion/completion-engine.js';
 import { enabledPatterns } from './exclude-glob.js';
 
 export interface CompletionConfig {
@@ -36,10 +37,10 @@ export function readConfig(): NextwordConfig {
   const c = vscode.workspace.getConfiguration('nextword');
   return {
     completion: {
-      maxWords: int(c.get('completion.maxWords'), 4, 0, 12),
-      minConfidence: num(c.get('completion.minConfidence'), 0.3, 0, 1),
-      debounceMs: int(c.get('completion.debounceMs'), 0, 0, 1000),
-      maxLineLength: int(c.get('completion.maxLineLength'), 2000, 80, 1_000_000),
+      maxWords: int(c.get('completion.maxWords'), DEFAULTS.maxWords, 0, 12),
+      minConfidence: num(c.get('completion.minConfidence'), DEFAULTS.minConfidence, 0, 1),
+      debounceMs: int(c.get('completion.debounceMs'), DEFAULTS.debounceMs, 0, 1000),
+      maxLineLength: int(c.get('completion.maxLineLength'), DEFAULTS.maxLineLength, 80, 1_000_000),
     },
     statusBarEnabled: c.get('statusBar.enable') !== false,
     training: {

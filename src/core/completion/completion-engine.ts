@@ -32,6 +32,12 @@ export interface CompletionSettings {
   enabled?: boolean;
 }
 
+/**
+ * The extension's default settings (package.json's `nextword.completion.*` defaults, checked by a test), which
+ * `nextword eval` also simulates typing with.
+ */
+export const DEFAULT_COMPLETION_SETTINGS: Readonly<CompletionSettings> = Object.freeze({ maxWords: 4, minConfidence: 0.3, debounceMs: 0, maxLineLength: 2000 });
+
 /** The suggest widget's selected item: it would replace [startCharacter, endCharacter) of the cursor's line with text. */
 export interface SelectedCompletion {
   startCharacter: number;

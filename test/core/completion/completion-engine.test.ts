@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 
 import {
   CompletionEngine,
+  DEFAULT_COMPLETION_SETTINGS,
   type CompletionOutcome,
   type CompletionPredictor,
   type CompletionRequest,
@@ -437,4 +438,15 @@ test('stats count outcomes by reason and give latency percentiles on the engine\
   assert.deepEqual(st.predict, { count: 4, p50: 0, p99: 0, max: 0 });
   engine.resetStats();
   assert.equal(engine.stats().requests, 0);
+});
+
+test('the default settings are the extension\'s (package.json), which nextword eval simulates typing with', async () => {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(`${__dirname}/../../../package.json`, 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { default: unknown }> } };
+  };
+  const props = pkg.contributes.configuration.properties;
+  for (const [key, value] of Object.entries(DEFAULT_COMPLETION_SETTINGS)) {
+    assert.equal(props[`nextword.completion.${key}`]?.default, value, `nextword.completion.${key}`);
+  }
 });
