@@ -1,30 +1,43 @@
-// `nextword eval`: perplexity and next-word accuracy of a model on files and folders.
+// `nextword eval`: perplexity, next-word accuracy and keystroke savings of a model on files and folders,
+// optionally side by side with the built-in baselines (an n-gram model and word-frequency completion)
+// trained on a given folder.
 
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { combineFigures, evaluateText, type EvalFigures } from '../core/evaluation.js';
 import { readWorkspaceFiles } from '../io/workspace-files.js';
-import { num, round, thousands, UsageError } from './args.js';
 import { ModelSession } from '../runtime/model-session.js';
+import { num, round, thousands, UsageError } from './args.js';
+import { evaluateMethod, modelMethod, ngramMethod, wordFrequencyMethod, type Figures, type Method, type MethodResult, type Text } from './evaluate.js';
 
-export const EVAL_HELP = `Usage: nextword eval --model DIR <files|folders…> [--threads K] [--json]
+export const EVAL_HELP = `Usage: nextword eval --model DIR <files|folders…> [options]
 
 Scores every token of the given files (folders are read like \`nextword train\` reads a project:
 ignore rules, no binary, minified, huge or secret files) with the model, each token predicted from the
-tokens before it (the first from the start of a line), and prints per file and overall:
-  ppl     perplexity, exp(mean cross-entropy in nats)
-  top1    share of tokens that were the model's first guess
-  top3    share of tokens among its three first guesses
-  tokens  tokens scored (tokenised as the model was trained: see the README)
-  oov     tokens outside the model's vocabulary (scored as <unk>)
+tokens before it (the first from the start of a line), and types each file with a simulated typist who
+accepts the extension's ghost text whenever it is right (the README's "Keystroke savings" gives the
+rules). Prints per file and overall:
+  ppl          perplexity, exp(mean cross-entropy in nats)
+  top1, top3   share of tokens that were the model's first guess / among its three first guesses
+  tokens, oov  tokens scored (tokenised as the model was trained) / outside its vocabulary (<unk>)
+  ksr          keystroke savings rate: 1 − keys pressed / characters
+  accept_rate  share of the suggestions shown that the typist accepted (some or all of)
+  accepted_chars  characters inserted by accepting
+  latency_p50_ms, latency_p90_ms, latency_p99_ms  time of each completion request while typing
 
-  --json   one JSON object: ppl, top1, top3, tokens, oov, and per-file figures in "files"
+Options:
+  --compare            also evaluate the baselines, trained on --train: an interpolated modified
+                       Kneser-Ney n-gram model of the model's tokens ("ngram") and VS Code's word-based
+                       suggestions ("wordfreq": the most frequent known word with the typed prefix; its
+                       ppl and top-k are the unigram distribution's)
+  --train FOLDER       the files the baselines learn from (those the model was trained on)
+  --order N            n-gram order, 1 to 5 (default 4)
+  --no-ksr             skip the typing simulation
+  --ksr-chars N        type only the first N characters of each file
+  --threads K          onnxruntime threads (0: all cores)
+  --json               one JSON object: the figures above and per-file figures in "files"; with
+                       --compare, one object with keys "lstm", "ngram" and "wordfreq", each such an object
 `;
-
-interface FileResult extends EvalFigures {
-  file: string;
-}
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -34,6 +47,11 @@ export async function evalCommand(argv: string[]): Promise<number> {
       model: { type: 'string' },
       threads: { type: 'string' },
       json: { type: 'boolean' },
+      compare: { type: 'boolean' },
+      train: { type: 'string' },
+      order: { type: 'string' },
+      'no-ksr': { type: 'boolean' },
+      'ksr-chars': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -43,9 +61,53 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   if (!values.model) throw new UsageError('eval needs --model DIR\n\n' + EVAL_HELP);
   if (positionals.length === 0) throw new UsageError('eval needs at least one file or folder\n\n' + EVAL_HELP);
+  if (values.compare && !values.train) throw new UsageError('--compare needs --train FOLDER (what the baselines learn from)');
+  if (values.train && !values.compare) throw new UsageError('--train is for --compare');
   const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
-  const texts: { file: string; text: string }[] = [];
-  for (const p of positionals) {
+  const order = num(values.order, 'order', { int: true, min: 1, max: 5 }) ?? 4;
+  const ksrChars = num(values['ksr-chars'], 'ksr-chars', { int: true, min: 1 });
+  const texts = await readTexts(positionals);
+  if (texts.length === 0) throw new UsageError('no text files to evaluate');
+  const trainTexts = values.train ? await readTexts([values.train]) : [];
+  if (values.compare && trainTexts.length === 0) throw new UsageError(`no text files to train the baselines on in ${values.train}`);
+
+  const model = await ModelSession.open(path.resolve(values.model), { threads });
+  const results: Record<string, MethodResult> = {};
+  const progress = (name: string) => (done: number, total: number) => {
+    if (process.stderr.isTTY) process.stderr.write(`\r${name}: ${done}/${total} files\x1b[K${done === total ? '\r\x1b[K' : ''}`);
+  };
+  try {
+    const methods: Method[] = [modelMethod('lstm', model)];
+    if (values.compare) {
+      methods.push(ngramMethod(trainTexts, model.vocab, model.mode, order));
+      methods.push(wordFrequencyMethod(trainTexts, model.vocab, model.mode));
+    }
+    for (const m of methods) {
+      results[m.name] = await evaluateMethod(m, texts, { ksr: !values['no-ksr'], ...(ksrChars ? { ksrChars } : {}), onText: progress(m.name) });
+    }
+  } finally {
+    await model.release();
+  }
+
+  if (values.json) {
+    const json = (r: MethodResult) => ({
+      ...rounded(r.all),
+      ...(r.all.tokens !== undefined && r.scoreSeconds > 0 ? { tokens_per_s: Math.round(r.all.tokens / r.scoreSeconds) } : {}),
+      files: r.files.map((f) => ({ file: f.file, ...rounded(f) })),
+    });
+    const out = values.compare ? Object.fromEntries(Object.entries(results).map(([k, r]) => [k, json(r)])) : json(results.lstm!);
+    process.stdout.write(JSON.stringify(out) + '\n');
+    return 0;
+  }
+  process.stdout.write(table(results, texts.length > 1) + '\n');
+  const lstm = results.lstm!;
+  if (lstm.all.tokens) process.stdout.write(`(scoring: ${thousands(lstm.all.tokens / lstm.scoreSeconds)} tokens/s)\n`);
+  return 0;
+}
+
+async function readTexts(paths: string[]): Promise<Text[]> {
+  const texts: Text[] = [];
+  for (const p of paths) {
     let st;
     try {
       st = statSync(p);
@@ -60,30 +122,48 @@ export async function evalCommand(argv: string[]): Promise<number> {
       texts.push({ file: p, text: readFileSync(p, 'utf8').replace(/^\uFEFF/, '') });
     }
   }
-  if (texts.length === 0) throw new UsageError('no text files to evaluate');
-  const model = await ModelSession.open(path.resolve(values.model), { threads });
-  const files: FileResult[] = [];
-  const t0 = performance.now();
-  try {
-    for (const { file, text } of texts) files.push({ file, ...(await evaluateText(model.scorer, model.vocab, model.mode, text)) });
-  } finally {
-    await model.release();
+  return texts;
+}
+
+/** The figures for JSON: ratios to 4 digits, perplexity to 3, latencies to 0.01 ms; NaN (nothing to measure) left out. */
+function rounded(f: Figures): Figures {
+  const out: Record<string, number> = {};
+  const digits: Record<string, number> = { ppl: 3, top1: 4, top3: 4, ksr: 4, accept_rate: 4, latency_p50_ms: 2, latency_p90_ms: 2, latency_p99_ms: 2 };
+  for (const [k, v] of Object.entries(f)) {
+    if (k === 'file' || typeof v !== 'number' || Number.isNaN(v)) continue;
+    out[k] = digits[k] !== undefined ? round(v, digits[k]!) : v;
   }
-  const seconds = (performance.now() - t0) / 1000;
-  const all = combineFigures(files);
-  const fig = (f: EvalFigures) => ({ ppl: round(f.ppl, 3), top1: round(f.top1, 4), top3: round(f.top3, 4), tokens: f.tokens, oov: f.oov });
-  if (values.json) {
-    process.stdout.write(
-      JSON.stringify({ ...fig(all), tokens_per_s: Math.round(all.tokens / seconds), files: files.map((f) => ({ file: f.file, ...fig(f) })) }) + '\n',
-    );
-    return 0;
+  return out as Figures;
+}
+
+function table(results: Record<string, MethodResult>, perFile: boolean): string {
+  const names = Object.keys(results);
+  const rows: { label: string; f: Figures }[] = [];
+  for (const name of names) {
+    const r = results[name]!;
+    const prefix = names.length > 1 ? `${name} ` : '';
+    if (perFile) for (const f of r.files) rows.push({ label: prefix + f.file, f });
+    rows.push({ label: prefix + (perFile ? 'all' : r.files[0]!.file), f: r.all });
   }
-  const w = Math.min(60, Math.max(4, ...files.map((f) => f.file.length)));
-  const row = (name: string, f: EvalFigures) =>
-    `${name.padEnd(w)}  ${f.ppl.toFixed(2).padStart(9)}  ${(f.top1 * 100).toFixed(1).padStart(5)} %  ${(f.top3 * 100).toFixed(1).padStart(5)} %  ${thousands(f.tokens).padStart(10)}  ${thousands(f.oov).padStart(8)}`;
-  const lines = [`${'file'.padEnd(w)}  ${'ppl'.padStart(9)}  ${'top-1'.padStart(7)}  ${'top-3'.padStart(7)}  ${'tokens'.padStart(10)}  ${'oov'.padStart(8)}`];
-  if (files.length > 1) for (const f of files) lines.push(row(f.file.length > w ? '…' + f.file.slice(-(w - 1)) : f.file, f));
-  lines.push(row(files.length > 1 ? 'all' : files[0]!.file, all));
-  process.stdout.write(lines.join('\n') + `\n(${thousands(all.tokens / seconds)} tokens/s)\n`);
-  return 0;
+  const w = Math.min(60, Math.max(4, ...rows.map((r) => r.label.length)));
+  const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : `${(x * 100).toFixed(1)} %`);
+  const cols = ['ppl', 'top-1', 'top-3', 'tokens', 'oov', 'ksr', 'accepted', 'p50 ms', 'p99 ms'];
+  const widths = [9, 7, 7, 10, 8, 7, 9, 7, 7];
+  const lines = [`${'file'.padEnd(w)}  ${cols.map((c, i) => c.padStart(widths[i]!)).join('  ')}`];
+  for (const { label, f } of rows) {
+    const cells = [
+      f.ppl === undefined ? '–' : f.ppl.toFixed(2),
+      pct(f.top1),
+      pct(f.top3),
+      f.tokens === undefined ? '–' : thousands(f.tokens),
+      f.oov === undefined ? '–' : thousands(f.oov),
+      pct(f.ksr),
+      pct(f.accept_rate),
+      f.latency_p50_ms === undefined ? '–' : f.latency_p50_ms.toFixed(2),
+      f.latency_p99_ms === undefined ? '–' : f.latency_p99_ms.toFixed(2),
+    ];
+    const name = label.length > w ? '…' + label.slice(-(w - 1)) : label;
+    lines.push(`${name.padEnd(w)}  ${cells.map((c, i) => c.padStart(widths[i]!)).join('  ')}`);
+  }
+  return lines.join('\n');
 }

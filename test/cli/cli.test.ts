@@ -65,6 +65,31 @@ test('eval --json gives overall and per-file figures, consistent with each other
   const nll = out.files.reduce((s: number, f: { tokens: number; ppl: number }) => s + f.tokens * Math.log(f.ppl), 0);
   assert.ok(Math.abs(Math.exp(nll / out.tokens) - out.ppl) / out.ppl < 1e-3);
   assert.ok(out.top1 <= out.top3 && out.top3 <= 1);
+  // The typing simulation: keys pressed never exceed the characters, and KSR is exactly what they give.
+  for (const k of ['ksr', 'accept_rate', 'accepted_chars', 'latency_p50_ms', 'latency_p99_ms']) assert.equal(typeof out[k], 'number', k);
+  assert.equal(out.chars, out.files.reduce((s: number, f: { chars: number }) => s + f.chars, 0));
+  assert.ok(out.keys <= out.chars && out.accepted_chars <= out.chars);
+  assert.equal(out.ksr, Math.round((1 - out.keys / out.chars) * 1e4) / 1e4);
+  assert.ok(out.latency_p50_ms <= out.latency_p99_ms);
+});
+
+test('eval --compare: the model, the n-gram and the word-frequency baselines on the same files', () => {
+  const r = nextword('eval', '--model', modelDir, path.join(FIXTURE, 'docs', 'guide.md'), '--compare', '--train', FIXTURE, '--order', '3', '--ksr-chars', '100', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(out).sort(), ['lstm', 'ngram', 'wordfreq']);
+  for (const m of ['lstm', 'ngram', 'wordfreq']) {
+    for (const k of ['ppl', 'top1', 'top3', 'tokens', 'ksr', 'accept_rate', 'accepted_chars', 'latency_p50_ms', 'latency_p99_ms']) {
+      assert.equal(typeof out[m][k], 'number', `${m}.${k}`);
+    }
+    assert.equal(out[m].chars, 100, `${m} typed the first 100 characters`);
+  }
+  assert.equal(out.ngram.tokens, out.lstm.tokens, 'the same tokens');
+  // The n-gram model learnt the very file it is scored on (it is in --train): far below the unigram.
+  assert.ok(out.ngram.ppl < out.wordfreq.ppl, `ngram ${out.ngram.ppl} vs unigram ${out.wordfreq.ppl}`);
+  const bad = nextword('eval', '--model', modelDir, FIXTURE, '--compare');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--train/);
 });
 
 test('predict lists next words by probability and honours a partial word', () => {
