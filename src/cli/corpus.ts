@@ -16,6 +16,8 @@ export interface TokenCorpus {
   valid: string[];
   test?: string[];
   files?: number;
+  /** With a test fraction: the held-out files of a project folder (relPath and text), in input order. */
+  heldOut?: { relPath: string; text: string }[];
   /** Human summary of what was read and skipped. */
   report: string;
 }
@@ -39,11 +41,25 @@ export function isSplitCorpus(dir: string): boolean {
   return corpusSplit(dir, 'train') !== undefined && corpusSplit(dir, 'valid') !== undefined;
 }
 
-export async function loadCorpus(target: string, mode: TokenizerMode, validFraction: number, signal?: AbortSignal): Promise<TokenCorpus> {
+/** The seed of the held-out (test) split, so it differs from the validation split's (seed 0). */
+export const TEST_SPLIT_SEED = 1;
+
+/**
+ * `testFraction` (project folders only): a deterministic share of whole files is held out first (the
+ * file-split rule with seed TEST_SPLIT_SEED), and the rest split into training and validation as usual.
+ */
+export async function loadCorpus(
+  target: string,
+  mode: TokenizerMode,
+  validFraction: number,
+  signal?: AbortSignal,
+  testFraction = 0,
+): Promise<TokenCorpus> {
   const dir = path.resolve(target);
   if (!existsSync(dir)) throw new UsageError(`${target} does not exist`);
   if (!statSync(dir).isDirectory()) throw new UsageError(`${target} is not a folder (train takes a project folder or a corpus folder with train.txt and valid.txt)`);
   if (isSplitCorpus(dir)) {
+    if (testFraction > 0) throw new UsageError(`${target} is a corpus folder already split into train/valid(/test): --split is for project folders`);
     const read = (split: 'train' | 'valid' | 'test') => {
       const files = corpusSplit(dir, split);
       return files && files.flatMap((f) => tokenize(readFileSync(f, 'utf8'), mode));
@@ -62,8 +78,23 @@ export async function loadCorpus(target: string, mode: TokenizerMode, validFract
   }
   const scan = await readWorkspaceFiles(dir, { signal });
   if (scan.files.length === 0) throw new UsageError(`no text files to train on in ${dir}\n${formatScanReport(scan)}`);
-  if (scan.files.length < 2) throw new UsageError(`only one usable file in ${dir}: at least two are needed (one is held out for validation)\n${formatScanReport(scan)}`);
-  const { train, valid } = splitByFile(scan.files, validFraction);
+  const needed = testFraction > 0 ? 3 : 2;
+  if (scan.files.length < needed) {
+    throw new UsageError(
+      `only ${scan.files.length} usable file${scan.files.length === 1 ? '' : 's'} in ${dir}: at least ${needed} are needed (one is held out for validation${testFraction > 0 ? ', one for --split' : ''})\n${formatScanReport(scan)}`,
+    );
+  }
+  const { train: rest, valid: heldOut } = testFraction > 0 ? splitByFile(scan.files, testFraction, TEST_SPLIT_SEED) : { train: scan.files, valid: [] };
+  if (rest.length < 2) throw new UsageError(`--split ${testFraction} leaves ${rest.length} file to train and validate on; at least two are needed`);
+  const { train, valid } = splitByFile(rest, validFraction);
   const toks = (files: typeof scan.files) => files.flatMap((f) => tokenize(f.text, mode));
-  return { kind: 'folder', source: dir, train: toks(train), valid: toks(valid), files: scan.files.length, report: formatScanReport(scan) };
+  return {
+    kind: 'folder',
+    source: dir,
+    train: toks(train),
+    valid: toks(valid),
+    files: scan.files.length,
+    ...(testFraction > 0 ? { heldOut: heldOut.map((f) => ({ relPath: f.relPath, text: f.text })) } : {}),
+    report: formatScanReport(scan) + (testFraction > 0 ? `\nheld out for --split: ${heldOut.length} of ${scan.files.length} files` : ''),
+  };
 }

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readWorkspaceFiles } from '../io/workspace-files.js';
 import { ModelSession } from '../runtime/model-session.js';
-import { num, round, thousands, UsageError } from './args.js';
-import { evaluateMethod, modelMethod, ngramMethod, wordFrequencyMethod, type Figures, type Method, type MethodResult, type Text } from './evaluate.js';
+import { num, thousands, UsageError } from './args.js';
+import { evaluateMethod, modelMethod, ngramMethod, roundedFigures, wordFrequencyMethod, type Figures, type Method, type MethodResult, type Text } from './evaluate.js';
 
 export const EVAL_HELP = `Usage: nextword eval --model DIR <files|folders…> [options]
 
@@ -91,9 +91,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
 
   if (values.json) {
     const json = (r: MethodResult) => ({
-      ...rounded(r.all),
+      ...roundedFigures(r.all),
       ...(r.all.tokens !== undefined && r.scoreSeconds > 0 ? { tokens_per_s: Math.round(r.all.tokens / r.scoreSeconds) } : {}),
-      files: r.files.map((f) => ({ file: f.file, ...rounded(f) })),
+      files: r.files.map((f) => ({ file: f.file, ...roundedFigures(f) })),
     });
     const out = values.compare ? Object.fromEntries(Object.entries(results).map(([k, r]) => [k, json(r)])) : json(results.lstm!);
     process.stdout.write(JSON.stringify(out) + '\n');
@@ -123,17 +123,6 @@ async function readTexts(paths: string[]): Promise<Text[]> {
     }
   }
   return texts;
-}
-
-/** The figures for JSON: ratios to 4 digits, perplexity to 3, latencies to 0.01 ms; NaN (nothing to measure) left out. */
-function rounded(f: Figures): Figures {
-  const out: Record<string, number> = {};
-  const digits: Record<string, number> = { ppl: 3, top1: 4, top3: 4, ksr: 4, accept_rate: 4, latency_p50_ms: 2, latency_p90_ms: 2, latency_p99_ms: 2 };
-  for (const [k, v] of Object.entries(f)) {
-    if (k === 'file' || typeof v !== 'number' || Number.isNaN(v)) continue;
-    out[k] = digits[k] !== undefined ? round(v, digits[k]!) : v;
-  }
-  return out as Figures;
 }
 
 function table(results: Record<string, MethodResult>, perFile: boolean): string {

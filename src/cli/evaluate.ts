@@ -17,6 +17,7 @@ import { KneserNey } from '../core/ngram/kneser-ney.js';
 import { Predictor } from '../core/predictor.js';
 import { tokenize, type TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
+import { round } from './args.js';
 
 export interface Text {
   file: string;
@@ -97,6 +98,17 @@ export async function evaluateMethod(method: Method, texts: Text[], opts: Evalua
   if (method.scorer) Object.assign(all, evalFields(combineFigures(evals)));
   if (completer) Object.assign(all, keystrokeFields(combineKeystrokeFigures(typed)));
   return { all, files, scoreSeconds, typeSeconds };
+}
+
+/** The figures for JSON: ratios to 4 digits, perplexity to 3, latencies to 0.01 ms; NaN (nothing to measure) left out. */
+export function roundedFigures(f: Figures): Figures {
+  const out: Record<string, number> = {};
+  const digits: Record<string, number> = { ppl: 3, top1: 4, top3: 4, ksr: 4, accept_rate: 4, latency_p50_ms: 2, latency_p90_ms: 2, latency_p99_ms: 2 };
+  for (const [k, v] of Object.entries(f)) {
+    if (typeof v !== 'number' || Number.isNaN(v)) continue;
+    out[k] = digits[k] !== undefined ? round(v, digits[k]!) : v;
+  }
+  return out as Figures;
 }
 
 function evalFields(e: EvalFigures): Figures {

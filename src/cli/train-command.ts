@@ -1,15 +1,18 @@
 // `nextword train`: read a folder, build the vocabulary, train in a worker thread with a progress bar,
 // validate every epoch, export the best epoch's model (atomically) and report the figures.
 
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parameterCount } from '../core/model-config.js';
 import { DEFAULT_PRESET, PRESETS, trainingPlan } from '../core/presets.js';
 import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
+import { ModelSession } from '../runtime/model-session.js';
 import { startTraining, TrainingCancelled } from '../runtime/training-job.js';
-import { duration, round, thousands, UsageError } from './args.js';
+import { duration, num, round, thousands, UsageError } from './args.js';
 import { loadCorpus } from './corpus.js';
+import { evaluateMethod, modelMethod, roundedFigures, type Figures } from './evaluate.js';
 import { exportModel } from '../io/export-model.js';
 import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
 
@@ -44,6 +47,10 @@ Options (defaults come from --preset; flags override them):
   --threads K            onnxruntime threads (0: all cores)
   --seed S               random seed (weights, dropout)
   --weights PRECISION    float32 | float16: how the exported model stores its weights
+  --split F              project folders: hold out a deterministic share F (0 < F < 1) of whole files
+                         before training, and evaluate the model on them at the end as \`nextword eval\`
+                         does (perplexity, accuracy, keystroke savings)
+  --split-list FILE      with --split: write the held-out files' paths to FILE, one per line
   --json                 one JSON object per line on stdout (the last has "final": true)
   -h, --help             show this help
 `;
@@ -55,6 +62,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     options: {
       ...SETTINGS_OPTIONS,
       out: { type: 'string' },
+      split: { type: 'string' },
+      'split-list': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -69,9 +78,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const json = values.json === true;
   const log = (line: string) => process.stderr.write(line + '\n');
 
+  const split = num(values.split, 'split', { min: 0, max: 1 });
+  if (split !== undefined && !(split > 0 && split < 1)) throw new UsageError(`--split must lie strictly between 0 and 1 (got ${values.split})`);
+  if (values['split-list'] && split === undefined) throw new UsageError('--split-list needs --split');
+
   const abort = new AbortController();
-  const corpus = await loadCorpus(positionals[0]!, s.tokenizer, s.validFraction, abort.signal);
+  const corpus = await loadCorpus(positionals[0]!, s.tokenizer, s.validFraction, abort.signal, split ?? 0);
   log(corpus.report);
+  if (values['split-list'] && corpus.heldOut) {
+    writeFileSync(values['split-list'], corpus.heldOut.map((f) => f.relPath).join('\n') + (corpus.heldOut.length ? '\n' : ''));
+  }
   const vocab = Vocabulary.build(Vocabulary.countTokens(corpus.train), { maxSize: s.vocab, minCount: s.minCount });
   const { cfg, options } = trainingPlan(s, vocab.size);
   const params = parameterCount(cfg);
@@ -139,11 +155,27 @@ export async function trainCommand(argv: string[]): Promise<number> {
       `; ${thousands(result.tokensPerS)} tok/s; ${duration(result.seconds)}${result.stoppedBy === 'time-budget' ? ' (time budget)' : ''}`,
   );
   log(`model written to ${saved.dir}`);
+  let heldOut: Figures | undefined;
+  if (corpus.heldOut) {
+    const source = corpus.source;
+    const texts = corpus.heldOut.map((f) => ({ file: path.join(source, f.relPath), text: f.text }));
+    const session = await ModelSession.open(saved.dir, { threads });
+    try {
+      heldOut = (await evaluateMethod(modelMethod('lstm', session), texts)).all;
+    } finally {
+      await session.release();
+    }
+    log(
+      `held-out files (${texts.length}): ppl ${heldOut.ppl!.toFixed(2)}, top-1 ${(heldOut.top1! * 100).toFixed(1)} %, ` +
+        `keystroke savings ${(heldOut.ksr! * 100).toFixed(1)} % (accepted ${(heldOut.accept_rate! * 100).toFixed(1)} % of ${thousands(heldOut.accepted_chars!)} characters' suggestions)`,
+    );
+  }
   if (json) {
     emit({
       final: true,
       valid_ppl: round(result.bestValidPpl, 3),
       ...(result.testPpl !== undefined ? { test_ppl: round(result.testPpl, 3) } : {}),
+      ...(heldOut ? { test_ppl: round(heldOut.ppl!, 3), heldout: { files: corpus.heldOut!.length, ...roundedFigures(heldOut) } } : {}),
       tokens_per_s: Math.round(result.tokensPerS),
       seconds: round(result.seconds, 2),
       params,

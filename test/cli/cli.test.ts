@@ -44,6 +44,32 @@ test('train on a project folder: JSON lines on stdout, a report on stderr, a loa
   assert.ok(readdirSync(modelDir).some((f) => /^model-[0-9a-f]+\.onnx$/.test(f)));
 });
 
+test('train --split holds out whole files, lists them, and reports their figures as eval would', () => {
+  const list = path.join(work, 'held-out.txt');
+  const r = nextword('train', FIXTURE, '--out', path.join(work, 'split-model'), '--json', ...TINY, '--epochs', '1', '--split', '0.3', '--split-list', list);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const start = lines[0];
+  const final = lines.at(-1);
+  const listed = readFileSync(list, 'utf8').trim().split('\n');
+  assert.equal(final.heldout.files, 1); // round(0.3 · 4 files)
+  assert.equal(listed.length, 1);
+  assert.ok(['.gitignore', 'docs/guide.md', 'main.ts', 'notes.md'].includes(listed[0]!), listed[0]);
+  for (const k of ['ppl', 'top1', 'top3', 'tokens', 'ksr', 'accept_rate', 'accepted_chars', 'latency_p50_ms', 'latency_p99_ms']) {
+    assert.equal(typeof final.heldout[k], 'number', k);
+  }
+  assert.equal(final.test_ppl, final.heldout.ppl);
+  // The held-out file's tokens are in neither training nor validation: with it, they make up the whole folder.
+  const whole = nextword('train', FIXTURE, '--out', path.join(work, 'nosplit-model'), '--json', ...TINY, '--epochs', '1');
+  const all = JSON.parse(whole.stdout.trim().split('\n')[0]!);
+  assert.equal(start.trainTokens + start.validTokens + final.heldout.tokens, all.trainTokens + all.validTokens);
+  // The same files are held out on every run.
+  const again = nextword('train', FIXTURE, '--out', path.join(work, 'split-model-2'), '--json', ...TINY, '--epochs', '1', '--split', '0.3', '--split-list', list + '2');
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(readFileSync(list + '2', 'utf8'), readFileSync(list, 'utf8'));
+  assert.equal(nextword('train', FIXTURE, '--split', '1').code, 2);
+});
+
 test('a corpus folder with train/valid/test is used as given and reports test perplexity', () => {
   const corpus = path.join(work, 'corpus');
   cpSync(path.join(ROOT, 'samples', 'alice'), corpus, { recursive: true });
