@@ -2,33 +2,18 @@
 // raw overrides from `nextword.training.advanced` (named like the `nextword train` flags), and the time
 // budget. Pure: the caller reads the settings (config.ts) and passes plain values.
 //
-// Both presets use Adam at a small rate: unlike the CLI's SGD-at-20 recipe for long runs, it gets a
-// usable model out of a few minutes of training on a few hundred thousand tokens.
+// Both presets (core/presets.ts) use Adam at a small rate: unlike the CLI's SGD-at-20 recipe for long runs,
+// it gets a usable model out of a few minutes of training on a few hundred thousand tokens.
 
 import type { CellType, OptimizerType } from '../core/model-config.js';
 import { PRESETS, type TrainSettings } from '../core/presets.js';
 
 export type PresetName = 'small' | 'medium';
 
-const shared: TrainSettings = {
-  ...PRESETS.workspace!,
-  tokenizer: 'text',
-  cell: 'lstm',
-  tied: true,
-  minCount: 2,
-  dropout: 0.2,
-  batch: 20,
-  bptt: 35,
-  optimizer: 'adam',
-  lr: 0.002,
-  clip: 1,
-  schedule: { kind: 'plateau', factor: 4 },
-  timeBudget: 0,
-};
-
+/** The presets live in core (so `nextword train --preset small` trains what the extension trains). */
 export const TRAINING_PRESETS: Readonly<Record<PresetName, Readonly<TrainSettings>>> = {
-  small: { ...shared, layers: 1, hidden: 256, embed: 256, vocab: 10_000, epochs: 6 },
-  medium: { ...shared, layers: 2, hidden: 384, embed: 384, vocab: 20_000, epochs: 8 },
+  small: PRESETS.small!,
+  medium: PRESETS.medium!,
 };
 
 /** The keys of `nextword.training.advanced`, with the value each must have. */
