@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CACHE } from '../core/cache-model.js';
 import { readWorkspaceFiles } from '../io/workspace-files.js';
 import { ModelSession } from '../runtime/model-session.js';
 import { num, thousands, UsageError } from './args.js';
@@ -32,6 +33,10 @@ Options:
                        ppl and top-k are the unigram distribution's)
   --train FOLDER       the files the baselines learn from (those the model was trained on)
   --order N            n-gram order, 1 to 5 (default 4)
+  --no-cache           the model alone, without the document cache (which mixes in the distribution of
+                       the words among the last tokens of the file, as the extension does)
+  --cache-lambda X     the cache's share of the mixture (default ${DEFAULT_CACHE.lambda})
+  --cache-window N     the tokens the cache remembers (default ${DEFAULT_CACHE.window})
   --no-ksr             skip the typing simulation
   --ksr-chars N        type only the first N characters of each file
   --threads K          onnxruntime threads (0: all cores)
@@ -51,6 +56,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
       train: { type: 'string' },
       order: { type: 'string' },
       'no-ksr': { type: 'boolean' },
+      'no-cache': { type: 'boolean' },
+      'cache-lambda': { type: 'string' },
+      'cache-window': { type: 'string' },
       'ksr-chars': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -66,12 +74,18 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
   const order = num(values.order, 'order', { int: true, min: 1, max: 5 }) ?? 4;
   const ksrChars = num(values['ksr-chars'], 'ksr-chars', { int: true, min: 1 });
+  const cache = values['no-cache']
+    ? false
+    : {
+        lambda: num(values['cache-lambda'], 'cache-lambda', { min: 0, max: 0.99 }) ?? DEFAULT_CACHE.lambda,
+        window: num(values['cache-window'], 'cache-window', { int: true, min: 1 }) ?? DEFAULT_CACHE.window,
+      };
   const texts = await readTexts(positionals);
   if (texts.length === 0) throw new UsageError('no text files to evaluate');
   const trainTexts = values.train ? await readTexts([values.train]) : [];
   if (values.compare && trainTexts.length === 0) throw new UsageError(`no text files to train the baselines on in ${values.train}`);
 
-  const model = await ModelSession.open(path.resolve(values.model), { threads });
+  const model = await ModelSession.open(path.resolve(values.model), { threads, cache });
   const results: Record<string, MethodResult> = {};
   const progress = (name: string) => (done: number, total: number) => {
     if (process.stderr.isTTY) process.stderr.write(`\r${name}: ${done}/${total} files\x1b[K${done === total ? '\r\x1b[K' : ''}`);

@@ -142,9 +142,9 @@ function engineCompleter(lm: LanguageModel, vocab: Vocabulary, mode: TokenizerMo
   };
 }
 
-/** A trained model: its scorer (the scoring graph) and its language model. */
-export function modelMethod(name: string, model: { lm: LanguageModel; scorer: SequenceScorer; vocab: Vocabulary; mode: TokenizerMode }): Method {
-  return { name, vocab: model.vocab, mode: model.mode, scorer: model.scorer, completer: engineCompleter(model.lm, model.vocab, model.mode) };
+/** A trained model as ModelSession opened it (with or without the document cache): what predicts and what scores. */
+export function modelMethod(name: string, model: { model: LanguageModel; scorer: SequenceScorer; vocab: Vocabulary; mode: TokenizerMode }): Method {
+  return { name, vocab: model.vocab, mode: model.mode, scorer: model.scorer, completer: engineCompleter(model.model, model.vocab, model.mode) };
 }
 
 /** The ids of `texts` under `vocab` (each a sequence read after the start token). */

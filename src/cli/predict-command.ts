@@ -54,7 +54,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const maxWords = num(values['max-words'], 'max-words', { int: true, min: 0 }) ?? 4;
   const minProb = num(values['min-prob'], 'min-prob', { min: 0, max: 1 }) ?? 0.2;
   const model = await ModelSession.open(path.resolve(values.model), { threads: num(values.threads, 'threads', { int: true, min: 0 }) ?? 0 });
-  const predictor = new Predictor(model.lm, model.vocab, model.mode);
+  const predictor = new Predictor(model.model, model.vocab, model.mode);
   try {
     const text = positionals[0]!;
     const words = await predictor.topK(text, k);
@@ -101,7 +101,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const temperature = num(values.temperature, 'temperature', { min: 0 }) ?? 0.8;
   const seed = num(values.seed, 'seed', { int: true }) ?? Date.now() % 2 ** 31;
   const model = await ModelSession.open(path.resolve(values.model), { threads: num(values.threads, 'threads', { int: true, min: 0 }) ?? 0 });
-  const predictor = new Predictor(model.lm, model.vocab, model.mode);
+  const predictor = new Predictor(model.model, model.vocab, model.mode);
   try {
     const prompt = positionals[0] ?? '';
     const text = await predictor.sample(prompt, { words, temperature, rand: mulberry32(seed) });

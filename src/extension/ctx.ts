@@ -239,7 +239,7 @@ export class Ctx implements vscode.Disposable {
   /** A new model is loaded: a predictor over it, and the perplexity of the active file under it. */
   private attachModel(model: LoadedModel): void {
     const { session } = model;
-    const predictor = new Predictor(session.lm, session.vocab, session.mode, { cacheSize: PREDICTOR_CACHE });
+    const predictor = new Predictor(session.model, session.vocab, session.mode, { cacheSize: PREDICTOR_CACHE });
     this.predictor = predictor;
     this.engine.reset();
     this.models.pushModelCleanup({

@@ -1,12 +1,19 @@
-// A saved model opened for use in a long-running host (the editor): its metadata and vocabulary, the
-// inference session that predicts, and, on first use, the scoring session that measures perplexity. One
-// release() frees both, after the runs in flight, so a model can be swapped while requests are running.
+// A saved model opened for use in a long-running host (the editor) and by the CLI: its metadata and
+// vocabulary, the inference session, and what predicts and scores with it. By default the model is mixed
+// with the document cache (core/cache-model.ts): `model` predicts with the mixture and `scorer` scores it
+// from the model's log-probabilities. Without the cache, `model` is the network itself and `scorer` the
+// scoring graph (built on first use; only two numbers per token come back). The editor and `nextword eval`
+// both take these, so the status bar and eval agree by construction. One release() frees every session,
+// after the runs in flight, so a model can be swapped while requests are running.
 //
 // Both sessions get few threads: the editor shares the machine, and one token step of a small model is
 // too little work to spread over many cores.
 //
 
+import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../core/cache-model.js';
+import { LanguageModelScorer } from '../core/completion/language-model-scorer.js';
 import type { ChunkScorer, SequenceScorer } from '../core/evaluation.js';
+import type { LanguageModel } from '../core/language-model.js';
 import { parametersFromModel } from '../core/graphs/inference-graph.js';
 import { parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-format.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
@@ -18,12 +25,21 @@ import { OnnxScorer } from './onnx-scorer.js';
 export interface ModelSessionOptions {
   /** Intra-op threads of each session (default 1). */
   threads?: number;
+  /** The document cache's settings, or false for the network alone (default DEFAULT_CACHE). */
+  cache?: CacheOptions | false;
 }
+
+/** Targets per run when scoring through the language model (its [m, V] log-probabilities come back). */
+const SCORE_CHUNK = 64;
 
 export class ModelSession {
   private scoringSession: Promise<OnnxScorer> | undefined;
   private readonly scoring = new Set<Promise<unknown>>();
   private released = false;
+
+  /** What predicts: the network mixed with the document cache, or the network alone. */
+  readonly model: LanguageModel;
+  private readonly cacheScorer: LanguageModelScorer | undefined;
 
   private constructor(
     /** The absolute model folder. */
@@ -31,10 +47,19 @@ export class ModelSession {
     readonly meta: ModelMeta,
     /** With corpus counts when model.json has them (the unigram baseline needs them). */
     readonly vocab: Vocabulary,
+    /** The network alone (its inference session). */
     readonly lm: OnnxLanguageModel,
     private readonly onnx: Uint8Array,
     private readonly threads: number,
-  ) {}
+    cache: CacheOptions | false,
+  ) {
+    if (cache === false) {
+      this.model = lm;
+    } else {
+      this.model = new CacheLanguageModel(lm, cachedIdsOf(vocab), cache);
+      this.cacheScorer = new LanguageModelScorer(this.model, { chunk: SCORE_CHUNK });
+    }
+  }
 
   /** Opens the model in `dir`; fails with ModelStoreError (`no-model`, `corrupt`) or a format error that names the folder. */
   static async open(dir: string, opts: ModelSessionOptions = {}): Promise<ModelSession> {
@@ -46,7 +71,7 @@ export class ModelSession {
     const meta = parseModelMeta(files.meta, files.dir);
     const vocab = vocabularyOf(meta);
     const lm = await OnnxLanguageModel.create(files.onnx, meta.config, { threads });
-    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, threads);
+    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, threads, opts.cache ?? DEFAULT_CACHE);
   }
 
   get mode(): TokenizerMode {
@@ -54,14 +79,13 @@ export class ModelSession {
   }
 
   /**
-   * Scores with the scoring graph (what `nextword eval` uses), from any state (DocumentPerplexity's
-   * checkpoints) or from the start (evaluateText). The session is built on first use; its runs are tracked
-   * so that release() waits for them.
+   * Scores `model` (what `nextword eval` and the status bar use), from any state (DocumentPerplexity's
+   * checkpoints) or from the start (evaluateText). Runs are tracked so that release() waits for them.
    */
   readonly scorer: ChunkScorer & SequenceScorer = {
-    initialState: () => this.lm.initialState(),
-    scoreChunk: (ids, state) => this.track(this.onnxScorer().then((s) => s.scoreChunk(ids, state))),
-    scoreSequence: (ids) => this.track(this.onnxScorer().then((s) => s.scoreSequence(ids))),
+    initialState: () => this.model.initialState(),
+    scoreChunk: (ids, state) => this.track(this.cacheScorer ? this.cacheScorer.scoreChunk(ids, state) : this.onnxScorer().then((s) => s.scoreChunk(ids, state))),
+    scoreSequence: (ids) => this.track(this.cacheScorer ? this.cacheScorer.scoreSequence(ids) : this.onnxScorer().then((s) => s.scoreSequence(ids))),
   };
 
   /** Frees both sessions once their runs in flight are done. Later runs fail; calling it twice is harmless. */

@@ -1,6 +1,7 @@
-// ModelSession: a saved model opened for the editor. Its scorer (the ONNX scoring graph, from any state)
-// against the float64 reference model with the same weights; chunks carrying the state against one whole
-// run; the vocabulary counts read from model.json; release while a run is in flight.
+// ModelSession: a saved model opened for the editor. Its scorer against the float64 reference model with
+// the same weights: without the cache (the ONNX scoring graph) and with it (the mixture, against the same
+// cache over the reference), from any state; chunks carrying the state against one whole run; the
+// vocabulary counts read from model.json; release while a run is in flight.
 //
 // Shapes: n ids, V vocabulary, L layers, H hidden.
 
@@ -16,6 +17,8 @@ import type { RecurrentState } from '../../src/core/language-model.js';
 import { parameterCount, type ModelConfig } from '../../src/core/model-config.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { ReferenceLanguageModel } from '../../src/core/reference-model.js';
+import { CacheLanguageModel, cachedIdsOf } from '../../src/core/cache-model.js';
+import type { LanguageModel } from '../../src/core/language-model.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
 import { saveModel } from '../../src/io/model-store.js';
 import { ModelSession } from '../../src/runtime/model-session.js';
@@ -33,7 +36,7 @@ async function savedModel(cfg: ModelConfig, vocab: Vocabulary): Promise<{ dir: s
 }
 
 /** Reference log p(ids[t+1] | ids[0..t], state) and ranks (tokens scoring strictly higher). */
-async function referenceScores(ref: ReferenceLanguageModel, ids: Int32Array, state: RecurrentState) {
+async function referenceScores(ref: LanguageModel, ids: Int32Array, state: RecurrentState) {
   const V = ref.vocabSize;
   const out = await ref.run(ids.subarray(0, ids.length - 1), state);
   const m = ids.length - 1;
@@ -59,12 +62,15 @@ const configs: ModelConfig[] = [
   { cell: 'rnn', layers: 1, vocab: WORDS.length, embed: 5, hidden: 7, tied: false },
 ];
 
-for (const cfg of configs) {
-  test(`${cfg.cell} L${cfg.layers}: the scorer matches the reference, from the start and from a carried state`, async () => {
-    const { dir, params } = await savedModel(cfg, Vocabulary.fromJSON(WORDS));
-    const session = await ModelSession.open(dir);
+for (const [cfg, cached] of configs.flatMap((c) => [[c, false], [c, true]] as const)) {
+  test(`${cfg.cell} L${cfg.layers}${cached ? ' with the document cache' : ''}: the scorer matches the reference, from the start and from a carried state`, async () => {
+    const vocab = Vocabulary.fromJSON(WORDS);
+    const { dir, params } = await savedModel(cfg, vocab);
+    const cache = { lambda: 0.3, window: 8 };
+    const session = await ModelSession.open(dir, { cache: cached ? cache : false });
     try {
-      const ref = new ReferenceLanguageModel(cfg, params);
+      const network = new ReferenceLanguageModel(cfg, params);
+      const ref = cached ? new CacheLanguageModel(network, cachedIdsOf(vocab), cache) : network;
       const rand = mulberry32(99);
       const ids = Int32Array.from({ length: 30 }, () => Math.floor(rand() * WORDS.length));
 
