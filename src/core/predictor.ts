@@ -18,7 +18,7 @@
 import { ContextWindow, type Advanced, type CachedContext } from './context-window.js';
 import { startTokenId } from './evaluation.js';
 import type { LanguageModel, RecurrentState } from './language-model.js';
-import { EOS, splitPartialWord, tokenize, type TokenizerMode } from './tokenizer.js';
+import { EOS, isWordLike, splitPartialWord, tokenize, type TokenizerMode } from './tokenizer.js';
 import type { Vocabulary } from './vocabulary.js';
 
 export interface PredictorOptions {
@@ -210,8 +210,10 @@ export class Predictor {
   /**
    * Greedy continuation: completes the partial word with its most likely completion, then appends the most
    * likely next token one at a time while the geometric mean of the probabilities stays ≥ minProb. Stops at
-   * maxWords, before `<unk>`, and before a line break when stopAtNewline. Trailing whitespace-only tokens are
-   * dropped from the result. Empty when no token qualifies.
+   * maxWords, and before a line break when stopAtNewline. `<unk>` is never shown: the document's own words
+   * outside the vocabulary stand for it (each with p(<unk>) times its share of them; see documentWords), and
+   * without such words the phrase stops before `<unk>`. Trailing whitespace-only tokens are dropped from the
+   * result. Empty when no token qualifies.
    */
   async continuePhrase(text: string, opts: PhraseOptions): Promise<Phrase> {
     const { maxWords, minProb, stopAtNewline } = opts;
@@ -230,23 +232,41 @@ export class Predictor {
     };
 
     let { state, logProbs: lp } = ctx;
+    // A word of the document outside the vocabulary may stand for `<unk>` (see documentWords): its text here.
+    const oovText = new Map<number, string>();
+    const oov = this.documentWords(ctx);
     if (maxWords > 0 && ctx.partial) {
-      const best = this.bestCompletion(lp, ctx.partial);
+      const best = this.bestCompletion(lp, ctx.partial, oov);
       if (!best || !accept(best.id, best.logP)) return emptyPhrase();
+      if (best.word !== undefined) oovText.set(0, best.word);
     }
     while (ids.length < maxWords) {
       if (ids.length > 0) ({ state, logProbs: lp } = await this.step(state, ids[ids.length - 1]!));
-      const id = argmax(lp, 0, this.V);
-      if (this.flags[id]! & UNK_FLAG) break;
+      let id = argmax(lp, 0, this.V);
+      let logP = lp[id]!;
+      if (this.flags[id]! & UNK_FLAG) {
+        // `<unk>` is never shown. When the document has unknown words, its most frequent one stands for it
+        // (or the best known token, if that is more likely); otherwise the phrase stops here.
+        const word = oov.best();
+        if (!word) break;
+        const known = argmax(lp, 1, this.V);
+        if (lp[0]! + word.logShare > lp[known]!) {
+          if (!accept(0, lp[0]! + word.logShare)) break;
+          oovText.set(ids.length - 1, word.token);
+          continue;
+        }
+        id = known;
+        logP = lp[id]!;
+      }
       if (stopAtNewline && this.flags[id]! & LINE_BREAK_FLAG) break;
-      if (!accept(id, lp[id]!)) break;
+      if (!accept(id, logP)) break;
     }
 
     // Every prefix passed the threshold when it was accepted, so the trimmed phrase still does.
     let n = ids.length;
-    while (n > 0 && this.flags[ids[n - 1]!]! & BLANK_FLAG) n--;
+    while (n > 0 && this.flags[ids[n - 1]!]! & BLANK_FLAG && !oovText.has(n - 1)) n--;
     if (n === 0) return emptyPhrase();
-    const tokens = ids.slice(0, n).map((id) => this.vocab.word(id));
+    const tokens = ids.slice(0, n).map((id, i) => oovText.get(i) ?? this.vocab.word(id));
     const kept = logs.slice(0, n);
     return {
       text: this.insertion(tokens, ctx.partial, false),
@@ -373,16 +393,58 @@ export class Predictor {
   // Choosing tokens.
 
   /** The most likely suggestible token starting with `partial`, with its log-probability among those. */
-  private bestCompletion(lp: Float32Array, partial: string): { id: number; logP: number } | undefined {
+  /**
+   * The most likely token that starts with `partial`, with its probability among those tokens: the
+   * vocabulary's, and the document's own unknown words (each `<unk>`'s probability times its share of the
+   * document's unknown words). `word` is set when the winner is such a word (its id is then 0).
+   */
+  private bestCompletion(lp: Float32Array, partial: string, oov?: DocumentWords): { id: number; logP: number; word?: string } | undefined {
     const norm = new LogSumExp();
     let best = -1;
+    let bestLog = -Infinity;
+    let word: string | undefined;
     for (const id of this.vocab.idsWithPrefix(partial)) {
       if (this.flags[id]! & (UNK_FLAG | BLANK_FLAG)) continue;
       const l = lp[id]!;
       norm.add(l);
-      if (best < 0 || l > lp[best]! || (l === lp[best]! && id < best)) best = id;
+      if (best < 0 || l > bestLog || (l === bestLog && id < best)) {
+        best = id;
+        bestLog = l;
+      }
     }
-    return best < 0 ? undefined : { id: best, logP: lp[best]! - norm.value() };
+    if (oov) {
+      for (const w of oov.withPrefix(partial)) {
+        const l = lp[0]! + w.logShare;
+        norm.add(l);
+        if (l > bestLog) {
+          best = 0;
+          bestLog = l;
+          word = w.token;
+        }
+      }
+    }
+    if (best < 0 || bestLog === -Infinity) return undefined;
+    return word !== undefined ? { id: 0, logP: bestLog - norm.value(), word } : { id: best, logP: bestLog - norm.value() };
+  }
+
+  /**
+   * The document's words outside the vocabulary (word-like tokens of the context that encode to `<unk>`),
+   * with their share of those tokens: where the model predicts `<unk>`, the document says which word (the
+   * names and identifiers a file keeps using). Counted over the context's last tokens (≤ maxContextTokens).
+   */
+  private documentWords(ctx: Context): DocumentWords {
+    const counts = new Map<string, number>();
+    let total = 0;
+    for (const t of ctx.cached.tokens()) {
+      if (!isWordLike(t) || this.vocab.has(t)) continue;
+      counts.set(t, (counts.get(t) ?? 0) + 1);
+      total++;
+    }
+    const entries = [...counts].map(([token, n]) => ({ token, logShare: Math.log(n / total) }));
+    return {
+      best: () => entries.reduce<(typeof entries)[number] | undefined>((a, e) => (!a || e.logShare > a.logShare || (e.logShare === a.logShare && e.token < a.token) ? e : a), undefined),
+      withPrefix: (prefix) => entries.filter((e) => e.token.startsWith(prefix) && e.token.length > prefix.length),
+    };
   }
 
   /** One token from softmax(lp / temperature) over `candidates` (default: every id but `<unk>`). */
@@ -450,6 +512,12 @@ export class Predictor {
 
 // --------------------------------------------------------------------------------------------------
 // Helpers.
+
+/** A document's words outside the vocabulary, each with ln(its count / all such tokens). */
+interface DocumentWords {
+  best(): { token: string; logShare: number } | undefined;
+  withPrefix(prefix: string): { token: string; logShare: number }[];
+}
 
 /** k best (id, score) pairs in one pass: a min-heap whose root is the worst kept. O(V log k), no sort of V. */
 class TopHeap {

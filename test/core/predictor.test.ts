@@ -183,6 +183,32 @@ test('continuePhrase: maxWords, newlines, <unk> and trailing whitespace', async 
   assert.equal((await predictor.continuePhrase('The.', { ...opts, maxWords: 5 })).text, '');
 });
 
+test('continuePhrase: the document\'s own unknown words stand for <unk>, with <unk>\'s probability times their share', async () => {
+  const { predictor } = textSetup();
+  // The text ends in "The", a word being typed: the phrase completes it (the first token), then goes on.
+  const opts = { minProb: 0, stopAtNewline: true, maxWords: 2 };
+  // After "The" the table gives <unk> 0.3, " cat" 0.25: the one unknown word of the document takes <unk>'s place.
+  const one = await predictor.continuePhrase('The zorblax.\r\nThe', opts);
+  assert.deepEqual(one.tokens, ['The', ' zorblax']);
+  assert.equal(one.text, ' zorblax');
+  close(one.probs[1]!, 0.3, 'p(<unk>) · 1/1');
+  // Two unknown words, " quux" twice: 0.3 · 2/3 = 0.2 < 0.25, so the known " cat" wins.
+  const two = await predictor.continuePhrase('The zorblax.\r\nThe quux.\r\nThe quux.\r\nThe', opts);
+  assert.deepEqual(two.tokens, ['The', ' cat']);
+  // Typing a word that only the document knows completes it; its probability among the candidates is 1.
+  const typed = await predictor.continuePhrase('The zorblax.\r\nThe zo', { ...opts, maxWords: 1 });
+  assert.deepEqual(typed.tokens, [' zorblax']);
+  assert.equal(typed.text, 'rblax');
+  close(typed.probs[0]!, 1, 'the only candidate');
+  // A known word with the prefix competes on probability: " ca…" has " cat" 0.25, " car" 0.15, " cart" 0.05
+  // and the document's " cazoo" 0.3 (its only unknown word): " cazoo" wins with 0.3 / 0.75.
+  const mixed = await predictor.continuePhrase('The cazoo.\r\nThe ca', { ...opts, maxWords: 1 });
+  assert.deepEqual(mixed.tokens, [' cazoo']);
+  close(mixed.probs[0]!, 0.3 / 0.75, 'among the candidates with the prefix');
+  // No unknown word in the document: the phrase stops before <unk>, as before.
+  assert.deepEqual((await predictor.continuePhrase('The cat.\r\nThe', opts)).tokens, ['The']);
+});
+
 test('continuePhrase advances one token per model run', async () => {
   const { predictor, model } = textSetup();
   await predictor.continuePhrase('The cat', { maxWords: 4, minProb: 0, stopAtNewline: true });
