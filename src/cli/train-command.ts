@@ -51,6 +51,7 @@ Options (defaults come from --preset; flags override them):
                          before training, and evaluate the model on them at the end as \`nextword eval\`
                          does (perplexity, accuracy, keystroke savings)
   --split-list FILE      with --split: write the held-out files' paths to FILE, one per line
+  --ksr-chars N          with --split: type only the first N characters of each held-out file
   --json                 one JSON object per line on stdout (the last has "final": true)
   -h, --help             show this help
 `;
@@ -64,6 +65,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       out: { type: 'string' },
       split: { type: 'string' },
       'split-list': { type: 'string' },
+      'ksr-chars': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -81,6 +83,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const split = num(values.split, 'split', { min: 0, max: 1 });
   if (split !== undefined && !(split > 0 && split < 1)) throw new UsageError(`--split must lie strictly between 0 and 1 (got ${values.split})`);
   if (values['split-list'] && split === undefined) throw new UsageError('--split-list needs --split');
+  const ksrChars = num(values['ksr-chars'], 'ksr-chars', { int: true, min: 1 });
 
   const abort = new AbortController();
   const corpus = await loadCorpus(positionals[0]!, s.tokenizer, s.validFraction, abort.signal, split ?? 0);
@@ -161,7 +164,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const texts = corpus.heldOut.map((f) => ({ file: path.join(source, f.relPath), text: f.text }));
     const session = await ModelSession.open(saved.dir, { threads });
     try {
-      heldOut = (await evaluateMethod(modelMethod('lstm', session), texts)).all;
+      heldOut = (await evaluateMethod(modelMethod('lstm', session), texts, ksrChars ? { ksrChars } : {})).all;
     } finally {
       await session.release();
     }
