@@ -1,5 +1,6 @@
 // `nextword bench`: throughput of training (tokens/s, with the share of the machine's matrix-multiply
-// rate it reaches) and latency of next-word requests (p50/p99 ms), printed as figures.
+// rate it reaches), latency of next-word requests (p50/p99 ms) and file scoring (tokens/s), printed as
+// figures.
 
 import { parseArgs } from 'node:util';
 import { gateCount, initialParameters, layerInputWidth, type ModelConfig } from '../core/model-config.js';
@@ -13,6 +14,7 @@ import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
 
 export const BENCH_HELP = `Usage: nextword bench train <corpus|folder> [model options] [--batches N] [--threads K] [--json]
        nextword bench predict [--model DIR | --layers L --hidden H --vocab V] [--text FILE] [--requests N] [--threads K] [--json]
+       nextword bench score --model DIR <files|folders…> [--decoder int8|float32] [--no-cache] [--repeats N] [--threads K] [--json]
 
 bench train   times N training steps (after 5 warm-up steps) on the given text with the model and
               batch options of \`nextword train\` (--preset, --cell, --layers, --hidden, --embed, --vocab,
@@ -21,6 +23,11 @@ bench train   times N training steps (after 5 warm-up steps) on the given text w
 bench predict times next-word requests as the editor makes them while a user types: each request
               advances the cached state by one word and takes the top words. Without --model it uses a
               model of the given size with random weights (latency does not depend on the weights).
+              With --model it predicts as the editor does: int8 decoder and document cache, unless
+              --decoder float32 or --no-cache.
+bench score   times scoring the given files as the status bar and \`nextword eval\` do (the model with
+              its document cache, one thread unless --threads) and prints the median tokens/s of
+              --repeats passes (default 5), tokenising excluded (printed apart).
 `;
 
 export async function benchCommand(argv: string[]): Promise<number> {
@@ -31,7 +38,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   if (what === 'train') return benchTrain(rest);
   if (what === 'predict') return (await import('./bench-predict.js')).benchPredict(rest);
-  throw new UsageError(`bench takes "train" or "predict" (got "${what}")\n\n${BENCH_HELP}`);
+  if (what === 'score') return (await import('./bench-score.js')).benchScore(rest);
+  throw new UsageError(`bench takes "train", "predict" or "score" (got "${what}")\n\n${BENCH_HELP}`);
 }
 
 function median(xs: number[]): number {

@@ -13,7 +13,8 @@ import { inferenceGraph } from '../core/graphs/inference-graph.js';
 import { OnnxLanguageModel } from '../runtime/onnx-language-model.js';
 import { num, round, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-command.js';
-import { ModelSession } from '../runtime/model-session.js';
+import { DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
+import type { LanguageModel } from '../core/language-model.js';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -32,6 +33,8 @@ export async function benchPredict(argv: string[]): Promise<number> {
       text: { type: 'string' },
       requests: { type: 'string' },
       threads: { type: 'string' },
+      decoder: { type: 'string' },
+      'no-cache': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -44,18 +47,22 @@ export async function benchPredict(argv: string[]): Promise<number> {
   const requests = num(values.requests, 'requests', { int: true, min: 10 }) ?? 1000;
   const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
   const rand = mulberry32(7);
-  let lm: OnnxLanguageModel;
+  let lm: LanguageModel;
+  let release: () => Promise<void>;
   let vocab: Vocabulary;
   let cfg: ModelConfig;
   let mode: 'text' | 'whitespace' = 'text';
   let source: string;
   if (values.model) {
-    const m = await ModelSession.open(values.model, { threads });
+    const decoder = values.decoder ?? DEFAULT_DECODER;
+    if (decoder !== 'int8' && decoder !== 'float32') throw new UsageError(`--decoder is int8 or float32 (got ${decoder})`);
+    const m = await ModelSession.open(values.model, { threads, decoder, ...(values['no-cache'] ? { cache: false as const } : {}) });
     cfg = m.meta.config;
     vocab = m.vocab;
     mode = m.mode;
-    lm = m.lm;
-    source = m.dir;
+    lm = m.model;
+    release = () => m.release();
+    source = `${m.dir}, decoder ${decoder}, ${values['no-cache'] ? 'without' : 'with'} the document cache`;
   } else {
     const V = num(values.vocab, 'vocab', { int: true, min: 3 }) ?? 20000;
     const H = num(values.hidden, 'hidden', { int: true, min: 1 }) ?? 256;
@@ -63,7 +70,9 @@ export async function benchPredict(argv: string[]): Promise<number> {
     cfg = { cell: values.cell === 'rnn' ? 'rnn' : 'lstm', layers: L, vocab: V, embed: H, hidden: H, tied: true };
     // A vocabulary of made-up words; latency depends on the sizes, not on the weights or the words.
     vocab = Vocabulary.fromJSON(['<unk>', '\n', ...Array.from({ length: V - 2 }, (_, i) => ` w${i}`)]);
-    lm = await OnnxLanguageModel.create(inferenceGraph(cfg, initialParameters(cfg, rand)), cfg, { threads });
+    const onnx = await OnnxLanguageModel.create(inferenceGraph(cfg, initialParameters(cfg, rand)), cfg, { threads });
+    lm = onnx;
+    release = () => onnx.release();
     source = `random weights, ${cfg.cell} ${L}×${H}, vocabulary ${V}`;
   }
   const predictor = new Predictor(lm, vocab, mode);
@@ -80,7 +89,7 @@ export async function benchPredict(argv: string[]): Promise<number> {
     await predictor.topK(text, 5);
     if (i >= 50) times.push(performance.now() - t0);
   }
-  await lm.release();
+  await release();
   times.sort((a, b) => a - b);
   const result = {
     p50_ms: round(percentile(times, 50), 3),

@@ -2,14 +2,13 @@
 // optionally side by side with the built-in baselines (an n-gram model and word-frequency completion)
 // trained on a given folder.
 
-import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
-import { readWorkspaceFiles } from '../io/workspace-files.js';
-import { ModelSession } from '../runtime/model-session.js';
+import { DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
 import { num, thousands, UsageError } from './args.js';
-import { evaluateMethod, modelMethod, ngramMethod, roundedFigures, wordFrequencyMethod, type Figures, type Method, type MethodResult, type Text } from './evaluate.js';
+import { readTexts } from './texts.js';
+import { evaluateMethod, modelMethod, ngramMethod, roundedFigures, wordFrequencyMethod, type Figures, type Method, type MethodResult } from './evaluate.js';
 
 export const EVAL_HELP = `Usage: nextword eval --model DIR <files|folders…> [options]
 
@@ -37,6 +36,8 @@ Options:
                        the words among the last tokens of the file, as the extension does)
   --cache-lambda X     the cache's share of the mixture (default ${DEFAULT_CACHE.lambda})
   --cache-window N     the tokens the cache remembers (default ${DEFAULT_CACHE.window})
+  --decoder P          int8 (default: weights quantised per word when the model is loaded, 2–3 times
+                       faster) or float32 (the saved weights as they are)
   --no-ksr             skip the typing simulation
   --ksr-chars N        type only the first N characters of each file
   --threads K          onnxruntime threads (0: all cores)
@@ -60,6 +61,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       'cache-lambda': { type: 'string' },
       'cache-window': { type: 'string' },
       'ksr-chars': { type: 'string' },
+      decoder: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -80,12 +82,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
         lambda: num(values['cache-lambda'], 'cache-lambda', { min: 0, max: 0.99 }) ?? DEFAULT_CACHE.lambda,
         window: num(values['cache-window'], 'cache-window', { int: true, min: 1 }) ?? DEFAULT_CACHE.window,
       };
+  const decoder = values.decoder ?? DEFAULT_DECODER;
+  if (decoder !== 'int8' && decoder !== 'float32') throw new UsageError(`--decoder is int8 or float32 (got ${decoder})`);
   const texts = await readTexts(positionals);
   if (texts.length === 0) throw new UsageError('no text files to evaluate');
   const trainTexts = values.train ? await readTexts([values.train]) : [];
   if (values.compare && trainTexts.length === 0) throw new UsageError(`no text files to train the baselines on in ${values.train}`);
 
-  const model = await ModelSession.open(path.resolve(values.model), { threads, cache });
+  const model = await ModelSession.open(path.resolve(values.model), { threads, cache, decoder });
   const results: Record<string, MethodResult> = {};
   const progress = (name: string) => (done: number, total: number) => {
     if (process.stderr.isTTY) process.stderr.write(`\r${name}: ${done}/${total} files\x1b[K${done === total ? '\r\x1b[K' : ''}`);
@@ -117,26 +121,6 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const lstm = results.lstm!;
   if (lstm.all.tokens) process.stdout.write(`(scoring: ${thousands(lstm.all.tokens / lstm.scoreSeconds)} tokens/s)\n`);
   return 0;
-}
-
-async function readTexts(paths: string[]): Promise<Text[]> {
-  const texts: Text[] = [];
-  for (const p of paths) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      throw new UsageError(`${p} does not exist`);
-    }
-    if (st.isDirectory()) {
-      const scan = await readWorkspaceFiles(p);
-      for (const f of scan.files) texts.push({ file: path.join(p, f.relPath), text: f.text });
-    } else {
-      // Without a byte-order mark, as editors (and the folder reader) present the text.
-      texts.push({ file: p, text: readFileSync(p, 'utf8').replace(/^\uFEFF/, '') });
-    }
-  }
-  return texts;
 }
 
 function table(results: Record<string, MethodResult>, perFile: boolean): string {

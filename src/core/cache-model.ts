@@ -35,18 +35,89 @@ export function cachedIdsOf(vocab: Vocabulary): boolean[] {
 }
 
 /** The wrapper's state: the base model's, and the window (oldest first). */
-interface CacheState extends RecurrentState {
+export interface CacheState extends RecurrentState {
   readonly base: RecurrentState;
   /** The last ≤ W cached ids, oldest first. */
   readonly window: Int32Array;
 }
 
+/** A cache state from the base model's state and a window. */
+export function cacheState(base: RecurrentState, window: Int32Array): CacheState {
+  // h and c are the base model's, so code that reads a state's size still sees the model's.
+  return base.c ? { h: base.h, c: base.c, base, window } : { h: base.h, base, window };
+}
+
+/** The parts of a cache state; fails on a state that is not one. */
+export function cacheStateParts(state: RecurrentState): CacheState {
+  const s = state as Partial<CacheState>;
+  if (!s.base || !(s.window instanceof Int32Array)) throw new Error('CacheLanguageModel: a state that is not this model\'s (use its initialState())');
+  return s as CacheState;
+}
+
+/**
+ * The cache's part of the mixture after each of n inputs, as sparse rows: row t is the window after
+ * inputs[0..t], which predicts the token after inputs[t]. What the scoring graph takes (`keep`,
+ * `cache_ids`, `cache_weights`, `target_cache`) and what CacheLanguageModel mixes in.
+ */
+export interface CacheRows {
+  /** Entries per row: the most distinct words of any row's window (at least 1). */
+  K: number;
+  /** [n] 1 − λ, or 1 while the window is empty (or λ = 0). */
+  keep: Float32Array;
+  /** [n, K] the window's distinct words, padded with id 0 of weight 0. */
+  ids: Int32Array;
+  /** [n, K] each word's cache probability λ·count/|window|; 0 pads. */
+  weights: Float32Array;
+  /** [n] the cache probability of targets[t] in row t, when targets were given. */
+  targetWeights?: Float32Array;
+  /** The window after the last input (for the next state). */
+  window: Int32Array;
+}
+
+/** Builds CacheRows for `inputs` from `window`; `cached[id]` says whether id enters the window. */
+export function cacheRows(inputs: Int32Array, window: Int32Array, cached: Uint8Array, opts: CacheOptions, targets?: Int32Array): CacheRows {
+  const n = inputs.length;
+  const win = new Window(window, opts.window);
+  const keep = new Float32Array(n); //                                                  [n]
+  const rowIds: Int32Array[] = [];
+  const rowWeights: Float32Array[] = [];
+  const targetWeights = targets ? new Float32Array(n) : undefined; //                    [n]
+  let K = 1;
+  for (let t = 0; t < n; t++) {
+    const id = inputs[t]!;
+    if (cached[id]) win.push(id);
+    const active = win.size > 0 && opts.lambda > 0;
+    keep[t] = active ? 1 - opts.lambda : 1;
+    const k = active ? win.counts.size : 0;
+    const ids = new Int32Array(k);
+    const weights = new Float32Array(k);
+    if (active) {
+      const scale = opts.lambda / win.size;
+      let j = 0;
+      for (const [w, count] of win.counts) {
+        ids[j] = w;
+        weights[j++] = scale * count;
+      }
+      if (targetWeights) targetWeights[t] = scale * (win.counts.get(targets![t]!) ?? 0);
+    }
+    rowIds.push(ids);
+    rowWeights.push(weights);
+    K = Math.max(K, k);
+  }
+  const ids = new Int32Array(n * K); //                                                 [n, K]
+  const weights = new Float32Array(n * K); //                                           [n, K]
+  for (let t = 0; t < n; t++) {
+    ids.set(rowIds[t]!, t * K);
+    weights.set(rowWeights[t]!, t * K);
+  }
+  return { K, keep, ids, weights, ...(targetWeights ? { targetWeights } : {}), window: win.toArray() };
+}
+
 export class CacheLanguageModel implements LanguageModel {
   readonly vocabSize: number;
-  private readonly lambda: number;
-  private readonly W: number;
+  private readonly opts: CacheOptions;
   /** Which ids enter the window. */
-  private readonly cached: Uint8Array; //                                                [V]
+  readonly cached: Uint8Array; //                                                        [V]
 
   constructor(
     private readonly base: LanguageModel,
@@ -59,56 +130,43 @@ export class CacheLanguageModel implements LanguageModel {
     if (!Number.isInteger(window) || window < 1) throw new Error(`CacheLanguageModel: window must be a positive integer (got ${window})`);
     if (cachedIds.length !== base.vocabSize) throw new Error(`CacheLanguageModel: ${cachedIds.length} flags for a vocabulary of ${base.vocabSize}`);
     this.vocabSize = base.vocabSize;
-    this.lambda = lambda;
-    this.W = window;
+    this.opts = { lambda, window };
     this.cached = Uint8Array.from({ length: base.vocabSize }, (_, i) => (cachedIds[i] ? 1 : 0));
   }
 
   initialState(): RecurrentState {
-    const base = this.base.initialState();
-    return this.wrap(base, new Int32Array(0));
+    return cacheState(this.base.initialState(), new Int32Array(0));
   }
 
   async run(ids: Int32Array, state: RecurrentState): Promise<{ logProbs: Float32Array; state: RecurrentState }> {
-    const s = this.unwrap(state);
+    const s = cacheStateParts(state);
     const out = await this.base.run(ids, s.base);
     const V = this.vocabSize;
     const logProbs = out.logProbs; // [n, V], the base model's own buffer: mixed in place
-    const window = new Window(s.window, this.W);
-    const keep = Math.log1p(-this.lambda);
+    const rows = cacheRows(ids, s.window, this.cached, this.opts);
+    const { K } = rows;
     for (let t = 0; t < ids.length; t++) {
-      const id = ids[t]!;
-      if (this.cached[id]) window.push(id);
-      if (window.size === 0 || this.lambda === 0) continue;
-      // log((1 − λ)·p + λ·c/size): only the window's words get cache mass; every other word gets log(1 − λ).
+      if (rows.keep[t] === 1) continue;
+      // log(keep·p + c): only the window's words get cache mass; every other word gets log keep.
       const row = t * V;
-      for (let v = 0; v < V; v++) logProbs[row + v] += keep;
-      const scale = this.lambda / window.size;
-      for (const [w, count] of window.counts) {
-        const lp = logProbs[row + w]!; // already + log(1 − λ)
-        logProbs[row + w] = Math.log(Math.exp(lp) + scale * count);
+      const logKeep = Math.log(rows.keep[t]!);
+      for (let v = 0; v < V; v++) logProbs[row + v] += logKeep;
+      for (let j = t * K; j < (t + 1) * K; j++) {
+        const c = rows.weights[j]!;
+        if (c === 0) continue;
+        const w = rows.ids[j]!;
+        logProbs[row + w] = Math.log(Math.exp(logProbs[row + w]!) + c);
       }
     }
-    return { logProbs, state: this.wrap(out.state, window.toArray()) };
+    return { logProbs, state: cacheState(out.state, rows.window) };
   }
 
   async advance(ids: Int32Array, state: RecurrentState): Promise<RecurrentState> {
-    const s = this.unwrap(state);
+    const s = cacheStateParts(state);
     const base = this.base.advance ? await this.base.advance(ids, s.base) : (await this.base.run(ids, s.base)).state;
-    const window = new Window(s.window, this.W);
+    const window = new Window(s.window, this.opts.window);
     for (const id of ids) if (this.cached[id]) window.push(id);
-    return this.wrap(base, window.toArray());
-  }
-
-  private wrap(base: RecurrentState, window: Int32Array): CacheState {
-    // h and c are the base model's, so code that reads a state's size still sees the model's.
-    return base.c ? { h: base.h, c: base.c, base, window } : { h: base.h, base, window };
-  }
-
-  private unwrap(state: RecurrentState): CacheState {
-    const s = state as Partial<CacheState>;
-    if (!s.base || !(s.window instanceof Int32Array)) throw new Error('CacheLanguageModel: a state that is not this model\'s (use its initialState())');
-    return s as CacheState;
+    return cacheState(base, window.toArray());
   }
 }
 

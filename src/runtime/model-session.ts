@@ -1,20 +1,22 @@
 // A saved model opened for use in a long-running host (the editor) and by the CLI: its metadata and
 // vocabulary, the inference session, and what predicts and scores with it. By default the model is mixed
-// with the document cache (core/cache-model.ts): `model` predicts with the mixture and `scorer` scores it
-// from the model's log-probabilities. Without the cache, `model` is the network itself and `scorer` the
-// scoring graph (built on first use; only two numbers per token come back). The editor and `nextword eval`
-// both take these, so the status bar and eval agree by construction. One release() frees every session,
-// after the runs in flight, so a model can be swapped while requests are running.
+// with the document cache (core/cache-model.ts): `model` predicts with the mixture and `scorer` scores the
+// same mixture in the scoring graph (built on first use; the window's words go in as sparse rows and only
+// two numbers per token come back). Without the cache, `model` is the network itself. The editor and
+// `nextword eval` both take these, so the status bar and eval agree by construction. One release() frees
+// every session, after the runs in flight, so a model can be swapped while requests are running.
+//
+// The decoder runs in int8 by default (graphs/inference-graph.ts): both sessions are built at load time
+// from the saved weights, which stay float on disk.
 //
 // Both sessions get few threads: the editor shares the machine, and one token step of a small model is
 // too little work to spread over many cores.
 //
 
 import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../core/cache-model.js';
-import { LanguageModelScorer } from '../core/completion/language-model-scorer.js';
 import type { ChunkScorer, SequenceScorer } from '../core/evaluation.js';
 import type { LanguageModel } from '../core/language-model.js';
-import { parametersFromModel } from '../core/graphs/inference-graph.js';
+import { inferenceGraph, parametersFromModel, type DecoderPrecision } from '../core/graphs/inference-graph.js';
 import { parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-format.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
@@ -27,10 +29,12 @@ export interface ModelSessionOptions {
   threads?: number;
   /** The document cache's settings, or false for the network alone (default DEFAULT_CACHE). */
   cache?: CacheOptions | false;
+  /** How the decoder multiplies (default DEFAULT_DECODER). */
+  decoder?: DecoderPrecision;
 }
 
-/** Targets per run when scoring through the language model (its [m, V] log-probabilities come back). */
-const SCORE_CHUNK = 64;
+/** The decoder's precision unless told otherwise: int8 keeps perplexity within 1 % (see the README). */
+export const DEFAULT_DECODER: DecoderPrecision = 'int8';
 
 export class ModelSession {
   private scoringSession: Promise<OnnxScorer> | undefined;
@@ -39,7 +43,7 @@ export class ModelSession {
 
   /** What predicts: the network mixed with the document cache, or the network alone. */
   readonly model: LanguageModel;
-  private readonly cacheScorer: LanguageModelScorer | undefined;
+  private readonly cache: { options: CacheOptions; cached: Uint8Array } | undefined;
 
   private constructor(
     /** The absolute model folder. */
@@ -52,12 +56,15 @@ export class ModelSession {
     private readonly onnx: Uint8Array,
     private readonly threads: number,
     cache: CacheOptions | false,
+    /** How both sessions' decoders multiply. */
+    readonly decoder: DecoderPrecision,
   ) {
     if (cache === false) {
       this.model = lm;
     } else {
-      this.model = new CacheLanguageModel(lm, cachedIdsOf(vocab), cache);
-      this.cacheScorer = new LanguageModelScorer(this.model, { chunk: SCORE_CHUNK });
+      const model = new CacheLanguageModel(lm, cachedIdsOf(vocab), cache);
+      this.model = model;
+      this.cache = { options: { ...cache }, cached: model.cached };
     }
   }
 
@@ -70,8 +77,11 @@ export class ModelSession {
     const threads = opts.threads ?? 1;
     const meta = parseModelMeta(files.meta, files.dir);
     const vocab = vocabularyOf(meta);
-    const lm = await OnnxLanguageModel.create(files.onnx, meta.config, { threads });
-    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, threads, opts.cache ?? DEFAULT_CACHE);
+    const decoder = opts.decoder ?? DEFAULT_DECODER;
+    // int8: the inference graph is rebuilt around a quantised decoder from the saved weights
+    const onnx = decoder === 'float32' ? files.onnx : inferenceGraph(meta.config, parametersFromModel(meta.config, files.onnx), { decoder });
+    const lm = await OnnxLanguageModel.create(onnx, meta.config, { threads });
+    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, threads, opts.cache ?? DEFAULT_CACHE, decoder);
   }
 
   get mode(): TokenizerMode {
@@ -84,8 +94,8 @@ export class ModelSession {
    */
   readonly scorer: ChunkScorer & SequenceScorer = {
     initialState: () => this.model.initialState(),
-    scoreChunk: (ids, state) => this.track(this.cacheScorer ? this.cacheScorer.scoreChunk(ids, state) : this.onnxScorer().then((s) => s.scoreChunk(ids, state))),
-    scoreSequence: (ids) => this.track(this.cacheScorer ? this.cacheScorer.scoreSequence(ids) : this.onnxScorer().then((s) => s.scoreSequence(ids))),
+    scoreChunk: (ids, state) => this.track(this.onnxScorer().then((s) => s.scoreChunk(ids, state))),
+    scoreSequence: (ids) => this.track(this.onnxScorer().then((s) => s.scoreSequence(ids))),
   };
 
   /** Frees both sessions once their runs in flight are done. Later runs fail; calling it twice is harmless. */
@@ -109,7 +119,9 @@ export class ModelSession {
     if (this.released) return Promise.reject(new Error('ModelSession: scoring after release()'));
     if (!this.scoringSession) {
       const { config } = this.meta;
-      const created = Promise.resolve().then(() => OnnxScorer.create(config, parametersFromModel(config, this.onnx), { threads: this.threads }));
+      const created = Promise.resolve().then(() =>
+        OnnxScorer.create(config, parametersFromModel(config, this.onnx), { threads: this.threads, decoder: this.decoder, cache: this.cache }),
+      );
       this.scoringSession = created;
       // A failed build is not kept: the next call tries again.
       created.catch(() => {

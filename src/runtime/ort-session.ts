@@ -34,6 +34,10 @@ export function scalarTensor(v: number): ort.Tensor {
   return new ort.Tensor('float32', new Float32Array([v]), []);
 }
 
+export function int32Tensor(data: Int32Array, dims: readonly number[]): ort.Tensor {
+  return new ort.Tensor('int32', data, dims);
+}
+
 /** int64 tensor from int32 ids. */
 export function idsTensor(ids: Int32Array | ArrayLike<number>, dims: readonly number[]): ort.Tensor {
   const big = new BigInt64Array(ids.length);

@@ -1,7 +1,8 @@
-// ModelSession: a saved model opened for the editor. Its scorer against the float64 reference model with
-// the same weights: without the cache (the ONNX scoring graph) and with it (the mixture, against the same
+// ModelSession: a saved model opened for the editor. Its scorer (float32 decoder) against the float64
+// reference model with the same weights: without the cache (the ONNX scoring graph) and with it (the mixture, against the same
 // cache over the reference), from any state; chunks carrying the state against one whole run; the
-// vocabulary counts read from model.json; release while a run is in flight.
+// vocabulary counts read from model.json; release while a run is in flight; the default int8 decoder
+// close to float32.
 //
 // Shapes: n ids, V vocabulary, L layers, H hidden.
 
@@ -67,7 +68,7 @@ for (const [cfg, cached] of configs.flatMap((c) => [[c, false], [c, true]] as co
     const vocab = Vocabulary.fromJSON(WORDS);
     const { dir, params } = await savedModel(cfg, vocab);
     const cache = { lambda: 0.3, window: 8 };
-    const session = await ModelSession.open(dir, { cache: cached ? cache : false });
+    const session = await ModelSession.open(dir, { cache: cached ? cache : false, decoder: 'float32' });
     try {
       const network = new ReferenceLanguageModel(cfg, params);
       const ref = cached ? new CacheLanguageModel(network, cachedIdsOf(vocab), cache) : network;
@@ -126,6 +127,30 @@ test('release waits for a scoring run in flight, and later runs fail with a mess
     await assert.rejects(session.lm.run(ids, session.lm.initialState()), /after release/);
     await session.release(); // twice is harmless
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('by default the decoder is int8: scores and predictions close to the float32 decoder’s, not identical', async () => {
+  const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: WORDS.length, embed: 16, hidden: 16, tied: true };
+  const vocab = Vocabulary.fromJSON(WORDS);
+  const { dir } = await savedModel(cfg, vocab);
+  const int8 = await ModelSession.open(dir);
+  const float = await ModelSession.open(dir, { decoder: 'float32' });
+  try {
+    assert.equal(int8.decoder, 'int8');
+    const rand = mulberry32(7);
+    const ids = Int32Array.from({ length: 40 }, () => Math.floor(rand() * WORDS.length));
+    const a = await int8.scorer.scoreSequence(ids);
+    const b = await float.scorer.scoreSequence(ids);
+    assertClose(a.logp, b.logp, 'int8 logp', 0.02);
+    const p = await int8.model.run(ids, int8.model.initialState());
+    const q = await float.model.run(ids, float.model.initialState());
+    assertClose(p.logProbs, q.logProbs, 'int8 log-probabilities', 0.02);
+    assert.ok(p.logProbs.some((v, i) => v !== q.logProbs[i]), 'the int8 session is a different computation');
+  } finally {
+    await int8.release();
+    await float.release();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -76,3 +76,35 @@ test('a chunk longer than a run is split into runs that give what one run gives,
   await split.release();
   await whole.release();
 });
+
+test('with the document cache, the scoring graph gives the cached language model’s log p and ranks', async () => {
+  const { CacheLanguageModel } = await import('../../src/core/cache-model.js');
+  const { LanguageModelScorer } = await import('../../src/core/completion/language-model-scorer.js');
+  const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: 40, embed: 8, hidden: 8, tied: true };
+  const params = initialParameters(cfg, mulberry32(21), 1.5);
+  const cached = Uint8Array.from({ length: cfg.vocab }, (_, i) => (i % 3 === 0 ? 0 : 1)); // a third never cached
+  const options = { lambda: 0.3, window: 6 }; // a window shorter than a run: words leave it
+  const reference = new LanguageModelScorer(new CacheLanguageModel(await OnnxLanguageModel.create(inferenceGraph(cfg, params), cfg), [...cached].map(Boolean), options), {
+    chunk: 1000,
+  });
+  const graph = await OnnxScorer.create(cfg, params, { chunk: 9, cache: { options, cached } });
+  const rng = mulberry32(5);
+  // Few distinct words, often repeated, so that the cache matters and reorders the model's ranking.
+  const ids = Int32Array.from({ length: 80 }, () => Math.floor(rng() * 12) * 3 + 1 + Math.floor(rng() * 2));
+  const a = await graph.scoreSequence(ids);
+  const b = await reference.scoreSequence(ids);
+  let moved = 0;
+  const plain = await (await OnnxScorer.create(cfg, params)).scoreSequence(ids);
+  for (let t = 0; t < ids.length - 1; t++) {
+    assert.ok(Math.abs(a.logp[t]! - b.logp[t]!) < 1e-4, `logp[${t}]: ${a.logp[t]} vs ${b.logp[t]}`);
+    if (plain.rank[t] !== b.rank[t]) moved++;
+  }
+  assert.deepEqual([...a.rank], [...b.rank]);
+  assert.ok(moved > 10, `the cache changed ${moved} ranks`);
+  // From a state in the middle (chunks from a checkpoint), as the status bar scores.
+  const head = await graph.scoreChunk(ids.subarray(0, 31), graph.initialState());
+  const tail = await graph.scoreChunk(ids.subarray(30), head.state);
+  assert.deepEqual([...head.rank, ...tail.rank], [...a.rank]);
+  for (let t = 0; t < tail.logp.length; t++) assert.ok(Math.abs(tail.logp[t]! - a.logp[30 + t]!) < 1e-5, `tail logp[${t}]`);
+  await graph.release();
+});

@@ -10,6 +10,8 @@ export const IR_VERSION = 8;
 export const DType = {
   float: onnx.TensorProto.DataType.FLOAT,
   float16: onnx.TensorProto.DataType.FLOAT16,
+  int8: onnx.TensorProto.DataType.INT8,
+  uint8: onnx.TensorProto.DataType.UINT8,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
   bool: onnx.TensorProto.DataType.BOOL,
@@ -105,7 +107,7 @@ export class GraphBuilder {
   }
 
   /** A named initializer holding fixed data. */
-  initializer(name: string, data: Float32Array | Uint16Array, shape: number[], dtype: DTypeCode = DType.float): Value {
+  initializer(name: string, data: Float32Array | Uint16Array | Int8Array, shape: number[], dtype: DTypeCode = DType.float): Value {
     this.claim(name, 'initializer');
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.initializers.push({ name, dims: shape, dataType: dtype, rawData: bytes });

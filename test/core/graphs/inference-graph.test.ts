@@ -119,3 +119,62 @@ test('a model stored with float16 weights computes as the float32 model of the r
   };
   assert.ok(maxDiff(await run(half), await run(full)) < 1e-6);
 });
+
+for (const tied of [true, false]) {
+  test(`int8 decoder (${tied ? 'tied' : 'untied'}): per-word weights within half a step, log-probabilities and scores close to float32`, async () => {
+    const { quantizeDecoder } = await import('../../../src/core/graphs/inference-graph.js');
+    const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: 400, embed: 48, hidden: 48, tied };
+    const s = setup(cfg, 6, 1, tied ? 5 : 6);
+    // Words of very different norms: each gets its own scale.
+    const D = parameterViews(cfg, s.params).get(tied ? 'embedding' : 'decoder.W')!;
+    const H = cfg.hidden;
+    const V = cfg.vocab;
+    const index = (v: number, k: number) => (tied ? v * H + k : k * V + v);
+    for (let v = 0; v < V; v++) for (let k = 0; k < H; k++) D[index(v, k)]! *= 1 + (v % 7) * 0.5;
+    const q = quantizeDecoder(cfg, s.params);
+    for (let v = 0; v < V; v++) {
+      let max = 0;
+      for (let k = 0; k < H; k++) max = Math.max(max, Math.abs(D[index(v, k)]!));
+      assert.ok(Math.abs(q.scales[v]! - max / 127) <= 1e-6 * max, `scale of word ${v}`);
+      for (let k = 0; k < H; k++) {
+        const back = q.weights[k * V + v]! * q.scales[v]!;
+        assert.ok(Math.abs(back - D[index(v, k)]!) <= q.scales[v]! / 2 + 1e-6, `w[${v}, ${k}]: ${D[index(v, k)]} vs ${back}`);
+      }
+    }
+    const feeds = (T: number) => ({
+      tokens: idsTensor(s.tokens.subarray(0, T), [T, 1]),
+      h0: floatTensor(s.h0.subarray(0, H), [1, 1, H]),
+      c0: floatTensor(s.c0.subarray(0, H), [1, 1, H]),
+    });
+    const run = async (bytes: Uint8Array, T: number) => {
+      const session = await createSession(bytes, { threads: 1 });
+      const out = await session.run(feeds(T));
+      await session.release();
+      return out;
+    };
+    const f = await run(inferenceGraph(cfg, s.params), 6);
+    const i8 = await run(inferenceGraph(cfg, s.params, { decoder: 'int8' }), 6);
+    const lpF = floatData(f.log_probs, 'log_probs');
+    const lp8 = floatData(i8.log_probs, 'log_probs');
+    const d = maxDiff(lpF, lp8);
+    let range = 0;
+    for (let t = 0; t < 6; t++) {
+      const row = lpF.subarray(t * V, (t + 1) * V);
+      range = Math.max(range, Math.max(...row) - Math.min(...row));
+    }
+    // Under 1 % of the spread of the log-probabilities, but not bit-identical (it is quantised).
+    assert.ok(d < 0.01 * range && d > 0, `max |Δ log p| = ${d} for log-probabilities spread over ${range}`);
+    assert.ok(maxDiff(floatData(f.hT, 'hT'), floatData(i8.hT, 'hT')) === 0, 'the recurrent layers are untouched');
+    // The scoring graph with an int8 decoder, on the first 4 of those inputs: the same log p(target) as the
+    // int8 inference model (each row's logits depend on that row alone, not on the run's other rows).
+    const sc = await run(scoreGraph(cfg, s.params, { decoder: 'int8' }), 5);
+    const logp = floatData(sc.logp, 'logp');
+    assert.equal(logp.length, 4);
+    for (let t = 0; t < 4; t++) assert.ok(Math.abs(logp[t]! - lp8[t * V + s.tokens[t + 1]!]!) < 1e-4, `logp[${t}]`);
+  });
+}
+
+test('an int8 decoder needs the weights as initializers', () => {
+  const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: 10, embed: 4, hidden: 4, tied: true };
+  assert.throws(() => scoreGraph(cfg, undefined, { decoder: 'int8' }), /int8 decoder needs the weights/);
+});
