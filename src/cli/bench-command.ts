@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { gateCount, initialParameters, layerInputWidth, type ModelConfig } from '../core/model-config.js';
 import { mulberry32 } from '../core/random.js';
+import { SoftmaxSampler } from '../core/softmax-sampler.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { matmulGflops } from '../runtime/matmul-bench.js';
 import { TrainRunner } from '../runtime/train-runner.js';
@@ -48,10 +49,10 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Multiply-add FLOPs of the matrix products in one training step of N = T·B tokens. */
-export function trainStepFlops(cfg: ModelConfig, N: number): number {
+/** Multiply-add FLOPs of the matrix products in one training step of N = T·B tokens (K sampled words, or all V). */
+export function trainStepFlops(cfg: ModelConfig, N: number, samples = 0): number {
   const G = gateCount(cfg.cell);
-  let flops = 3 * 2 * N * cfg.hidden * cfg.vocab; // decoder: logits, dW, dX
+  let flops = 3 * 2 * N * cfg.hidden * (samples > 0 ? Math.min(samples, cfg.vocab) : cfg.vocab); // decoder: logits, dW, dX
   for (let l = 0; l < cfg.layers; l++) {
     const I = layerInputWidth(cfg, l);
     // forward P = X·Wᵀ and h·Rᵀ; backward dW, dX, dR, dh·R
@@ -84,7 +85,8 @@ async function benchTrain(argv: string[]): Promise<number> {
   const cfg: ModelConfig = { cell: s.cell, layers: s.layers, vocab: vocab.size, embed: s.embed, hidden: s.hidden, tied: s.tied };
   const ids = vocab.encode(corpus.train);
   const rand = mulberry32(s.seed);
-  const runner = await TrainRunner.create(cfg, { optimizer: s.optimizer, dropout: s.dropout > 0, bptt: s.bptt, threads }, initialParameters(cfg, rand, s.initScale));
+  const sampler = s.samples > 0 && s.samples < cfg.vocab ? new SoftmaxSampler(countIds(ids, cfg.vocab), s.samples, mulberry32(s.seed)) : undefined;
+  const runner = await TrainRunner.create(cfg, { optimizer: s.optimizer, dropout: s.dropout > 0, bptt: s.bptt, threads, sampled: !!sampler }, initialParameters(cfg, rand, s.initScale));
   const T = s.bptt;
   const B = s.batch;
   const need = (batches + 5) * T * B + B;
@@ -101,20 +103,20 @@ async function benchTrain(argv: string[]): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < batches + 5; i++) {
     const t0 = performance.now();
-    await runner.step(data.subarray(i * T * B, (i * T + T + 1) * B), T, s.lr, s.clip > 0 ? s.clip : Infinity, masks);
+    await runner.step(data.subarray(i * T * B, (i * T + T + 1) * B), T, s.lr, s.clip > 0 ? s.clip : Infinity, masks, sampler?.draw());
     if (i >= 5) times.push(performance.now() - t0);
   }
   await runner.release();
   const stepMs = median(times);
   const tokensPerS = (T * B * 1000) / stepMs;
-  const gflops = trainStepFlops(cfg, T * B) / (stepMs / 1000) / 1e9;
+  const gflops = trainStepFlops(cfg, T * B, sampler ? s.samples : 0) / (stepMs / 1000) / 1e9;
   const peak = await matmulGflops({ M: T * B, K: cfg.hidden, N: cfg.vocab, threads });
   const result = {
     tokens_per_s: Math.round(tokensPerS),
     step_ms_median: round(stepMs, 2),
     step_ms_p90: round([...times].sort((a, b) => a - b)[Math.floor(times.length * 0.9)]!, 2),
     batches,
-    config: { ...cfg, batch: B, bptt: T, optimizer: s.optimizer, dropout: s.dropout },
+    config: { ...cfg, batch: B, bptt: T, optimizer: s.optimizer, dropout: s.dropout, samples: sampler ? s.samples : 0 },
     matmul_gflops_in_step: round(gflops, 1),
     matmul_gflops_machine: round(peak, 1),
     share_of_matmul_limit: round(gflops / peak, 3),
@@ -123,10 +125,17 @@ async function benchTrain(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
   else {
     process.stdout.write(
-      `training: ${thousands(tokensPerS)} tokens/s (median step ${stepMs.toFixed(1)} ms over ${batches} steps of ${T}×${B} tokens)\n` +
+      `training: ${thousands(tokensPerS)} tokens/s (median step ${stepMs.toFixed(1)} ms over ${batches} steps of ${T}×${B} tokens; ` +
+        `${sampler ? `sampled softmax of ${s.samples} words` : 'full softmax'})\n` +
         `matrix products: ${gflops.toFixed(1)} GFLOP/s in the step vs ${peak.toFixed(1)} GFLOP/s for a plain [${T * B}×${cfg.hidden}]·[${cfg.hidden}×${cfg.vocab}] MatMul ` +
         `(${(100 * gflops / peak).toFixed(0)} % of that limit)\n`,
     );
   }
   return 0;
+}
+
+function countIds(ids: Int32Array, V: number): Float64Array {
+  const counts = new Float64Array(V);
+  for (const id of ids) counts[id]!++;
+  return counts;
 }

@@ -26,6 +26,8 @@ export const SETTINGS_OPTIONS = {
   seed: { type: 'string' },
   threads: { type: 'string' },
   weights: { type: 'string' },
+  samples: { type: 'string' },
+  'full-softmax-epochs': { type: 'string' },
 } as const;
 
 type FlagValues = { [K in keyof typeof SETTINGS_OPTIONS]?: (typeof SETTINGS_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -56,6 +58,8 @@ export function settingsFromFlags(values: FlagValues, fallback = DEFAULT_PRESET)
   s.timeBudget = num(values['time-budget'], 'time-budget', { min: 0 }) ?? s.timeBudget;
   s.seed = num(values.seed, 'seed', { int: true }) ?? s.seed;
   s.weights = oneOf(values.weights, 'weights', ['float32', 'float16'] as const) ?? s.weights;
+  s.samples = num(values.samples, 'samples', { int: true, min: 0 }) ?? s.samples;
+  s.fullSoftmaxEpochs = num(values['full-softmax-epochs'], 'full-softmax-epochs', { int: true, min: 0 }) ?? s.fullSoftmaxEpochs;
   const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
   if (s.tied && s.embed !== s.hidden) {
     if (values.embed !== undefined && values.hidden !== undefined) throw new UsageError('--tie needs --embed equal to --hidden');

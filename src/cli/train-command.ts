@@ -112,9 +112,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
       bar.clear();
       log(
         `epoch ${String(e.epoch).padStart(3)} | ${duration(e.seconds).padStart(7)} | ${thousands(e.tokensPerS).padStart(7)} tok/s | ` +
-          `train ppl ${e.trainPpl.toFixed(2).padStart(8)} | valid ppl ${e.validPpl.toFixed(2).padStart(8)} | lr ${round(e.lr, 6)}${e.best ? ' *' : ''}`,
+          `train ppl ${e.trainPpl.toFixed(2).padStart(8)}${e.sampled ? ' (sampled)' : ''} | valid ppl ${e.validPpl.toFixed(2).padStart(8)} | lr ${round(e.lr, 6)}${e.best ? ' *' : ''}`,
       );
-      if (json) emit({ epoch: e.epoch, train_ppl: round(e.trainPpl, 3), valid_ppl: round(e.validPpl, 3), lr: e.lr, seconds: round(e.seconds, 2), tokens_per_s: Math.round(e.tokensPerS) });
+      if (json) emit({ epoch: e.epoch, train_ppl: round(e.trainPpl, 3), ...(e.sampled ? { sampled: true } : {}), valid_ppl: round(e.validPpl, 3), lr: e.lr, seconds: round(e.seconds, 2), tokens_per_s: Math.round(e.tokensPerS) });
     }
   });
   const onSignal = () => {
@@ -216,7 +216,7 @@ class ProgressLine {
     const filled = Math.round(frac * width);
     const line =
       `epoch ${e.epoch}/${this.epochs} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% | ` +
-      `${thousands(e.tokensPerS)} tok/s | loss ${e.loss.toFixed(3)} | ppl ${e.ppl.toFixed(1)} | lr ${round(e.lr, 6)} | ETA ${duration(e.etaS)}`;
+      `${thousands(e.tokensPerS)} tok/s | loss ${e.loss.toFixed(3)}${e.sampled ? ' (sampled)' : ''} | ppl ${e.ppl.toFixed(1)} | lr ${round(e.lr, 6)} | ETA ${duration(e.etaS)}`;
     if (this.out.isTTY) {
       this.out.write(`\r${line.slice(0, (this.out.columns || 120) - 1)}\x1b[K`);
       this.shown = true;

@@ -36,6 +36,10 @@ export interface TrainSettings {
   initScale: number;
   /** Precision of the exported model's stored weights (float16 halves the file). */
   weights: 'float32' | 'float16';
+  /** Words of the sampled softmax per training step; 0 trains on the full softmax. */
+  samples: number;
+  /** With a sampled softmax, the last epochs that still use the full one. */
+  fullSoftmaxEpochs: number;
 }
 
 const base: TrainSettings = {
@@ -62,6 +66,8 @@ const base: TrainSettings = {
   validFraction: 0.1,
   initScale: 0.1,
   weights: 'float32',
+  samples: 0,
+  fullSoftmaxEpochs: 0,
 };
 
 /** What the extension's presets share. */
@@ -169,6 +175,7 @@ export function trainingPlan(s: TrainSettings, vocabSize: number): { cfg: ModelC
     seed: s.seed,
     evalBatch: s.evalBatch,
     evalBptt: s.evalBptt,
+    ...(s.samples > 0 && s.samples < vocabSize ? { sampled: { samples: s.samples, vocab: vocabSize, fullEpochs: s.fullSoftmaxEpochs } } : {}),
   };
   return { cfg, options };
 }

@@ -24,6 +24,7 @@ import {
   ADAM_BETA2,
   ADAM_EPSILON,
   CLIP_EPSILON,
+  type SampledSoftmax,
   type StepInput,
   type StepOutput,
 } from './train-step.js';
@@ -259,6 +260,41 @@ function crossEntropyBackward(
   }
 }
 
+// The sampled softmax (train-step.ts, SampledSoftmax) from the full log-softmax: the row's shift by its
+// log-sum-exp cancels, so z may be the log-probabilities. Returns the mean loss; with `dlogits`, adds its
+// gradient: p̃ − onehot(target) on the target and the row's samples (p̃ the softmax over them), / N.
+function sampledCrossEntropy(
+  logProbs: Float64Array /* [N,V] */,
+  targets: Int32Array /* [N] */,
+  V: number,
+  sampled: SampledSoftmax,
+  dlogits?: Float64Array /* [N,V] */,
+): number {
+  const N = targets.length;
+  const K = sampled.ids.length;
+  const z = new Float64Array(K + 1);
+  let sum = 0;
+  for (let n = 0; n < N; n++) {
+    const y = targets[n];
+    z[0] = logProbs[n * V + y];
+    let max = z[0];
+    for (let k = 0; k < K; k++) {
+      const s = sampled.ids[k];
+      z[k + 1] = s === y ? -Infinity : logProbs[n * V + s] - sampled.logQ[k];
+      max = Math.max(max, z[k + 1]);
+    }
+    let total = 0;
+    for (let k = 0; k <= K; k++) total += Math.exp(z[k] - max);
+    const lse = max + Math.log(total);
+    sum += lse - z[0];
+    if (dlogits) {
+      dlogits[n * V + y] += (Math.exp(z[0] - lse) - 1) / N;
+      for (let k = 0; k < K; k++) if (sampled.ids[k] !== y) dlogits[n * V + sampled.ids[k]] += Math.exp(z[k + 1] - lse) / N;
+    }
+  }
+  return sum / N;
+}
+
 // ----------------------------------------------------------------------------------------------------
 // The model: the layers in sequence, and the backward as the forward in reverse.
 
@@ -359,6 +395,7 @@ function backwardPass(
   h0: Float64Array /* [L,B,H] */,
   c0: Float64Array | undefined /* [L,B,H] */,
   masks: Float64Array[] | undefined /* (L+1) × [T,B,width] */,
+  sampled: SampledSoftmax | undefined,
 ): void {
   const { vocab: V, embed: E, hidden: H, layers: L } = cfg;
   const N = T * B;
@@ -367,7 +404,8 @@ function backwardPass(
 
   // Loss → logits → decoder. Tied: the decoder's dD lands in the embedding's gradient.
   const dlogits = new Float64Array(N * V);
-  crossEntropyBackward(dlogits, act.logProbs, y, V);
+  if (sampled) sampledCrossEntropy(act.logProbs, y, V, sampled, dlogits);
+  else crossEntropyBackward(dlogits, act.logProbs, y, V);
   const dDecoderIn = new Float64Array(N * H);
   const dD = new Float64Array(V * H); //                                            [V,H]
   matmulBackward(dDecoderIn, dD, tensor(grads, 'decoder.b'), dlogits, act.decoderIn, decoderMatrix(cfg, params), N, H, V);
@@ -439,7 +477,7 @@ function checkState(cfg: ModelConfig, B: number, h: ArrayLike<number>, c: ArrayL
 }
 
 function checkWindow(cfg: ModelConfig, w: ReferenceWindow): void {
-  const { params, tokens, T, B, h0, c0, masks } = w;
+  const { params, tokens, T, B, h0, c0, masks, sampled } = w;
   checkParams(cfg, params);
   if (!Number.isInteger(T) || T < 1) fail(`T must be a positive integer (got ${T})`);
   if (!Number.isInteger(B) || B < 1) fail(`B must be a positive integer (got ${B})`);
@@ -452,18 +490,25 @@ function checkWindow(cfg: ModelConfig, w: ReferenceWindow): void {
       if (m.length !== T * B * widths[k]) fail(`mask ${k} must be [T,B,${widths[k]}] = ${T * B * widths[k]} values (got ${m.length})`);
     });
   }
+  if (sampled) {
+    const K = sampled.ids.length;
+    if (K < 1 || sampled.logQ.length !== K) fail(`sampled softmax: ${K} ids and ${sampled.logQ.length} log Q values`);
+    checkIds(cfg, sampled.ids, 'sampled.ids', K, 1);
+    if (new Set(sampled.ids).size !== K) fail('sampled softmax: the ids must be distinct');
+    for (const q of sampled.logQ) if (!(q <= 0)) fail(`sampled softmax: log Q must be ≤ 0 (got ${q})`);
+  }
 }
 
 // ----------------------------------------------------------------------------------------------------
 // Public API.
 
 /** One window for the reference: the model part of a StepInput (no optimizer fields). */
-export type ReferenceWindow = Pick<StepInput<Float64Array>, 'params' | 'tokens' | 'T' | 'B' | 'h0' | 'c0' | 'masks'>;
+export type ReferenceWindow = Pick<StepInput<Float64Array>, 'params' | 'tokens' | 'T' | 'B' | 'h0' | 'c0' | 'masks' | 'sampled'>;
 
 export interface ReferenceForwardResult {
   /** [N,V] log-softmax of the logits; row n = t·B + b predicts tokens row t+1, stream b. */
   logProbs: Float64Array;
-  /** Mean cross-entropy (nats) over the N targets. */
+  /** Mean cross-entropy (nats) over the N targets: of the sampled softmax when the window has one. */
   loss: number;
   /** [L,B,H] hidden state after the window. */
   hT: Float64Array;
@@ -478,18 +523,18 @@ export interface ReferenceGradientResult extends ReferenceForwardResult {
 
 function evaluate(cfg: ModelConfig, w: ReferenceWindow, withGradients: boolean): ReferenceGradientResult | ReferenceForwardResult {
   checkWindow(cfg, w);
-  const { params, tokens, T, B, h0, c0, masks } = w;
+  const { params, tokens, T, B, h0, c0, masks, sampled } = w;
   const x = tokens.subarray(0, T * B); // rows 0..T−1
   const y = tokens.subarray(B, (T + 1) * B); // rows 1..T
   const views = parameterViews(cfg, params);
   const act = forwardPass(cfg, views, x, T, B, h0, c0, masks);
   const BH = B * cfg.hidden;
-  const loss = crossEntropyForward(act.logProbs, y, cfg.vocab);
+  const loss = sampled ? sampledCrossEntropy(act.logProbs, y, cfg.vocab, sampled) : crossEntropyForward(act.logProbs, y, cfg.vocab);
   const out: ReferenceForwardResult = { logProbs: act.logProbs, loss, hT: lastStep(act.hs, T, BH) };
   if (cfg.cell === 'lstm') out.cT = lastStep(act.cs, T, BH);
   if (!withGradients) return out;
   const grads = new Float64Array(params.length);
-  backwardPass(cfg, views, parameterViews(cfg, grads), act, x, y, T, B, h0, c0, masks);
+  backwardPass(cfg, views, parameterViews(cfg, grads), act, x, y, T, B, h0, c0, masks, sampled);
   return { ...out, grads };
 }
 
@@ -506,8 +551,9 @@ export function referenceForward(
   h0: Float64Array,
   c0?: Float64Array,
   masks?: Float64Array[],
+  sampled?: SampledSoftmax,
 ): ReferenceForwardResult {
-  return evaluate(cfg, { params, tokens, T, B, h0, c0, masks }, false);
+  return evaluate(cfg, { params, tokens, T, B, h0, c0, masks, sampled }, false);
 }
 
 /** The forward pass plus the gradient of the mean loss w.r.t. every parameter (none w.r.t. h0/c0). */

@@ -46,6 +46,26 @@ export interface StepInput<A extends FloatArray = Float32Array> {
   clip: number;
   /** 1-based update count, for Adam's bias correction. */
   step: number;
+  /** Train on the sampled softmax over these words instead of the full softmax (see SampledSoftmax). */
+  sampled?: SampledSoftmax;
+}
+
+/**
+ * A sampled softmax for one step (Jean et al. 2015; the "unique" sampler of TensorFlow's
+ * sampled_softmax_loss): K distinct words S shared by every row, drawn from a proposal q, each with
+ * log Q(s), Q(s) = 1 − (1 − q(s))^tries its probability of being among them. Row n's loss is
+ *
+ *   −z_y + log( e^{z_y} + Σ_{s ∈ S, s ≠ y} e^{z_s − log Q(s)} ),      z = the row's logits,
+ *
+ * the cross-entropy of a softmax over the target and the samples, whose sum estimates the full softmax's
+ * normaliser without bias (Horvitz–Thompson). A sample equal to the target is left out of its row. With S
+ * the whole vocabulary and Q = 1 it is exactly the full softmax's cross-entropy.
+ */
+export interface SampledSoftmax {
+  /** [K] distinct word ids. */
+  ids: Int32Array;
+  /** [K] log Q(s) ≤ 0. */
+  logQ: Float32Array | Float64Array;
 }
 
 export interface StepOutput<A extends FloatArray = Float32Array> {

@@ -6,10 +6,12 @@
 import { toStreams, windowCount, windows, type Streams } from './batching.js';
 import type { OptimizerType } from './model-config.js';
 import { mulberry32 } from './random.js';
+import { SoftmaxSampler } from './softmax-sampler.js';
+import type { SampledSoftmax } from './train-step.js';
 
 export interface TrainEngine {
   resetState(B: number): void;
-  step(tokens: Int32Array, T: number, lr: number, clip: number, masks?: Float32Array[]): Promise<{ loss: number; gradNorm: number }>;
+  step(tokens: Int32Array, T: number, lr: number, clip: number, masks?: Float32Array[], sampled?: SampledSoftmax): Promise<{ loss: number; gradNorm: number }>;
   evaluate(data: Int32Array, rows: number, B: number, T: number, signal?: AbortSignal): Promise<{ nll: number; count: number }>;
   flatParams(): Float32Array;
 }
@@ -38,6 +40,11 @@ export interface TrainOptions {
   /** Streams and window length used for validation. */
   evalBatch: number;
   evalBptt: number;
+  /**
+   * Train on a sampled softmax of `samples` words per step (softmax-sampler.ts) over a vocabulary of
+   * `vocab`, except in the last `fullEpochs` epochs, which use the full softmax. Validation is always exact.
+   */
+  sampled?: { samples: number; vocab: number; fullEpochs: number };
 }
 
 export type TrainEvent =
@@ -46,7 +53,9 @@ export type TrainEvent =
       epoch: number;
       step: number;
       steps: number;
+      /** The step's loss: of the sampled softmax when `sampled` (lower than the full one's). */
       loss: number;
+      sampled: boolean;
       ppl: number;
       lr: number;
       tokensPerS: number;
@@ -56,7 +65,9 @@ export type TrainEvent =
   | {
       kind: 'epoch';
       epoch: number;
+      /** From the steps' losses: of the sampled softmax when `sampled`. */
       trainPpl: number;
+      sampled: boolean;
       validPpl: number;
       lr: number;
       seconds: number;
@@ -102,6 +113,12 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (!(o.dropout >= 0 && o.dropout < 1)) fail(`dropout must be in [0, 1) (got ${o.dropout})`);
   if (!(o.timeBudget >= 0)) fail(`time budget must be ≥ 0 seconds (got ${o.timeBudget})`);
   if (!(o.schedule.factor > 0)) fail('schedule factor must be positive');
+  if (o.sampled) {
+    const { samples, vocab, fullEpochs } = o.sampled;
+    if (!Number.isInteger(samples) || samples < 1) fail(`samples must be a positive integer (got ${samples})`);
+    if (!Number.isInteger(vocab) || vocab < 2) fail(`the sampled softmax needs the vocabulary size (got ${vocab})`);
+    if (!Number.isInteger(fullEpochs) || fullEpochs < 0) fail(`fullEpochs must be an integer ≥ 0 (got ${fullEpochs})`);
+  }
 }
 
 /** Perplexity of a corpus given as ids, with the engine's current parameters. */
@@ -125,6 +142,7 @@ export async function train(
   if (steps === 0) throw new Error(`the training text is too short: ${data.train.length} tokens for ${o.batch} streams`);
   if (data.valid.length < 2) throw new Error('the validation text is too short (needs at least 2 tokens)');
   const rand = mulberry32(o.seed ^ 0x5eed);
+  const sampler = o.sampled ? new SoftmaxSampler(wordCounts(data.train, o.sampled.vocab), o.sampled.samples, mulberry32(o.seed ^ 0x5a3b1e)) : undefined;
   const keep = 1 - o.dropout;
   const t0 = now();
   let lr = o.lr;
@@ -139,6 +157,7 @@ export async function train(
 
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     engine.resetState(o.batch);
+    const sampling = sampler && epoch <= o.epochs - o.sampled!.fullEpochs ? sampler : undefined;
     const e0 = now();
     let lossSum = 0;
     let lossCount = 0;
@@ -147,7 +166,7 @@ export async function train(
     for (const w of windows(streams, o.bptt)) {
       hooks.signal?.throwIfAborted();
       const masks = o.dropout > 0 ? o.maskWidths.map((width) => dropoutMask(w.T * o.batch * width, keep, rand)) : undefined;
-      const r = await engine.step(w.tokens, w.T, lr, o.clip, masks);
+      const r = await engine.step(w.tokens, w.T, lr, o.clip, masks, sampling?.draw());
       if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch}, step ${step + 1} (loss ${r.loss}); try a lower learning rate`);
       const n = w.T * o.batch;
       lossSum += r.loss * n;
@@ -161,7 +180,7 @@ export async function train(
       let eta = ((totalSteps - stepsDone) * elapsed) / stepsDone;
       if (o.timeBudget > 0) eta = Math.min(eta, Math.max(0, o.timeBudget - elapsed));
       hooks.onEvent?.({
-        kind: 'step', epoch, step, steps, loss: r.loss, ppl: Math.exp(lossSum / lossCount), lr, tokensPerS, elapsedS: elapsed, etaS: eta,
+        kind: 'step', epoch, step, steps, loss: r.loss, sampled: !!sampling, ppl: Math.exp(lossSum / lossCount), lr, tokensPerS, elapsedS: elapsed, etaS: eta,
       });
       if (o.timeBudget > 0 && elapsed >= o.timeBudget) {
         stoppedBy = 'time-budget';
@@ -176,7 +195,7 @@ export async function train(
       bestEpoch = epoch;
       bestParams = engine.flatParams();
     }
-    const ev = { kind: 'epoch' as const, epoch, trainPpl: Math.exp(lossSum / lossCount), validPpl, lr, seconds, tokensPerS: epochTokens / seconds, best: improved };
+    const ev = { kind: 'epoch' as const, epoch, trainPpl: Math.exp(lossSum / lossCount), sampled: !!sampling, validPpl, lr, seconds, tokensPerS: epochTokens / seconds, best: improved };
     history.push(ev);
     hooks.onEvent?.(ev);
     if (stoppedBy === 'time-budget') break;
@@ -198,6 +217,13 @@ export async function train(
     stoppedBy,
     history,
   };
+}
+
+/** [V] occurrences of each id. */
+function wordCounts(ids: Int32Array, V: number): Float64Array {
+  const counts = new Float64Array(V);
+  for (const id of ids) if (id >= 0 && id < V) counts[id]!++;
+  return counts;
 }
 
 /** Inverted dropout: each entry is 0 with probability 1 − keep, else 1 / keep. */

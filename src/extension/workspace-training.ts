@@ -238,7 +238,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
         lastEpoch = e;
         lastShown = 0;
         log.info(
-          `training: epoch ${e.epoch} | ${duration(e.seconds)} | ${thousands(e.tokensPerS)} tok/s | train ppl ${exactPerplexity(e.trainPpl)} | ` +
+          `training: epoch ${e.epoch} | ${duration(e.seconds)} | ${thousands(e.tokensPerS)} tok/s | train ppl ${exactPerplexity(e.trainPpl)}${e.sampled ? ' (sampled softmax)' : ''} | ` +
             `valid ppl ${exactPerplexity(e.validPpl)} | lr ${e.lr}${e.best ? ' *' : ''}`,
         );
         return;

@@ -6,6 +6,7 @@
 import { trainGraphNames, trainStepGraph, type TrainGraphNames } from '../core/graphs/train-step-graph.js';
 import { scoreGraph } from '../core/graphs/inference-graph.js';
 import { parameterLayout, type ModelConfig, type OptimizerType, type ParamSpec } from '../core/model-config.js';
+import type { SampledSoftmax } from '../core/train-step.js';
 import { createSession, floatData, floatTensor, idsTensor, ort, scalarTensor } from './ort-session.js';
 
 export interface TrainRunnerOptions {
@@ -14,6 +15,8 @@ export interface TrainRunnerOptions {
   /** The usual window length; the graph is unrolled, so another T (an epoch's last window) gets its own session. */
   bptt: number;
   threads?: number;
+  /** Steps will mostly use a sampled softmax: build that graph up front (the other is built when first needed). */
+  sampled?: boolean;
 }
 
 export interface StepResult {
@@ -39,7 +42,8 @@ export class TrainRunner {
   private constructor(
     readonly cfg: ModelConfig,
     readonly opts: TrainRunnerOptions,
-    private readonly sessions: Map<number, Promise<ort.InferenceSession>>,
+    /** One session per window length and softmax ("T:full", "T:sampled"). */
+    private readonly sessions: Map<string, Promise<ort.InferenceSession>>,
     private readonly scorer: ort.InferenceSession,
     private readonly names: TrainGraphNames,
     private readonly layout: ParamSpec[],
@@ -57,16 +61,17 @@ export class TrainRunner {
     if (initialParams.length !== total) throw new Error(`expected ${total} parameters, got ${initialParams.length}`);
     const scorer = await createSession(scoreGraph(cfg), { threads: opts.threads, spin: true });
     const runner = new TrainRunner(cfg, opts, new Map(), scorer, trainGraphNames(cfg, { ...opts, T: opts.bptt }), layout, initialParams);
-    await runner.sessionFor(opts.bptt);
+    await runner.sessionFor(opts.bptt, !!opts.sampled);
     return runner;
   }
 
-  private sessionFor(T: number): Promise<ort.InferenceSession> {
-    let s = this.sessions.get(T);
+  private sessionFor(T: number, sampled: boolean): Promise<ort.InferenceSession> {
+    const key = `${T}:${sampled ? 'sampled' : 'full'}`;
+    let s = this.sessions.get(key);
     if (!s) {
-      const graph = trainStepGraph(this.cfg, { optimizer: this.opts.optimizer, dropout: this.opts.dropout, T });
+      const graph = trainStepGraph(this.cfg, { optimizer: this.opts.optimizer, dropout: this.opts.dropout, T, sampled });
       s = createSession(graph, { threads: this.opts.threads, spin: true });
-      this.sessions.set(T, s);
+      this.sessions.set(key, s);
     }
     return s;
   }
@@ -81,9 +86,10 @@ export class TrainRunner {
 
   /**
    * One update on a window: `tokens` [(T+1), B] (inputs rows 0..T−1, targets rows 1..T). The hidden state
-   * carries over from the previous window of the same streams (truncated BPTT).
+   * carries over from the previous window of the same streams (truncated BPTT). With `sampled`, the loss
+   * (and so the returned one) is the sampled softmax's.
    */
-  async step(tokens: Int32Array, T: number, lr: number, clip: number, masks?: Float32Array[]): Promise<StepResult> {
+  async step(tokens: Int32Array, T: number, lr: number, clip: number, masks?: Float32Array[], sampled?: SampledSoftmax): Promise<StepResult> {
     const B = this.B;
     if (tokens.length !== (T + 1) * B) throw new Error(`tokens must be [(T+1)·B] = ${(T + 1) * B}, got ${tokens.length}`);
     const feeds: Record<string, ort.Tensor> = {};
@@ -108,7 +114,11 @@ export class TrainRunner {
         feeds[name] = floatTensor(masks[k]!, [T, B, width]);
       });
     }
-    const session = await this.sessionFor(T);
+    if (sampled) {
+      feeds.samples = idsTensor(sampled.ids, [sampled.ids.length]);
+      feeds.sample_logq = floatTensor(Float32Array.from(sampled.logQ), [sampled.ids.length]);
+    }
+    const session = await this.sessionFor(T, !!sampled);
     const out = await session.run(feeds);
     const embedding = this.params[0]!;
     this.params = this.names.newParams.map((n, i) => (this.names.sparseEmbedding && i === 0 ? embedding : floatData(out[n], n)));

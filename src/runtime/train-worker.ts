@@ -23,7 +23,7 @@ async function run(input: TrainJobInput): Promise<TrainJobOutput> {
   const params = input.initialParams ?? initialParameters(cfg, mulberry32(options.seed));
   const runner = await TrainRunner.create(
     cfg,
-    { optimizer: options.optimizer, dropout: options.dropout > 0, bptt: options.bptt, threads: input.threads },
+    { optimizer: options.optimizer, dropout: options.dropout > 0, bptt: options.bptt, threads: input.threads, sampled: !!options.sampled && options.epochs > options.sampled.fullEpochs },
     params,
   );
   try {

@@ -55,7 +55,7 @@ function randomWindow(cfg: ModelConfig, seed: number, T: number, B: number, drop
 }
 
 const lossOf = (cfg: ModelConfig, w: ReferenceWindow, params: Float64Array): number =>
-  referenceForward(cfg, params, w.tokens, w.T, w.B, w.h0, w.c0, w.masks).loss;
+  referenceForward(cfg, params, w.tokens, w.T, w.B, w.h0, w.c0, w.masks, w.sampled).loss;
 
 // ------------------------------------------------------------------------------------------------
 // Gradients against centred finite differences.
@@ -74,6 +74,30 @@ function numericGradient(f: (delta: number) => number): number {
 const relativeError = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(a) + Math.abs(b), 1e-6);
 const GRAD_TOLERANCE = 1e-6;
 
+/** Every gradient of the window's loss against finite differences. */
+function checkGradients(t: { diagnostic: (m: string) => void }, name: string, cfg: ModelConfig, w: ReferenceWindow): void {
+  const { grads } = referenceLossAndGradients(cfg, w);
+  const report: string[] = [];
+  for (const p of parameterLayout(cfg)) {
+    let maxErr = 0;
+    let maxAbs = 0;
+    for (let k = p.offset; k < p.offset + p.size; k++) {
+      const numeric = numericGradient((delta) => {
+        const moved = Float64Array.from(w.params);
+        moved[k] += delta;
+        return lossOf(cfg, w, moved);
+      });
+      maxErr = Math.max(maxErr, relativeError(grads[k], numeric));
+      maxAbs = Math.max(maxAbs, Math.abs(grads[k]));
+    }
+    report.push(`${p.name} ${maxErr.toExponential(1)}`);
+    // A tensor whose gradient is all zero would make the comparison vacuous.
+    assert.ok(maxAbs > 1e-4, `${p.name}: gradient unexpectedly ~0 (max |g| = ${maxAbs})`);
+    assert.ok(maxErr < GRAD_TOLERANCE, `${p.name}: max relative error ${maxErr} ≥ ${GRAD_TOLERANCE}`);
+  }
+  t.diagnostic(`max relative error per tensor (${name}): ${report.join(', ')}`);
+}
+
 for (const cell of ['lstm', 'rnn'] as CellType[]) {
   for (const layers of [1, 2, 3]) {
     for (const tied of [false, true]) {
@@ -82,32 +106,48 @@ for (const cell of ['lstm', 'rnn'] as CellType[]) {
         test(`gradients match finite differences: ${name}`, (t) => {
           // E ≠ H when untied, so a transposed input weight would not even fit.
           const cfg: ModelConfig = { cell, layers, vocab: 7, embed: tied ? 4 : 3, hidden: 4, tied };
-          const w = randomWindow(cfg, 1000 + layers * 10 + (tied ? 2 : 0) + (dropout ? 1 : 0), 3, 2, dropout);
-          const { grads } = referenceLossAndGradients(cfg, w);
-          const report: string[] = [];
-          for (const p of parameterLayout(cfg)) {
-            let maxErr = 0;
-            let maxAbs = 0;
-            for (let k = p.offset; k < p.offset + p.size; k++) {
-              const numeric = numericGradient((delta) => {
-                const moved = Float64Array.from(w.params);
-                moved[k] += delta;
-                return lossOf(cfg, w, moved);
-              });
-              maxErr = Math.max(maxErr, relativeError(grads[k], numeric));
-              maxAbs = Math.max(maxAbs, Math.abs(grads[k]));
-            }
-            report.push(`${p.name} ${maxErr.toExponential(1)}`);
-            // A tensor whose gradient is all zero would make the comparison vacuous.
-            assert.ok(maxAbs > 1e-4, `${p.name}: gradient unexpectedly ~0 (max |g| = ${maxAbs})`);
-            assert.ok(maxErr < GRAD_TOLERANCE, `${p.name}: max relative error ${maxErr} ≥ ${GRAD_TOLERANCE}`);
-          }
-          t.diagnostic(`max relative error per tensor (${name}): ${report.join(', ')}`);
+          checkGradients(t, name, cfg, randomWindow(cfg, 1000 + layers * 10 + (tied ? 2 : 0) + (dropout ? 1 : 0), 3, 2, dropout));
         });
       }
     }
   }
 }
+
+/** Samples {0, 2, 3, 5} of a vocabulary of 7 with made-up log Q: some targets are sampled too (a hit). */
+const SAMPLED = { ids: Int32Array.from([5, 0, 3, 2]), logQ: Float64Array.from([-0.2, -1.5, 0, -3]) };
+
+for (const [cell, layers, tied, dropout] of [['lstm', 1, true, false], ['lstm', 2, false, true], ['rnn', 2, true, true]] as const) {
+  const name = `sampled softmax, ${cell}, ${layers} layer(s), ${tied ? 'tied' : 'untied'}, dropout ${dropout ? 'on' : 'off'}`;
+  test(`gradients match finite differences: ${name}`, (t) => {
+    const cfg: ModelConfig = { cell, layers, vocab: 7, embed: tied ? 4 : 3, hidden: 4, tied };
+    const w = { ...randomWindow(cfg, 2000 + layers, 3, 2, dropout), sampled: SAMPLED };
+    const y = w.tokens.subarray(w.B);
+    assert.ok(y.some((id) => SAMPLED.ids.includes(id)) && y.some((id) => !SAMPLED.ids.includes(id)), 'targets both among and outside the samples');
+    checkGradients(t, name, cfg, w);
+  });
+}
+
+test('the sampled softmax over the whole vocabulary with Q = 1 is the full softmax: same loss, same gradients', () => {
+  const cfg: ModelConfig = { cell: 'lstm', layers: 2, vocab: 7, embed: 4, hidden: 4, tied: true };
+  const w = randomWindow(cfg, 77, 3, 2, true);
+  const full = referenceLossAndGradients(cfg, w);
+  const all = referenceLossAndGradients(cfg, { ...w, sampled: { ids: Int32Array.from([6, 1, 0, 4, 2, 5, 3]), logQ: new Float64Array(7) } });
+  assert.ok(Math.abs(full.loss - all.loss) < 1e-12, `${full.loss} vs ${all.loss}`);
+  for (let k = 0; k < full.grads.length; k++) assert.ok(Math.abs(full.grads[k] - all.grads[k]) < 1e-12, `grad[${k}]`);
+  // With fewer samples the loss is smaller: the normaliser leaves words out.
+  const some = referenceLossAndGradients(cfg, { ...w, sampled: { ids: Int32Array.from([1, 4]), logQ: new Float64Array(2) } });
+  assert.ok(some.loss < full.loss);
+});
+
+test('the reference rejects a malformed sampled softmax', () => {
+  const cfg: ModelConfig = { cell: 'rnn', layers: 1, vocab: 7, embed: 4, hidden: 4, tied: true };
+  const w = randomWindow(cfg, 3, 2, 2, false);
+  const bad = (ids: number[], logQ: number[]) => () => referenceLossAndGradients(cfg, { ...w, sampled: { ids: Int32Array.from(ids), logQ: Float64Array.from(logQ) } });
+  assert.throws(bad([1, 1], [0, 0]), /distinct/);
+  assert.throws(bad([1, 9], [0, 0]), /outside the vocabulary/);
+  assert.throws(bad([1, 2], [0]), /log Q values/);
+  assert.throws(bad([1, 2], [0, 0.5]), /≤ 0/);
+});
 
 // ------------------------------------------------------------------------------------------------
 // The forward against a naive one written straight from the formulas (2-D indexing, one scalar at a time).

@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { train, type TrainEngine, type TrainEvent, type TrainOptions } from '../../src/core/trainer.js';
+import type { SampledSoftmax } from '../../src/core/train-step.js';
 
 class ScriptedEngine implements TrainEngine {
-  steps: { T: number; lr: number; masks?: Float32Array[] }[] = [];
+  steps: { T: number; lr: number; masks?: Float32Array[]; sampled?: SampledSoftmax }[] = [];
   resets: number[] = [];
   evals = 0;
   /** Validation nll per token for each successive evaluation. */
@@ -13,8 +14,8 @@ class ScriptedEngine implements TrainEngine {
   resetState(B: number) {
     this.resets.push(B);
   }
-  async step(_tokens: Int32Array, T: number, lr: number, _clip: number, masks?: Float32Array[]) {
-    this.steps.push({ T, lr, ...(masks ? { masks } : {}) });
+  async step(_tokens: Int32Array, T: number, lr: number, _clip: number, masks?: Float32Array[], sampled?: SampledSoftmax) {
+    this.steps.push({ T, lr, ...(masks ? { masks } : {}), ...(sampled ? { sampled } : {}) });
     return { loss: 2, gradNorm: 1 };
   }
   async evaluate(_d: Int32Array, rows: number, B: number) {
@@ -103,4 +104,17 @@ test('bad options and too little text are refused with clear errors', async () =
   await assert.rejects(train(engine, data, { ...base, dropout: 1 }), /dropout/);
   await assert.rejects(train(engine, { train: new Int32Array(3), valid: data.valid }, base), /too short/);
   await assert.rejects(train(engine, { train: data.train, valid: new Int32Array(1) }, base), /validation text is too short/);
+});
+
+test('a sampled softmax: fresh samples every step of the sampled epochs, none in the last full-softmax epochs', async () => {
+  const engine = new ScriptedEngine([3, 2, 1, 1]);
+  const train42 = Int32Array.from({ length: 42 }, (_, i) => (i * 7) % 9); // ids 0..8 of a vocabulary of 12
+  await train(engine, { train: train42, valid: data.valid }, { ...base, sampled: { samples: 5, vocab: 12, fullEpochs: 1 } });
+  const perEpoch = 4;
+  const sampledSteps = engine.steps.slice(0, 3 * perEpoch);
+  assert.ok(sampledSteps.every((s) => s.sampled && s.sampled.ids.length === 5 && new Set(s.sampled.ids).size === 5));
+  assert.ok(sampledSteps.every((s) => [...s.sampled!.ids].every((id) => id >= 0 && id < 12)));
+  assert.ok(new Set(sampledSteps.map((s) => [...s.sampled!.ids].join())).size > 1, 'the samples change from step to step');
+  assert.ok(engine.steps.slice(3 * perEpoch).every((s) => !s.sampled), 'the last epoch uses the full softmax');
+  await assert.rejects(train(engine, data, { ...base, sampled: { samples: 0, vocab: 12, fullEpochs: 0 } }), /samples must be a positive integer/);
 });

@@ -32,6 +32,16 @@ test('a worker trains the model, reports progress, and returns better-than-chanc
   assert.ok(r.params instanceof Float32Array && r.params.length > 0);
 });
 
+test('with a sampled softmax (then a full-softmax epoch) the worker learns too: exact validation far below chance', async () => {
+  const events: TrainEvent[] = [];
+  const sampled = { samples: 4, vocab: 12, fullEpochs: 1 };
+  const job = startTraining({ cfg, options: { ...options, sampled }, train: corpus(2000, 1), valid: corpus(300, 2), threads: 1 }, (e) => events.push(e));
+  const r = await job.result;
+  const epochs = events.filter((e) => e.kind === 'epoch');
+  assert.deepEqual(epochs.map((e) => e.kind === 'epoch' && e.sampled), [true, true, true, false]);
+  assert.ok(r.bestValidPpl < 12 / 2, `valid ppl ${r.bestValidPpl} should be far below the uniform 12`);
+});
+
 test('cancel stops the worker and rejects with TrainingCancelled', async () => {
   let job: ReturnType<typeof startTraining> | undefined;
   let steps = 0;

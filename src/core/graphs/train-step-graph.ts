@@ -25,6 +25,11 @@ export interface TrainGraphOptions {
   exposeLogProbs?: boolean;
   /** Also output `grad.<name>`, the unclipped gradient of the mean loss (for tests). */
   exposeGradients?: boolean;
+  /**
+   * Train on a sampled softmax (train-step.ts, SampledSoftmax) instead of the full one: inputs `samples`
+   * int64 [K] and `sample_logq` [K], any K per step. The decoder's products shrink from [N, V] to [N, K].
+   */
+  sampled?: boolean;
 }
 
 /** Input and output names of the training graph, in the order the runtime feeds and fetches them. */
@@ -36,6 +41,8 @@ export interface TrainGraphNames {
   newAdamM: string[];
   newAdamV: string[];
   masks: string[];
+  /** The step takes `samples` and `sample_logq` (a sampled softmax). */
+  sampled: boolean;
   /**
    * SGD with an untied embedding updates only the rows of the window's ids: instead of `new.embedding`
    * the graph returns those rows (`new.embedding.rows` [U, E]) and their ids (`new.embedding.ids` [U]),
@@ -55,6 +62,7 @@ export function trainGraphNames(cfg: ModelConfig, opts: TrainGraphOptions): Trai
     newAdamM: adam ? params.map((n) => `new.adam.m.${n}`) : [],
     newAdamV: adam ? params.map((n) => `new.adam.v.${n}`) : [],
     masks: opts.dropout ? dropoutMaskWidths(cfg).map((_, k) => `dropout.${k}`) : [],
+    sampled: !!opts.sampled,
     sparseEmbedding: isSparseEmbedding(cfg, opts),
   };
 }
@@ -71,7 +79,8 @@ function isSparseEmbedding(cfg: ModelConfig, opts: TrainGraphOptions): boolean {
 /**
  * Builds the training-step model.
  * Inputs:  every parameter; `adam.m.*`, `adam.v.*`, `adam.step` (Adam); `tokens` int64 [T+1, B];
- *          `h0` (and `c0` for LSTM) [L, B, H]; `lr`, `clip` scalars; `dropout.k` masks when enabled.
+ *          `h0` (and `c0` for LSTM) [L, B, H]; `lr`, `clip` scalars; `dropout.k` masks when enabled;
+ *          `samples`, `sample_logq` with a sampled softmax.
  * Outputs: `new.*` parameters (and Adam moments), `loss`, `grad_norm`, `hT` (and `cT`) [L, B, H];
  *          with a sparse embedding update, `new.embedding.rows` and `new.embedding.ids` instead of `new.embedding`.
  */
@@ -120,19 +129,9 @@ export function trainStepGraph(cfg: ModelConfig, opts: TrainGraphOptions): Uint8
   }
   // The decoder multiplies by the embedding [V, H] when tied, else by its own matrix stored as [H, V].
   const D = param(cfg.tied ? 'embedding' : 'decoder.W');
-  const logits = op.gemm(X, D, param('decoder.b'), { transB: cfg.tied ? 1 : 0 }, 'decoder.logits'); // [N, V]
-  const p = op.softmax(logits, 1, 'decoder.p'); //                                [N, V]
-  const pY = op.gatherElements(p, y, 1, 'p_y'); //                               [N, 1]
-  // loss = −mean log p_y   (p_y floored so that an underflow gives a large finite loss, not ∞)
-  const loss = op.neg(op.reduceMean(op.log(op.max([pY, g.constFloat(1e-30)])), undefined, 0), 'loss');
-
-  // ---- backward (unscaled: N × the gradient of the mean loss) ----
-  const dLogits = op.scatterElements(p, y, op.sub(pY, g.constFloat(1)), 1, undefined, 'decoder.dlogits'); // p − onehot(y)
-  const dD = cfg.tied
-    ? op.gemm(dLogits, X, undefined, { transA: 1 }, 'decoder.dW') //             [V, H]
-    : op.gemm(X, dLogits, undefined, { transA: 1 }, 'decoder.dW'); //            [H, V]
-  const dd = op.reduceSum(dLogits, [0], 0, 'decoder.db'); //                    [V]
-  let dY = op.gemm(dLogits, D, undefined, { transB: cfg.tied ? 0 : 1 }, 'decoder.dX'); // [N, H]
+  const dec = opts.sampled ? sampledDecoder(g, cfg, D, param('decoder.b'), X, y) : fullDecoder(g, cfg, D, param('decoder.b'), X, y);
+  const { loss, dD, dd } = dec;
+  let dY = dec.dX; //                                                             [N, H]
   const grads = new Map<string, Value>([['decoder.b', dd]]);
   if (!cfg.tied) grads.set('decoder.W', dD);
   for (let l = L - 1; l >= 0; l--) {
@@ -214,6 +213,73 @@ export function trainStepGraph(cfg: ModelConfig, opts: TrainGraphOptions): Uint8
       g.output(op.mul(grad, invN), `grad.${s.name}`, DType.float, s.shape);
     });
   }
-  if (opts.exposeLogProbs) g.output(op.logSoftmax(logits, 1), 'log_probs', DType.float, ['N', V]);
+  if (opts.exposeLogProbs) {
+    const logits = op.gemm(X, D, param('decoder.b'), { transB: cfg.tied ? 1 : 0 }, 'decoder.full_logits');
+    g.output(op.logSoftmax(logits, 1), 'log_probs', DType.float, ['N', V]);
+  }
   return g.toModelBytes({ docString: `Nextword training step (${cfg.cell}, ${L}×${H}, V=${V}, ${opts.optimizer})` });
+}
+
+/** The decoder's loss and its gradients: `dD` shaped as D ([V, H] tied, [H, V] untied), `dd` [V], `dX` [N, H]. */
+interface DecoderPass {
+  loss: Value;
+  dD: Value;
+  dd: Value;
+  dX: Value;
+}
+
+/** The full softmax over the V words. */
+function fullDecoder(g: GraphBuilder, cfg: ModelConfig, D: Value, b: Value, X: Value /* [N, H] */, y: Value /* [N, 1] */): DecoderPass {
+  const op = ops(g);
+  const logits = op.gemm(X, D, b, { transB: cfg.tied ? 1 : 0 }, 'decoder.logits'); //       [N, V]
+  const p = op.softmax(logits, 1, 'decoder.p'); //                                            [N, V]
+  const pY = op.gatherElements(p, y, 1, 'p_y'); //                                           [N, 1]
+  // loss = −mean log p_y   (p_y floored so that an underflow gives a large finite loss, not ∞)
+  const loss = op.neg(op.reduceMean(op.log(op.max([pY, g.constFloat(1e-30)])), undefined, 0), 'loss');
+  // backward (unscaled: N × the gradient of the mean loss)
+  const dLogits = op.scatterElements(p, y, op.sub(pY, g.constFloat(1)), 1, undefined, 'decoder.dlogits'); // p − onehot(y)
+  return {
+    loss,
+    dD: cfg.tied
+      ? op.gemm(dLogits, X, undefined, { transA: 1 }, 'decoder.dW') //                       [V, H]
+      : op.gemm(X, dLogits, undefined, { transA: 1 }, 'decoder.dW'), //                      [H, V]
+    dd: op.reduceSum(dLogits, [0], 0, 'decoder.db'), //                                      [V]
+    dX: op.gemm(dLogits, D, undefined, { transB: cfg.tied ? 0 : 1 }, 'decoder.dX'), //       [N, H]
+  };
+}
+
+/**
+ * The sampled softmax over each row's target and the K shared samples S (train-step.ts, SampledSoftmax):
+ *   z_y = x·D_y + b_y;  z_S = x·D_Sᵀ + b_S − log Q(S), −∞ where a sample is the row's target
+ *   P = softmax([z_y, z_S]);  loss = −mean log P_0
+ *   dz_y = P_0 − 1;  dz_S = P_S;  dX = dz_y·D_y + dz_S·D_S;  dD_S = dz_Sᵀ·X;  dD_y = dz_y·x (scattered)
+ * Only the rows of D for S and the targets get a gradient; it is scattered into a dense dD, so clipping
+ * and the optimizer see the same tensors as with the full softmax.
+ */
+function sampledDecoder(g: GraphBuilder, cfg: ModelConfig, D: Value, b: Value, X: Value /* [N, H] */, y: Value /* [N, 1] */): DecoderPass {
+  const op = ops(g);
+  const { tied, vocab: V, hidden: H } = cfg;
+  const S = g.input('samples', DType.int64, ['K']);
+  const logQ = g.input('sample_logq', DType.float, ['K']);
+  const yFlat = op.reshape(y, [-1], 'y_flat'); //                                              [N]
+  // Decoder rows as [·, H]: gathered from the embedding [V, H], or from decoder.W [H, V] along its columns.
+  const rows = (ids: Value, label: string) => (tied ? op.gather(D, ids, 0, label) : op.transpose(op.gather(D, ids, 1), [1, 0], label));
+  const DS = rows(S, 'decoder.D_S'); //                                                         [K, H]
+  const DY = rows(yFlat, 'decoder.D_y'); //                                                     [N, H]
+  const zY = op.add(op.reduceSum(op.mul(X, DY), [1], 1), op.unsqueeze(op.gather(b, yFlat, 0), [1]), 'decoder.z_y'); // [N, 1]
+  const zS = op.gemm(X, DS, op.sub(op.gather(b, S, 0), logQ), { transB: 1 }, 'decoder.z_S'); //  [N, K]
+  const hit = g.op1('Equal', [S, y], {}, 'decoder.hit'); //                                    [N, K]
+  const zSMasked = g.op1('Where', [hit, g.constFloat(-1e30), zS], {}, 'decoder.z_S_masked');
+  const P = op.softmax(op.concat([zY, zSMasked], 1), 1, 'decoder.p'); //                       [N, 1 + K]
+  const P0 = op.slice(P, [0], [1], [1], 'decoder.p_y'); //                                      [N, 1]
+  const PS = op.slice(P, [1], [Number.MAX_SAFE_INTEGER], [1], 'decoder.p_S'); //                  [N, K]
+  const loss = op.neg(op.reduceMean(op.log(op.max([P0, g.constFloat(1e-30)])), undefined, 0), 'loss');
+  const dZY = op.sub(P0, g.constFloat(1), 'decoder.dz_y'); //                                  [N, 1]
+  const dX = op.add(op.mul(dZY, DY), op.matmul(PS, DS), 'decoder.dX'); //                       [N, H]
+  const dDS = op.gemm(PS, X, undefined, { transA: 1 }, 'decoder.dD_S'); //                     [K, H]
+  const dDY = op.mul(dZY, X, 'decoder.dD_y'); //                                                [N, H]
+  const ids = op.unsqueeze(op.concat([S, yFlat], 0), [1], 'decoder.grad_ids'); //              [K + N, 1]
+  const dRows = op.scatterND(op.constantOfShape(g.constInt64([V, H])), ids, op.concat([dDS, dDY], 0), 'add', 'decoder.dD_rows'); // [V, H]
+  const dd = op.scatterND(op.constantOfShape(g.constInt64([V])), ids, op.concat([op.reduceSum(PS, [0], 0), op.reshape(dZY, [-1])], 0), 'add', 'decoder.db');
+  return { loss, dD: tied ? dRows : op.transpose(dRows, [1, 0], 'decoder.dW'), dd, dX };
 }

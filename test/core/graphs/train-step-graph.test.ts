@@ -57,7 +57,7 @@ function randomInput(cfg: ModelConfig, opts: { T: number; B: number; dropout: bo
 }
 
 async function onnxStep(cfg: ModelConfig, input: StepInput<Float64Array>, exposeLogProbs = false) {
-  const opts = { optimizer: input.optimizer, dropout: !!input.masks, T: input.T, exposeLogProbs, exposeGradients: true };
+  const opts = { optimizer: input.optimizer, dropout: !!input.masks, T: input.T, exposeLogProbs, exposeGradients: true, sampled: !!input.sampled };
   const session = await createSession(trainStepGraph(cfg, opts), { threads: 1 });
   const names = trainGraphNames(cfg, opts);
   const layout = parameterLayout(cfg);
@@ -78,6 +78,10 @@ async function onnxStep(cfg: ModelConfig, input: StepInput<Float64Array>, expose
   feeds.lr = scalarTensor(input.lr);
   feeds.clip = scalarTensor(input.clip);
   input.masks?.forEach((m, k) => (feeds[names.masks[k]!] = floatTensor(f32(m), [input.T, input.B, m.length / (input.T * input.B)])));
+  if (input.sampled) {
+    feeds.samples = idsTensor(input.sampled.ids, [input.sampled.ids.length]);
+    feeds.sample_logq = floatTensor(Float32Array.from(input.sampled.logQ), [input.sampled.ids.length]);
+  }
   const out = await session.run(feeds);
   await session.release();
   const gather = (list: string[]) => {
@@ -133,34 +137,56 @@ for (const cell of ['lstm', 'rnn'] as const)
         for (const optimizer of ['sgd', 'adam'] as const) cases.push({ cell, layers, tied, dropout, optimizer });
 
 let seed = 1;
+/** The ONNX step against the reference step on `input`: loss, norm, state, every gradient and update. */
+async function compareStep(t: { diagnostic: (m: string) => void }, cfg: ModelConfig, input: StepInput<Float64Array>): Promise<void> {
+  const ref = referenceStep(cfg, input);
+  const refGrads = referenceLossAndGradients(cfg, input).grads;
+  const got = await onnxStep(cfg, input);
+  const errors: Record<string, number> = {
+    loss: Math.abs(got.loss - ref.loss) / Math.abs(ref.loss),
+    grad_norm: Math.abs(got.gradNorm - ref.gradNorm) / ref.gradNorm,
+    hT: relErr(got.hT, ref.hT),
+  };
+  if (ref.cT) errors.cT = relErr(got.cT!, ref.cT);
+  for (const p of parameterLayout(cfg)) {
+    const sl = (a: Float64Array) => a.subarray(p.offset, p.offset + p.size);
+    errors[`d${p.name}`] = relErr(sl(got.grads), sl(refGrads));
+    errors[`Δ${p.name}`] = updateErr(sl(got.params), sl(ref.params), sl(input.params));
+    if (ref.adamM) {
+      errors[`m.${p.name}`] = relErr(sl(got.adamM!), sl(ref.adamM));
+      errors[`v.${p.name}`] = relErr(sl(got.adamV!), sl(ref.adamV!));
+    }
+  }
+  const worstGrad = Math.max(...Object.entries(errors).filter(([k]) => k.startsWith('d')).map(([, e]) => e));
+  const worst = Math.max(...Object.values(errors));
+  t.diagnostic(`grad norm ${ref.gradNorm.toFixed(4)} (clip 0.3); max relative error: gradients ${worstGrad.toExponential(2)}, all ${worst.toExponential(2)}`);
+  for (const [k, e] of Object.entries(errors)) assert.ok(e <= TOLERANCE, `${k}: relative error ${e.toExponential(3)} > ${TOLERANCE}`);
+}
+
 for (const c of cases) {
   const name = `${c.cell} ${c.layers} layer(s)${c.tied ? ' tied' : ''}${c.dropout ? ' dropout' : ''} ${c.optimizer}`;
   const s = seed++;
   test(`ONNX training step matches the reference: ${name}`, async (t) => {
     const cfg: ModelConfig = { cell: c.cell, layers: c.layers, vocab: 13, embed: c.tied ? 6 : 5, hidden: 6, tied: c.tied };
-    const input = randomInput(cfg, { T: 4, B: 3, dropout: c.dropout, optimizer: c.optimizer, seed: s });
-    const ref = referenceStep(cfg, input);
-    const refGrads = referenceLossAndGradients(cfg, input).grads;
-    const got = await onnxStep(cfg, input);
-    const errors: Record<string, number> = {
-      loss: Math.abs(got.loss - ref.loss) / Math.abs(ref.loss),
-      grad_norm: Math.abs(got.gradNorm - ref.gradNorm) / ref.gradNorm,
-      hT: relErr(got.hT, ref.hT),
-    };
-    if (ref.cT) errors.cT = relErr(got.cT!, ref.cT);
-    for (const p of parameterLayout(cfg)) {
-      const sl = (a: Float64Array) => a.subarray(p.offset, p.offset + p.size);
-      errors[`d${p.name}`] = relErr(sl(got.grads), sl(refGrads));
-      errors[`Δ${p.name}`] = updateErr(sl(got.params), sl(ref.params), sl(input.params));
-      if (ref.adamM) {
-        errors[`m.${p.name}`] = relErr(sl(got.adamM!), sl(ref.adamM));
-        errors[`v.${p.name}`] = relErr(sl(got.adamV!), sl(ref.adamV!));
-      }
-    }
-    const worstGrad = Math.max(...Object.entries(errors).filter(([k]) => k.startsWith('d')).map(([, e]) => e));
-    const worst = Math.max(...Object.values(errors));
-    t.diagnostic(`grad norm ${ref.gradNorm.toFixed(4)} (clip 0.3); max relative error: gradients ${worstGrad.toExponential(2)}, all ${worst.toExponential(2)}`);
-    for (const [k, e] of Object.entries(errors)) assert.ok(e <= TOLERANCE, `${k}: relative error ${e.toExponential(3)} > ${TOLERANCE}`);
+    await compareStep(t, cfg, randomInput(cfg, { T: 4, B: 3, dropout: c.dropout, optimizer: c.optimizer, seed: s }));
+  });
+}
+
+const sampledCases: { cell: CellType; layers: number; tied: boolean; dropout: boolean; optimizer: OptimizerType }[] = [
+  { cell: 'lstm', layers: 1, tied: true, dropout: true, optimizer: 'adam' },
+  { cell: 'lstm', layers: 2, tied: false, dropout: false, optimizer: 'sgd' },
+  { cell: 'rnn', layers: 2, tied: true, dropout: false, optimizer: 'sgd' },
+  { cell: 'lstm', layers: 2, tied: false, dropout: true, optimizer: 'adam' },
+];
+for (const c of sampledCases) {
+  const name = `${c.cell} ${c.layers} layer(s)${c.tied ? ' tied' : ''}${c.dropout ? ' dropout' : ''} ${c.optimizer}`;
+  test(`ONNX training step with a sampled softmax matches the reference: ${name}`, async (t) => {
+    const cfg: ModelConfig = { cell: c.cell, layers: c.layers, vocab: 13, embed: c.tied ? 6 : 5, hidden: 6, tied: c.tied };
+    const input = randomInput(cfg, { T: 4, B: 3, dropout: c.dropout, optimizer: c.optimizer, seed: 500 + c.layers });
+    // 5 of the 13 words, some of them targets (hits are masked), with unequal log Q.
+    input.sampled = { ids: Int32Array.from([11, 3, 0, 7, input.tokens[3 * 1 + 1]!].filter((v, i, a) => a.indexOf(v) === i)), logQ: new Float64Array(0) };
+    input.sampled.logQ = Float64Array.from(input.sampled.ids, (_, k) => -0.4 * k);
+    await compareStep(t, cfg, input);
   });
 }
 
