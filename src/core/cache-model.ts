@@ -55,18 +55,20 @@ export function cacheStateParts(state: RecurrentState): CacheState {
 }
 
 /**
- * The cache's part of the mixture after each of n inputs, as sparse rows: row t is the window after
- * inputs[0..t], which predicts the token after inputs[t]. What the scoring graph takes (`keep`,
- * `cache_ids`, `cache_weights`, `target_cache`) and what CacheLanguageModel mixes in.
+ * The cache's part of the mixture after each of n inputs: row t is the window after inputs[0..t], which
+ * predicts the token after inputs[t]. Rows are given over the K words that are in any row's window (they
+ * differ by a word or two from one row to the next), so filling them is a copy and two updates per row.
+ * What the scoring graph takes (`keep`, `cache_ids`, `cache_weights`, `target_cache`) and what
+ * CacheLanguageModel mixes in.
  */
 export interface CacheRows {
-  /** Entries per row: the most distinct words of any row's window (at least 1). */
+  /** Words in the rows: the distinct words of every row's window (at least 1; a lone 0 of weight 0 if none). */
   K: number;
   /** [n] 1 − λ, or 1 while the window is empty (or λ = 0). */
   keep: Float32Array;
-  /** [n, K] the window's distinct words, padded with id 0 of weight 0. */
+  /** [K] the words. */
   ids: Int32Array;
-  /** [n, K] each word's cache probability λ·count/|window|; 0 pads. */
+  /** [n, K] each word's cache probability λ·count/|window| in row t; 0 where it is not in that window. */
   weights: Float32Array;
   /** [n] the cache probability of targets[t] in row t, when targets were given. */
   targetWeights?: Float32Array;
@@ -77,40 +79,57 @@ export interface CacheRows {
 /** Builds CacheRows for `inputs` from `window`; `cached[id]` says whether id enters the window. */
 export function cacheRows(inputs: Int32Array, window: Int32Array, cached: Uint8Array, opts: CacheOptions, targets?: Int32Array): CacheRows {
   const n = inputs.length;
-  const win = new Window(window, opts.window);
+  const W = opts.window;
+  // The words: the window's, then each cached input's, numbered in order of appearance.
+  const slotOf = new Map<number, number>();
+  const words: number[] = [];
+  const slot = (id: number) => {
+    let s = slotOf.get(id);
+    if (s === undefined) {
+      s = words.length;
+      slotOf.set(id, s);
+      words.push(id);
+    }
+    return s;
+  };
+  // The window as a queue of slots (oldest first), at most W + n long.
+  const queue = new Int32Array(window.length + n);
+  let head = 0;
+  let tail = 0;
+  for (const id of window) queue[tail++] = slot(id);
+  for (const id of inputs) if (cached[id]) slot(id);
+  const K = Math.max(1, words.length);
+  const counts = new Float32Array(K); //                                                [K]
+  for (let i = head; i < tail; i++) counts[queue[i]!]!++;
   const keep = new Float32Array(n); //                                                  [n]
-  const rowIds: Int32Array[] = [];
-  const rowWeights: Float32Array[] = [];
+  const weights = new Float32Array(n * K); //                                           [n, K]
   const targetWeights = targets ? new Float32Array(n) : undefined; //                    [n]
-  let K = 1;
   for (let t = 0; t < n; t++) {
     const id = inputs[t]!;
-    if (cached[id]) win.push(id);
-    const active = win.size > 0 && opts.lambda > 0;
-    keep[t] = active ? 1 - opts.lambda : 1;
-    const k = active ? win.counts.size : 0;
-    const ids = new Int32Array(k);
-    const weights = new Float32Array(k);
-    if (active) {
-      const scale = opts.lambda / win.size;
-      let j = 0;
-      for (const [w, count] of win.counts) {
-        ids[j] = w;
-        weights[j++] = scale * count;
-      }
-      if (targetWeights) targetWeights[t] = scale * (win.counts.get(targets![t]!) ?? 0);
+    if (cached[id]) {
+      const s = slotOf.get(id)!;
+      queue[tail++] = s;
+      counts[s]!++;
+      if (tail - head > W) counts[queue[head++]!]!--;
     }
-    rowIds.push(ids);
-    rowWeights.push(weights);
-    K = Math.max(K, k);
+    const size = tail - head;
+    if (size === 0 || opts.lambda === 0) {
+      keep[t] = 1;
+      continue;
+    }
+    keep[t] = 1 - opts.lambda;
+    const scale = opts.lambda / size;
+    const row = t * K;
+    for (let k = 0; k < K; k++) weights[row + k] = counts[k]! * scale;
+    if (targetWeights) {
+      const s = slotOf.get(targets![t]!);
+      if (s !== undefined) targetWeights[t] = weights[row + s]!;
+    }
   }
-  const ids = new Int32Array(n * K); //                                                 [n, K]
-  const weights = new Float32Array(n * K); //                                           [n, K]
-  for (let t = 0; t < n; t++) {
-    ids.set(rowIds[t]!, t * K);
-    weights.set(rowWeights[t]!, t * K);
-  }
-  return { K, keep, ids, weights, ...(targetWeights ? { targetWeights } : {}), window: win.toArray() };
+  const ids = words.length ? Int32Array.from(words) : new Int32Array(1);
+  const last = new Int32Array(tail - head);
+  for (let i = head; i < tail; i++) last[i - head] = words[queue[i]!]!;
+  return { K, keep, ids, weights, ...(targetWeights ? { targetWeights } : {}), window: last };
 }
 
 export class CacheLanguageModel implements LanguageModel {
@@ -151,10 +170,10 @@ export class CacheLanguageModel implements LanguageModel {
       const row = t * V;
       const logKeep = Math.log(rows.keep[t]!);
       for (let v = 0; v < V; v++) logProbs[row + v] += logKeep;
-      for (let j = t * K; j < (t + 1) * K; j++) {
-        const c = rows.weights[j]!;
+      for (let k = 0; k < K; k++) {
+        const c = rows.weights[t * K + k]!;
         if (c === 0) continue;
-        const w = rows.ids[j]!;
+        const w = rows.ids[k]!;
         logProbs[row + w] = Math.log(Math.exp(logProbs[row + w]!) + c);
       }
     }

@@ -6,7 +6,7 @@
 // Shapes: m inputs per run (m + 1 ids: the inputs, then the last target), L layers, H hidden, V vocabulary.
 // The graph takes tokens [m + 1, 1] and h0/c0 [L, 1, H]; it returns logp [m], rank [m], hT/cT [L, 1, H].
 // With a document cache the states are CacheLanguageModel's (the window rides along) and each run also
-// feeds the window's words as sparse rows (core/cache-model.ts, cacheRows): [m, K] with K ≤ the window.
+// feeds the window's words (core/cache-model.ts, cacheRows): K words, [m, K] weights.
 //
 // A run holds several [m, V] float tensors (logits, log-probabilities, comparisons), and onnxruntime's arena
 // keeps the largest it has needed, so every call is split into runs of at most `chunk` targets: with the
@@ -98,7 +98,7 @@ export class OnnxScorer implements SequenceScorer, ChunkScorer {
     if (this.cache && parts) {
       const rows = cacheRows(ids.subarray(0, m), parts.window, this.cache.cached, this.cache.options, ids.subarray(1));
       feeds.keep = floatTensor(rows.keep, [m, 1]);
-      feeds.cache_ids = int32Tensor(rows.ids, [m, rows.K]);
+      feeds.cache_ids = int32Tensor(rows.ids, [rows.K]);
       feeds.cache_weights = floatTensor(rows.weights, [m, rows.K]);
       feeds.target_cache = floatTensor(rows.targetWeights!, [m, 1]);
       window = rows.window;

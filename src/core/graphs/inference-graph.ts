@@ -110,10 +110,12 @@ function int8Decoder(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, params:
   // 1/127 quantises it, so each row's logits depend on that row alone (not on what else is in the run).
   const scales = g.initializer('decoder.scales', q.scales.map((s) => s / ACTIVATION_LEVELS), [cfg.vocab]); // [V]
   const zero = op.cast(g.constInt64(128), DType.uint8, 'decoder.zero_point');
+  const bias = w('decoder.b');
   return (top) => {
     const xq = g.node('QuantizeLinear', [top, g.constFloat(1 / ACTIVATION_LEVELS), zero], {}, 1, 'decoder.quantize')[0]!; // [N, H] uint8
-    const acc = g.node('MatMulInteger', [xq, Wq, zero], {}, 1, 'decoder.matmul_int8')[0]!; //  [N, V] int32
-    return op.add(op.mul(op.cast(acc, DType.float), scales, 'decoder.rescale'), w('decoder.b'), 'decoder.logits'); // [N, V]
+    // (xq − 128)·Wq accumulated in int32, times scale_v/127, plus the bias: one fused onnxruntime kernel
+    // (MatMulInteger then Cast, Mul and Add took a third more).
+    return g.runtimeNode('MatMulIntegerToFloat', [xq, Wq, g.constFloat(1), scales, zero, '', bias], {}, 'decoder.logits'); // [N, V]
   };
 }
 
@@ -198,10 +200,10 @@ export interface ScoreGraphOptions {
  * Weights are graph inputs named as in the parameter layout, or initializers when `params` is given.
  *
  * With `cache`, p(w) = keep·p_model(w) + c(w) for each of the N rows (../cache-model.ts), from the inputs
- * `keep` [N, 1] (1 − λ, or 1 while the window is empty), `cache_ids` int32 [N, K] (the window's distinct
- * words), `cache_weights` [N, K] (their c = λ·count/|window|; 0 pads a row) and `target_cache` [N, 1] (c of
+ * `keep` [N, 1] (1 − λ, or 1 while the window is empty), `cache_ids` int32 [K] (the words in any row's
+ * window), `cache_weights` [N, K] (their c = λ·count/|window| in row n; 0 where not in its window) and `target_cache` [N, 1] (c of
  * the target). Only the K cached words need their mixed probability; every other word w outranks the
- * target exactly when logit(w) > τ = lse + log(p(y) / keep), so the rank is one comparison pass over
+ * target exactly when log p_model(w) > τ = log(p(y) / keep), so the rank is one comparison pass over
  * [N, V] like the plain graph's, corrected on the K cached words.
  */
 export function scoreGraph(cfg: ModelConfig, params?: Float32Array, opts: ScoreGraphOptions = {}): Uint8Array {
@@ -214,22 +216,23 @@ export function scoreGraph(cfg: ModelConfig, params?: Float32Array, opts: ScoreG
   const y = op.reshape(op.slice(tokens, [1], [Number.MAX_SAFE_INTEGER], [0]), [-1, 1], 'y'); // [N, 1]
   const s = recurrentStack(g, cfg, w, x, h0, c0);
   const logits = decoderFor(g, cfg, w, params, opts.decoder)(s.top); //               [N, V]
-  const lse = g.node('ReduceLogSumExp', [logits], { axes: [1], keepdims: 1 }, 1, 'lse')[0]!; // [N, 1]
-  const logitY = op.gatherElements(logits, y, 1, 'logit_y'); //                     [N, 1]
-  const lpModel = op.sub(logitY, lse, 'logp_model'); //                              [N, 1]
-  /** How many words w ≠ y have logit(w) > threshold [N, 1] (y itself excluded exactly), as float [N, 1]. */
+  // Everything below compares log-probabilities: LogSoftmax is one vectorised operator in onnxruntime,
+  // where ReduceLogSumExp alone took half of a scoring run.
+  const lp = op.logSoftmax(logits, 1, 'log_probs'); //                               [N, V]
+  const lpModel = op.gatherElements(lp, y, 1, 'logp_model'); //                      [N, 1]
+  /** How many words w ≠ y have log p(w) > threshold [N, 1] (y itself excluded exactly), as float [N, 1]. */
   const countAbove = (threshold: Value, label: string) => {
-    const all = op.reduceSum(op.cast(g.op1('Greater', [logits, threshold]), DType.float), [1], 1, `${label}.all`);
-    return op.sub(all, op.cast(g.op1('Greater', [logitY, threshold]), DType.float), label);
+    const all = op.reduceSum(op.cast(g.op1('Greater', [lp, threshold]), DType.float), [1], 1, `${label}.all`);
+    return op.sub(all, op.cast(g.op1('Greater', [lpModel, threshold]), DType.float), label);
   };
   let logp: Value; //                                                                [N, 1]
   let rank: Value; //                                                                float [N, 1]
   if (!opts.cache) {
     logp = lpModel;
-    rank = countAbove(logitY, 'higher');
+    rank = countAbove(lpModel, 'higher');
   } else {
     const keep = g.input('keep', DType.float, ['N', 1]);
-    const cacheIds = g.input('cache_ids', DType.int32, ['N', 'K']); // int32: no BigInt conversion of N·K ids per run
+    const cacheIds = g.input('cache_ids', DType.int32, ['K']); // int32: no BigInt conversion per run
     const cacheW = g.input('cache_weights', DType.float, ['N', 'K']);
     const targetC = g.input('target_cache', DType.float, ['N', 1]);
     const logKeep = op.log(keep, 'log_keep');
@@ -237,18 +240,18 @@ export function scoreGraph(cfg: ModelConfig, params?: Float32Array, opts: ScoreG
     const zero = g.constFloat(0);
     const mixedY = op.add(op.mul(keep, op.exp(lpModel)), targetC, 'p_y'); //         [N, 1]
     logp = g.node('Where', [g.op1('Greater', [targetC, zero]), op.log(mixedY), op.add(logKeep, lpModel)], {}, 1, 'logp_mixed')[0]!;
-    // words outside the cache outrank y when keep·p(w) > p(y), i.e. logit(w) > τ
-    const tau = op.sub(op.add(lse, logp), logKeep, 'tau'); //                        [N, 1]
+    // words outside the cache outrank y when keep·p(w) > p(y), i.e. log p(w) > τ = log p(y) − log keep
+    const tau = op.sub(logp, logKeep, 'tau'); //                                      [N, 1]
     const dense = countAbove(tau, 'dense');
     // the cached words (not y) are counted by their mixed probability instead
-    const logitC = op.gatherElements(logits, cacheIds, 1, 'logit_c'); //              [N, K]
+    const lpC = op.gather(lp, cacheIds, 1, 'logp_c'); //                              [N, K]
     const real = op.mul(
       op.cast(g.op1('Greater', [cacheW, zero]), DType.float),
       op.cast(g.op1('Not', [g.op1('Equal', [cacheIds, op.cast(y, DType.int32, 'y_int32')])]), DType.float),
       'cache_real',
     ); //                                                                            [N, K] 1 for a cached word ≠ y
-    const wasCounted = op.mul(op.cast(g.op1('Greater', [logitC, tau]), DType.float), real, 'cache_dense');
-    const mixedC = op.add(op.mul(keep, op.exp(op.sub(logitC, lse))), cacheW, 'p_c'); //  [N, K]
+    const wasCounted = op.mul(op.cast(g.op1('Greater', [lpC, tau]), DType.float), real, 'cache_dense');
+    const mixedC = op.add(op.mul(keep, op.exp(lpC)), cacheW, 'p_c'); //                [N, K]
     const outranks = op.mul(op.cast(g.op1('Greater', [mixedC, mixedY]), DType.float), real, 'cache_higher');
     const correction = op.sub(op.reduceSum(outranks, [1], 1), op.reduceSum(wasCounted, [1], 1), 'cache_correction');
     rank = op.add(dense, correction, 'rank_mixed');

@@ -6,6 +6,8 @@ import { onnx } from 'onnx-proto';
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
+/** onnxruntime's contrib operators. */
+const MS_DOMAIN = 'com.microsoft';
 
 export const DType = {
   float: onnx.TensorProto.DataType.FLOAT,
@@ -51,6 +53,8 @@ function valueInfo(name: string, dtype: DTypeCode, shape: Dim[] | undefined): on
 
 export class GraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
+  /** Operator sets other than the default one that nodes use. */
+  private readonly domains = new Set<string>();
   readonly initializers: onnx.ITensorProto[] = [];
   readonly inputs: onnx.IValueInfoProto[] = [];
   readonly outputs: onnx.IValueInfoProto[] = [];
@@ -171,6 +175,17 @@ export class GraphBuilder {
     return outputs.map((o) => new Value(this, o));
   }
 
+  /**
+   * A node of onnxruntime's own operator set (`com.microsoft`): only for graphs built to run in
+   * onnxruntime at load time, never for a model file meant to be portable.
+   */
+  runtimeNode(opType: string, inputs: (Value | '')[], attrs: Attrs = {}, label?: string): Value {
+    const out = this.node(opType, inputs, attrs, 1, label)[0]!;
+    this.nodes[this.nodes.length - 1]!.domain = MS_DOMAIN;
+    this.domains.add(MS_DOMAIN);
+    return out;
+  }
+
   /** Same as node() with one output. */
   op1(opType: string, inputs: (Value | '')[], attrs: Attrs = {}, label?: string): Value {
     return this.node(opType, inputs, attrs, 1, label)[0]!;
@@ -190,7 +205,7 @@ export class GraphBuilder {
   toModelBytes(opts: { producer?: string; docString?: string; metadata?: Record<string, string> } = {}): Uint8Array {
     const model: onnx.IModelProto = {
       irVersion: IR_VERSION,
-      opsetImport: [{ domain: '', version: OPSET }],
+      opsetImport: [{ domain: '', version: OPSET }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       producerName: opts.producer ?? 'nextword',
       graph: this.toGraphProto(),
     };
