@@ -19,7 +19,7 @@ export const BENCH_HELP = `Usage: nextword bench train <corpus|folder> [model op
 
 bench train   times N training steps (after 5 warm-up steps) on the given text with the model and
               batch options of \`nextword train\` (--preset, --cell, --layers, --hidden, --embed, --vocab,
-              --tie, --dropout, --batch, --bptt, --optimizer) and prints the median tokens/s, and how
+              --tie, --dropout, --batch, --bptt, --optimizer, --samples) and prints the median tokens/s, and how
               many GFLOP/s the step's matrix products reach against a plain MatMul on this machine.
 bench predict times next-word requests as the editor makes them while a user types: each request
               advances the cached state by one word and takes the top words. Without --model it uses a

@@ -42,6 +42,9 @@ Options (defaults come from --preset; flags override them):
   --lr X                 learning rate (of the mean cross-entropy)
   --optimizer NAME       sgd | adam
   --clip C               global gradient-norm bound (0: none)
+  --samples K            train on a sampled softmax of K words per step (0: the full softmax); the
+                         validation perplexity is always exact
+  --full-softmax-epochs N  with --samples: the last N epochs use the full softmax
   --epochs N             passes over the training text
   --time-budget SECONDS  stop training after this long (0: none)
   --threads K            onnxruntime threads (0: all cores)

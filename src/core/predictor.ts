@@ -392,7 +392,6 @@ export class Predictor {
   // ------------------------------------------------------------------------------------------------
   // Choosing tokens.
 
-  /** The most likely suggestible token starting with `partial`, with its log-probability among those. */
   /**
    * The most likely token that starts with `partial`, with its probability among those tokens: the
    * vocabulary's, and the document's own unknown words (each `<unk>`'s probability times its share of the

@@ -87,6 +87,13 @@ const extension: TrainSettings = {
   timeBudget: 0,
 };
 
+/**
+ * A sampled softmax (about a tenth of the vocabulary per step) and 40 streams: 2.6 times the tokens per
+ * second of the full softmax at 20 streams, and on Penn Treebank a lower validation perplexity after the
+ * same 5 minutes (128 against 144; README, "Training faster").
+ */
+const SAMPLED = { batch: 40 } as const;
+
 export const PRESETS: Record<string, TrainSettings> = {
   /** Zaremba et al. 2014, small, without dropout: lr 1 on the per-window summed loss = 20 on the mean. */
   'ptb-small': {
@@ -115,8 +122,8 @@ export const PRESETS: Record<string, TrainSettings> = {
    * unlike the SGD-at-20 recipe gets a usable model out of a few minutes of training on a few hundred
    * thousand tokens. `nextword train --preset small` trains what the extension trains.
    */
-  small: { ...extension, layers: 1, hidden: 256, embed: 256, vocab: 10_000, epochs: 6 },
-  medium: { ...extension, layers: 2, hidden: 384, embed: 384, vocab: 20_000, epochs: 8 },
+  small: { ...extension, layers: 1, hidden: 256, embed: 256, vocab: 10_000, epochs: 6, ...SAMPLED, samples: 1024 },
+  medium: { ...extension, layers: 2, hidden: 384, embed: 384, vocab: 20_000, epochs: 8, ...SAMPLED, samples: 2048 },
   /**
    * The model bundled with the extension, trained on public-domain books (corpora/gutenberg): small
    * enough to download fast (float16 weights) and to answer in a millisecond.

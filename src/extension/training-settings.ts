@@ -33,6 +33,8 @@ const ADVANCED_KEYS = {
   clip: { kind: 'number', min: 0 },
   epochs: { kind: 'int', min: 1, max: 1000 },
   seed: { kind: 'int' },
+  samples: { kind: 'int', min: 0 },
+  fullSoftmaxEpochs: { kind: 'int', min: 0 },
 } as const satisfies Record<string, Rule>;
 
 type Rule =
@@ -56,6 +58,8 @@ export interface AdvancedOverrides {
   clip?: number;
   epochs?: number;
   seed?: number;
+  samples?: number;
+  fullSoftmaxEpochs?: number;
 }
 
 /** Bad training settings; the message names every offending setting. */
