@@ -116,6 +116,26 @@ export const PRESETS: Record<string, TrainSettings> = {
     evalBatch: 1,
     evalBptt: 256,
   },
+  /**
+   * Penn Treebank in 30 minutes on 2 cores: a tied 2 × 256 LSTM with dropout 0.3 on the sampled softmax,
+   * Adam, stopped by the time budget; scored as one stream like ptb-small (README, "Benchmarks").
+   */
+  'ptb-30min': {
+    ...extension,
+    tokenizer: 'whitespace',
+    layers: 2,
+    hidden: 256,
+    embed: 256,
+    vocab: 10000,
+    minCount: 1,
+    dropout: 0.3,
+    ...SAMPLED,
+    samples: 1024,
+    epochs: 100,
+    timeBudget: 30 * 60,
+    evalBatch: 1,
+    evalBptt: 256,
+  },
   workspace: { ...base },
   /**
    * The extension's "Train on Workspace" presets (`nextword.training.preset`): Adam at a small rate, which

@@ -1,0 +1,23 @@
+// Presets to trainer options: the sampled softmax is asked for only where it samples fewer words than the
+// vocabulary has (a small workspace trains on the full softmax), and every preset gives valid options.
+
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { PRESETS, trainingPlan } from '../../src/core/presets.js';
+import { validateTrainOptions } from '../../src/core/trainer.js';
+
+test('the sampled softmax applies only when K is below the vocabulary size', () => {
+  const small = PRESETS.small!;
+  assert.ok(small.samples > 0);
+  const big = trainingPlan(small, 10_000).options;
+  assert.deepEqual(big.sampled, { samples: small.samples, vocab: 10_000, fullEpochs: small.fullSoftmaxEpochs });
+  assert.equal(trainingPlan(small, small.samples).options.sampled, undefined, 'K = V: the full softmax');
+  assert.equal(trainingPlan(small, 300).options.sampled, undefined, 'a vocabulary smaller than K');
+  assert.equal(trainingPlan(PRESETS.workspace!, 10_000).options.sampled, undefined, 'samples 0: the full softmax');
+});
+
+test('every preset makes valid trainer options', () => {
+  for (const [name, s] of Object.entries(PRESETS)) {
+    assert.doesNotThrow(() => validateTrainOptions(trainingPlan(s, 5000).options), name);
+  }
+});
