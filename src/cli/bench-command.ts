@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { gateCount, initialParameters, layerInputWidth, type ModelConfig } from '../core/model-config.js';
 import { mulberry32 } from '../core/random.js';
-import { SoftmaxSampler } from '../core/softmax-sampler.js';
+import { countIds, SoftmaxSampler } from '../core/softmax-sampler.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { matmulGflops } from '../runtime/matmul-bench.js';
 import { TrainRunner } from '../runtime/train-runner.js';
@@ -132,10 +132,4 @@ async function benchTrain(argv: string[]): Promise<number> {
     );
   }
   return 0;
-}
-
-function countIds(ids: Int32Array, V: number): Float64Array {
-  const counts = new Float64Array(V);
-  for (const id of ids) counts[id]!++;
-  return counts;
 }

@@ -11,9 +11,9 @@ import { tokenize } from '../core/tokenizer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { inferenceGraph } from '../core/graphs/inference-graph.js';
 import { OnnxLanguageModel } from '../runtime/onnx-language-model.js';
-import { num, round, UsageError } from './args.js';
+import { num, oneOf, round, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-command.js';
-import { DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
+import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
 import type { LanguageModel } from '../core/language-model.js';
 
 function percentile(sorted: number[], p: number): number {
@@ -54,8 +54,7 @@ export async function benchPredict(argv: string[]): Promise<number> {
   let mode: 'text' | 'whitespace' = 'text';
   let source: string;
   if (values.model) {
-    const decoder = values.decoder ?? DEFAULT_DECODER;
-    if (decoder !== 'int8' && decoder !== 'float32') throw new UsageError(`--decoder is int8 or float32 (got ${decoder})`);
+    const decoder = oneOf(values.decoder, 'decoder', DECODERS) ?? DEFAULT_DECODER;
     const m = await ModelSession.open(values.model, { threads, decoder, ...(values['no-cache'] ? { cache: false as const } : {}) });
     cfg = m.meta.config;
     vocab = m.vocab;

@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
 import { startTokenId } from '../core/evaluation.js';
 import { tokenize } from '../core/tokenizer.js';
-import { DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
-import { num, round, thousands, UsageError } from './args.js';
+import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
+import { num, oneOf, round, thousands, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-command.js';
 import { readTexts } from './texts.js';
 
@@ -33,8 +33,7 @@ export async function benchScore(argv: string[]): Promise<number> {
   }
   if (!values.model) throw new UsageError('bench score needs --model DIR\n\n' + BENCH_HELP);
   if (positionals.length === 0) throw new UsageError('bench score needs at least one file or folder\n\n' + BENCH_HELP);
-  const decoder = values.decoder ?? DEFAULT_DECODER;
-  if (decoder !== 'int8' && decoder !== 'float32') throw new UsageError(`--decoder is int8 or float32 (got ${decoder})`);
+  const decoder = oneOf(values.decoder, 'decoder', DECODERS) ?? DEFAULT_DECODER;
   const repeats = num(values.repeats, 'repeats', { int: true, min: 1 }) ?? 5;
   const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 1;
   const texts = await readTexts(positionals);

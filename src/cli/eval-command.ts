@@ -5,8 +5,8 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
-import { DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
-import { num, thousands, UsageError } from './args.js';
+import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
+import { num, oneOf, thousands, UsageError } from './args.js';
 import { readTexts } from './texts.js';
 import { evaluateMethod, modelMethod, ngramMethod, roundedFigures, wordFrequencyMethod, type Figures, type Method, type MethodResult } from './evaluate.js';
 
@@ -82,8 +82,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
         lambda: num(values['cache-lambda'], 'cache-lambda', { min: 0, max: 0.99 }) ?? DEFAULT_CACHE.lambda,
         window: num(values['cache-window'], 'cache-window', { int: true, min: 1 }) ?? DEFAULT_CACHE.window,
       };
-  const decoder = values.decoder ?? DEFAULT_DECODER;
-  if (decoder !== 'int8' && decoder !== 'float32') throw new UsageError(`--decoder is int8 or float32 (got ${decoder})`);
+  const decoder = oneOf(values.decoder, 'decoder', DECODERS) ?? DEFAULT_DECODER;
   const texts = await readTexts(positionals);
   if (texts.length === 0) throw new UsageError('no text files to evaluate');
   const trainTexts = values.train ? await readTexts([values.train]) : [];

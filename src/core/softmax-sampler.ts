@@ -77,6 +77,13 @@ export class SoftmaxSampler {
   }
 }
 
+/** [V] occurrences of each id in `ids` (ids outside [0, V) are ignored): what the sampler is built from. */
+export function countIds(ids: Int32Array, V: number): Float64Array {
+  const counts = new Float64Array(V);
+  for (const id of ids) if (id >= 0 && id < V) counts[id]!++;
+  return counts;
+}
+
 /** Vose's alias method: bucket i keeps i with probability prob[i], else gives alias[i]. */
 function aliasTable(q: Float64Array): { prob: Float64Array; alias: Int32Array } {
   const V = q.length;

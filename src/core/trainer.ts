@@ -6,7 +6,7 @@
 import { toStreams, windowCount, windows, type Streams } from './batching.js';
 import type { OptimizerType } from './model-config.js';
 import { mulberry32 } from './random.js';
-import { SoftmaxSampler } from './softmax-sampler.js';
+import { countIds, SoftmaxSampler } from './softmax-sampler.js';
 import type { SampledSoftmax } from './train-step.js';
 
 export interface TrainEngine {
@@ -142,7 +142,7 @@ export async function train(
   if (steps === 0) throw new Error(`the training text is too short: ${data.train.length} tokens for ${o.batch} streams`);
   if (data.valid.length < 2) throw new Error('the validation text is too short (needs at least 2 tokens)');
   const rand = mulberry32(o.seed ^ 0x5eed);
-  const sampler = o.sampled ? new SoftmaxSampler(wordCounts(data.train, o.sampled.vocab), o.sampled.samples, mulberry32(o.seed ^ 0x5a3b1e)) : undefined;
+  const sampler = o.sampled ? new SoftmaxSampler(countIds(data.train, o.sampled.vocab), o.sampled.samples, mulberry32(o.seed ^ 0x5a3b1e)) : undefined;
   const keep = 1 - o.dropout;
   const t0 = now();
   let lr = o.lr;
@@ -217,13 +217,6 @@ export async function train(
     stoppedBy,
     history,
   };
-}
-
-/** [V] occurrences of each id. */
-function wordCounts(ids: Int32Array, V: number): Float64Array {
-  const counts = new Float64Array(V);
-  for (const id of ids) if (id >= 0 && id < V) counts[id]!++;
-  return counts;
 }
 
 /** Inverted dropout: each entry is 0 with probability 1 − keep, else 1 / keep. */

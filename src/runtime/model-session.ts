@@ -1,8 +1,8 @@
 // A saved model opened for use in a long-running host (the editor) and by the CLI: its metadata and
 // vocabulary, the inference session, and what predicts and scores with it. By default the model is mixed
 // with the document cache (core/cache-model.ts): `model` predicts with the mixture and `scorer` scores the
-// same mixture in the scoring graph (built on first use; the window's words go in as sparse rows and only
-// two numbers per token come back). Without the cache, `model` is the network itself. The editor and
+// same mixture in the scoring graph (built on first use; the window's words and their weights go in with
+// each run, and two numbers per token come back). Without the cache, `model` is the network itself. The editor and
 // `nextword eval` both take these, so the status bar and eval agree by construction. One release() frees
 // every session, after the runs in flight, so a model can be swapped while requests are running.
 //
@@ -35,6 +35,9 @@ export interface ModelSessionOptions {
 
 /** The decoder's precision unless told otherwise: int8 keeps perplexity within 1 % (see the README). */
 export const DEFAULT_DECODER: DecoderPrecision = 'int8';
+
+/** Every decoder precision, for options that choose one. */
+export const DECODERS: readonly DecoderPrecision[] = ['int8', 'float32'];
 
 export class ModelSession {
   private scoringSession: Promise<OnnxScorer> | undefined;

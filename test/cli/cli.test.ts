@@ -118,6 +118,21 @@ test('eval --compare: the model, the n-gram and the word-frequency baselines on 
   assert.match(bad.stderr, /--train/);
 });
 
+test('eval --decoder float32 scores within 1 % of the default int8 decoder; bench score prints its figures', () => {
+  const q = JSON.parse(nextword('eval', '--model', modelDir, FIXTURE, '--no-ksr', '--json').stdout);
+  const f = JSON.parse(nextword('eval', '--model', modelDir, FIXTURE, '--no-ksr', '--json', '--decoder', 'float32').stdout);
+  assert.equal(q.tokens, f.tokens);
+  assert.ok(Math.abs(q.ppl - f.ppl) / f.ppl < 0.01, `int8 ${q.ppl} vs float32 ${f.ppl}`);
+  const bad = nextword('eval', '--model', modelDir, FIXTURE, '--decoder', 'int4');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--decoder must be one of int8, float32/);
+  const bench = nextword('bench', 'score', '--model', modelDir, FIXTURE, '--repeats', '1', '--json');
+  assert.equal(bench.code, 0, bench.stderr);
+  const b = JSON.parse(bench.stdout);
+  assert.equal(b.tokens, q.tokens);
+  assert.ok(b.tokens_per_s > 0 && b.decoder === 'int8' && b.cache === true);
+});
+
 test('predict lists next words by probability and honours a partial word', () => {
   const r = nextword('predict', '--model', modelDir, 'The quick brown fox jumps over the la', '--json');
   assert.equal(r.code, 0, r.stderr);
