@@ -56,6 +56,7 @@ export interface ContextState {
 
 export interface Suggestion {
   token: string;
+  /** The token's id; 0 (`<unk>`'s) for a word of the document outside the vocabulary. */
   id: number;
   /** What to insert after the text: the token minus the typed partial. '' when the partial is the whole token. */
   text: string;
@@ -181,7 +182,8 @@ export class Predictor {
 
   /**
    * The k most likely next tokens, best first (ties: the lower id, the more frequent word). When the text
-   * ends in a partial word, only tokens that start with it. `<unk>` is never suggested.
+   * ends in a partial word, only tokens that start with it. `<unk>` is never suggested; the document's own
+   * words outside the vocabulary are, as in continuePhrase (each with p(`<unk>`) times its share of them).
    */
   async topK(text: string, k: number, opts: TopKOptions = {}): Promise<Suggestion[]> {
     if (!Number.isInteger(k) || k < 0) throw new Error(`Predictor.topK: k must be an integer ≥ 0 (got ${k})`);
@@ -199,11 +201,18 @@ export class Predictor {
     };
     if (ctx.partial) for (const id of this.vocab.idsWithPrefix(ctx.partial)) consider(id);
     else for (let id = 0; id < this.V; id++) consider(id);
+    // The document's unknown words go into the heap as −1, −2, …: below every id, so they win ties.
+    const unknown = this.documentWords(ctx).withPrefix(ctx.partial);
+    unknown.forEach((w, i) => {
+      const l = lp[0]! + w.logShare;
+      norm.add(l);
+      heap.offer(-1 - i, l);
+    });
 
     const logZ = norm.value();
     return heap.drainBestFirst().map(({ id, score }) => {
-      const token = this.vocab.word(id);
-      return { token, id, text: this.insertion([token], ctx.partial, false), prob: Math.exp(score - logZ), rawProb: Math.exp(score), logProb: score };
+      const token = id < 0 ? unknown[-1 - id]!.token : this.vocab.word(id);
+      return { token, id: Math.max(0, id), text: this.insertion([token], ctx.partial, false), prob: Math.exp(score - logZ), rawProb: Math.exp(score), logProb: score };
     });
   }
 

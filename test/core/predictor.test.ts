@@ -209,6 +209,24 @@ test('continuePhrase: the document\'s own unknown words stand for <unk>, with <u
   assert.deepEqual((await predictor.continuePhrase('The cat.\r\nThe', opts)).tokens, ['The']);
 });
 
+test('topK: the document\'s unknown words are suggested in <unk>\'s place, ranked by p(<unk>) times their share', async () => {
+  const { predictor } = textSetup();
+  // After "The" and a space: <unk> 0.3 (never shown), " cat" 0.25: the document's one unknown word comes first.
+  const next = await predictor.topK('The zorblax.\r\nThe ', 3);
+  assert.equal(next[0]!.token, ' zorblax');
+  assert.equal(next[0]!.id, 0);
+  close(next[0]!.rawProb, 0.3, 'p(<unk>) · 1/1');
+  assert.equal(next[1]!.token, ' cat');
+  assert.ok(next.every((s) => s.token !== '<unk>'));
+  // With a prefix, it competes with the known words that have it: " cazoo" 0.3 of 0.75.
+  const typed = await predictor.topK('The cazoo.\r\nThe ca', 4);
+  assert.deepEqual(typed.map((s) => s.token), [' cazoo', ' cat', ' car', ' cart']);
+  close(typed[0]!.prob, 0.3 / 0.75, 'among the candidates with the prefix');
+  assert.equal(typed[0]!.text, 'zoo');
+  // Without unknown words in the document nothing changes.
+  assert.deepEqual((await predictor.topK('The cat.\r\nThe ca', 3)).map((s) => s.token), [' cat', ' car', ' cart']);
+});
+
 test('continuePhrase advances one token per model run', async () => {
   const { predictor, model } = textSetup();
   await predictor.continuePhrase('The cat', { maxWords: 4, minProb: 0, stopAtNewline: true });
