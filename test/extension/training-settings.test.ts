@@ -7,14 +7,16 @@ import assert from 'node:assert/strict';
 import { parameterCount } from '../../src/core/model-config.js';
 import { resolveTrainSettings, TRAINING_PRESETS, trainingThreads, TrainingSettingsError } from '../../src/extension/training-settings.js';
 
-test('the presets are the documented sizes: small 1×256 vocabulary 10k, medium 2×384 vocabulary 20k, Adam', () => {
+test('the presets are the documented sizes: small 1×256 vocabulary 10k, medium 2×384 vocabulary 20k, Adam, sampled softmax', () => {
   const small = resolveTrainSettings({ preset: 'small', advanced: {}, timeBudgetMinutes: 0 }).settings;
   const medium = resolveTrainSettings({ preset: 'medium', advanced: {}, timeBudgetMinutes: 0 }).settings;
   assert.deepEqual([small.layers, small.hidden, small.embed, small.vocab, small.tied], [1, 256, 256, 10_000, true]);
   assert.deepEqual([medium.layers, medium.hidden, medium.embed, medium.vocab, medium.tied], [2, 384, 384, 20_000, true]);
   for (const s of [small, medium]) {
-    assert.deepEqual([s.optimizer, s.lr, s.clip, s.dropout, s.bptt, s.batch, s.tokenizer], ['adam', 0.002, 1, 0.2, 35, 20, 'text']);
+    assert.deepEqual([s.optimizer, s.lr, s.clip, s.dropout, s.bptt, s.batch, s.tokenizer], ['adam', 0.002, 1, 0.2, 35, 40, 'text']);
   }
+  // About a tenth of the vocabulary per step (README, "Training faster").
+  assert.deepEqual([small.samples, medium.samples], [1024, 2048]);
   // package.json's enumDescriptions promise "trains in minutes" for small: it is the smaller model.
   const size = (s: typeof small) => parameterCount({ cell: s.cell, layers: s.layers, vocab: s.vocab, embed: s.embed, hidden: s.hidden, tied: s.tied });
   assert.ok(size(small) < size(medium));
