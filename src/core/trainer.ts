@@ -78,6 +78,8 @@ export type TrainEvent =
 export interface TrainResult {
   /** Parameters after the epoch with the best validation perplexity. */
   params: Float32Array;
+  /** The streams trained on: `batch`, or fewer for a short text (streamsFor). */
+  batch: number;
   bestValidPpl: number;
   bestEpoch: number;
   epochs: number;
@@ -121,6 +123,18 @@ export function validateTrainOptions(o: TrainOptions): void {
   }
 }
 
+/** Windows each stream holds at least, where the text allows: see streamsFor. */
+export const MIN_WINDOWS_PER_STREAM = 4;
+
+/**
+ * The streams to train on: `batch`, or fewer when the text is too short for each stream to hold
+ * MIN_WINDOWS_PER_STREAM windows. A small workspace then still gets several updates per epoch instead of
+ * one or two very wide ones (a few thousand tokens at 40 streams would be two steps an epoch).
+ */
+export function streamsFor(tokens: number, batch: number, bptt: number): number {
+  return Math.max(1, Math.min(batch, Math.floor(tokens / (bptt * MIN_WINDOWS_PER_STREAM))));
+}
+
 /** Perplexity of a corpus given as ids, with the engine's current parameters. */
 export async function perplexity(engine: TrainEngine, ids: Int32Array, B: number, T: number, signal?: AbortSignal): Promise<number> {
   const s = toStreams(ids, Math.max(1, Math.min(B, Math.floor(ids.length / 2))));
@@ -137,9 +151,10 @@ export async function train(
 ): Promise<TrainResult> {
   validateTrainOptions(o);
   const now = hooks.now ?? (() => performance.now() / 1000);
-  const streams: Streams = toStreams(data.train, o.batch);
+  const batch = streamsFor(data.train.length, o.batch, o.bptt);
+  const streams: Streams = toStreams(data.train, batch);
   const steps = windowCount(streams, o.bptt);
-  if (steps === 0) throw new Error(`the training text is too short: ${data.train.length} tokens for ${o.batch} streams`);
+  if (steps === 0) throw new Error(`the training text is too short: ${data.train.length} tokens for ${batch} streams`);
   if (data.valid.length < 2) throw new Error('the validation text is too short (needs at least 2 tokens)');
   const rand = mulberry32(o.seed ^ 0x5eed);
   const sampler = o.sampled ? new SoftmaxSampler(countIds(data.train, o.sampled.vocab), o.sampled.samples, mulberry32(o.seed ^ 0x5a3b1e)) : undefined;
@@ -156,7 +171,7 @@ export async function train(
   let stepsDone = 0;
 
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    engine.resetState(o.batch);
+    engine.resetState(batch);
     const sampling = sampler && epoch <= o.epochs - o.sampled!.fullEpochs ? sampler : undefined;
     const e0 = now();
     let lossSum = 0;
@@ -165,10 +180,10 @@ export async function train(
     let step = 0;
     for (const w of windows(streams, o.bptt)) {
       hooks.signal?.throwIfAborted();
-      const masks = o.dropout > 0 ? o.maskWidths.map((width) => dropoutMask(w.T * o.batch * width, keep, rand)) : undefined;
+      const masks = o.dropout > 0 ? o.maskWidths.map((width) => dropoutMask(w.T * batch * width, keep, rand)) : undefined;
       const r = await engine.step(w.tokens, w.T, lr, o.clip, masks, sampling?.draw());
       if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch}, step ${step + 1} (loss ${r.loss}); try a lower learning rate`);
-      const n = w.T * o.batch;
+      const n = w.T * batch;
       lossSum += r.loss * n;
       lossCount += n;
       epochTokens += n;
@@ -208,6 +223,7 @@ export async function train(
   const seconds = now() - t0;
   return {
     params: bestParams,
+    batch,
     bestValidPpl: best,
     bestEpoch,
     epochs: history.length,

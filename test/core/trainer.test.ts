@@ -102,7 +102,7 @@ test('bad options and too little text are refused with clear errors', async () =
   const engine = new ScriptedEngine([1]);
   await assert.rejects(train(engine, data, { ...base, bptt: 0 }), /bptt must be a positive integer/);
   await assert.rejects(train(engine, data, { ...base, dropout: 1 }), /dropout/);
-  await assert.rejects(train(engine, { train: new Int32Array(3), valid: data.valid }, base), /too short/);
+  await assert.rejects(train(engine, { train: new Int32Array(1), valid: data.valid }, base), /too short/);
   await assert.rejects(train(engine, { train: data.train, valid: new Int32Array(1) }, base), /validation text is too short/);
 });
 
@@ -117,4 +117,16 @@ test('a sampled softmax: fresh samples every step of the sampled epochs, none in
   assert.ok(new Set(sampledSteps.map((s) => [...s.sampled!.ids].join())).size > 1, 'the samples change from step to step');
   assert.ok(engine.steps.slice(3 * perEpoch).every((s) => !s.sampled), 'the last epoch uses the full softmax');
   await assert.rejects(train(engine, data, { ...base, sampled: { samples: 0, vocab: 12, fullEpochs: 0 } }), /samples must be a positive integer/);
+});
+
+test('a short text trains on fewer streams, so that each holds several windows (several updates an epoch)', async () => {
+  const { streamsFor, MIN_WINDOWS_PER_STREAM } = await import('../../src/core/trainer.js');
+  assert.equal(streamsFor(1_000_000, 40, 35), 40, 'a real workspace: the preset\'s streams');
+  assert.equal(streamsFor(2700, 40, 35), Math.floor(2700 / (35 * MIN_WINDOWS_PER_STREAM)), 'a few thousand tokens');
+  assert.equal(streamsFor(10, 40, 35), 1, 'never fewer than one stream');
+  const engine = new ScriptedEngine([3, 2, 1, 1]);
+  const r = await train(engine, { train: new Int32Array(200), valid: data.valid }, { ...base, batch: 40, bptt: 5 });
+  assert.equal(r.batch, 10);
+  assert.deepEqual([...new Set(engine.resets)], [10]);
+  assert.equal(engine.steps.length, 4 * 4, 'four windows per stream, four epochs');
 });
