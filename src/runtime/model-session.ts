@@ -7,7 +7,9 @@
 // every session, after the runs in flight, so a model can be swapped while requests are running.
 //
 // The decoder runs in int8 by default (graphs/inference-graph.ts): both sessions are built at load time
-// from the saved weights, which stay float on disk.
+// from the saved weights, which stay float on disk. The weights are decoded and quantised once, for both
+// graphs, and each of those steps (tens of milliseconds of JavaScript) yields to the event loop before the
+// next, so that the editor's extension host never stalls for the whole load.
 //
 // Both sessions get few threads: the editor shares the machine, and one token step of a small model is
 // too little work to spread over many cores.
@@ -16,7 +18,7 @@
 import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../core/cache-model.js';
 import type { ChunkScorer, SequenceScorer } from '../core/evaluation.js';
 import type { LanguageModel } from '../core/language-model.js';
-import { inferenceGraph, parametersFromModel, type DecoderPrecision } from '../core/graphs/inference-graph.js';
+import { inferenceGraph, parametersFromModel, quantizeDecoder, type DecoderPrecision, type Int8Decoder } from '../core/graphs/inference-graph.js';
 import { parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-format.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
@@ -38,6 +40,17 @@ export const DEFAULT_DECODER: DecoderPrecision = 'int8';
 
 /** Every decoder precision, for options that choose one. */
 export const DECODERS: readonly DecoderPrecision[] = ['int8', 'float32'];
+
+/** The weights as decoded for the inference graph, and their int8 decoder. */
+interface Prepared {
+  params: Float32Array;
+  quantized: Int8Decoder;
+}
+
+/** Lets pending events run between long synchronous steps. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export class ModelSession {
   private scoringSession: Promise<OnnxScorer> | undefined;
@@ -61,6 +74,8 @@ export class ModelSession {
     cache: CacheOptions | false,
     /** How both sessions' decoders multiply. */
     readonly decoder: DecoderPrecision,
+    /** The decoded (and quantised) weights, kept until the scoring graph is built from them. */
+    private prepared: Prepared | undefined,
   ) {
     if (cache === false) {
       this.model = lm;
@@ -81,10 +96,20 @@ export class ModelSession {
     const meta = parseModelMeta(files.meta, files.dir);
     const vocab = vocabularyOf(meta);
     const decoder = opts.decoder ?? DEFAULT_DECODER;
-    // int8: the inference graph is rebuilt around a quantised decoder from the saved weights
-    const onnx = decoder === 'float32' ? files.onnx : inferenceGraph(meta.config, parametersFromModel(meta.config, files.onnx), { decoder });
+    let onnx = files.onnx;
+    let prepared: Prepared | undefined;
+    if (decoder === 'int8') {
+      // The inference graph is rebuilt around a quantised decoder from the saved weights.
+      const params = parametersFromModel(meta.config, files.onnx);
+      await yieldToEventLoop();
+      const quantized = quantizeDecoder(meta.config, params);
+      await yieldToEventLoop();
+      onnx = inferenceGraph(meta.config, params, { decoder, quantized });
+      prepared = { params, quantized };
+      await yieldToEventLoop();
+    }
     const lm = await OnnxLanguageModel.create(onnx, meta.config, { threads });
-    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, threads, opts.cache ?? DEFAULT_CACHE, decoder);
+    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, threads, opts.cache ?? DEFAULT_CACHE, decoder, prepared);
   }
 
   get mode(): TokenizerMode {
@@ -122,9 +147,19 @@ export class ModelSession {
     if (this.released) return Promise.reject(new Error('ModelSession: scoring after release()'));
     if (!this.scoringSession) {
       const { config } = this.meta;
-      const created = Promise.resolve().then(() =>
-        OnnxScorer.create(config, parametersFromModel(config, this.onnx), { threads: this.threads, decoder: this.decoder, cache: this.cache }),
-      );
+      const prepared = this.prepared;
+      const created = (async () => {
+        const params = prepared?.params ?? parametersFromModel(config, this.onnx);
+        await yieldToEventLoop();
+        const scorer = await OnnxScorer.create(config, params, {
+          threads: this.threads,
+          decoder: this.decoder,
+          cache: this.cache,
+          ...(prepared ? { quantized: prepared.quantized } : {}),
+        });
+        this.prepared = undefined; // the sessions hold their own copies now
+        return scorer;
+      })();
       this.scoringSession = created;
       // A failed build is not kept: the next call tries again.
       created.catch(() => {

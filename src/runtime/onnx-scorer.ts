@@ -15,7 +15,7 @@
 
 import { cacheRows, cacheState, cacheStateParts, type CacheOptions } from '../core/cache-model.js';
 import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';
-import { scoreGraph, type DecoderPrecision } from '../core/graphs/inference-graph.js';
+import { scoreGraph, type DecoderPrecision, type Int8Decoder } from '../core/graphs/inference-graph.js';
 import type { RecurrentState } from '../core/language-model.js';
 import type { ModelConfig } from '../core/model-config.js';
 import { createSession, floatData, floatTensor, idsTensor, int32Tensor, type ort } from './ort-session.js';
@@ -28,6 +28,8 @@ export interface OnnxScorerOptions {
   /** Most targets per run (default 64). */
   chunk?: number;
   decoder?: DecoderPrecision;
+  /** The int8 decoder already quantised from `params` (not recomputed). */
+  quantized?: Int8Decoder;
   /** Score the model mixed with this document cache; `cached[id]` says which ids enter its window. */
   cache?: { options: CacheOptions; cached: Uint8Array };
 }
@@ -45,7 +47,7 @@ export class OnnxScorer implements SequenceScorer, ChunkScorer {
     if (opts.cache && opts.cache.cached.length !== cfg.vocab) {
       throw new Error(`OnnxScorer: ${opts.cache.cached.length} cache flags for a vocabulary of ${cfg.vocab}`);
     }
-    const graph = scoreGraph(cfg, params, { decoder: opts.decoder, cache: !!opts.cache });
+    const graph = scoreGraph(cfg, params, { decoder: opts.decoder, cache: !!opts.cache, ...(opts.quantized ? { quantized: opts.quantized } : {}) });
     const session = await createSession(graph, { threads: opts.threads });
     return new OnnxScorer(cfg, session, opts.chunk ?? DEFAULT_CHUNK, opts.cache);
   }

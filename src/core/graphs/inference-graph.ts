@@ -80,18 +80,32 @@ export interface Int8Decoder {
 export function quantizeDecoder(cfg: ModelConfig, params: Float32Array): Int8Decoder {
   const { hidden: H, vocab: V } = cfg;
   const D = parameterViews(cfg, params).get(decoderWeightName(cfg))!;
-  // Element (word v, unit k) of the decoder, whichever way it is stored.
-  const at = cfg.tied ? (v: number, k: number) => D[v * H + k]! : (v: number, k: number) => D[k * V + v]!;
+  // Word v's weights are row v of the embedding [V, H] (tied) or column v of decoder.W [H, V].
+  const stride = cfg.tied ? 1 : V; //                                                   step from unit k to k + 1
+  const start = (v: number) => (cfg.tied ? v * H : v); //                               where word v begins
   const weights = new Int8Array(H * V); //                                              [H, V]
   const scales = new Float32Array(V); //                                                [V]
   for (let v = 0; v < V; v++) {
+    const s0 = start(v);
     let max = 0;
-    for (let k = 0; k < H; k++) max = Math.max(max, Math.abs(at(v, k)));
+    for (let k = 0, i = s0; k < H; k++, i += stride) {
+      const a = D[i]!;
+      if (a > max) max = a;
+      else if (-a > max) max = -a;
+    }
     const scale = max > 0 ? max / 127 : 1;
     scales[v] = scale;
-    for (let k = 0; k < H; k++) weights[k * V + v] = Math.round(at(v, k) / scale);
+    const inv = 1 / scale;
+    for (let k = 0, i = s0; k < H; k++, i += stride) weights[k * V + v] = Math.round(D[i]! * inv);
   }
   return { weights, scales };
+}
+
+/** How a graph's decoder multiplies; int8 needs the weights (`params`) at build time. */
+export interface DecoderOptions {
+  decoder?: DecoderPrecision;
+  /** quantizeDecoder of the same weights, when the caller already has it (it is not recomputed). */
+  quantized?: Int8Decoder;
 }
 
 /** The decoder's logits [N, V] for `top` [N, H]. */
@@ -102,14 +116,12 @@ function floatDecoder(g: GraphBuilder, cfg: ModelConfig, w: WeightSource): Decod
   return (top) => ops(g).gemm(top, w(decoderWeightName(cfg)), w('decoder.b'), { transB: cfg.tied ? 1 : 0 }, 'decoder.logits');
 }
 
-function int8Decoder(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, params: Float32Array): Decoder {
-  const op = ops(g);
-  const q = quantizeDecoder(cfg, params);
+function int8Decoder(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, q: Int8Decoder): Decoder {
   const Wq = g.initializer('decoder.int8', q.weights, [cfg.hidden, cfg.vocab], DType.int8); //  [H, V]
   // The decoder's input is the top layer's h = o⊙tanh(c) (or tanh(·)), always in (−1, 1): one fixed scale
   // 1/127 quantises it, so each row's logits depend on that row alone (not on what else is in the run).
   const scales = g.initializer('decoder.scales', q.scales.map((s) => s / ACTIVATION_LEVELS), [cfg.vocab]); // [V]
-  const zero = op.cast(g.constInt64(128), DType.uint8, 'decoder.zero_point');
+  const zero = ops(g).cast(g.constInt64(128), DType.uint8, 'decoder.zero_point');
   const bias = w('decoder.b');
   return (top) => {
     const xq = g.node('QuantizeLinear', [top, g.constFloat(1 / ACTIVATION_LEVELS), zero], {}, 1, 'decoder.quantize')[0]!; // [N, H] uint8
@@ -122,10 +134,10 @@ function int8Decoder(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, params:
 /** Levels each side of zero for an activation in (−1, 1): x ≈ round(127·x) / 127. */
 const ACTIVATION_LEVELS = 127;
 
-function decoderFor(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, params: Float32Array | undefined, precision: DecoderPrecision = 'float32'): Decoder {
-  if (precision === 'float32') return floatDecoder(g, cfg, w);
+function decoderFor(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, params: Float32Array | undefined, opts: DecoderOptions): Decoder {
+  if ((opts.decoder ?? 'float32') === 'float32') return floatDecoder(g, cfg, w);
   if (!params) throw new Error('an int8 decoder needs the weights at build time (initializers)');
-  return int8Decoder(g, cfg, w, params);
+  return int8Decoder(g, cfg, w, opts.quantized ?? quantizeDecoder(cfg, params));
 }
 
 function stateInputs(g: GraphBuilder, cfg: ModelConfig): { h0: Value; c0?: Value } {
@@ -171,7 +183,7 @@ function inputSource(g: GraphBuilder, cfg: ModelConfig): WeightSource {
 export function inferenceGraph(
   cfg: ModelConfig,
   params: Float32Array,
-  opts: { docString?: string; precision?: WeightPrecision; decoder?: DecoderPrecision } = {},
+  opts: { docString?: string; precision?: WeightPrecision } & DecoderOptions = {},
 ): Uint8Array {
   const g = new GraphBuilder('nextword_lm');
   const op = ops(g);
@@ -179,16 +191,14 @@ export function inferenceGraph(
   const tokens = g.input('tokens', DType.int64, ['T', 'B']);
   const { h0, c0 } = stateInputs(g, cfg);
   const s = recurrentStack(g, cfg, w, tokens, h0, c0);
-  const logits = decoderFor(g, cfg, w, params, opts.decoder)(s.top);
+  const logits = decoderFor(g, cfg, w, params, opts)(s.top);
   const tbv = op.concat([op.shape(tokens), g.constInt64([cfg.vocab])], 0, 'shape_TBV');
   g.output(op.reshapeTo(op.logSoftmax(logits, 1), tbv, 'log_probs_TBV'), 'log_probs', DType.float, ['T', 'B', cfg.vocab]);
   stateOutputs(g, cfg, s);
   return g.toModelBytes({ docString: opts.docString ?? 'Nextword next-word language model' });
 }
 
-export interface ScoreGraphOptions {
-  /** How the decoder multiplies (int8 needs `params`). */
-  decoder?: DecoderPrecision;
+export interface ScoreGraphOptions extends DecoderOptions {
   /** Score the model mixed with a document cache, given as the sparse inputs described at scoreGraph. */
   cache?: boolean;
 }
@@ -215,7 +225,7 @@ export function scoreGraph(cfg: ModelConfig, params?: Float32Array, opts: ScoreG
   const x = op.slice(tokens, [0], [-1], [0], 'x');
   const y = op.reshape(op.slice(tokens, [1], [Number.MAX_SAFE_INTEGER], [0]), [-1, 1], 'y'); // [N, 1]
   const s = recurrentStack(g, cfg, w, x, h0, c0);
-  const logits = decoderFor(g, cfg, w, params, opts.decoder)(s.top); //               [N, V]
+  const logits = decoderFor(g, cfg, w, params, opts)(s.top); //               [N, V]
   // Everything below compares log-probabilities: LogSoftmax is one vectorised operator in onnxruntime,
   // where ReduceLogSumExp alone took half of a scoring run.
   const lp = op.logSoftmax(logits, 1, 'log_probs'); //                               [N, V]

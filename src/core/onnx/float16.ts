@@ -53,8 +53,16 @@ export function toFloat16(a: Float32Array): Uint16Array {
   return out;
 }
 
+/** Every float16 bit pattern's value (256 KB, built on first use): loading a model is a table lookup per weight. */
+let halfTable: Float32Array | undefined;
+
 export function fromFloat16(a: Uint16Array): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) halfTable[h] = fromFloat16Bits(h);
+  }
+  const table = halfTable;
   const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = fromFloat16Bits(a[i]!);
+  for (let i = 0; i < a.length; i++) out[i] = table[a[i]!]!;
   return out;
 }
