@@ -12,6 +12,7 @@
 #                   -stdlib): /usr/lib/python3.11/*.py
 #
 # Usage: scripts/bench/ksr-projects.sh [OUT=runs/ksr] [PRESET=small] [EPOCHS=3] [KSR_CHARS=20000] [project…]
+# TRAIN_FLAGS in the environment adds flags to `nextword train` (e.g. TRAIN_FLAGS="--samples 0 --batch 20").
 # Writes OUT/<project>/{train.jsonl,eval.json,held-out.txt} and prints one summary line per project.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,7 +43,7 @@ for p in "${projects[@]}"; do
   data="$dir/data"
   assemble "$p" "$data"
   node bin/nextword.js train "$data" --preset "$preset" --epochs "$epochs" --split 0.1 --split-list "$dir/held-out.txt" \
-    --ksr-chars "$ksr_chars" --out "$dir/model" --json > "$dir/train.jsonl"
+    --ksr-chars "$ksr_chars" --out "$dir/model" ${TRAIN_FLAGS:-} --json > "$dir/train.jsonl"
   # The held-out files, and the rest for the baselines, as two folders.
   rm -rf "$dir/held-out" "$dir/rest" && cp -r "$data" "$dir/rest" && mkdir -p "$dir/held-out"
   while IFS= read -r f; do
