@@ -12,6 +12,7 @@ import { TrainRunner } from '../runtime/train-runner.js';
 import { num, round, thousands, UsageError } from './args.js';
 import { loadCorpus } from './corpus.js';
 import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
+import { trainingPlan } from '../core/presets.js';
 
 export const BENCH_HELP = `Usage: nextword bench train <corpus|folder> [model options] [--batches N] [--threads K] [--json]
        nextword bench predict [--model DIR | --layers L --hidden H --vocab V] [--text FILE] [--requests N] [--threads K] [--json]
@@ -82,10 +83,11 @@ async function benchTrain(argv: string[]): Promise<number> {
 
   const corpus = await loadCorpus(positionals[0]!, s.tokenizer, s.validFraction);
   const vocab = Vocabulary.build(Vocabulary.countTokens(corpus.train), { maxSize: s.vocab, minCount: s.minCount });
-  const cfg: ModelConfig = { cell: s.cell, layers: s.layers, vocab: vocab.size, embed: s.embed, hidden: s.hidden, tied: s.tied };
+  // The model and the softmax (full, or sampled when K < V) exactly as `nextword train` would set them up.
+  const { cfg, options } = trainingPlan(s, vocab.size);
   const ids = vocab.encode(corpus.train);
   const rand = mulberry32(s.seed);
-  const sampler = s.samples > 0 && s.samples < cfg.vocab ? new SoftmaxSampler(countIds(ids, cfg.vocab), s.samples, mulberry32(s.seed)) : undefined;
+  const sampler = options.sampled ? new SoftmaxSampler(countIds(ids, cfg.vocab), options.sampled.samples, mulberry32(s.seed)) : undefined;
   const runner = await TrainRunner.create(cfg, { optimizer: s.optimizer, dropout: s.dropout > 0, bptt: s.bptt, threads, sampled: !!sampler }, initialParameters(cfg, rand, s.initScale));
   const T = s.bptt;
   const B = s.batch;

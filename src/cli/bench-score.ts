@@ -6,8 +6,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
-import { startTokenId } from '../core/evaluation.js';
-import { tokenize } from '../core/tokenizer.js';
+import { scoringSequence } from '../core/evaluation.js';
 import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
 import { num, oneOf, round, thousands, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-command.js';
@@ -39,15 +38,8 @@ export async function benchScore(argv: string[]): Promise<number> {
   const texts = await readTexts(positionals);
   const session = await ModelSession.open(path.resolve(values.model), { threads, decoder, cache: values['no-cache'] ? false : DEFAULT_CACHE });
   try {
-    const start = startTokenId(session.vocab, session.mode);
     const t0 = performance.now();
-    const seqs = texts.map((t) => {
-      const ids = session.vocab.encode(tokenize(t.text, session.mode));
-      const seq = new Int32Array(ids.length + 1);
-      seq[0] = start;
-      seq.set(ids, 1);
-      return seq;
-    });
+    const seqs = texts.map((t) => scoringSequence(session.vocab, session.mode, t.text));
     const tokenizeMs = performance.now() - t0;
     const tokens = seqs.reduce((n, s) => n + Math.max(0, s.length - 1), 0);
     if (tokens === 0) throw new UsageError('the texts hold no tokens');

@@ -183,42 +183,8 @@ export class CacheLanguageModel implements LanguageModel {
   async advance(ids: Int32Array, state: RecurrentState): Promise<RecurrentState> {
     const s = cacheStateParts(state);
     const base = this.base.advance ? await this.base.advance(ids, s.base) : (await this.base.run(ids, s.base)).state;
-    const window = new Window(s.window, this.opts.window);
-    for (const id of ids) if (this.cached[id]) window.push(id);
-    return cacheState(base, window.toArray());
-  }
-}
-
-/** The last W cached ids with their counts; built from a state's window, which it never changes. */
-class Window {
-  readonly counts = new Map<number, number>();
-  private readonly ids: number[];
-  private start = 0;
-
-  constructor(
-    initial: Int32Array,
-    private readonly W: number,
-  ) {
-    this.ids = Array.from(initial);
-    for (const id of initial) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
-  }
-
-  get size(): number {
-    return this.ids.length - this.start;
-  }
-
-  push(id: number): void {
-    this.ids.push(id);
-    this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
-    if (this.size > this.W) {
-      const old = this.ids[this.start++]!;
-      const n = this.counts.get(old)! - 1;
-      if (n === 0) this.counts.delete(old);
-      else this.counts.set(old, n);
-    }
-  }
-
-  toArray(): Int32Array {
-    return Int32Array.from(this.ids.slice(this.start));
+    // The window after `ids`: the last W cached ids of the old window and the new ones.
+    const joined = Int32Array.from([...s.window, ...ids.filter((id) => this.cached[id])]);
+    return cacheState(base, joined.slice(Math.max(0, joined.length - this.opts.window)));
   }
 }

@@ -52,12 +52,19 @@ export function startTokenId(vocab: Vocabulary, mode: TokenizerMode): number {
   return vocab.has(start) ? vocab.id(start) : 0;
 }
 
-export async function evaluateText(scorer: SequenceScorer, vocab: Vocabulary, mode: TokenizerMode, text: string): Promise<EvalFigures> {
+/** What a text is scored as: the start token, then the text's ids (ids[t + 1] is the t-th target). */
+export function scoringSequence(vocab: Vocabulary, mode: TokenizerMode, text: string): Int32Array {
   const ids = vocab.encode(tokenize(text, mode));
-  if (ids.length === 0) return { tokens: 0, nll: 0, ppl: NaN, top1: NaN, top3: NaN, oov: 0 };
   const seq = new Int32Array(ids.length + 1);
   seq[0] = startTokenId(vocab, mode);
   seq.set(ids, 1);
+  return seq;
+}
+
+export async function evaluateText(scorer: SequenceScorer, vocab: Vocabulary, mode: TokenizerMode, text: string): Promise<EvalFigures> {
+  const seq = scoringSequence(vocab, mode, text);
+  const ids = seq.subarray(1);
+  if (ids.length === 0) return { tokens: 0, nll: 0, ppl: NaN, top1: NaN, top3: NaN, oov: 0 };
   const { logp, rank } = await scorer.scoreSequence(seq);
   let nll = 0;
   let top1 = 0;

@@ -3,7 +3,7 @@
 //   of the next token after each input token, so prediction advances incrementally from a cached state;
 // - the scoring graph: weights as inputs (the trainer validates with the live parameters) or initializers,
 //   returning per-token log p(target) and the target's rank, for perplexity and top-k accuracy; optionally
-//   of the model mixed with a document cache (../cache-model.ts), whose words come in as sparse inputs.
+//   of the model mixed with a document cache (../cache-model.ts), whose words and weights are inputs.
 //
 // The decoder ([N, H]·[H, V], most of the work) runs in float32 or, for inference, in int8: weights
 // quantised once (symmetric, one scale per word), the hidden state with a fixed scale (it lies in (−1, 1)),
@@ -211,8 +211,8 @@ export interface ScoreGraphOptions extends DecoderOptions {
  *
  * With `cache`, p(w) = keep·p_model(w) + c(w) for each of the N rows (../cache-model.ts), from the inputs
  * `keep` [N, 1] (1 − λ, or 1 while the window is empty), `cache_ids` int32 [K] (the words in any row's
- * window), `cache_weights` [N, K] (their c = λ·count/|window| in row n; 0 where not in its window) and `target_cache` [N, 1] (c of
- * the target). Only the K cached words need their mixed probability; every other word w outranks the
+ * window), `cache_weights` [N, K] (their c = λ·count/|window| in row n; 0 where not in its window) and
+ * `target_cache` [N, 1] (c of the target). Only the K cached words need their mixed probability; every other word w outranks the
  * target exactly when log p_model(w) > τ = log(p(y) / keep), so the rank is one comparison pass over
  * [N, V] like the plain graph's, corrected on the K cached words.
  */

@@ -41,8 +41,6 @@ export interface TrainGraphNames {
   newAdamM: string[];
   newAdamV: string[];
   masks: string[];
-  /** The step takes `samples` and `sample_logq` (a sampled softmax). */
-  sampled: boolean;
   /**
    * SGD with an untied embedding updates only the rows of the window's ids: instead of `new.embedding`
    * the graph returns those rows (`new.embedding.rows` [U, E]) and their ids (`new.embedding.ids` [U]),
@@ -62,7 +60,6 @@ export function trainGraphNames(cfg: ModelConfig, opts: TrainGraphOptions): Trai
     newAdamM: adam ? params.map((n) => `new.adam.m.${n}`) : [],
     newAdamV: adam ? params.map((n) => `new.adam.v.${n}`) : [],
     masks: opts.dropout ? dropoutMaskWidths(cfg).map((_, k) => `dropout.${k}`) : [],
-    sampled: !!opts.sampled,
     sparseEmbedding: isSparseEmbedding(cfg, opts),
   };
 }
@@ -228,14 +225,19 @@ interface DecoderPass {
   dX: Value;
 }
 
+/** loss = −mean log p_y over the rows, p_y [N, 1] floored so that an underflow gives a large finite loss, not ∞. */
+function meanNegLog(g: GraphBuilder, pY: Value): Value {
+  const op = ops(g);
+  return op.neg(op.reduceMean(op.log(op.max([pY, g.constFloat(1e-30)])), undefined, 0), 'loss');
+}
+
 /** The full softmax over the V words. */
 function fullDecoder(g: GraphBuilder, cfg: ModelConfig, D: Value, b: Value, X: Value /* [N, H] */, y: Value /* [N, 1] */): DecoderPass {
   const op = ops(g);
   const logits = op.gemm(X, D, b, { transB: cfg.tied ? 1 : 0 }, 'decoder.logits'); //       [N, V]
   const p = op.softmax(logits, 1, 'decoder.p'); //                                            [N, V]
   const pY = op.gatherElements(p, y, 1, 'p_y'); //                                           [N, 1]
-  // loss = −mean log p_y   (p_y floored so that an underflow gives a large finite loss, not ∞)
-  const loss = op.neg(op.reduceMean(op.log(op.max([pY, g.constFloat(1e-30)])), undefined, 0), 'loss');
+  const loss = meanNegLog(g, pY);
   // backward (unscaled: N × the gradient of the mean loss)
   const dLogits = op.scatterElements(p, y, op.sub(pY, g.constFloat(1)), 1, undefined, 'decoder.dlogits'); // p − onehot(y)
   return {
@@ -273,7 +275,7 @@ function sampledDecoder(g: GraphBuilder, cfg: ModelConfig, D: Value, b: Value, X
   const P = op.softmax(op.concat([zY, zSMasked], 1), 1, 'decoder.p'); //                       [N, 1 + K]
   const P0 = op.slice(P, [0], [1], [1], 'decoder.p_y'); //                                      [N, 1]
   const PS = op.slice(P, [1], [Number.MAX_SAFE_INTEGER], [1], 'decoder.p_S'); //                  [N, K]
-  const loss = op.neg(op.reduceMean(op.log(op.max([P0, g.constFloat(1e-30)])), undefined, 0), 'loss');
+  const loss = meanNegLog(g, P0);
   const dZY = op.sub(P0, g.constFloat(1), 'decoder.dz_y'); //                                  [N, 1]
   const dX = op.add(op.mul(dZY, DY), op.matmul(PS, DS), 'decoder.dX'); //                       [N, H]
   const dDS = op.gemm(PS, X, undefined, { transA: 1 }, 'decoder.dD_S'); //                     [K, H]
