@@ -15,6 +15,10 @@ export interface TokenCorpus {
   train: string[];
   valid: string[];
   test?: string[];
+  /** Tokens of each file (or corpus text) in `train`, in order: Σ = train.length. */
+  trainSizes: number[];
+  /** Tokens of each file (or corpus text) in `valid`, in order. */
+  validSizes: number[];
   files?: number;
   /** With a test fraction: the held-out files of a project folder (relPath and text), in input order. */
   heldOut?: { relPath: string; text: string }[];
@@ -62,7 +66,7 @@ export async function loadCorpus(
     if (testFraction > 0) throw new UsageError(`${target} is a corpus folder already split into train/valid(/test): --split is for project folders`);
     const read = (split: 'train' | 'valid' | 'test') => {
       const files = corpusSplit(dir, split);
-      return files && files.flatMap((f) => tokenize(readFileSync(f, 'utf8'), mode));
+      return files && concat(files.map((f) => tokenize(readFileSync(f, 'utf8'), mode)));
     };
     const test = read('test');
     const train = read('train')!;
@@ -70,10 +74,12 @@ export async function loadCorpus(
     return {
       kind: 'corpus',
       source: dir,
-      train,
-      valid,
-      ...(test ? { test } : {}),
-      report: `corpus ${dir}: train ${train.length} tokens, valid ${valid.length}${test ? `, test ${test.length}` : ''}`,
+      train: train.tokens,
+      valid: valid.tokens,
+      trainSizes: train.sizes,
+      validSizes: valid.sizes,
+      ...(test ? { test: test.tokens } : {}),
+      report: `corpus ${dir}: train ${train.tokens.length} tokens, valid ${valid.tokens.length}${test ? `, test ${test.tokens.length}` : ''}`,
     };
   }
   const scan = await readWorkspaceFiles(dir, { signal });
@@ -87,14 +93,23 @@ export async function loadCorpus(
   const { train: rest, valid: heldOut } = testFraction > 0 ? splitByFile(scan.files, testFraction, TEST_SPLIT_SEED) : { train: scan.files, valid: [] };
   if (rest.length < 2) throw new UsageError(`--split ${testFraction} leaves ${rest.length} file to train and validate on; at least two are needed`);
   const { train, valid } = splitByFile(rest, validFraction);
-  const toks = (files: typeof scan.files) => files.flatMap((f) => tokenize(f.text, mode));
+  const toks = (files: typeof scan.files) => concat(files.map((f) => tokenize(f.text, mode)));
+  const trainToks = toks(train);
+  const validToks = toks(valid);
   return {
     kind: 'folder',
     source: dir,
-    train: toks(train),
-    valid: toks(valid),
+    train: trainToks.tokens,
+    valid: validToks.tokens,
+    trainSizes: trainToks.sizes,
+    validSizes: validToks.sizes,
     files: scan.files.length,
     ...(testFraction > 0 ? { heldOut: heldOut.map((f) => ({ relPath: f.relPath, text: f.text })) } : {}),
     report: formatScanReport(scan) + (testFraction > 0 ? `\nheld out for --split: ${heldOut.length} of ${scan.files.length} files` : ''),
   };
+}
+
+/** Texts' tokens as one stream, with each text's count. */
+function concat(parts: string[][]): { tokens: string[]; sizes: number[] } {
+  return { tokens: parts.flat(), sizes: parts.map((p) => p.length) };
 }

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { startTokenId } from '../core/evaluation.js';
 import { parameterCount } from '../core/model-config.js';
 import { DEFAULT_PRESET, PRESETS, trainingPlan } from '../core/presets.js';
 import type { TrainEvent } from '../core/trainer.js';
@@ -55,6 +56,9 @@ Options (defaults come from --preset; flags override them):
                          does (perplexity, accuracy, keystroke savings)
   --split-list FILE      with --split: write the held-out files' paths to FILE, one per line
   --ksr-chars N          with --split: type only the first N characters of each held-out file
+  --no-ngram             do not train and save the n-gram companion (an interpolated Kneser-Ney 4-gram
+                         of the same tokens, trained in seconds before the network: the baseline the
+                         editor's status bar compares a file's perplexity with)
   --json                 one JSON object per line on stdout (the last has "final": true)
   -h, --help             show this help
 `;
@@ -69,6 +73,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       split: { type: 'string' },
       'split-list': { type: 'string' },
       'ksr-chars': { type: 'string' },
+      'no-ngram': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -108,8 +113,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (json) {
     emit({ event: 'start', preset: presetName, config: cfg, params, ...counts, files: corpus.files, options: { ...s } });
   }
+  const ngram = values['no-ngram'] ? undefined : { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), trainSizes: corpus.trainSizes, validSizes: corpus.validSizes };
   const bar = new ProgressLine(process.stderr, s.epochs);
-  const job = startTraining({ cfg, options, train, valid, ...(test ? { test } : {}), threads }, (e) => {
+  const onNgram = ({ figures: f }: { figures: { order: number; ngrams: number; validPpl: number; seconds: number } }) => {
+    bar.clear();
+    log(`n-gram companion: Kneser-Ney ${f.order}-gram, ${thousands(f.ngrams)} n-grams, valid ppl ${f.validPpl.toFixed(2)} (${f.seconds.toFixed(1)} s)`);
+    if (json) emit({ event: 'ngram', order: f.order, ngrams: f.ngrams, valid_ppl: round(f.validPpl, 3), seconds: round(f.seconds, 2) });
+  };
+  const job = startTraining({ cfg, options, train, valid, ...(test ? { test } : {}), threads, ...(ngram ? { ngram } : {}) }, (e) => {
     bar.update(e);
     if (e.kind === 'epoch') {
       bar.clear();
@@ -119,7 +130,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       );
       if (json) emit({ epoch: e.epoch, train_ppl: round(e.trainPpl, 3), ...(e.sampled ? { sampled: true } : {}), valid_ppl: round(e.validPpl, 3), lr: e.lr, seconds: round(e.seconds, 2), tokens_per_s: Math.round(e.tokensPerS) });
     }
-  });
+  }, onNgram);
   const onSignal = () => {
     bar.clear();
     log('cancelling: stopping after the current step; the previous model (if any) is left as it was');
@@ -153,8 +164,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
     seconds: result.seconds,
     tokensPerS: result.tokensPerS,
     params,
+    ...(result.ngram ? { ngram: result.ngram.figures } : {}),
   };
-  const saved = await exportModel(out, { cfg, params: result.params, vocab, tokenizer: s.tokenizer, training: record, precision: s.weights });
+  const saved = await exportModel(out, {
+    cfg,
+    params: result.params,
+    vocab,
+    tokenizer: s.tokenizer,
+    training: record,
+    precision: s.weights,
+    ...(result.ngram ? { ngram: result.ngram.bytes } : {}),
+  });
   log(
     `best valid ppl ${result.bestValidPpl.toFixed(2)} (epoch ${result.bestEpoch})` +
       (result.testPpl !== undefined ? `, test ppl ${result.testPpl.toFixed(2)}` : '') +

@@ -3,6 +3,7 @@
 // with a message that says what to do instead of producing nonsense.
 
 import { validateModelConfig, type ModelConfig } from './model-config.js';
+import type { CompanionFigures } from './ngram/companion.js';
 import type { TokenizerMode } from './tokenizer.js';
 import { Vocabulary } from './vocabulary.js';
 
@@ -19,6 +20,8 @@ export interface TrainingRecord {
   seconds: number;
   tokensPerS: number;
   params: number;
+  /** The n-gram companion trained on the same tokens (saved as the model's `ngram` file). */
+  ngram?: CompanionFigures;
 }
 
 export interface ModelMeta {
@@ -33,6 +36,8 @@ export interface ModelMeta {
   training?: TrainingRecord;
   /** Added by the model store: the ONNX file this metadata describes. */
   onnx?: { file: string; bytes: number; sha256: string };
+  /** Added by the model store: the n-gram companion file, when the model was saved with one. */
+  ngram?: { file: string; bytes: number; sha256: string };
 }
 
 /** Validates parsed model.json content; `where` names the model in error messages. */

@@ -1,4 +1,5 @@
-// Writes a trained model: the standard ONNX inference model plus model.json, atomically.
+// Writes a trained model: the standard ONNX inference model plus model.json (and the n-gram companion
+// when given), atomically.
 
 import { inferenceGraph, type WeightPrecision } from '../core/graphs/inference-graph.js';
 import type { ModelConfig } from '../core/model-config.js';
@@ -15,6 +16,8 @@ export interface ExportInput {
   training?: TrainingRecord;
   /** Stored weight precision (float16 halves the file; computation stays float32). */
   precision?: WeightPrecision;
+  /** The n-gram companion trained on the same tokens (KneserNey.toBytes()), saved with the model. */
+  ngram?: Uint8Array;
 }
 
 export function modelMeta(input: ExportInput): ModelMeta {
@@ -37,6 +40,6 @@ export async function exportModel(dir: string, input: ExportInput): Promise<{ di
     docString: `Nextword ${cfg.cell} ${cfg.layers}×${cfg.hidden} language model, vocabulary ${cfg.vocab}`,
     precision: input.precision ?? 'float32',
   });
-  await saveModel(dir, { onnx, meta: modelMeta(input) as unknown as Record<string, unknown> });
+  await saveModel(dir, { onnx, meta: modelMeta(input) as unknown as Record<string, unknown>, ...(input.ngram ? { ngram: input.ngram } : {}) });
   return { dir };
 }

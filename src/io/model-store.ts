@@ -6,17 +6,21 @@
 //   DIR/model.json                   metadata (JSON); its `onnx` field names the weights file:
 //                                    "onnx": { "file": "model-<id>.onnx", "bytes": N, "sha256": "<64 hex>" }
 //   DIR/model-<id>.onnx              the ONNX model; id = first 16 hex digits of its sha256
+//   DIR/ngram-<id>.bin               optional: the n-gram model trained with it (core/ngram/kneser-ney.ts's
+//                                    binary), named by model.json's `ngram` field as the ONNX file is by `onnx`
 //   DIR/<name>.<pid>.<nonce>.tmp     a file being written (readers never look at these)
 //
 // Save, each step durable before the next:
+//   0. n-gram bytes, when given, → ngram-<id>.bin the same way as step 1
 //   1. ONNX bytes → model-<id>.onnx.<pid>.<nonce>.tmp, fsync, rename to model-<id>.onnx, fsync DIR
 //   2. model.json  → model.json.<pid>.<nonce>.tmp, fsync, rename over model.json, fsync DIR   ← commit
-//   3. best effort: delete model-*.onnx files that model.json (read again) does not name, and .tmp files
+//   3. best effort: delete model-*.onnx and ngram-*.bin files that model.json (read again) does not name, and .tmp files
 //      whose writer is gone (its pid is not running, or it is this process and not writing it now).
 // Until the rename in step 2 model.json names the old, untouched ONNX file; after it, the new one,
 // which was durable before model.json was written. A save that fails (say, a full disk) removes its
-// temp file and its uncommitted ONNX file before rethrowing. Readers verify length and sha256, so a
-// damaged file is reported, never used.
+// temp file and its uncommitted files before rethrowing. Readers verify length and sha256, so a
+// damaged file is reported, never used. The n-gram file is a companion: when it is damaged or missing the
+// model still loads, without it, and the reader is told why (`ngramProblem`).
 //
 // Saves to one folder are serialised within a process. Two processes saving to the same folder at the
 // same instant can make one's cleanup delete the ONNX file the other is about to commit; callers should
@@ -28,13 +32,17 @@ import path from 'node:path';
 
 export interface ModelFiles {
   onnx: Uint8Array;
+  /** The n-gram companion's verified bytes, when model.json names one and it is intact. */
+  ngram?: Uint8Array;
+  /** Why a companion that model.json names was not loaded (missing, damaged). */
+  ngramProblem?: string;
   /** The parsed model.json, including the `onnx` field. */
   meta: Record<string, unknown>;
   /** The absolute model folder. */
   dir: string;
 }
 
-/** What model.json's `onnx` field holds; set by saveModel (any value passed in is replaced). */
+/** What model.json's `onnx` (and `ngram`) field holds; set by saveModel (any value passed in is replaced). */
 export interface OnnxFileRef {
   file: string;
   bytes: number;
@@ -84,6 +92,7 @@ export const nodeStoreFs: StoreFs = {
 
 export const MODEL_JSON = 'model.json';
 const ONNX_NAME = /^model-[0-9a-f]{16}\.onnx$/;
+const NGRAM_NAME = /^ngram-[0-9a-f]{16}\.bin$/;
 const TMP_NAME = /^(.+)\.(\d+)\.([0-9a-f]{8})\.tmp$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Writes are issued in pieces of this size so a huge model never needs one giant syscall. */
@@ -98,11 +107,12 @@ const saveQueues = new Map<string, Promise<unknown>>();
 
 /**
  * Saves a model into `dir` (created if needed), replacing the previous one atomically. `meta` must be
- * JSON-serialisable; its `onnx` field is set to the weights file's name, length and sha256.
+ * JSON-serialisable; its `onnx` field is set to the weights file's name, length and sha256, and its
+ * `ngram` field to the n-gram file's when `ngram` bytes are given (removed otherwise).
  */
 export function saveModel(
   dir: string,
-  model: { onnx: Uint8Array; meta: Record<string, unknown> },
+  model: SavedModel,
   opts: { fs?: StoreFs } = {},
 ): Promise<{ onnxPath: string; jsonPath: string }> {
   const absDir = path.resolve(dir);
@@ -117,37 +127,49 @@ export function saveModel(
   return run;
 }
 
-async function saveNow(
-  fs: StoreFs,
-  dir: string,
-  model: { onnx: Uint8Array; meta: Record<string, unknown> },
-): Promise<{ onnxPath: string; jsonPath: string }> {
-  const { onnx, meta } = model;
+export interface SavedModel {
+  onnx: Uint8Array;
+  meta: Record<string, unknown>;
+  /** The n-gram companion (KneserNey.toBytes()), optional. */
+  ngram?: Uint8Array;
+}
+
+function fileRef(prefix: 'model' | 'ngram', ext: string, bytes: Uint8Array): OnnxFileRef {
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { file: `${prefix}-${sha256.slice(0, 16)}.${ext}`, bytes: bytes.length, sha256 };
+}
+
+async function saveNow(fs: StoreFs, dir: string, model: SavedModel): Promise<{ onnxPath: string; jsonPath: string }> {
+  const { onnx, meta, ngram } = model;
   if (!(onnx instanceof Uint8Array) || onnx.length === 0) throw new TypeError('saveModel: onnx must be a non-empty Uint8Array');
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new TypeError('saveModel: meta must be a plain object');
+  if (ngram !== undefined && (!(ngram instanceof Uint8Array) || ngram.length === 0)) throw new TypeError('saveModel: ngram must be a non-empty Uint8Array');
 
-  const sha256 = createHash('sha256').update(onnx).digest('hex');
-  const ref: OnnxFileRef = { file: `model-${sha256.slice(0, 16)}.onnx`, bytes: onnx.length, sha256 };
+  const ref = fileRef('model', 'onnx', onnx);
+  const ngramRef = ngram ? fileRef('ngram', 'bin', ngram) : undefined;
   let json: string;
   try {
-    json = JSON.stringify({ ...meta, onnx: ref }, null, 2) + '\n';
+    const { ngram: _dropped, ...rest } = meta;
+    json = JSON.stringify({ ...rest, onnx: ref, ...(ngramRef ? { ngram: ngramRef } : {}) }, null, 2) + '\n';
   } catch (err) {
     throw new TypeError(`saveModel: meta is not JSON-serialisable: ${(err as Error).message}`);
   }
 
+  const written = [ref.file, ...(ngramRef ? [ngramRef.file] : [])];
   try {
     await fs.mkdir(dir);
+    if (ngram && ngramRef) await writeDurably(fs, dir, ngramRef.file, ngram);
     await writeDurably(fs, dir, ref.file, onnx);
     await writeDurably(fs, dir, MODEL_JSON, new TextEncoder().encode(json));
   } catch (err) {
-    // A full disk should not stay full of our new, uncommitted ONNX file.
-    await removeIfUnreferenced(fs, dir, ref.file);
+    // A full disk should not stay full of our new, uncommitted files.
+    for (const file of written) await removeIfUnreferenced(fs, dir, file);
     const e = err as NodeJS.ErrnoException;
     const wrapped = new Error(`could not save the model in ${dir}: ${e.message}`, { cause: err }) as NodeJS.ErrnoException;
     if (e.code) wrapped.code = e.code;
     throw wrapped;
   }
-  await cleanUp(fs, dir, ref.file);
+  await cleanUp(fs, dir, written);
   return { onnxPath: path.join(dir, ref.file), jsonPath: path.join(dir, MODEL_JSON) };
 }
 
@@ -219,25 +241,28 @@ function isUnsupported(err: unknown): boolean {
 }
 
 /** Step 3: never throws; anything it cannot delete now, a later save will. */
-async function cleanUp(fs: StoreFs, dir: string, justWritten: string): Promise<void> {
+async function cleanUp(fs: StoreFs, dir: string, justWritten: string[]): Promise<void> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
   } catch {
     return;
   }
-  // Read model.json again: if another process committed meanwhile, the file it names must survive.
-  // When it cannot be read, no ONNX file is deleted.
-  let current: string | undefined;
+  // Read model.json again: if another process committed meanwhile, the files it names must survive.
+  // When it cannot be read, no model or n-gram file is deleted.
+  let current: string[] | undefined;
   try {
-    current = parseOnnxRef(JSON.parse(new TextDecoder().decode(await fs.readFile(path.join(dir, MODEL_JSON)))))?.file;
+    const meta: unknown = JSON.parse(new TextDecoder().decode(await fs.readFile(path.join(dir, MODEL_JSON))));
+    const onnx = parseOnnxRef(meta);
+    current = onnx ? [onnx.file, ...namedFiles(meta, 'ngram')] : undefined;
   } catch {
     current = undefined;
   }
   for (const name of names) {
-    const stale = ONNX_NAME.test(name)
-      ? current !== undefined && name !== justWritten && name !== current
-      : name.endsWith('.tmp') && isStaleTmp(dir, name);
+    const stale =
+      ONNX_NAME.test(name) || NGRAM_NAME.test(name)
+        ? current !== undefined && !justWritten.includes(name) && !current.includes(name)
+        : name.endsWith('.tmp') && isStaleTmp(dir, name);
     if (stale) await fs.unlink(path.join(dir, name)).catch(() => undefined);
   }
 }
@@ -245,8 +270,9 @@ async function cleanUp(fs: StoreFs, dir: string, justWritten: string): Promise<v
 /** Deletes `dir/file` unless model.json (readable and valid) names it; never throws. */
 async function removeIfUnreferenced(fs: StoreFs, dir: string, file: string): Promise<void> {
   try {
-    const current = parseOnnxRef(JSON.parse(new TextDecoder().decode(await fs.readFile(path.join(dir, MODEL_JSON)))));
-    if (current && current.file !== file) await fs.unlink(path.join(dir, file));
+    const meta: unknown = JSON.parse(new TextDecoder().decode(await fs.readFile(path.join(dir, MODEL_JSON))));
+    const current = parseOnnxRef(meta);
+    if (current && current.file !== file && !namedFiles(meta, 'ngram').includes(file)) await fs.unlink(path.join(dir, file));
   } catch {
     // No readable model.json: keep the file, a later save decides.
   }
@@ -271,12 +297,22 @@ function isProcessAlive(pid: number): boolean {
 }
 
 function parseOnnxRef(meta: unknown): OnnxFileRef | undefined {
+  return parseFileRef(meta, 'onnx', ONNX_NAME);
+}
+
+/** The n-gram file model.json names, as a list (empty when none or malformed): what cleanup must keep. */
+function namedFiles(meta: unknown, field: 'ngram'): string[] {
+  const ref = parseFileRef(meta, field, NGRAM_NAME);
+  return ref ? [ref.file] : [];
+}
+
+function parseFileRef(meta: unknown, field: 'onnx' | 'ngram', name: RegExp): OnnxFileRef | undefined {
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return undefined;
-  const ref = (meta as { onnx?: unknown }).onnx as Partial<OnnxFileRef> | undefined;
+  const ref = (meta as Record<string, unknown>)[field] as Partial<OnnxFileRef> | undefined;
   if (typeof ref !== 'object' || ref === null) return undefined;
   const { file, bytes, sha256 } = ref;
   // The name pattern also keeps a tampered model.json from pointing outside the folder.
-  if (typeof file !== 'string' || !ONNX_NAME.test(file)) return undefined;
+  if (typeof file !== 'string' || !name.test(file)) return undefined;
   if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) return undefined;
   if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) return undefined;
   return { file, bytes, sha256 };
@@ -319,8 +355,10 @@ export async function loadModelFiles(dir: string): Promise<ModelFiles> {
       );
     }
 
-    const problem = await readOnnx(path.join(absDir, ref.file), ref);
-    if (problem instanceof Uint8Array) return { onnx: problem, meta: meta as Record<string, unknown>, dir: absDir };
+    const problem = await readVerified(path.join(absDir, ref.file), ref);
+    if (problem instanceof Uint8Array) {
+      return { onnx: problem, meta: meta as Record<string, unknown>, dir: absDir, ...(await readNgram(absDir, meta as Record<string, unknown>)) };
+    }
 
     // A save in another process may have replaced model.json and deleted the file it named.
     const again = attempt < READ_ATTEMPTS ? await readJsonText() : jsonText;
@@ -329,8 +367,21 @@ export async function loadModelFiles(dir: string): Promise<ModelFiles> {
   }
 }
 
+/** The n-gram companion model.json names, verified, or why it is unusable; nothing when none is named. */
+async function readNgram(dir: string, meta: Record<string, unknown>): Promise<Pick<ModelFiles, 'ngram' | 'ngramProblem'>> {
+  if (meta.ngram === undefined) return {};
+  const ref = parseFileRef(meta, 'ngram', NGRAM_NAME);
+  if (!ref) return { ngramProblem: 'its "ngram" field must name an ngram-<id>.bin file with its bytes and sha256' };
+  try {
+    const bytes = await readVerified(path.join(dir, ref.file), ref);
+    return bytes instanceof Uint8Array ? { ngram: bytes } : { ngramProblem: bytes };
+  } catch (err) {
+    return { ngramProblem: (err as Error).message };
+  }
+}
+
 /** The verified bytes, or what is wrong with them. */
-async function readOnnx(file: string, ref: OnnxFileRef): Promise<Uint8Array | string> {
+async function readVerified(file: string, ref: OnnxFileRef): Promise<Uint8Array | string> {
   let buf: Buffer;
   try {
     buf = await fsp.readFile(file);

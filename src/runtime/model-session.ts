@@ -11,6 +11,10 @@
 // graphs, and each of those steps (tens of milliseconds of JavaScript) yields to the event loop before the
 // next, so that the editor's extension host never stalls for the whole load.
 //
+// The model's n-gram companion (core/ngram/companion.ts), when saved with it, is loaded too (`ngram`): the
+// baseline the status bar compares a file's perplexity with. A damaged companion does not stop the model
+// from loading; `ngramProblem` says why it is missing.
+//
 // Both sessions get few threads: the editor shares the machine, and one token step of a small model is
 // too little work to spread over many cores.
 //
@@ -22,6 +26,8 @@ import { inferenceGraph, parametersFromModel, quantizeDecoder, type DecoderPreci
 import { parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-format.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
+import { KneserNey } from '../core/ngram/kneser-ney.js';
+import type { ServingModel } from '../core/serving-model.js';
 import { loadModelFiles, type ModelFiles } from '../io/model-store.js';
 import { OnnxLanguageModel } from './onnx-language-model.js';
 import { OnnxScorer } from './onnx-scorer.js';
@@ -52,7 +58,7 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-export class ModelSession {
+export class ModelSession implements ServingModel {
   private scoringSession: Promise<OnnxScorer> | undefined;
   private readonly scoring = new Set<Promise<unknown>>();
   private released = false;
@@ -76,6 +82,10 @@ export class ModelSession {
     readonly decoder: DecoderPrecision,
     /** The decoded (and quantised) weights, kept until the scoring graph is built from them. */
     private prepared: Prepared | undefined,
+    /** The n-gram companion trained with the model, when it was saved with one and loads. */
+    readonly ngram: KneserNey | undefined,
+    /** Why a companion model.json names could not be used. */
+    readonly ngramProblem: string | undefined,
   ) {
     if (cache === false) {
       this.model = lm;
@@ -108,10 +118,12 @@ export class ModelSession {
       prepared = { params, quantized };
       await yieldToEventLoop();
     }
+    const companion = await loadCompanion(files, vocab.size);
     const lm = await OnnxLanguageModel.create(onnx, meta.config, { threads });
-    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, threads, opts.cache ?? DEFAULT_CACHE, decoder, prepared);
+    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, threads, opts.cache ?? DEFAULT_CACHE, decoder, prepared, companion.ngram, companion.problem);
   }
 
+  /** The tokenizer the model reads text with. */
   get mode(): TokenizerMode {
     return this.meta.tokenizer.mode;
   }
@@ -167,5 +179,21 @@ export class ModelSession {
       });
     }
     return this.scoringSession;
+  }
+}
+
+/** The n-gram companion of a model's files, or why it cannot be used; never throws. */
+async function loadCompanion(files: ModelFiles, vocabSize: number): Promise<{ ngram?: KneserNey; problem?: string }> {
+  if (files.ngramProblem !== undefined) return { problem: files.ngramProblem };
+  if (!files.ngram) return {};
+  await yieldToEventLoop();
+  try {
+    const ngram = KneserNey.fromBytes(files.ngram);
+    if (ngram.vocabSize !== vocabSize) return { problem: `the n-gram model has ${ngram.vocabSize} ids, the model's vocabulary ${vocabSize}` };
+    return { ngram };
+  } catch (e) {
+    return { problem: (e as Error).message };
+  } finally {
+    await yieldToEventLoop();
   }
 }

@@ -1,6 +1,7 @@
 // The training worker: runs the training loop on the ONNX training graph in a worker thread, because
 // onnxruntime's `run` blocks the thread that calls it. Progress goes to the parent as messages; a
-// 'cancel' message stops the loop between steps.
+// 'cancel' message stops the loop between steps. When asked, it first trains the n-gram companion
+// (seconds) and posts it, so that the caller can serve it while the LSTM trains.
 //
 // The worker ends itself: it releases its sessions, posts the outcome, and closes its port, so the
 // parent never has to terminate it while onnxruntime is in native code (terminating a thread in the
@@ -8,6 +9,7 @@
 
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { initialParameters } from '../core/model-config.js';
+import { trainCompanion } from '../core/ngram/companion.js';
 import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { TrainRunner } from './train-runner.js';
@@ -20,6 +22,12 @@ const abort = new AbortController();
 async function run(input: TrainJobInput): Promise<TrainJobOutput> {
   const { cfg, options } = input;
   validateTrainOptions(options);
+  if (input.ngram) {
+    const { model, figures } = trainCompanion(input.train, input.valid, input.ngram);
+    const bytes = model.toBytes();
+    port.postMessage({ type: 'ngram', ngram: { bytes, figures } } satisfies WorkerToParent, [bytes.buffer as ArrayBuffer]);
+    abort.signal.throwIfAborted();
+  }
   const params = input.initialParams ?? initialParameters(cfg, mulberry32(options.seed));
   const runner = await TrainRunner.create(
     cfg,

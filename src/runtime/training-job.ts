@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { TrainEvent } from '../core/trainer.js';
-import type { ParentToWorker, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
+import type { CompanionOutput, ParentToWorker, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
 
 export class TrainingCancelled extends Error {
   constructor() {
@@ -14,9 +14,12 @@ export class TrainingCancelled extends Error {
   }
 }
 
+/** The run's outcome, with the n-gram companion when the input asked for one. */
+export type TrainingOutcome = TrainJobOutput & { ngram?: CompanionOutput };
+
 export interface TrainingJob {
   /** Resolves with the trained parameters and figures; rejects with TrainingCancelled or the worker's error. */
-  readonly result: Promise<TrainJobOutput>;
+  readonly result: Promise<TrainingOutcome>;
   /** Asks the worker to stop after the current step; `result` then rejects with TrainingCancelled. */
   cancel(): void;
   /**
@@ -37,7 +40,15 @@ export function workerScriptPath(): string {
   return found;
 }
 
-export function startTraining(input: TrainJobInput, onEvent: (e: TrainEvent) => void = () => {}): TrainingJob {
+/**
+ * `onNgram` is called once the n-gram companion is trained (when `input.ngram` asks for one), before the
+ * LSTM's first step; the same bytes come back with the result.
+ */
+export function startTraining(
+  input: TrainJobInput,
+  onEvent: (e: TrainEvent) => void = () => {},
+  onNgram: (ngram: CompanionOutput) => void = () => {},
+): TrainingJob {
   const worker = new Worker(workerScriptPath());
   let cancelled = false;
   let settled = false;
@@ -48,7 +59,8 @@ export function startTraining(input: TrainJobInput, onEvent: (e: TrainEvent) => 
     timer.unref();
     return exited.finally(() => clearTimeout(timer));
   };
-  const result = new Promise<TrainJobOutput>((resolve, reject) => {
+  let ngram: CompanionOutput | undefined;
+  const result = new Promise<TrainingOutcome>((resolve, reject) => {
     const finish = (f: () => void) => {
       if (settled) return;
       settled = true;
@@ -57,7 +69,10 @@ export function startTraining(input: TrainJobInput, onEvent: (e: TrainEvent) => 
     };
     worker.on('message', (m: WorkerToParent) => {
       if (m.type === 'event') onEvent(m.event);
-      else if (m.type === 'done') finish(() => resolve(m.result));
+      else if (m.type === 'ngram') {
+        ngram = m.ngram;
+        onNgram(m.ngram);
+      } else if (m.type === 'done') finish(() => resolve({ ...m.result, ...(ngram ? { ngram } : {}) }));
       else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));
     });
     worker.on('error', (e) => finish(() => reject(e)));

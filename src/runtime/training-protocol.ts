@@ -1,6 +1,7 @@
 // Messages between the training job (caller's thread) and the training worker.
 
 import type { ModelConfig } from '../core/model-config.js';
+import type { CompanionFigures, CompanionPlan } from '../core/ngram/companion.js';
 import type { TrainEvent, TrainOptions, TrainResult } from '../core/trainer.js';
 
 export interface TrainJobInput {
@@ -14,12 +15,21 @@ export interface TrainJobInput {
   initialParams?: Float32Array;
   /** onnxruntime intra-op threads (0: all cores). */
   threads: number;
+  /** Train the n-gram companion first (before the LSTM's first step) and post it. */
+  ngram?: CompanionPlan;
+}
+
+/** The n-gram companion as posted by the worker: its binary (KneserNey.toBytes()) and figures. */
+export interface CompanionOutput {
+  bytes: Uint8Array;
+  figures: CompanionFigures;
 }
 
 export type TrainJobOutput = TrainResult & { testPpl?: number };
 
 export type WorkerToParent =
   | { type: 'event'; event: TrainEvent }
+  | { type: 'ngram'; ngram: CompanionOutput }
   | { type: 'done'; result: TrainJobOutput }
   | { type: 'error'; message: string; cancelled: boolean };
 

@@ -42,6 +42,13 @@ test('train on a project folder: JSON lines on stdout, a report on stderr, a loa
   assert.ok(!meta.vocabulary.some((w) => w.includes('zorblax')), 'ignored and secret files must not be read');
   assert.equal(meta.training?.validPpl !== undefined, true);
   assert.ok(readdirSync(modelDir).some((f) => /^model-[0-9a-f]+\.onnx$/.test(f)));
+  // The n-gram companion: trained first (its line before the first epoch's), saved with the model.
+  const ngramAt = lines.findIndex((l) => l.event === 'ngram');
+  assert.ok(ngramAt > 0 && ngramAt < lines.findIndex((l) => 'epoch' in l), 'the companion is reported before the first epoch');
+  assert.equal(lines[ngramAt].order, 4);
+  assert.ok(lines[ngramAt].valid_ppl > 1 && lines[ngramAt].ngrams > 0);
+  assert.equal(meta.training?.ngram?.order, 4);
+  assert.ok(readdirSync(modelDir).some((f) => /^ngram-[0-9a-f]{16}\.bin$/.test(f)));
 });
 
 test('train --split holds out whole files, lists them, and reports their figures as eval would', () => {
@@ -60,8 +67,10 @@ test('train --split holds out whole files, lists them, and reports their figures
   }
   assert.equal(final.test_ppl, final.heldout.ppl);
   // The held-out file's tokens are in neither training nor validation: with it, they make up the whole folder.
-  const whole = nextword('train', FIXTURE, '--out', path.join(work, 'nosplit-model'), '--json', ...TINY, '--epochs', '1');
+  const whole = nextword('train', FIXTURE, '--out', path.join(work, 'nosplit-model'), '--json', ...TINY, '--epochs', '1', '--no-ngram');
   const all = JSON.parse(whole.stdout.trim().split('\n')[0]!);
+  assert.ok(!whole.stdout.includes('"ngram"'), '--no-ngram trains no companion');
+  assert.ok(!readdirSync(path.join(work, 'nosplit-model')).some((f) => f.startsWith('ngram-')), '--no-ngram saves none');
   assert.equal(start.trainTokens + start.validTokens + final.heldout.tokens, all.trainTokens + all.validTokens);
   // The same files are held out on every run.
   const again = nextword('train', FIXTURE, '--out', path.join(work, 'split-model-2'), '--json', ...TINY, '--epochs', '1', '--split', '0.3', '--split-list', list + '2');

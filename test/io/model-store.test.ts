@@ -414,3 +414,109 @@ test('a saving process killed at random moments always leaves one of its complet
   await saveModel(dir, makeModel(1));
   assert.deepEqual(listing(dir), [onnxName(makeModel(1).onnx), 'model.json']);
 });
+
+// ---------------------------------------------------------------------------------------------------
+// The n-gram companion file.
+
+const ngramName = (b: Uint8Array) => `ngram-${sha256(b).slice(0, 16)}.bin`;
+/** Model i with an n-gram companion of its own bytes (reversed, so it differs from the ONNX file). */
+const withNgram = (i: number) => {
+  const m = makeModel(i);
+  return { ...m, ngram: m.onnx.slice(0, 20000).reverse() };
+};
+
+test('the n-gram companion: saved, named in model.json, loaded verified, replaced and removed with the model', async (t) => {
+  const dir = tempDir(t);
+  const first = withNgram(1);
+  await saveModel(dir, first);
+  assert.deepEqual(listing(dir), [onnxName(first.onnx), 'model.json', ngramName(first.ngram)].sort());
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  assert.deepEqual(json.ngram, { file: ngramName(first.ngram), bytes: first.ngram.length, sha256: sha256(first.ngram) });
+  const loaded = await loadModelFiles(dir);
+  assert.deepEqual(loaded.ngram, first.ngram);
+  assert.equal(loaded.ngramProblem, undefined);
+
+  const second = withNgram(2);
+  await saveModel(dir, second);
+  assert.deepEqual(listing(dir), [onnxName(second.onnx), 'model.json', ngramName(second.ngram)].sort(), 'the old companion is gone');
+  assert.deepEqual((await loadModelFiles(dir)).ngram, second.ngram);
+
+  // A model saved without a companion: no field (even if the meta passed in carried one), no file.
+  const third = makeModel(3);
+  await saveModel(dir, { onnx: third.onnx, meta: { ...third.meta, ngram: json.ngram } });
+  assert.deepEqual(listing(dir), [onnxName(third.onnx), 'model.json']);
+  const plain = await loadModelFiles(dir);
+  assert.equal(plain.meta.ngram, undefined);
+  assert.equal(plain.ngram, undefined);
+  assert.equal(plain.ngramProblem, undefined);
+  await assert.rejects(saveModel(dir, { ...third, ngram: new Uint8Array(0) }), /ngram must be a non-empty Uint8Array/);
+});
+
+test('a damaged or missing n-gram companion leaves the model loadable and says why', async (t) => {
+  const root = tempDir(t);
+  const fresh = async (name: string) => {
+    const dir = path.join(root, name);
+    const m = withNgram(4);
+    await saveModel(dir, m);
+    return { dir, m, ngram: path.join(dir, ngramName(m.ngram)), json: path.join(dir, 'model.json') };
+  };
+  const cases: [string, (f: Awaited<ReturnType<typeof fresh>>) => void, RegExp][] = [
+    ['missing', (f) => fs.rmSync(f.ngram), /ngram-[0-9a-f]{16}\.bin is missing/],
+    ['truncated', (f) => fs.truncateSync(f.ngram, 100), /holds 100 bytes, model\.json expects 20000/],
+    [
+      'flipped',
+      (f) => {
+        const b = fs.readFileSync(f.ngram);
+        b[77]! ^= 1;
+        fs.writeFileSync(f.ngram, b);
+      },
+      /sha256 of ngram-[0-9a-f]{16}\.bin does not match/,
+    ],
+    [
+      'outside',
+      (f) => {
+        const meta = JSON.parse(fs.readFileSync(f.json, 'utf8'));
+        meta.ngram.file = '../../etc/passwd';
+        fs.writeFileSync(f.json, JSON.stringify(meta));
+      },
+      /"ngram" field must name an ngram-<id>\.bin file/,
+    ],
+  ];
+  for (const [name, damage, why] of cases) {
+    const f = await fresh(name);
+    damage(f);
+    const loaded = await loadModelFiles(f.dir);
+    assert.deepEqual(loaded.onnx, f.m.onnx, name);
+    assert.equal(loaded.ngram, undefined, name);
+    assert.match(loaded.ngramProblem ?? '', why, name);
+  }
+});
+
+test('a crash or failure at any step of a save with a companion leaves a complete model, companion included', async (t) => {
+  const probe = tempDir(t);
+  await saveModel(probe, withNgram(1));
+  const { fs: recorder, trace } = faultyFs();
+  await saveModel(probe, withNgram(2), { fs: recorder });
+  const commit = trace.findIndex((op) => /^rename model\.json\.\d+\.[0-9a-f]{8}\.tmp$/.test(op));
+  const ngramRename = trace.findIndex((op) => /^rename ngram-[0-9a-f]{16}\.bin\./.test(op));
+  assert.ok(ngramRename >= 0 && ngramRename < commit, `the companion is in place before the commit: ${trace.join(', ')}`);
+  for (const kind of ['crash', 'error'] as const) {
+    for (let at = 0; at < trace.length; at++) {
+      const dir = tempDir(t);
+      await saveModel(dir, withNgram(1));
+      const { fs: store } = faultyFs({ at, kind });
+      const failed = await saveModel(dir, withNgram(2), { fs: store }).then(
+        () => false,
+        () => true,
+      );
+      const step = `${kind} at ${at} (${trace[at]})`;
+      const i = failed && at <= commit ? 1 : 2;
+      const loaded = await loadModelFiles(dir);
+      assert.equal(loaded.meta.i, i, step);
+      assert.deepEqual(loaded.onnx, withNgram(i).onnx, step);
+      assert.deepEqual(loaded.ngram, withNgram(i).ngram, step);
+      await saveModel(dir, withNgram(3));
+      assert.deepEqual(listing(dir), [onnxName(withNgram(3).onnx), 'model.json', ngramName(withNgram(3).ngram)].sort(), step);
+    }
+  }
+});

@@ -23,6 +23,7 @@ import type { LanguageModel } from '../../src/core/language-model.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
 import { saveModel } from '../../src/io/model-store.js';
 import { ModelSession } from '../../src/runtime/model-session.js';
+import { KneserNey } from '../../src/core/ngram/kneser-ney.js';
 
 const WORDS = ['<unk>', '\n', 'the', ' cat', ' sat', ' on', ' mat', '.', ' a', ' dog', ','];
 const COUNTS = [5, 40, 30, 12, 9, 8, 7, 20, 6, 4, 3];
@@ -151,6 +152,50 @@ test('by default the decoder is int8: scores and predictions close to the float3
   } finally {
     await int8.release();
     await float.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the n-gram companion saved with a model is loaded with it; a mismatched one is reported, the model still loads', async () => {
+  const cfg = configs[0]!;
+  const vocab = Vocabulary.fromJSON({ words: WORDS, counts: COUNTS });
+  const rand = mulberry32(11);
+  const seqs = [Int32Array.from({ length: 400 }, () => Math.floor(rand() * WORDS.length))];
+  const kn = KneserNey.train(seqs, { vocabSize: WORDS.length, startId: 1 });
+  const other = KneserNey.train([Int32Array.from([1, 2, 3])], { vocabSize: WORDS.length + 1, startId: 1 });
+  const rand2 = mulberry32(12);
+  const params = Float32Array.from({ length: parameterCount(cfg) }, () => (rand2() * 2 - 1) * 0.5);
+  const meta = modelMeta({ cfg, params, vocab, tokenizer: 'text' }) as unknown as Record<string, unknown>;
+  const onnx = inferenceGraph(cfg, params, { docString: 'test model' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'nextword-session-'));
+  try {
+    await saveModel(dir, { onnx, meta, ngram: kn.toBytes() });
+    const s = await ModelSession.open(dir);
+    try {
+      assert.ok(s.ngram, s.ngramProblem);
+      assert.deepEqual(s.ngram.toBytes(), kn.toBytes());
+      assert.equal(s.ngramProblem, undefined);
+    } finally {
+      await s.release();
+    }
+    await saveModel(dir, { onnx, meta, ngram: other.toBytes() });
+    const t = await ModelSession.open(dir);
+    try {
+      assert.equal(t.ngram, undefined);
+      assert.match(t.ngramProblem ?? '', /the n-gram model has 12 ids, the model's vocabulary 11/);
+      assert.ok((await t.model.run(Int32Array.from([1, 2]), t.model.initialState())).logProbs.length > 0, 'the network still serves');
+    } finally {
+      await t.release();
+    }
+    await saveModel(dir, { onnx, meta, ngram: new Uint8Array([1, 2, 3, 4, 5]) });
+    const u = await ModelSession.open(dir);
+    try {
+      assert.equal(u.ngram, undefined);
+      assert.match(u.ngramProblem ?? '', /NWKN|magic|too short|bytes/i);
+    } finally {
+      await u.release();
+    }
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -6,6 +6,8 @@ import { dropoutMaskWidths, type ModelConfig } from '../../src/core/model-config
 import { mulberry32 } from '../../src/core/random.js';
 import type { TrainEvent, TrainOptions } from '../../src/core/trainer.js';
 import { startTraining, TrainingCancelled } from '../../src/runtime/training-job.js';
+import type { CompanionOutput } from '../../src/runtime/training-protocol.js';
+import { trainCompanion } from '../../src/core/ngram/companion.js';
 
 const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: 12, embed: 8, hidden: 8, tied: true };
 
@@ -74,4 +76,26 @@ test('stopping a worker at any moment, even while it builds its sessions, ends i
     await job.kill();
     await outcome;
   }
+});
+
+test('asked for the n-gram companion, the worker posts it before the first step and returns it with the result', async () => {
+  const order: string[] = [];
+  const train = corpus(2000, 1);
+  const valid = corpus(300, 2);
+  const expected = trainCompanion(train.slice(), valid.slice(), { vocabSize: 12, startId: 1, trainSizes: [1000, 1000], validSizes: [300] });
+  let posted: CompanionOutput | undefined;
+  const job = startTraining(
+    { cfg, options: { ...options, epochs: 1 }, train, valid, threads: 1, ngram: { vocabSize: 12, startId: 1, trainSizes: [1000, 1000], validSizes: [300] } },
+    (e) => order.push(e.kind),
+    (ngram) => {
+      order.push('ngram');
+      posted = ngram;
+    },
+  );
+  const r = await job.result;
+  assert.equal(order[0], 'ngram', 'the companion comes before any training event');
+  assert.ok(posted && r.ngram);
+  assert.deepEqual(r.ngram.bytes, expected.model.toBytes());
+  assert.equal(r.ngram.figures.validPpl, expected.figures.validPpl);
+  assert.ok(r.ngram.figures.validPpl < 12 / 2, `the companion learns the pattern too (${r.ngram.figures.validPpl})`);
 });

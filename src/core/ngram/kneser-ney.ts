@@ -197,6 +197,17 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     for (let v = 0; v < this.vocabSize; v++) out[v] = Math.log(p[v]!);
   }
 
+  /**
+   * Σ ln p(ids[t] | ids[0..t−1]) over t ≥ 1: the log-likelihood of a scoring sequence (ids[0], the start
+   * token, is context only), one id at a time without whole distributions: O(n · order · log fan-out).
+   */
+  logLikelihood(ids: Int32Array): number {
+    this.checkIds(ids, 'logLikelihood');
+    let sum = 0;
+    for (let t = 1; t < ids.length; t++) sum += Math.log(this.probOf(this.walk(ids, t), ids[t]!));
+    return sum;
+  }
+
   /** Stored n-grams of every order. */
   get ngramCount(): number {
     return this.followWord.length;

@@ -1,0 +1,20 @@
+// What the editor serves completions and the status bar's perplexity from, whatever the model behind it:
+// the saved LSTM (runtime/model-session.ts) or the n-gram model of the workspace while the LSTM trains
+// (ngram/ngram-serving.ts). The predictor takes `model`, the perplexity tracker takes `scorer`; both read
+// text through `vocab` and `mode`.
+
+import type { ChunkScorer, SequenceScorer } from './evaluation.js';
+import type { LanguageModel } from './language-model.js';
+import type { TokenizerMode } from './tokenizer.js';
+import type { Vocabulary } from './vocabulary.js';
+
+export interface ServingModel {
+  /** What predicts (the model mixed with the document cache, by default). */
+  readonly model: LanguageModel;
+  /** Scores the same distribution `model` predicts with (what `nextword eval` reports). */
+  readonly scorer: ChunkScorer & SequenceScorer;
+  readonly vocab: Vocabulary;
+  readonly mode: TokenizerMode;
+  /** Frees what the model holds once its runs in flight are done; calling it twice is harmless. */
+  release(): Promise<void>;
+}
