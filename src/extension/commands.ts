@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { ModelStoreError } from '../io/model-store.js';
 import { toggleLanguage } from './config.js';
 import type { Ctx } from './ctx.js';
-import { modelInfo, modelInfoMarkdown, type ModelInfo } from './model-info.js';
+import { interimModelInfo, modelInfo, modelInfoMarkdown, type ModelInfo } from './model-info.js';
 import type { LoadedModel } from './model-manager.js';
 
 interface Command {
@@ -106,7 +106,11 @@ async function useDefaultModel(ctx: Ctx): Promise<void> {
 
 /** Opens the info as a Markdown preview (a read-only virtual document); returns it as an object too. */
 async function showModelInfo(ctx: Ctx, model: LoadedModel, silent: boolean): Promise<ModelInfo> {
-  const info = modelInfo(model.label, model.dir, model.session.meta, ctx.sessionFigures(model));
+  const figures = ctx.sessionFigures(model);
+  const info =
+    model.origin === 'interim'
+      ? interimModelInfo(model.label, model.figures, model.session.vocab.size, model.session.mode, model.createdAt, figures)
+      : modelInfo(model.label, model.dir, model.session.meta, figures, model.session.ngramProblem !== undefined ? { problem: model.session.ngramProblem } : undefined);
   if (silent) return info;
   const uri = ctx.modelInfoDocument.publish(modelInfoMarkdown(info));
   try {

@@ -198,9 +198,11 @@ export class Ctx implements vscode.Disposable {
               origin: model.origin,
               label: model.label,
               dir: model.dir,
-              vocabSize: model.session.meta.config.vocab,
-              validPpl: model.session.meta.training?.validPpl ?? null,
+              vocabSize: model.session.vocab.size,
+              validPpl: (model.origin === 'interim' ? model.figures.validPpl : model.session.meta.training?.validPpl) ?? null,
               loadMs: model.loadMs,
+              // The n-gram model the status bar compares the file with (the interim model has none).
+              baseline: model.origin !== 'interim' && model.session.ngram ? `ngram-${model.session.ngram.order}` : model.session.vocab.count(0) !== undefined ? 'unigram' : null,
             }
           : { state: state.kind, ...(state.kind === 'none' ? { reason: state.reason } : {}) },
       completions: jsonSafe(this.engine.stats()),

@@ -4,6 +4,7 @@
 
 import { parameterCount } from '../core/model-config.js';
 import type { ModelMeta, TrainingRecord } from '../core/model-format.js';
+import type { CompanionFigures } from '../core/ngram/companion.js';
 import { compactCount, duration, escapeMarkdown, exactPerplexity, megabytes, millis, thousands } from './format.js';
 
 export interface SessionFigures {
@@ -19,11 +20,15 @@ export interface SessionFigures {
 
 export interface ModelInfo {
   label: string;
-  dir: string;
+  /** The model folder; absent for the interim n-gram model (in memory only). */
+  dir?: string;
   architecture: string;
   tokenizer: string;
   vocabularySize: number;
+  /** The network's parameters, or the n-gram model's stored n-grams. */
   parameters: number;
+  /** The n-gram companion (the status bar's baseline): its figures, or why it is not used. */
+  ngram?: CompanionFigures & { problem?: undefined } | { problem: string };
   createdAt: string;
   onnxBytes?: number;
   /** The model's TrainingRecord, flattened for display: the corpus counts inline, the source as a label. */
@@ -32,7 +37,34 @@ export interface ModelInfo {
   session: SessionFigures;
 }
 
-export function modelInfo(label: string, dir: string, meta: ModelMeta, session: SessionFigures): ModelInfo {
+/** The interim n-gram model: what it is and how it scored on the workspace's validation files. */
+export function interimModelInfo(
+  label: string,
+  figures: CompanionFigures,
+  vocabularySize: number,
+  tokenizer: string,
+  createdAt: string,
+  session: SessionFigures,
+): ModelInfo {
+  return {
+    label,
+    createdAt,
+    architecture: `Kneser-Ney ${figures.order}-gram (interpolated, modified), serving while the workspace's network trains`,
+    tokenizer,
+    vocabularySize,
+    parameters: figures.ngrams,
+    ngram: figures,
+    session,
+  };
+}
+
+export function modelInfo(
+  label: string,
+  dir: string,
+  meta: ModelMeta,
+  session: SessionFigures,
+  ngram?: { problem?: string },
+): ModelInfo {
   const c = meta.config;
   const t = meta.training;
   const preset = t?.options?.preset;
@@ -45,6 +77,7 @@ export function modelInfo(label: string, dir: string, meta: ModelMeta, session: 
     parameters: t?.params ?? parameterCount(c),
     createdAt: meta.createdAt,
     ...(meta.onnx ? { onnxBytes: meta.onnx.bytes } : {}),
+    ...(ngram?.problem !== undefined ? { ngram: { problem: ngram.problem } } : t?.ngram ? { ngram: t.ngram } : {}),
     ...(t
       ? {
           training: {
@@ -68,13 +101,25 @@ export function modelInfo(label: string, dir: string, meta: ModelMeta, session: 
 }
 
 export function modelInfoMarkdown(info: ModelInfo): string {
+  const network = info.dir !== undefined;
   const rows: [string, string][] = [
     ['Model', escapeMarkdown(info.label)],
-    ['Folder', escapeMarkdown(info.dir)],
+    ['Folder', network ? escapeMarkdown(info.dir!) : 'none (in memory while the network trains)'],
     ['Architecture', escapeMarkdown(info.architecture)],
     ['Vocabulary', `${thousands(info.vocabularySize)} tokens (${info.tokenizer} tokenizer)`],
-    ['Parameters', `${compactCount(info.parameters)} (${thousands(info.parameters)})`],
+    [network ? 'Parameters' : 'N-grams', `${compactCount(info.parameters)} (${thousands(info.parameters)})`],
   ];
+  const g = info.ngram;
+  if (g) {
+    rows.push([
+      network ? 'N-gram baseline' : 'Validation perplexity',
+      g.problem !== undefined
+        ? `not used: ${escapeMarkdown(g.problem)}`
+        : network
+          ? `Kneser-Ney ${g.order}-gram of the same training text, ${compactCount(g.ngrams)} n-grams, validation perplexity ${exactPerplexity(g.validPpl)} (trained in ${g.seconds.toFixed(1)} s)`
+          : `**${exactPerplexity(g.validPpl)}** (trained in ${g.seconds.toFixed(1)} s)`,
+    ]);
+  }
   if (info.onnxBytes !== undefined) rows.push(['ONNX file', megabytes(info.onnxBytes)]);
   rows.push(['Created', escapeMarkdown(info.createdAt)]);
 

@@ -6,16 +6,22 @@
 //
 // Where a model comes from: the user's choice for this workspace (a folder, or the bundled default),
 // remembered in workspaceState; otherwise the model trained on this workspace (under storageUri), else the
-// bundled default (`<extension>/models/default`).
+// bundled default (`<extension>/models/default`). While Train on Workspace runs, the n-gram model of the
+// workspace (trained in seconds) may stand in (`interim`, never remembered, nothing on disk); a cancelled
+// or failed run goes back to the saved model with restore(), a finished one switches to its model.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { CompanionFigures } from '../core/ngram/companion.js';
+import type { NgramServing } from '../core/ngram/ngram-serving.js';
 import { ModelStoreError } from '../io/model-store.js';
 import { ModelSession } from '../runtime/model-session.js';
 
+/** Where a saved model comes from. */
 export type ModelOrigin = 'workspace' | 'default' | 'folder';
 
-export interface LoadedModel {
+/** A model saved on disk, opened (ONNX sessions). */
+export interface SavedModel {
   origin: ModelOrigin;
   /** The absolute model folder. */
   dir: string;
@@ -25,6 +31,23 @@ export interface LoadedModel {
   /** Milliseconds the load took (files, checks, sessions). */
   loadMs: number;
 }
+
+/** The n-gram model of the workspace, serving while the workspace's network trains (in memory only). */
+export interface InterimModel {
+  origin: 'interim';
+  dir?: undefined;
+  session: NgramServing;
+  label: string;
+  /** Milliseconds from the start of the run until it served. */
+  loadMs: number;
+  figures: CompanionFigures;
+  /** When it started serving (ISO 8601). */
+  createdAt: string;
+}
+
+export type LoadedModel = SavedModel | InterimModel;
+
+export const INTERIM_LABEL = 'the n-gram model of this workspace';
 
 export type ModelState = { kind: 'loading' } | { kind: 'none'; reason: string } | { kind: 'ready'; model: LoadedModel };
 
@@ -72,6 +95,28 @@ export class ModelManager implements vscode.Disposable {
     else this.modelCleanup.push(d);
   }
 
+  /**
+   * Serves `session` (the n-gram model of the workspace) until a saved model replaces it: the end of the
+   * training run (useWorkspaceModel), or restore() when the run is cancelled or fails.
+   */
+  useInterim(session: NgramServing, figures: CompanionFigures, sinceStartMs: number): Promise<InterimModel> {
+    return this.enqueue(async () => {
+      if (this.disposed) throw new Error('Nextword is shutting down');
+      const model: InterimModel = { origin: 'interim', session, label: INTERIM_LABEL, loadMs: sinceStartMs, figures, createdAt: new Date().toISOString() };
+      this.deps.log.info(
+        `serving ${INTERIM_LABEL} while its network trains: Kneser-Ney ${figures.order}-gram, ${figures.ngrams.toLocaleString('en-US')} n-grams, ` +
+          `validation perplexity ${figures.validPpl.toFixed(2)}`,
+      );
+      this.swap({ kind: 'ready', model }, { dispose: () => void session.release() });
+      return model;
+    });
+  }
+
+  /** Back to the saved model (after an interim one): as on activation. Never throws. */
+  restore(): Promise<void> {
+    return this.loadInitial();
+  }
+
   /** On activation: the remembered choice, else the workspace's model, else the bundled default. Never throws. */
   loadInitial(): Promise<void> {
     return this.enqueue(async () => {
@@ -91,7 +136,7 @@ export class ModelManager implements vscode.Disposable {
   }
 
   /** Switches to the model in `dir` (a folder the user picked) and remembers the choice. Throws with the reason when it cannot be loaded. */
-  useFolder(dir: string): Promise<LoadedModel> {
+  useFolder(dir: string): Promise<SavedModel> {
     return this.enqueue(async () => {
       const model = await this.load('folder', dir);
       await this.deps.workspaceState.update(CHOICE_KEY, { origin: 'folder', dir: model.dir } satisfies ModelChoice);
@@ -100,7 +145,7 @@ export class ModelManager implements vscode.Disposable {
   }
 
   /** Switches to the bundled default model and remembers the choice. */
-  useDefault(): Promise<LoadedModel> {
+  useDefault(): Promise<SavedModel> {
     return this.enqueue(async () => {
       const model = await this.load('default', this.deps.defaultModelDir);
       await this.deps.workspaceState.update(CHOICE_KEY, { origin: 'default' } satisfies ModelChoice);
@@ -109,7 +154,7 @@ export class ModelManager implements vscode.Disposable {
   }
 
   /** Switches to the model just trained on this workspace and forgets any other choice. */
-  useWorkspaceModel(): Promise<LoadedModel> {
+  useWorkspaceModel(): Promise<SavedModel> {
     return this.enqueue(async () => {
       const dir = this.deps.workspaceModelDir;
       if (!dir) throw new Error('this window has no workspace storage to keep a model in');
@@ -144,7 +189,7 @@ export class ModelManager implements vscode.Disposable {
     }
   }
 
-  private async load(origin: ModelOrigin, dir: string): Promise<LoadedModel> {
+  private async load(origin: ModelOrigin, dir: string): Promise<SavedModel> {
     if (this.disposed) throw new Error('Nextword is shutting down');
     const t0 = performance.now();
     const session = await ModelSession.open(dir, { threads: this.deps.threads });
@@ -152,11 +197,13 @@ export class ModelManager implements vscode.Disposable {
       await session.release();
       throw new Error('Nextword is shutting down');
     }
-    const model: LoadedModel = { origin, dir: session.dir, session, label: labelFor(origin, session.dir), loadMs: performance.now() - t0 };
+    const model: SavedModel = { origin, dir: session.dir, session, label: labelFor(origin, session.dir), loadMs: performance.now() - t0 };
     const { config } = session.meta;
     this.deps.log.info(
-      `loaded ${model.label} from ${model.dir} in ${Math.round(model.loadMs)} ms: ${config.cell} ${config.layers}×${config.hidden}, vocabulary ${config.vocab}`,
+      `loaded ${model.label} from ${model.dir} in ${Math.round(model.loadMs)} ms: ${config.cell} ${config.layers}×${config.hidden}, vocabulary ${config.vocab}` +
+        (session.ngram ? `, with its n-gram baseline (${session.ngram.order}-gram)` : ''),
     );
+    if (session.ngramProblem) this.deps.log.warn(`the n-gram baseline of ${model.label} is not used: ${session.ngramProblem}`);
     this.swap({ kind: 'ready', model }, { dispose: () => void session.release().catch((e) => this.deps.log.warn(`releasing a model failed: ${(e as Error).message}`)) });
     return model;
   }

@@ -3,11 +3,15 @@
 // from the last checkpoint before it) and equals `nextword eval` on the same text; it runs on the model's
 // scoring session, not the predictor's, so it stays off the completion hot path. A newer edit or editor
 // switch cancels the update in flight.
+//
+// The tooltip compares the figure with a baseline on the same tokens: the model's n-gram companion (a
+// Kneser-Ney model of the same training text, scored after the model's own figure, which shows first), or,
+// without one, the unigram of the training text's word counts.
 
 import * as vscode from 'vscode';
 import { DocumentPerplexity } from '../core/completion/document-perplexity.js';
 import type { LoadedModel } from './model-manager.js';
-import type { FilePerplexity, FileState } from './status.js';
+import type { Baseline, FilePerplexity, FileState } from './status.js';
 
 export interface PerplexityTrackerDeps {
   log: vscode.LogOutputChannel;
@@ -31,8 +35,8 @@ export class PerplexityTracker implements vscode.Disposable {
   private current: FileState = { kind: 'none' };
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: AbortController | undefined;
-  /** Per document (uri), most recently used last: its incremental scorer and the figures of a version. */
-  private readonly documents = new Map<string, { perplexity: DocumentPerplexity; version?: number; figures?: FilePerplexity }>();
+  /** Per document (uri), most recently used last: its incremental scorers and the figures of a version. */
+  private readonly documents = new Map<string, DocumentEntry>();
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly deps: PerplexityTrackerDeps) {
@@ -77,13 +81,14 @@ export class PerplexityTracker implements vscode.Disposable {
   }
 
   private forget(key: string): void {
-    this.documents.get(key)?.perplexity.dispose();
+    const d = this.documents.get(key);
+    d?.perplexity.dispose();
+    d?.baseline?.dispose();
     this.documents.delete(key);
   }
 
   private forgetAll(): void {
-    for (const d of this.documents.values()) d.perplexity.dispose();
-    this.documents.clear();
+    for (const key of [...this.documents.keys()]) this.forget(key);
   }
 
   private schedule(delayMs: number): void {
@@ -114,7 +119,7 @@ export class PerplexityTracker implements vscode.Disposable {
     const version = doc.version;
     let entry = this.documents.get(key);
     if (entry) this.documents.delete(key); // re-inserted below as the most recent
-    else entry = { perplexity: new DocumentPerplexity(model.session.scorer, model.session.vocab, model.session.mode, { maxChars: MAX_SCORED_CHARS }) };
+    else entry = newEntry(model);
     this.documents.set(key, entry);
     for (const [k] of this.documents) {
       if (this.documents.size <= KEPT_DOCUMENTS) break;
@@ -128,9 +133,9 @@ export class PerplexityTracker implements vscode.Disposable {
     this.running = run;
     const t0 = performance.now();
     try {
-      const result = await entry.perplexity.update(doc.getText(), run.signal);
+      const text = doc.getText();
+      const result = await entry.perplexity.update(text, run.signal);
       if (run.signal.aborted || this.model !== model) return;
-      this.running = undefined;
       if (result.status === 'cancelled') return; // a newer update of the same document took over
       if (result.status === 'too-large') {
         return this.setState({
@@ -141,27 +146,52 @@ export class PerplexityTracker implements vscode.Disposable {
       }
       const fig = result.figures;
       if (fig.tokens === 0) return this.setState({ kind: 'empty', fileName });
-      const figures: FilePerplexity = {
-        fileName,
-        ppl: fig.ppl,
-        tokens: fig.tokens,
-        oov: fig.oov,
-        ...(fig.unigramPpl !== undefined ? { unigramPpl: fig.unigramPpl, unigramSource: UNIGRAM_SOURCE } : {}),
-      };
-      entry.version = version;
-      entry.figures = figures;
+      const baseline: Baseline | undefined = entry.baseline
+        ? { kind: 'ngram', source: `a ${entry.baselineOrder}-gram of the model's training text` }
+        : fig.unigramPpl !== undefined
+          ? { kind: 'unigram', ppl: fig.unigramPpl, source: UNIGRAM_SOURCE }
+          : undefined;
+      let figures: FilePerplexity = { fileName, ppl: fig.ppl, tokens: fig.tokens, oov: fig.oov, ...(baseline ? { baseline } : {}) };
       this.deps.log.debug(
         `perplexity of ${fileName}: ${fig.ppl.toFixed(2)} over ${fig.tokens} tokens (re-scored ${result.tokensScored} from token ${result.rescoredFrom}) ` +
           `in ${(performance.now() - t0).toFixed(0)} ms`,
       );
+      // The model's own figure first; then the n-gram baseline's (kept incrementally too).
       this.setState({ kind: 'done', figures });
+      if (entry.baseline && baseline) {
+        const b = await entry.baseline.update(text, run.signal);
+        if (run.signal.aborted || this.model !== model || b.status !== 'scored') return;
+        figures = { ...figures, baseline: { ...baseline, ppl: b.figures.ppl } };
+        this.setState({ kind: 'done', figures });
+      }
+      // Kept for this version only once complete: an update cancelled halfway is resumed next time.
+      entry.version = version;
+      entry.figures = figures;
     } catch (e) {
       if (run.signal.aborted || this.model !== model) return;
-      this.running = undefined;
       this.deps.log.warn(`scoring ${fileName} failed: ${(e as Error).message}`);
       this.setState({ kind: 'skipped', fileName, reason: `scoring failed (${(e as Error).message})` });
+    } finally {
+      if (this.running === run) this.running = undefined;
     }
   }
+}
+
+interface DocumentEntry {
+  perplexity: DocumentPerplexity;
+  /** The n-gram companion's scorer over the same text, when the model has one. */
+  baseline?: DocumentPerplexity;
+  baselineOrder?: number;
+  version?: number;
+  figures?: FilePerplexity;
+}
+
+function newEntry(model: LoadedModel): DocumentEntry {
+  const { session } = model;
+  const opts = { maxChars: MAX_SCORED_CHARS };
+  const perplexity = new DocumentPerplexity(session.scorer, session.vocab, session.mode, opts);
+  const ngram = model.origin === 'interim' ? undefined : session.ngram;
+  return ngram ? { perplexity, baseline: new DocumentPerplexity(ngram, session.vocab, session.mode, opts), baselineOrder: ngram.order } : { perplexity };
 }
 
 function displayName(doc: vscode.TextDocument): string {

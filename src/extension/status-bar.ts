@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { parameterCount } from '../core/model-config.js';
 import type { ModelManager, LoadedModel } from './model-manager.js';
 import type { Snooze } from './snooze.js';
+import { compactCount } from './format.js';
 import { renderStatus, type FileState, type ModelSummary, type Quiet, type Status, type StatusView } from './status.js';
 import type { WorkspaceTrainer } from './workspace-training.js';
 
@@ -62,7 +63,7 @@ export class StatusBar implements vscode.Disposable {
     const { models, trainer } = this.deps;
     const state = models.modelState;
     const model = models.current ? summarize(models.current) : undefined;
-    if (trainer.progress) return { kind: 'training', progress: trainer.progress, ...(model ? { model } : {}) };
+    if (trainer.progress) return { kind: 'training', progress: trainer.progress, ...(model ? { model } : {}), file: this.file };
     if (!this.deps.statusBarEnabled()) return undefined;
     switch (state.kind) {
       case 'loading':
@@ -85,6 +86,16 @@ export class StatusBar implements vscode.Disposable {
 }
 
 export function summarize(model: LoadedModel): ModelSummary {
+  if (model.origin === 'interim') {
+    const f = model.figures;
+    return {
+      label: model.label,
+      vocabSize: model.session.vocab.size,
+      validPpl: f.validPpl,
+      detail: `Kneser-Ney ${f.order}-gram, ${compactCount(f.ngrams)} n-grams`,
+      interim: true,
+    };
+  }
   const { meta } = model.session;
   return {
     label: model.label,

@@ -13,6 +13,20 @@ export interface ModelSummary {
   validPpl?: number;
   vocabSize: number;
   params?: number;
+  /** What the model is when it is not a network ("Kneser-Ney 4-gram, 1.2M n-grams"); shown instead of params. */
+  detail?: string;
+  /** The n-gram model of the workspace, serving while its network trains. */
+  interim?: boolean;
+}
+
+/** What the file's perplexity is compared with in the tooltip. */
+export interface Baseline {
+  /** `ngram`: the model's Kneser-Ney companion (same training text); `unigram`: word frequencies. */
+  kind: 'ngram' | 'unigram';
+  /** Undefined while it is being computed. */
+  ppl?: number;
+  /** What it was estimated from (e.g. "4-gram of the model's training text"). */
+  source: string;
 }
 
 /** The active file's perplexity under the loaded model (the figures `nextword eval` prints). */
@@ -23,10 +37,8 @@ export interface FilePerplexity {
   tokens: number;
   /** Tokens outside the vocabulary. */
   oov: number;
-  /** Perplexity of the unigram baseline on the same tokens, when known. */
-  unigramPpl?: number;
-  /** What the unigram baseline is (e.g. "word frequencies of the training text"). */
-  unigramSource?: string;
+  /** A baseline's perplexity on the same tokens, when there is one. */
+  baseline?: Baseline;
 }
 
 export type FileState =
@@ -60,7 +72,8 @@ export type Quiet = { kind: 'snoozed'; until: number | 'restart' } | { kind: 'la
 export type Status =
   | { kind: 'loading' }
   | { kind: 'no-model'; reason: string }
-  | { kind: 'training'; progress: TrainingProgress; model?: ModelSummary }
+  /** `file`: the active file's perplexity under the model serving meanwhile (the interim n-gram model, say). */
+  | { kind: 'training'; progress: TrainingProgress; model?: ModelSummary; file?: FileState }
   | { kind: 'ready'; model: ModelSummary; file: FileState; quiet?: Quiet };
 
 export interface StatusView {
@@ -86,7 +99,7 @@ export function renderStatus(status: Status, nowMs: number): StatusView {
         `Nextword: no model. ${status.reason}`,
       );
     case 'training':
-      return renderTraining(status.progress);
+      return renderTraining(status.progress, status.model, status.file);
     case 'ready':
       return renderReady(status.model, status.file, status.quiet, nowMs);
   }
@@ -100,7 +113,7 @@ function warn(text: string, tooltip: string, ariaLabel: string): StatusView {
   return { text, tooltip, ariaLabel, warning: true };
 }
 
-function renderTraining(p: TrainingProgress): StatusView {
+function renderTraining(p: TrainingProgress, model: ModelSummary | undefined, file: FileState | undefined): StatusView {
   const pct = p.fraction !== undefined ? `${Math.floor(Math.min(1, Math.max(0, p.fraction)) * 100)}%` : '';
   const left = p.etaS !== undefined && Number.isFinite(p.etaS) ? ` · ${duration(p.etaS)} left` : '';
   let text: string;
@@ -128,17 +141,27 @@ function renderTraining(p: TrainingProgress): StatusView {
   if (p.tokensPerS !== undefined) rows.push(`| Speed | ${thousands(p.tokensPerS)} tokens/s |`);
   if (p.validPpl !== undefined) rows.push(`| Validation perplexity | ${exactPerplexity(p.validPpl)} |`);
   const table = rows.length ? `\n\n| | |\n|---|---:|\n${rows.join('\n')}` : '';
+  const figures = file?.kind === 'done' ? file.figures : file?.kind === 'computing' ? file.previous : undefined;
+  const meanwhile = model?.interim
+    ? `Meanwhile, completions and the file's perplexity come from ${escapeMarkdown(model.label)}` +
+      `${model.detail ? ` (${escapeMarkdown(model.detail)}${model.validPpl !== undefined ? `, validation perplexity ${exactPerplexity(model.validPpl)}` : ''})` : ''}, ` +
+      'trained in seconds on the same files; the network replaces it when it is ready.'
+    : 'Completions keep using the current model until the new one is ready.';
+  const fileLine = figures
+    ? `\n\nPerplexity of ${escapeMarkdown(figures.fileName)} under ${model ? escapeMarkdown(model.label) : 'the current model'}: **${exactPerplexity(figures.ppl)}** (${thousands(figures.tokens)} tokens).`
+    : '';
   return view(
-    text,
-    `**Nextword** is ${what}.${table}\n\nCompletions keep using the current model until the new one is ready. ${CLICK_HINT}`,
-    `Nextword: ${what}`,
+    figures ? `${text} · PPL ${shortPerplexity(figures.ppl)}` : text,
+    `**Nextword** is ${what}.${table}\n\n${meanwhile}${fileLine} ${CLICK_HINT}`,
+    `Nextword: ${what}${figures ? `. Perplexity ${exactPerplexity(figures.ppl)} for ${figures.fileName}` : ''}`,
   );
 }
 
 function renderReady(model: ModelSummary, file: FileState, quiet: Quiet | undefined, nowMs: number): StatusView {
   const quietNote = quiet ? describeQuiet(quiet, nowMs) : undefined;
   const quietIcon = quiet ? (quiet.kind === 'snoozed' ? ' $(bell-slash)' : ' $(circle-slash)') : '';
-  const modelLine = `Model: ${escapeMarkdown(model.label)} (vocabulary ${thousands(model.vocabSize)}${model.params ? `, ${compactCount(model.params)} parameters` : ''}).`;
+  const what = model.detail ? `, ${escapeMarkdown(model.detail)}` : model.params ? `, ${compactCount(model.params)} parameters` : '';
+  const modelLine = `Model: ${escapeMarkdown(model.label)} (vocabulary ${thousands(model.vocabSize)}${what}).`;
   const footer = `${quietNote ? `\n\n$(bell-slash) ${escapeMarkdown(quietNote)}` : ''}\n\n${modelLine} ${CLICK_HINT}`;
   const ariaQuiet = quietNote ? ` ${quietNote}` : '';
 
@@ -174,12 +197,14 @@ function renderFigures(f: FilePerplexity, model: ModelSummary, footer: string, a
     `| Tokens scored | ${thousands(f.tokens)} |`,
     `| Out of vocabulary | ${f.tokens ? percent(f.oov / f.tokens) : '—'} |`,
     `| Model's validation perplexity | ${model.validPpl !== undefined ? exactPerplexity(model.validPpl) : 'not recorded'} |`,
-    `| Unigram baseline on this file | ${f.unigramPpl !== undefined ? exactPerplexity(f.unigramPpl) : 'not available'} |`,
+    `| ${baselineName(f.baseline)} on this file | ${f.baseline ? (f.baseline.ppl !== undefined ? exactPerplexity(f.baseline.ppl) : 'computing…') : 'not available'} |`,
   ];
-  const baseline =
-    f.unigramPpl !== undefined
-      ? ` The unigram baseline ignores context${f.unigramSource ? ` (${escapeMarkdown(f.unigramSource)})` : ''}: the further the model's number is below it, the more the model uses what came before.`
-      : '';
+  const b = f.baseline;
+  const baseline = !b
+    ? ''
+    : b.kind === 'ngram'
+      ? ` The Kneser-Ney baseline counts the n-grams of the same text (${escapeMarkdown(b.source)}): the further the model's number is below it, the more the model gains over counting.`
+      : ` The unigram baseline ignores context (${escapeMarkdown(b.source)}): the further the model's number is below it, the more the model uses what came before.`;
   const tooltip =
     `**Nextword** · perplexity of ${escapeMarkdown(f.fileName)}\n\n| | |\n|---|---:|\n${rows.join('\n')}\n\n` +
     `Perplexity is how many tokens the model hesitates between, on average, before each token of the file: lower means ` +
@@ -187,10 +212,14 @@ function renderFigures(f: FilePerplexity, model: ModelSummary, footer: string, a
   const ariaLabel =
     `Nextword perplexity ${exactPerplexity(f.ppl)} for ${f.fileName}: ${thousands(f.tokens)} tokens, ` +
     `${f.tokens ? percent(f.oov / f.tokens) : '—'} out of vocabulary` +
-    (f.unigramPpl !== undefined ? `, unigram baseline ${exactPerplexity(f.unigramPpl)}` : '') +
+    (b?.ppl !== undefined ? `, ${baselineName(b).toLowerCase()} ${exactPerplexity(b.ppl)}` : '') +
     (model.validPpl !== undefined ? `, model validation perplexity ${exactPerplexity(model.validPpl)}` : '') +
     `.${ariaQuiet}`;
   return view(`$(graph) PPL ${shortPerplexity(f.ppl)}${quietIcon}`, tooltip, ariaLabel);
+}
+
+function baselineName(b: Baseline | undefined): string {
+  return b?.kind === 'ngram' ? 'Kneser-Ney baseline' : 'Unigram baseline';
 }
 
 function describeQuiet(q: Quiet, nowMs: number): string {

@@ -3,12 +3,19 @@
 // atomically under the workspace's storage, and switch to it. The CLI's `nextword train` is the same flow
 // (src/cli/train-command.ts); only the reading and the progress display differ.
 //
-// One run at a time; cancelling (the notification's button, the command, the status menu) keeps the
-// previous model and writes nothing. Refused in an untrusted workspace: training reads every file.
+// The worker first trains the n-gram companion (core/ngram/companion.ts; seconds): unless the workspace
+// already has a model trained on it, that n-gram model serves completions and the status bar at once, while
+// the network trains; the finished model replaces it, and it is saved with the model as its baseline.
+//
+// One run at a time; cancelling (the notification's button, the command, the status menu) goes back to
+// the previous model and writes nothing. Refused in an untrusted workspace: training reads every file.
 
 import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { startTokenId } from '../core/evaluation.js';
 import { splitByFile } from '../core/file-split.js';
+import { KneserNey } from '../core/ngram/kneser-ney.js';
+import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { parameterCount } from '../core/model-config.js';
 import type { TrainingRecord } from '../core/model-format.js';
 import { trainingPlan } from '../core/presets.js';
@@ -18,6 +25,7 @@ import { Vocabulary } from '../core/vocabulary.js';
 import { exportModel } from '../io/export-model.js';
 import { formatScanReport } from '../io/workspace-files.js';
 import { startTraining, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
+import type { CompanionOutput } from '../runtime/training-protocol.js';
 import type { NextwordConfig } from './config.js';
 import { duration, exactPerplexity, megabytes, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
@@ -34,6 +42,8 @@ export interface WorkspaceTrainerDeps {
 interface Run {
   cancel: vscode.CancellationTokenSource;
   job?: TrainingJob;
+  /** The interim n-gram model was put in service: a run that does not finish must restore the saved model. */
+  interim?: boolean;
 }
 
 /** Thrown inside a run to end it with a message to the user (not a failure of Nextword). */
@@ -143,6 +153,10 @@ export class WorkspaceTrainer implements vscode.Disposable {
     } finally {
       run.cancel.dispose();
       this.run = undefined;
+      if (run.interim && this.deps.models.current?.origin === 'interim') {
+        this.deps.log.info('training: back to the saved model');
+        await this.deps.models.restore();
+      }
       this.setProgress(undefined);
     }
   }
@@ -195,7 +209,8 @@ export class WorkspaceTrainer implements vscode.Disposable {
         }
       }
     };
-    const encodeFiles = async (files: typeof corpus.files): Promise<Int32Array> => {
+    /** The files' ids as one stream, and each file's token count (the n-gram model reads files one by one). */
+    const encodeFiles = async (files: typeof corpus.files): Promise<{ ids: Int32Array; sizes: number[] }> => {
       const parts: Int32Array[] = [];
       await eachFile(files, (tokens) => parts.push(vocab.encode(tokens)));
       const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
@@ -204,7 +219,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
         out.set(p, at);
         at += p.length;
       }
-      return out;
+      return { ids: out, sizes: parts.map((p) => p.length) };
     };
     const tokenCounts = new Map<string, number>();
     await eachFile(trainFiles, (tokens) => Vocabulary.countTokens(tokens, tokenCounts));
@@ -212,8 +227,8 @@ export class WorkspaceTrainer implements vscode.Disposable {
     tokenCounts.clear();
     const { cfg, options } = trainingPlan(s, vocab.size);
     const params = parameterCount(cfg);
-    const train = await encodeFiles(trainFiles);
-    const valid = await encodeFiles(validFiles);
+    const { ids: train, sizes: trainSizes } = await encodeFiles(trainFiles);
+    const { ids: valid, sizes: validSizes } = await encodeFiles(validFiles);
     // Counted now: starting the job transfers (detaches) the buffers.
     const counts = { trainTokens: train.length, validTokens: valid.length };
     if (counts.trainTokens < s.batch * 2 || counts.validTokens < 2) {
@@ -271,7 +286,25 @@ export class WorkspaceTrainer implements vscode.Disposable {
     };
     this.setProgress({ phase: 'training', fraction: 0 });
     notification.report({ message: `Starting: ${thousands(counts.trainTokens)} tokens, ${thousands(params)} parameters…` });
-    const job = startTraining({ cfg, options, train, valid, threads }, onEvent);
+    // The n-gram model serves meanwhile unless the workspace already has a model of its own (a network
+    // trained on it beats a few seconds of counting).
+    const serveInterim = this.deps.models.current?.origin !== 'workspace';
+    const onNgram = ({ bytes, figures }: CompanionOutput) => {
+      log.info(
+        `training: n-gram companion ready in ${figures.seconds.toFixed(1)} s: Kneser-Ney ${figures.order}-gram, ${thousands(figures.ngrams)} n-grams, ` +
+          `validation perplexity ${exactPerplexity(figures.validPpl)}`,
+      );
+      if (!serveInterim || token.isCancellationRequested) return;
+      try {
+        const serving = new NgramServing(KneserNey.fromBytes(bytes), vocab, s.tokenizer);
+        run.interim = true;
+        void this.deps.models.useInterim(serving, figures, performance.now() - t0).catch((e) => log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`));
+      } catch (e) {
+        log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`);
+      }
+    };
+    const ngram = { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), trainSizes, validSizes };
+    const job = startTraining({ cfg, options, train, valid, threads, ngram }, onEvent, onNgram);
     run.job = job;
     const stop = token.onCancellationRequested(() => job.cancel());
     let result;
@@ -298,8 +331,17 @@ export class WorkspaceTrainer implements vscode.Disposable {
       seconds: result.seconds,
       tokensPerS: result.tokensPerS,
       params,
+      ...(result.ngram ? { ngram: result.ngram.figures } : {}),
     };
-    await exportModel(outDir, { cfg, params: result.params, vocab, tokenizer: s.tokenizer, training: record, precision: s.weights });
+    await exportModel(outDir, {
+      cfg,
+      params: result.params,
+      vocab,
+      tokenizer: s.tokenizer,
+      training: record,
+      precision: s.weights,
+      ...(result.ngram ? { ngram: result.ngram.bytes } : {}),
+    });
     log.info(`training: model written to ${outDir}`);
     await this.deps.models.useWorkspaceModel();
     const total = (performance.now() - t0) / 1000;

@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import type { ModelMeta } from '../../src/core/model-format.js';
-import { modelInfo, modelInfoMarkdown, type SessionFigures } from '../../src/extension/model-info.js';
+import { interimModelInfo, modelInfo, modelInfoMarkdown, type SessionFigures } from '../../src/extension/model-info.js';
 
 const meta: ModelMeta = {
   format: 'nextword-model',
@@ -78,4 +78,25 @@ test('a model without a training record says so; the parameter count is derived 
   const md = modelInfoMarkdown(info);
   assert.match(md, /no `training` section/);
   assert.match(md, /\| Completion latency \| no requests yet \|/);
+});
+
+test('a model saved with its n-gram companion shows the baseline; a damaged one says why; the interim model shows its n-grams', () => {
+  const ngram = { order: 4, ngrams: 1_234_567, validPpl: 95.5, seconds: 1.25 };
+  const withCompanion = { ...meta, training: { ...meta.training!, ngram } };
+  const info = modelInfo('the workspace model', '/ws/model', withCompanion, session);
+  assert.deepEqual(info.ngram, ngram);
+  assert.ok(modelInfoMarkdown(info).includes('| N-gram baseline | Kneser-Ney 4-gram of the same training text, 1.2 M n-grams, validation perplexity 95.50 (trained in 1.3 s) |'));
+  const damaged = modelInfo('the workspace model', '/ws/model', withCompanion, session, { problem: 'ngram-0123456789abcdef.bin is missing' });
+  assert.deepEqual(damaged.ngram, { problem: 'ngram-0123456789abcdef.bin is missing' });
+  assert.ok(modelInfoMarkdown(damaged).replace(/\\(.)/g, '$1').includes('| N-gram baseline | not used: ngram-0123456789abcdef.bin is missing |'));
+  assert.equal(modelInfo('the workspace model', '/ws/model', meta, session).ngram, undefined, 'no companion, no row');
+
+  const interim = interimModelInfo('the n-gram model of this workspace', ngram, 5000, 'text', '2026-11-27T00:00:00.000Z', session);
+  assert.equal(interim.dir, undefined);
+  assert.equal(interim.parameters, 1_234_567);
+  const md = modelInfoMarkdown(interim);
+  for (const cell of ['| Folder | none (in memory while the network trains) |', '| N-grams | 1.2 M (1,234,567) |', '| Validation perplexity | **95.50** (trained in 1.3 s) |']) {
+    assert.ok(md.includes(cell), `page has ${cell}\n${md}`);
+  }
+  assert.deepEqual(JSON.parse(JSON.stringify(interim)), interim, 'JSON-serialisable');
 });

@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { renderStatus, type FilePerplexity, type ModelSummary } from '../../src/extension/status.js';
 
 const model: ModelSummary = { label: 'the workspace model', validPpl: 64.1, vocabSize: 10_000, params: 2_700_000 };
-const figures: FilePerplexity = { fileName: 'notes/harbour.md', ppl: 87.2345, tokens: 1234, oov: 37, unigramPpl: 412.5, unigramSource: 'word frequencies' };
+const figures: FilePerplexity = { fileName: 'notes/harbour.md', ppl: 87.2345, tokens: 1234, oov: 37, baseline: { kind: 'unigram', ppl: 412.5, source: 'word frequencies' } };
 const NOW = 1_000_000;
+/** The tooltip's Markdown without its escapes. */
+const plainText = (md: string) => md.replace(/\\(.)/g, '$1');
 
 test('a scored file: "PPL 87" in the text, the exact figures in the label and the tooltip', () => {
   const v = renderStatus({ kind: 'ready', model, file: { kind: 'done', figures } }, NOW);
@@ -24,6 +26,18 @@ test('a scored file: "PPL 87" in the text, the exact figures in the label and th
   assert.equal(v.warning, false);
 });
 
+test('with the n-gram companion the tooltip compares with the Kneser-Ney baseline, "computing…" until it is scored', () => {
+  const ngram = { kind: 'ngram', source: "a 4-gram of the model's training text" } as const;
+  const pending = renderStatus({ kind: 'ready', model, file: { kind: 'done', figures: { ...figures, baseline: ngram } } }, NOW);
+  assert.ok(pending.tooltip.includes('| Kneser-Ney baseline on this file | computing… |'), pending.tooltip);
+  assert.doesNotMatch(pending.ariaLabel, /baseline/);
+  const done = renderStatus({ kind: 'ready', model, file: { kind: 'done', figures: { ...figures, baseline: { ...ngram, ppl: 131.25 } } } }, NOW);
+  assert.ok(done.tooltip.includes('| Kneser-Ney baseline on this file | 131.25 |'));
+  assert.match(plainText(done.tooltip), /counts the n-grams of the same text \(a 4-gram of the model's training text\)/);
+  assert.match(done.ariaLabel, /kneser-ney baseline 131\.25/);
+  assert.doesNotMatch(done.tooltip, /Unigram/);
+});
+
 test('the short perplexity keeps a decimal below 10 and abbreviates thousands above 10,000', () => {
   const text = (ppl: number) => renderStatus({ kind: 'ready', model, file: { kind: 'done', figures: { ...figures, ppl } } }, NOW).text;
   assert.equal(text(8.44), '$(graph) PPL 8.4');
@@ -32,11 +46,25 @@ test('the short perplexity keeps a decimal below 10 and abbreviates thousands ab
 });
 
 test('without a baseline or a recorded validation perplexity the tooltip says so', () => {
-  const { unigramPpl: _u, unigramSource: _s, ...bare } = figures;
+  const { baseline: _b, ...bare } = figures;
   const v = renderStatus({ kind: 'ready', model: { label: 'm', vocabSize: 5 }, file: { kind: 'done', figures: bare } }, NOW);
   assert.ok(v.tooltip.includes('| Unigram baseline on this file | not available |'));
   assert.ok(v.tooltip.includes("| Model's validation perplexity | not recorded |"));
   assert.doesNotMatch(v.ariaLabel, /unigram/);
+});
+
+test('while the network trains, the interim n-gram model\'s perplexity of the file shows next to the progress', () => {
+  const interim: ModelSummary = { label: 'the n-gram model of this workspace', vocabSize: 5000, validPpl: 48.5, detail: 'Kneser-Ney 4-gram, 1.2M n-grams', interim: true };
+  const progress = { phase: 'training', fraction: 0.25, etaS: 300 } as const;
+  const v = renderStatus({ kind: 'training', progress, model: interim, file: { kind: 'done', figures } }, NOW);
+  assert.equal(v.text, '$(sync~spin) Training 25% · 5:00 left · PPL 87');
+  assert.match(plainText(v.tooltip), /Meanwhile, completions and the file's perplexity come from the n-gram model of this workspace \(Kneser-Ney 4-gram, 1\.2M n-grams, validation perplexity 48\.50\)/);
+  assert.match(plainText(v.tooltip), /Perplexity of notes\/harbour\.md under the n-gram model of this workspace: \*\*87\.23\*\*/);
+  assert.match(v.ariaLabel, /training, 25% done, 5:00 left\. Perplexity 87\.23 for notes\/harbour\.md/);
+  // Another model serving (not interim): the old sentence, and no figure while nothing is scored.
+  const plain = renderStatus({ kind: 'training', progress, model, file: { kind: 'none' } }, NOW);
+  assert.equal(plain.text, '$(sync~spin) Training 25% · 5:00 left');
+  assert.match(plain.tooltip, /Completions keep using the current model until the new one is ready/);
 });
 
 test('while a file is re-scored the previous figure of the same file stays; another file shows an ellipsis', () => {

@@ -1,6 +1,7 @@
 // Train on Workspace inside a real VS Code, on the fixture workspace: a second request while one runs is
-// refused, cancel keeps the previous model, a finished run switches completions and the status bar to
-// the new model without a reload, and what .gitignore excludes is never learnt.
+// refused, the n-gram model of the workspace serves completions and the status bar while the network
+// trains, cancel goes back to the previous model, a finished run switches completions and the status bar
+// to the new model without a reload, and what .gitignore excludes is never learnt.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -26,11 +27,30 @@ describe('Train on Workspace', function () {
   this.timeout(180_000);
   after(() => setEpochs(undefined));
 
-  it('refuses a second run while one is running, and cancel keeps the previous model', async () => {
+  it('refuses a second run while one is running, serves the n-gram model meanwhile, and cancel keeps the previous model', async () => {
     const before = await settledModel();
     await setEpochs(200);
     const first = Promise.resolve(vscode.commands.executeCommand(TRAIN));
     await waitForTrainingToStart();
+    if (before.origin !== 'workspace') {
+      // Seconds into the run, the n-gram model of the workspace answers with the workspace's own word,
+      // and the status bar shows the open file's perplexity under it next to the training progress.
+      const interim = await waitFor('the n-gram model to serve', async () => {
+        const m = (await stats()).model;
+        return m.state === 'ready' && m.origin === 'interim' ? m : undefined;
+      }, 30_000);
+      assert.ok(typeof interim.validPpl === "number" && interim.validPpl > 1, `its validation perplexity is recorded (${interim.validPpl})`);
+      const editor = await openAtEnd('draft.md');
+      await appendParagraph(editor, WORD_PROMPT);
+      const inserted = await acceptInlineCompletion(editor, WORD_PROMPT);
+      assert.ok(inserted.trimStart().startsWith(WORKSPACE_WORD), `after "${WORD_PROMPT}" the n-gram model inserted "${inserted}"`);
+      const view = await waitFor('the perplexity next to the training progress', async () => {
+        const v = (await stats()).statusBar;
+        return v && /Training/.test(v.text) && /PPL \d/.test(v.text) ? v : undefined;
+      });
+      assert.match(view.ariaLabel, /Perplexity [\d.]+ for draft\.md/);
+      assert.ok((await stats()).training, 'still training');
+    }
     // A second request while the first runs is answered with a message (left pending here: nobody
     // dismisses it) and must neither restart nor queue a run.
     void vscode.commands.executeCommand(TRAIN);
@@ -84,9 +104,16 @@ describe('Train on Workspace', function () {
     assert.ok(editor.document.getText().includes(`${WORD_PROMPT}${inserted}`));
   });
 
-  it('and scores the active file with it as nextword eval does', async () => {
+  it('and scores the active file with it as nextword eval does, against its n-gram baseline', async () => {
     await openAtEnd('notes/harbour.md');
-    await expectPerplexityAsEval('notes/harbour.md', trainedDir);
+    const figures = await expectPerplexityAsEval('notes/harbour.md', trainedDir);
+    assert.equal((await stats()).model.baseline, 'ngram-4', 'the model was saved with its n-gram companion');
+    const baseline = await waitFor('the Kneser-Ney baseline in the tooltip', async () => {
+      const v = (await stats()).statusBar;
+      const m = v && /\| Kneser-Ney baseline on this file \| ([\d.,]+) \|/.exec(v.tooltip.replace(/\\(.)/g, '$1'));
+      return m ? Number(m[1]!.replace(/,/g, '')) : undefined;
+    });
+    assert.ok(baseline > 1 && Number.isFinite(baseline), `baseline ${baseline} (the model: ${figures.ppl})`);
   });
 
   if (hasDefaultModel()) {
