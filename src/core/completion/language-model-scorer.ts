@@ -13,12 +13,15 @@ import type { ChunkScorer, ChunkScores } from '../evaluation.js';
 
 export class LanguageModelScorer implements ChunkScorer, SequenceScorer {
   private readonly chunk: number;
+  private readonly between: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly model: LanguageModel,
-    opts: { chunk?: number } = {},
+    /** `yieldBetween`: awaited between two runs (lets the event loop breathe when the model computes in-thread). */
+    opts: { chunk?: number; yieldBetween?: () => Promise<void> } = {},
   ) {
     this.chunk = opts.chunk ?? 256;
+    this.between = opts.yieldBetween;
     if (!Number.isInteger(this.chunk) || this.chunk < 1) throw new Error(`LanguageModelScorer: chunk must be a positive integer (got ${opts.chunk})`);
   }
 
@@ -33,6 +36,7 @@ export class LanguageModelScorer implements ChunkScorer, SequenceScorer {
     const logp = new Float32Array(n); //                                            [n]
     const rank = new Int32Array(n); //                                              [n]
     for (let start = 0; start < n; start += this.chunk) {
+      if (start > 0 && this.between) await this.between();
       const m = Math.min(this.chunk, n - start);
       const out = await this.model.run(ids.subarray(start, start + m), state);
       if (out.logProbs.length !== m * V) {

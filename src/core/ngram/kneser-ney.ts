@@ -62,6 +62,8 @@ const MAGIC = 'NWKN';
 const FORMAT_VERSION = 1;
 const HEADER_BYTES = 24;
 const MAX_COUNT = 0x7fffffff;
+/** Whether typed arrays are little-endian here (as the binary format is). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
   private readonly total: Float64Array; //     [C] T: the sum of a node's follower counts
@@ -307,6 +309,13 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
 
     let o = HEADER_BYTES;
     const read = <T extends Float64Array | Int32Array | Uint32Array>(out: T, from: number, get: (at: number) => number, size: number): T => {
+      const n = out.length - from;
+      if (LITTLE_ENDIAN) {
+        // The file's byte order is the machine's: one copy (a fresh, aligned buffer) instead of n reads.
+        out.set(new (out.constructor as new (b: ArrayBuffer) => T)(bytes.slice(o, o + n * size).buffer), from);
+        o += n * size;
+        return out;
+      }
       for (let i = from; i < out.length; i++, o += size) out[i] = get(o);
       return out;
     };
@@ -331,8 +340,10 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     }
     // Only now are the ranges known to lie within the arrays.
     for (let c = 0; c < C; c++) {
-      checkAscending(nodeToken, childStart[c]!, childStart[c + 1]!, V, `the children of context ${c}`, fail);
-      checkAscending(followWord, followStart[c]!, followStart[c + 1]!, V, `the followers of context ${c}`, fail);
+      const child = firstUnordered(nodeToken, childStart[c]!, childStart[c + 1]!, V);
+      if (child >= 0) unordered(nodeToken, child, V, `the children of context ${c}`, fail);
+      const follower = firstUnordered(followWord, followStart[c]!, followStart[c + 1]!, V);
+      if (follower >= 0) unordered(followWord, follower, V, `the followers of context ${c}`, fail);
     }
     const depth = nodeDepths(childStart, C);
     for (let c = 0; c < C; c++) if (depth[c]! >= N) fail(`context ${c} is ${depth[c]} tokens long; an order-${N} model has at most ${N - 1}`);
@@ -478,12 +489,20 @@ function nodeDepths(childStart: Uint32Array, C: number): Uint8Array {
   return depth;
 }
 
-function checkAscending(keys: Int32Array, from: number, to: number, V: number, what: string, fail: (msg: string) => never): void {
+/** The first position in [from, to) whose key is outside [0, V) or not above the one before it; −1 when none. */
+function firstUnordered(keys: Int32Array, from: number, to: number, V: number): number {
   for (let i = from; i < to; i++) {
     const k = keys[i]!;
-    if (k < 0 || k >= V) fail(`${what} include id ${k}, outside the vocabulary [0, ${V})`);
-    if (i > from && k <= keys[i - 1]!) fail(`${what} are not in strictly ascending order (${keys[i - 1]} then ${k})`);
+    if (k < 0 || k >= V || (i > from && k <= keys[i - 1]!)) return i;
   }
+  return -1;
+}
+
+/** Fails with what is wrong at position i (found by firstUnordered). */
+function unordered(keys: Int32Array, i: number, V: number, what: string, fail: (msg: string) => never): never {
+  const k = keys[i]!;
+  if (k < 0 || k >= V) fail(`${what} include id ${k}, outside the vocabulary [0, ${V})`);
+  return fail(`${what} are not in strictly ascending order (${keys[i - 1]} then ${k})`);
 }
 
 function byteLength(N: number, C: number, F: number): number {

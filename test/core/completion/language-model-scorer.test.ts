@@ -48,3 +48,22 @@ test('a chunk carries on from the state it is given; scoreSequence starts from t
   await assert.rejects(scorer.scoreChunk(new Int32Array(0), scorer.initialState()), /at least one id/);
   assert.throws(() => new LanguageModelScorer(model, { chunk: 0 }), /positive integer/);
 });
+
+test('yieldBetween is awaited between two runs, never before the first or after the last; the scores are unchanged', async () => {
+  const ids = Int32Array.from(['a', 'b', 'a', 'c', 'e', 'a', 'b'].map(id)); // 6 targets
+  const plain = await new LanguageModelScorer(model, { chunk: 4 }).scoreChunk(ids, model.initialState());
+  for (const [chunk, yields] of [[1, 5], [2, 2], [4, 1], [6, 0], [100, 0]] as const) {
+    const log: string[] = [];
+    const counting: typeof model = Object.create(model);
+    counting.run = (inputs, state) => {
+      log.push(`run ${inputs.length}`);
+      return model.run(inputs, state);
+    };
+    const scorer = new LanguageModelScorer(counting, { chunk, yieldBetween: async () => void log.push('yield') });
+    const got = await scorer.scoreChunk(ids, model.initialState());
+    assert.equal(log.filter((l) => l === 'yield').length, yields, `chunk ${chunk}: ${log.join(', ')}`);
+    assert.ok(log[0]!.startsWith('run') && log.at(-1)!.startsWith('run'), `chunk ${chunk}: ${log.join(', ')}`);
+    assert.deepEqual([...got.logp], [...plain.logp]);
+    assert.deepEqual([...got.rank], [...plain.rank]);
+  }
+});
