@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
+import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
 import { num, oneOf, thousands, UsageError } from './args.js';
 import { readTexts } from './texts.js';
@@ -32,6 +33,9 @@ Options:
                        ppl and top-k are the unigram distribution's)
   --train FOLDER       the files the baselines learn from (those the model was trained on)
   --order N            n-gram order, 1 to 5 (default 4)
+  --companion          evaluate the model's n-gram companion (saved by \`nextword train\` next to the
+                       network) instead of the network, served as the extension serves it while the
+                       network trains (with the document cache unless --no-cache)
   --no-cache           the model alone, without the document cache (which mixes in the distribution of
                        the words among the last tokens of the file, as the extension does)
   --cache-lambda X     the cache's share of the mixture (default ${DEFAULT_CACHE.lambda})
@@ -43,6 +47,7 @@ Options:
   --threads K          onnxruntime threads (0: all cores)
   --json               one JSON object: the figures above and per-file figures in "files"; with
                        --compare, one object with keys "lstm", "ngram" and "wordfreq", each such an object
+                       ("companion" instead of "lstm" with --companion)
 `;
 
 export async function evalCommand(argv: string[]): Promise<number> {
@@ -58,6 +63,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       order: { type: 'string' },
       'no-ksr': { type: 'boolean' },
       'no-cache': { type: 'boolean' },
+      companion: { type: 'boolean' },
       'cache-lambda': { type: 'string' },
       'cache-window': { type: 'string' },
       'ksr-chars': { type: 'string' },
@@ -94,7 +100,13 @@ export async function evalCommand(argv: string[]): Promise<number> {
     if (process.stderr.isTTY) process.stderr.write(`\r${name}: ${done}/${total} files\x1b[K${done === total ? '\r\x1b[K' : ''}`);
   };
   try {
-    const methods: Method[] = [modelMethod('lstm', model)];
+    const methods: Method[] = [];
+    let lstm: Method = modelMethod('lstm', model);
+    if (values.companion) {
+      if (!model.ngram) throw new UsageError(`${values.model} has no n-gram companion${model.ngramProblem ? ` (${model.ngramProblem})` : ' (it was trained with --no-ngram, or before companions existed)'}`);
+      lstm = modelMethod('companion', new NgramServing(model.ngram, model.vocab, model.mode, cache));
+    }
+    methods.push(lstm);
     if (values.compare) {
       methods.push(ngramMethod(trainTexts, model.vocab, model.mode, order));
       methods.push(wordFrequencyMethod(trainTexts, model.vocab, model.mode));
@@ -112,12 +124,12 @@ export async function evalCommand(argv: string[]): Promise<number> {
       ...(r.all.tokens !== undefined && r.scoreSeconds > 0 ? { tokens_per_s: Math.round(r.all.tokens / r.scoreSeconds) } : {}),
       files: r.files.map((f) => ({ file: f.file, ...roundedFigures(f) })),
     });
-    const out = values.compare ? Object.fromEntries(Object.entries(results).map(([k, r]) => [k, json(r)])) : json(results.lstm!);
+    const out = values.compare ? Object.fromEntries(Object.entries(results).map(([k, r]) => [k, json(r)])) : json(Object.values(results)[0]!);
     process.stdout.write(JSON.stringify(out) + '\n');
     return 0;
   }
   process.stdout.write(table(results, texts.length > 1) + '\n');
-  const lstm = results.lstm!;
+  const lstm = Object.values(results)[0]!;
   if (lstm.all.tokens) process.stdout.write(`(scoring: ${thousands(lstm.all.tokens / lstm.scoreSeconds)} tokens/s)\n`);
   return 0;
 }

@@ -122,6 +122,17 @@ test('eval --compare: the model, the n-gram and the word-frequency baselines on 
   assert.equal(out.ngram.tokens, out.lstm.tokens, 'the same tokens');
   // The n-gram model learnt the very file it is scored on (it is in --train): far below the unigram.
   assert.ok(out.ngram.ppl < out.wordfreq.ppl, `ngram ${out.ngram.ppl} vs unigram ${out.wordfreq.ppl}`);
+  // The companion saved with the model, as the extension serves it while a network trains.
+  const companion = nextword('eval', '--model', modelDir, path.join(FIXTURE, 'docs', 'guide.md'), '--companion', '--no-cache', '--no-ksr', '--json');
+  assert.equal(companion.code, 0, companion.stderr);
+  const c = JSON.parse(companion.stdout);
+  assert.equal(c.tokens, out.lstm.tokens);
+  assert.ok(c.ppl > 1 && c.ppl !== out.lstm.ppl, `the companion's own figure (${c.ppl})`);
+  const cached = JSON.parse(nextword('eval', '--model', modelDir, path.join(FIXTURE, 'docs', 'guide.md'), '--companion', '--no-ksr', '--json').stdout);
+  assert.notEqual(cached.ppl, c.ppl, 'with the document cache the figure differs');
+  const none = nextword('eval', '--model', path.join(work, 'nosplit-model'), FIXTURE, '--companion');
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /has no n-gram companion/);
   const bad = nextword('eval', '--model', modelDir, FIXTURE, '--compare');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--train/);
