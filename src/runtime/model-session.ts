@@ -104,13 +104,21 @@ export class ModelSession implements ServingModel {
   static async fromFiles(files: ModelFiles, opts: ModelSessionOptions = {}): Promise<ModelSession> {
     const threads = opts.threads ?? 1;
     const meta = parseModelMeta(files.meta, files.dir);
-    const vocab = vocabularyOf(meta);
+    // What follows reads the files' contents: a failure says which folder and which part.
+    const where = <T>(what: string, step: () => T): T => {
+      try {
+        return step();
+      } catch (e) {
+        throw new Error(`${files.dir}: ${what}: ${(e as Error).message}`, { cause: e });
+      }
+    };
+    const vocab = where('model.json', () => vocabularyOf(meta));
     const decoder = opts.decoder ?? DEFAULT_DECODER;
     let onnx = files.onnx;
     let prepared: Prepared | undefined;
     if (decoder === 'int8') {
       // The inference graph is rebuilt around a quantised decoder from the saved weights.
-      const params = parametersFromModel(meta.config, files.onnx);
+      const params = where('the ONNX file cannot be read as this model', () => parametersFromModel(meta.config, files.onnx));
       await yieldToEventLoop();
       const quantized = quantizeDecoder(meta.config, params);
       await yieldToEventLoop();
@@ -119,7 +127,12 @@ export class ModelSession implements ServingModel {
       await yieldToEventLoop();
     }
     const companion = await loadCompanion(files, vocab.size);
-    const lm = await OnnxLanguageModel.create(onnx, meta.config, { threads });
+    let lm: OnnxLanguageModel;
+    try {
+      lm = await OnnxLanguageModel.create(onnx, meta.config, { threads });
+    } catch (e) {
+      throw new Error(`${files.dir}: onnxruntime cannot load the ONNX file: ${(e as Error).message}`, { cause: e });
+    }
     return new ModelSession(files.dir, meta, vocab, lm, files.onnx, threads, opts.cache ?? DEFAULT_CACHE, decoder, prepared, companion.ngram, companion.problem);
   }
 

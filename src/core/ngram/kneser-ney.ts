@@ -312,7 +312,9 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
       const n = out.length - from;
       if (LITTLE_ENDIAN) {
         // The file's byte order is the machine's: one copy (a fresh, aligned buffer) instead of n reads.
-        out.set(new (out.constructor as new (b: ArrayBuffer) => T)(bytes.slice(o, o + n * size).buffer), from);
+        // (Uint8Array's own slice: a Node Buffer's slice would be a view into a shared pool.)
+        const section = Uint8Array.prototype.slice.call(bytes, o, o + n * size);
+        out.set(new (out.constructor as new (b: ArrayBuffer) => T)(section.buffer), from);
         o += n * size;
         return out;
       }
