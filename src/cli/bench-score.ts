@@ -1,13 +1,13 @@
 // `nextword bench score`: how fast a file's perplexity is computed, as the status bar and `nextword eval`
-// compute it (ModelSession's scorer: the model with its document cache, the scoring graph in chunks, one
-// thread by default like the editor). The texts are tokenised once, outside the timing; each repeat scores
+// compute it (ModelSession's scorer: the model with its document cache, the scoring graph in chunks, on
+// two threads by default like the editor where the machine has two). The texts are tokenised once, outside the timing; each repeat scores
 // every text from its start, and the median repeat is reported.
 
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
 import { scoringSequence } from '../core/evaluation.js';
-import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
+import { DECODERS, DEFAULT_DECODER, EDITOR_SCORING_THREADS, ModelSession } from '../runtime/model-session.js';
 import { num, oneOf, round, thousands, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-command.js';
 import { readTexts } from './texts.js';
@@ -34,7 +34,7 @@ export async function benchScore(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('bench score needs at least one file or folder\n\n' + BENCH_HELP);
   const decoder = oneOf(values.decoder, 'decoder', DECODERS) ?? DEFAULT_DECODER;
   const repeats = num(values.repeats, 'repeats', { int: true, min: 1 }) ?? 5;
-  const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 1;
+  const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? EDITOR_SCORING_THREADS;
   const texts = await readTexts(positionals);
   const session = await ModelSession.open(path.resolve(values.model), { threads, decoder, cache: values['no-cache'] ? false : DEFAULT_CACHE });
   try {

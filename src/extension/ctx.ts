@@ -8,6 +8,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { CompletionEngine, type CompletionOutcome, type CompletionSettings } from '../core/completion/completion-engine.js';
 import { Predictor } from '../core/predictor.js';
+import { EDITOR_SCORING_THREADS } from '../runtime/model-session.js';
 import { registerCommands } from './commands.js';
 import { affectsConfig, isEnabledFor, readConfig, type NextwordConfig } from './config.js';
 import { InlineProvider } from './inline-provider.js';
@@ -19,8 +20,9 @@ import { Snooze } from './snooze.js';
 import { StatusBar } from './status-bar.js';
 import { WorkspaceTrainer } from './workspace-training.js';
 
-/** Intra-op threads of the inference and scoring sessions: the editor shares the machine. */
+/** Intra-op threads of the prediction session: one token step is too little work to share, and the editor shares the machine. */
 const INFERENCE_THREADS = 1;
+
 /** Contexts the predictor caches: a few open documents, each with its alternatives. */
 const PREDICTOR_CACHE = 16;
 /** Period of the event-loop delay sampler; each sample is the period plus the delay. */
@@ -69,6 +71,8 @@ export class Ctx implements vscode.Disposable {
       defaultModelDir: path.join(context.extensionUri.fsPath, 'models', 'default'),
       workspaceState: context.workspaceState,
       threads: INFERENCE_THREADS,
+      // The status bar's scoring: a 64-token run is enough work for two threads.
+      scoringThreads: EDITOR_SCORING_THREADS,
     });
     this.trainer = new WorkspaceTrainer({ log, models: this.models, readConfig: () => this.config });
     this.engine = new CompletionEngine({ getPredictor: () => this.predictor });

@@ -62,8 +62,10 @@ export interface ModelManagerDeps {
   workspaceModelDir: string | undefined;
   defaultModelDir: string;
   workspaceState: vscode.Memento;
-  /** Intra-op threads per inference session. */
+  /** Intra-op threads of the prediction session. */
   threads: number;
+  /** Intra-op threads of the scoring session. */
+  scoringThreads: number;
 }
 
 export class ModelManager implements vscode.Disposable {
@@ -192,7 +194,7 @@ export class ModelManager implements vscode.Disposable {
   private async load(origin: ModelOrigin, dir: string): Promise<SavedModel> {
     if (this.disposed) throw new Error('Nextword is shutting down');
     const t0 = performance.now();
-    const session = await ModelSession.open(dir, { threads: this.deps.threads });
+    const session = await ModelSession.open(dir, { threads: this.deps.threads, scoringThreads: this.deps.scoringThreads });
     if (this.disposed) {
       await session.release();
       throw new Error('Nextword is shutting down');

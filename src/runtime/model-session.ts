@@ -16,9 +16,12 @@
 // from loading; `ngramProblem` says why it is missing.
 //
 // Both sessions get few threads: the editor shares the machine, and one token step of a small model is
-// too little work to spread over many cores.
+// too little work to spread over many cores. A scoring run (64 tokens) has enough work for two: the
+// editor gives its scoring session two threads where it has them (the default model scored a book at
+// 17.3k tokens/s on one and 21.1k on two, medians of 5 alternating runs, 2026-11-27).
 //
 
+import { availableParallelism } from 'node:os';
 import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../core/cache-model.js';
 import type { ChunkScorer, SequenceScorer } from '../core/evaluation.js';
 import type { LanguageModel } from '../core/language-model.js';
@@ -33,8 +36,10 @@ import { OnnxLanguageModel } from './onnx-language-model.js';
 import { OnnxScorer } from './onnx-scorer.js';
 
 export interface ModelSessionOptions {
-  /** Intra-op threads of each session (default 1). */
+  /** Intra-op threads of the prediction session (default 1). */
   threads?: number;
+  /** Intra-op threads of the scoring session (default: `threads`). */
+  scoringThreads?: number;
   /** The document cache's settings, or false for the network alone (default DEFAULT_CACHE). */
   cache?: CacheOptions | false;
   /** How the decoder multiplies (default DEFAULT_DECODER). */
@@ -43,6 +48,9 @@ export interface ModelSessionOptions {
 
 /** The decoder's precision unless told otherwise: int8 keeps perplexity within 1 % (see the README). */
 export const DEFAULT_DECODER: DecoderPrecision = 'int8';
+
+/** The editor's scoring session's threads, and `bench score`'s default: two where the machine has two. */
+export const EDITOR_SCORING_THREADS = Math.min(2, availableParallelism());
 
 /** Every decoder precision, for options that choose one. */
 export const DECODERS: readonly DecoderPrecision[] = ['int8', 'float32'];
@@ -76,7 +84,8 @@ export class ModelSession implements ServingModel {
     /** The network alone (its inference session). */
     readonly lm: OnnxLanguageModel,
     private readonly onnx: Uint8Array,
-    private readonly threads: number,
+    /** Intra-op threads of the scoring session. */
+    private readonly scoringThreads: number,
     cache: CacheOptions | false,
     /** How both sessions' decoders multiply. */
     readonly decoder: DecoderPrecision,
@@ -133,7 +142,7 @@ export class ModelSession implements ServingModel {
     } catch (e) {
       throw new Error(`${files.dir}: onnxruntime cannot load the ONNX file: ${(e as Error).message}`, { cause: e });
     }
-    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, threads, opts.cache ?? DEFAULT_CACHE, decoder, prepared, companion.ngram, companion.problem);
+    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, opts.scoringThreads ?? threads, opts.cache ?? DEFAULT_CACHE, decoder, prepared, companion.ngram, companion.problem);
   }
 
   /** The tokenizer the model reads text with. */
@@ -177,7 +186,7 @@ export class ModelSession implements ServingModel {
         const params = prepared?.params ?? parametersFromModel(config, this.onnx);
         await yieldToEventLoop();
         const scorer = await OnnxScorer.create(config, params, {
-          threads: this.threads,
+          threads: this.scoringThreads,
           decoder: this.decoder,
           cache: this.cache,
           ...(prepared ? { quantized: prepared.quantized } : {}),
