@@ -184,11 +184,38 @@ function randomString(rand: () => number, fragments: readonly string[], maxParts
   return s;
 }
 
-test('text mode: round trip and token rules hold on random strings', () => {
+/** Random-string cases of the property tests (FUZZ_CASES in the environment raises it). */
+const FUZZ_CASES = Number(process.env.FUZZ_CASES ?? 2000);
+
+test(`text mode: round trip and token rules hold on ${FUZZ_CASES} random strings`, () => {
   const rand = mulberry32(1234);
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < FUZZ_CASES; i++) {
     const s = randomString(rand, FRAGMENTS, 40);
     assertTextInvariants(s, tokenize(s, 'text'));
+  }
+});
+
+test(`detokenize(tokenize(s)) == s (text mode; whitespace mode: its normal form) on ${FUZZ_CASES} strings of random code units and code points`, () => {
+  const rand = mulberry32(4321);
+  for (let i = 0; i < FUZZ_CASES; i++) {
+    let s = '';
+    const n = Math.floor(rand() * 60);
+    for (let k = 0; k < n; k++) {
+      const r = rand();
+      // Any UTF-16 code unit (lone surrogates too), any code point, or one of the characters that matter.
+      if (r < 0.4) s += String.fromCharCode(Math.floor(rand() * 0x10000));
+      else if (r < 0.6) s += String.fromCodePoint(Math.floor(rand() * 0x110000));
+      else s += ' \t\n\r\u00a0\u2028\u200d\ufe0f.,a1'[Math.floor(rand() * 13)]!;
+    }
+    assertTextInvariants(s, tokenize(s, 'text'));
+    // Whitespace mode normalises spacing (its documented rule: words of a line joined by one space, each
+    // line ended by a newline) and is then stable: tokenising its own output gives the same tokens.
+    const ws = tokenize(s, 'whitespace');
+    const lines = s.split(/\r\n|\n|\r/);
+    if (lines[lines.length - 1] === '') lines.pop();
+    const normal = lines.map((line) => `${line.split(/[ \t]+/).filter((w) => w.length > 0).join(' ')}\n`).join('');
+    assert.equal(detokenize(ws, 'whitespace'), normal, `whitespace mode of ${JSON.stringify(s)}`);
+    assert.deepEqual(tokenize(detokenize(ws, 'whitespace'), 'whitespace'), ws, `whitespace mode is stable on ${JSON.stringify(s)}`);
   }
 });
 
