@@ -297,3 +297,19 @@ function tokenizeWhitespace(text: string): string[] {
   }
   return out;
 }
+
+/**
+ * `text` cut into pieces of about `blockChars` characters, each ending just after a "\n" (the last piece
+ * ends with the text): since no token spans a line break, tokenising the pieces one by one gives exactly
+ * the tokens of the whole text, in either mode. Lets a long text be tokenised with breaks in between.
+ */
+export function* lineBlocks(text: string, blockChars: number): Generator<string> {
+  if (!(blockChars >= 1)) throw new Error(`lineBlocks: blockChars must be at least 1 (got ${blockChars})`);
+  let start = 0;
+  while (start < text.length) {
+    const nl = text.indexOf('\n', start + blockChars - 1);
+    const end = nl < 0 ? text.length : nl + 1;
+    yield text.slice(start, end);
+    start = end;
+  }
+}

@@ -8,6 +8,7 @@ import {
   MAX_WHITESPACE_LENGTH,
   UNK,
   detokenize,
+  lineBlocks,
   isWordLike,
   splitPartialWord,
   tokenize,
@@ -362,4 +363,23 @@ test('unknown modes are rejected', () => {
   assert.throws(() => tokenize('a', 'words' as never), /unknown tokenizer mode "words"/);
   assert.throws(() => detokenize(['a'], 'words' as never), /unknown tokenizer mode "words"/);
   assert.throws(() => splitPartialWord('a', 'words' as never), /unknown tokenizer mode "words"/);
+});
+
+test('lineBlocks: pieces end after a "\\n", join to the text, and tokenise to the whole text\'s tokens in both modes', () => {
+  assert.deepEqual([...lineBlocks('ab\ncd\nef', 1)], ['ab\n', 'cd\n', 'ef']);
+  assert.deepEqual([...lineBlocks('ab\ncd\nef', 4)], ['ab\ncd\n', 'ef']);
+  assert.deepEqual([...lineBlocks('a\r\nb\rc', 1)], ['a\r\n', 'b\rc'], 'a lone \\r never ends a piece (it could begin \\r\\n)');
+  assert.deepEqual([...lineBlocks('', 8)], []);
+  assert.throws(() => [...lineBlocks('x', 0)], /at least 1/);
+  const rand = mulberry32(77);
+  for (let i = 0; i < 300; i++) {
+    const s = randomString(rand, FRAGMENTS, 80);
+    const size = 1 + Math.floor(rand() * 40);
+    const blocks = [...lineBlocks(s, size)];
+    assert.equal(blocks.join(''), s);
+    for (const b of blocks.slice(0, -1)) assert.ok(b.endsWith('\n'), JSON.stringify(b));
+    for (const mode of ['text', 'whitespace'] as const) {
+      assert.deepEqual(blocks.flatMap((b) => tokenize(b, mode)), tokenize(s, mode), `${mode}: ${JSON.stringify(s)} in pieces of ${size}`);
+    }
+  }
 });

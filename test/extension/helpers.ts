@@ -58,6 +58,8 @@ export interface ExtensionStats {
   training: unknown;
   /** What the status bar item shows, or null before it is drawn. */
   statusBar: { text: string; tooltip: string; ariaLabel: string } | null;
+  /** Since activation or the last reset, in ms. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
 /** The extension's figures; `reset` restarts its completion figures first (a measurement of its own). */
