@@ -10,6 +10,7 @@ import { Vocabulary } from '../core/vocabulary.js';
 import { matmulGflops } from '../runtime/matmul-bench.js';
 import { TrainRunner } from '../runtime/train-runner.js';
 import { num, round, thousands, UsageError } from './args.js';
+import { countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { loadCorpus } from './corpus.js';
 import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
 import { trainingPlan } from '../core/presets.js';
@@ -82,11 +83,12 @@ async function benchTrain(argv: string[]): Promise<number> {
   const { settings: s, threads } = settingsFromFlags(values, 'ptb-small');
   const batches = num(values.batches, 'batches', { int: true, min: 1 }) ?? 100;
 
-  const corpus = await loadCorpus(positionals[0]!, s.tokenizer, s.validFraction);
-  const vocab = Vocabulary.build(Vocabulary.countTokens(corpus.train), { maxSize: s.vocab, minCount: s.minCount });
+  const corpus = await loadCorpus(positionals[0]!, s.validFraction);
+  const enc = { mode: s.tokenizer };
+  const vocab = Vocabulary.build(await countTextTokens(corpus.train, enc), { maxSize: s.vocab, minCount: s.minCount });
   // The model and the softmax (full, or sampled when K < V) exactly as `nextword train` would set them up.
   const { cfg, options } = trainingPlan(s, vocab.size);
-  const ids = vocab.encode(corpus.train);
+  const { ids } = await encodeTexts(corpus.train, vocab, enc);
   const rand = mulberry32(s.seed);
   const sampler = options.sampled ? new SoftmaxSampler(countIds(ids, cfg.vocab), options.sampled.samples, mulberry32(s.seed)) : undefined;
   const runner = await TrainRunner.create(cfg, { optimizer: s.optimizer, dropout: s.dropout > 0, bptt: s.bptt, threads, sampled: !!sampler }, initialParameters(cfg, rand, s.initScale));

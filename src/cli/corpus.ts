@@ -1,24 +1,20 @@
-// Reads what `nextword train` is pointed at into token streams: a corpus folder with train.txt /
+// Reads what `nextword train` is pointed at into texts (core/text-encoding.ts turns them into ids): a corpus folder with train.txt /
 // valid.txt (/ test.txt), or train/ valid/ (test/) folders of .txt files, used as given, or any other folder read as a project (ignore rules, skips,
 // caps) and split into training and validation by whole file.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { splitByFile } from '../core/file-split.js';
-import { tokenize, type TokenizerMode } from '../core/tokenizer.js';
 import { formatScanReport, readWorkspaceFiles } from '../io/workspace-files.js';
 import { UsageError } from './args.js';
 
-export interface TokenCorpus {
+export interface TextCorpus {
   kind: 'corpus' | 'folder';
   source: string;
+  /** The training texts (files, or a corpus's train.txt), each read from its own start. */
   train: string[];
   valid: string[];
   test?: string[];
-  /** Tokens of each file (or corpus text) in `train`, in order: Σ = train.length. */
-  trainSizes: number[];
-  /** Tokens of each file (or corpus text) in `valid`, in order. */
-  validSizes: number[];
   files?: number;
   /** With a test fraction: the held-out files of a project folder (relPath and text), in input order. */
   heldOut?: { relPath: string; text: string }[];
@@ -54,32 +50,27 @@ export const TEST_SPLIT_SEED = 1;
  */
 export async function loadCorpus(
   target: string,
-  mode: TokenizerMode,
   validFraction: number,
   signal?: AbortSignal,
   testFraction = 0,
-): Promise<TokenCorpus> {
+): Promise<TextCorpus> {
   const dir = path.resolve(target);
   if (!existsSync(dir)) throw new UsageError(`${target} does not exist`);
   if (!statSync(dir).isDirectory()) throw new UsageError(`${target} is not a folder (train takes a project folder or a corpus folder with train.txt and valid.txt)`);
   if (isSplitCorpus(dir)) {
     if (testFraction > 0) throw new UsageError(`${target} is a corpus folder already split into train/valid(/test): --split is for project folders`);
-    const read = (split: 'train' | 'valid' | 'test') => {
-      const files = corpusSplit(dir, split);
-      return files && concat(files.map((f) => tokenize(readFileSync(f, 'utf8'), mode)));
-    };
+    const read = (split: 'train' | 'valid' | 'test') => corpusSplit(dir, split)?.map((f) => readFileSync(f, 'utf8'));
     const test = read('test');
     const train = read('train')!;
     const valid = read('valid')!;
+    const mb = (texts: string[]) => `${(texts.reduce((n, t) => n + t.length, 0) / 1e6).toFixed(1)} M characters`;
     return {
       kind: 'corpus',
       source: dir,
-      train: train.tokens,
-      valid: valid.tokens,
-      trainSizes: train.sizes,
-      validSizes: valid.sizes,
-      ...(test ? { test: test.tokens } : {}),
-      report: `corpus ${dir}: train ${train.tokens.length} tokens, valid ${valid.tokens.length}${test ? `, test ${test.tokens.length}` : ''}`,
+      train,
+      valid,
+      ...(test ? { test } : {}),
+      report: `corpus ${dir}: train ${mb(train)}, valid ${mb(valid)}${test ? `, test ${mb(test)}` : ''}`,
     };
   }
   const scan = await readWorkspaceFiles(dir, { signal });
@@ -93,23 +84,14 @@ export async function loadCorpus(
   const { train: rest, valid: heldOut } = testFraction > 0 ? splitByFile(scan.files, testFraction, TEST_SPLIT_SEED) : { train: scan.files, valid: [] };
   if (rest.length < 2) throw new UsageError(`--split ${testFraction} leaves ${rest.length} file to train and validate on; at least two are needed`);
   const { train, valid } = splitByFile(rest, validFraction);
-  const toks = (files: typeof scan.files) => concat(files.map((f) => tokenize(f.text, mode)));
-  const trainToks = toks(train);
-  const validToks = toks(valid);
   return {
     kind: 'folder',
     source: dir,
-    train: trainToks.tokens,
-    valid: validToks.tokens,
-    trainSizes: trainToks.sizes,
-    validSizes: validToks.sizes,
+    train: train.map((f) => f.text),
+    valid: valid.map((f) => f.text),
     files: scan.files.length,
     ...(testFraction > 0 ? { heldOut: heldOut.map((f) => ({ relPath: f.relPath, text: f.text })) } : {}),
     report: formatScanReport(scan) + (testFraction > 0 ? `\nheld out for --split: ${heldOut.length} of ${scan.files.length} files` : ''),
   };
 }
 
-/** Texts' tokens as one stream, with each text's count. */
-function concat(parts: string[][]): { tokens: string[]; sizes: number[] } {
-  return { tokens: parts.flat(), sizes: parts.map((p) => p.length) };
-}

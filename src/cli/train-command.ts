@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startTokenId } from '../core/evaluation.js';
 import { parameterCount } from '../core/model-config.js';
+import { countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { DEFAULT_PRESET, PRESETS, trainingPlan } from '../core/presets.js';
 import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
@@ -94,17 +95,18 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const ksrChars = num(values['ksr-chars'], 'ksr-chars', { int: true, min: 1 });
 
   const abort = new AbortController();
-  const corpus = await loadCorpus(positionals[0]!, s.tokenizer, s.validFraction, abort.signal, split ?? 0);
+  const corpus = await loadCorpus(positionals[0]!, s.validFraction, abort.signal, split ?? 0);
   log(corpus.report);
   if (values['split-list'] && corpus.heldOut) {
     writeFileSync(values['split-list'], corpus.heldOut.map((f) => f.relPath).join('\n') + (corpus.heldOut.length ? '\n' : ''));
   }
-  const vocab = Vocabulary.build(Vocabulary.countTokens(corpus.train), { maxSize: s.vocab, minCount: s.minCount });
+  const enc = { mode: s.tokenizer };
+  const vocab = Vocabulary.build(await countTextTokens(corpus.train, enc), { maxSize: s.vocab, minCount: s.minCount });
   const { cfg, options } = trainingPlan(s, vocab.size);
   const params = parameterCount(cfg);
-  const train = vocab.encode(corpus.train);
-  const valid = vocab.encode(corpus.valid);
-  const test = corpus.test ? vocab.encode(corpus.test) : undefined;
+  const { ids: train, sizes: trainSizes } = await encodeTexts(corpus.train, vocab, enc);
+  const { ids: valid, sizes: validSizes } = await encodeTexts(corpus.valid, vocab, enc);
+  const test = corpus.test ? (await encodeTexts(corpus.test, vocab, enc)).ids : undefined;
   const counts = { trainTokens: train.length, validTokens: valid.length, ...(test ? { testTokens: test.length } : {}) };
   log(
     `model: ${cfg.cell} ${cfg.layers}×${cfg.hidden}, embed ${cfg.embed}, vocab ${thousands(cfg.vocab)}${cfg.tied ? ', tied' : ''}, ` +
@@ -113,7 +115,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (json) {
     emit({ event: 'start', preset: presetName, config: cfg, params, ...counts, files: corpus.files, options: { ...s } });
   }
-  const ngram = values['no-ngram'] ? undefined : { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), trainSizes: corpus.trainSizes, validSizes: corpus.validSizes };
+  const ngram = values['no-ngram'] ? undefined : { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), trainSizes, validSizes };
   const bar = new ProgressLine(process.stderr, s.epochs);
   const onNgram = ({ figures: f }: { figures: { order: number; ngrams: number; validPpl: number; seconds: number } }) => {
     bar.clear();

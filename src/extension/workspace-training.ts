@@ -19,7 +19,7 @@ import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { parameterCount } from '../core/model-config.js';
 import type { TrainingRecord } from '../core/model-format.js';
 import { trainingPlan } from '../core/presets.js';
-import { lineBlocks, tokenize } from '../core/tokenizer.js';
+import { countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { exportModel } from '../io/export-model.js';
@@ -46,8 +46,6 @@ interface Run {
   interim?: boolean;
 }
 
-/** Characters tokenised at a time while building the vocabulary (a piece ends at the next line break). */
-const TOKENIZE_BLOCK_CHARS = 16_384;
 /** Longest stretch of tokenising before the extension host's event loop gets a turn. */
 const YIELD_MS = 15;
 
@@ -198,59 +196,30 @@ export class WorkspaceTrainer implements vscode.Disposable {
       );
     }
 
-    // 2. Vocabulary, then ids. Two passes over the text (count, then encode) rather than one list of every
-    // token: the extension host keeps 4 bytes per token instead of a string each. Both yield between files.
+    // 2. Vocabulary, then ids: two passes over the texts (core/text-encoding.ts: 4 bytes a token, never a
+    // string each), in pieces that end at line breaks.
     this.setProgress({ phase: 'vocabulary' });
     notification.report({ message: `Building the vocabulary from ${thousands(corpus.files.length)} files…` });
     const { train: trainFiles, valid: validFiles } = splitByFile(corpus.files, s.validFraction);
-    // Tokenised in pieces of a few thousand lines (lineBlocks: the same tokens as the whole file), with a
-    // break for the event loop whenever a stretch of work passes YIELD_MS: a 1 MB file takes ~80 ms.
-    const eachFile = async (files: typeof corpus.files, use: (tokens: string[]) => void, endFile: () => void = () => {}): Promise<void> => {
-      let last = performance.now();
-      for (const f of files) {
-        for (const block of lineBlocks(f.text, TOKENIZE_BLOCK_CHARS)) {
-          if (token.isCancellationRequested) throw new CorpusCancelled();
-          use(tokenize(block, s.tokenizer));
-          if (performance.now() - last > YIELD_MS) {
-            await new Promise((resolve) => setImmediate(resolve));
-            last = performance.now();
-          }
+    // After each piece: a check for cancellation, and a break for the event loop whenever a stretch of
+    // work passes YIELD_MS (a 1 MB file took ~80 ms in one go).
+    let last = performance.now();
+    const enc = {
+      mode: s.tokenizer,
+      between: async () => {
+        if (token.isCancellationRequested) throw new CorpusCancelled();
+        if (performance.now() - last > YIELD_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          last = performance.now();
         }
-        endFile();
-      }
+      },
     };
-    /** The files' ids as one stream, and each file's token count (the n-gram model reads files one by one). */
-    const encodeFiles = async (files: typeof corpus.files): Promise<{ ids: Int32Array; sizes: number[] }> => {
-      const parts: Int32Array[] = [];
-      const sizes: number[] = [];
-      let fileTokens = 0;
-      await eachFile(
-        files,
-        (tokens) => {
-          parts.push(vocab.encode(tokens));
-          fileTokens += tokens.length;
-        },
-        () => {
-          sizes.push(fileTokens);
-          fileTokens = 0;
-        },
-      );
-      const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return { ids: out, sizes };
-    };
-    const tokenCounts = new Map<string, number>();
-    await eachFile(trainFiles, (tokens) => Vocabulary.countTokens(tokens, tokenCounts));
-    const vocab = Vocabulary.build(tokenCounts, { maxSize: s.vocab, minCount: s.minCount });
-    tokenCounts.clear();
+    const vocab = Vocabulary.build(await countTextTokens(trainFiles.map((f) => f.text), enc), { maxSize: s.vocab, minCount: s.minCount });
     const { cfg, options } = trainingPlan(s, vocab.size);
     const params = parameterCount(cfg);
-    const { ids: train, sizes: trainSizes } = await encodeFiles(trainFiles);
-    const { ids: valid, sizes: validSizes } = await encodeFiles(validFiles);
+    // The ids as one stream per side, and each file's token count (the n-gram model reads files one by one).
+    const { ids: train, sizes: trainSizes } = await encodeTexts(trainFiles.map((f) => f.text), vocab, enc);
+    const { ids: valid, sizes: validSizes } = await encodeTexts(validFiles.map((f) => f.text), vocab, enc);
     // Counted now: starting the job transfers (detaches) the buffers.
     const counts = { trainTokens: train.length, validTokens: valid.length };
     if (counts.trainTokens < s.batch * 2 || counts.validTokens < 2) {
