@@ -88,3 +88,17 @@ function checkFraction(f: number): void {
 function checkSeed(seed: number): void {
   if (!Number.isSafeInteger(seed)) throw new RangeError(`split seed must be an integer (got ${seed})`);
 }
+
+/** The seed of the caps' sample, so that it is independent of the validation (0) and test (1) splits. */
+export const SAMPLE_SEED = 2;
+
+/**
+ * The order in which files are taken until a cap (file count, total bytes) is reached: by splitKey with
+ * SAMPLE_SEED, i.e. a deterministic pseudo-random sample of the workspace, the same on every run and
+ * machine, instead of whatever comes first in path order (one folder's worth of a large repository).
+ * Returns the indices of `relPaths` in taking order.
+ */
+export function sampleOrder(relPaths: readonly string[]): number[] {
+  const keys = relPaths.map((p) => splitKey(p, SAMPLE_SEED));
+  return relPaths.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || (relPaths[a]! < relPaths[b]! ? -1 : relPaths[a]! > relPaths[b]! ? 1 : a - b));
+}

@@ -5,7 +5,9 @@
 // minified, too large), under the file and byte caps. Going through `workspace.fs` rather than the disk
 // keeps remote and virtual workspaces working.
 //
-// Decisions are made in path order, so a cap always keeps the same files; reads are done a few at a time.
+// Path decisions first, over every folder; then the files that pass are read a few at a time in the caps'
+// sample order (core/file-split.ts's sampleOrder), so a capped workspace is represented by a spread of its
+// files, the same ones every time, rather than its first folders. The files are listed in path order.
 
 import * as vscode from 'vscode';
 import {
@@ -16,6 +18,7 @@ import {
   type ScanLimits,
   type SkipReason,
 } from '../core/file-filters.js';
+import { sampleOrder } from '../core/file-split.js';
 import type { ScannedFile, SkipTally, WorkspaceScan } from '../io/workspace-files.js';
 import { excludePatternsFor } from './config.js';
 import { excludeGlob } from './exclude-glob.js';
@@ -73,6 +76,7 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     skippedCount++;
   };
 
+  const toRead: { uri: vscode.Uri; rel: string }[] = [];
   for (const folder of folders) {
     checkCancelled();
     const prefix = folders.length > 1 ? `${folder.name}/` : '';
@@ -95,59 +99,64 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
       .filter((c): c is { uri: vscode.Uri; rel: string } => c.rel !== undefined)
       .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 
-    // Path decisions first (cheap), then stat and read in batches, deciding in order.
-    const toRead: { uri: vscode.Uri; rel: string }[] = [];
+    // Path decisions first (cheap); the rest are read below, with every folder's.
     for (const c of candidates) {
       const reason = classifyPath(c.rel) ?? (rules.ignores(c.rel, false) ? 'ignored' : undefined);
       if (reason) skip(prefix + c.rel, reason, 0);
-      else toRead.push(c);
-    }
-    for (let start = 0; start < toRead.length; start += READ_BATCH) {
-      checkCancelled();
-      const batch = toRead.slice(start, start + READ_BATCH);
-      if (capReached) {
-        for (const c of batch) skip(prefix + c.rel, capReached, 0);
-        continue;
-      }
-      const stats = await Promise.all(batch.map((c) => statOrUndefined(c.uri)));
-      // Which of the batch fit under the caps, in order; those are read.
-      const wanted: (number | SkipReason)[] = [];
-      let plannedFiles = corpus.files.length;
-      let plannedBytes = corpus.totalBytes;
-      for (const st of stats) {
-        if (!st || (st.type & vscode.FileType.File) === 0) wanted.push('unreadable');
-        else if (st.type & vscode.FileType.SymbolicLink) wanted.push('symlink');
-        else if (st.size > limits.maxFileBytes) wanted.push('too-large');
-        else if (capReached || plannedFiles >= limits.maxFiles) wanted.push((capReached ??= 'file-cap'));
-        else if (plannedBytes + st.size > limits.maxTotalBytes) wanted.push((capReached ??= 'byte-cap'));
-        else {
-          wanted.push(st.size);
-          plannedFiles++;
-          plannedBytes += st.size;
-        }
-      }
-      const contents = await Promise.all(batch.map((c, i) => (typeof wanted[i] === 'number' ? readOrUndefined(c.uri) : undefined)));
-      batch.forEach((c, i) => {
-        const rel = prefix + c.rel;
-        const w = wanted[i]!;
-        if (typeof w !== 'number') return skip(rel, w, stats[i]?.size ?? 0);
-        const bytes = contents[i];
-        if (!bytes) return skip(rel, 'unreadable', 0);
-        // The file may have changed since stat: the caps hold for what was read.
-        if (bytes.length > limits.maxFileBytes) return skip(rel, 'too-large', bytes.length);
-        if (corpus.totalBytes + bytes.length > limits.maxTotalBytes) {
-          capReached = 'byte-cap';
-          return skip(rel, 'byte-cap', bytes.length);
-        }
-        const verdict = classifyContent(bytes, { maxFileBytes: limits.maxFileBytes });
-        if ('skip' in verdict) return skip(rel, verdict.skip, bytes.length);
-        const file: ScannedFile = { relPath: rel, text: verdict.text, bytes: bytes.length };
-        corpus.files.push(file);
-        corpus.totalBytes += bytes.length;
-      });
-      report();
+      else toRead.push({ uri: c.uri, rel: prefix + c.rel });
     }
   }
+
+  // Stat and read in batches, in sample order, deciding in that order.
+  const listed = new Map(toRead.map((c, i) => [c.rel, i]));
+  const order = sampleOrder(toRead.map((c) => c.rel)).map((i) => toRead[i]!);
+  for (let start = 0; start < order.length; start += READ_BATCH) {
+    checkCancelled();
+    const batch = order.slice(start, start + READ_BATCH);
+    if (capReached) {
+      for (const c of batch) skip(c.rel, capReached, 0);
+      continue;
+    }
+    const stats = await Promise.all(batch.map((c) => statOrUndefined(c.uri)));
+    // Which of the batch fit under the caps, in order; those are read.
+    const wanted: (number | SkipReason)[] = [];
+    let plannedFiles = corpus.files.length;
+    let plannedBytes = corpus.totalBytes;
+    for (const st of stats) {
+      if (!st || (st.type & vscode.FileType.File) === 0) wanted.push('unreadable');
+      else if (st.type & vscode.FileType.SymbolicLink) wanted.push('symlink');
+      else if (st.size > limits.maxFileBytes) wanted.push('too-large');
+      else if (capReached || plannedFiles >= limits.maxFiles) wanted.push((capReached ??= 'file-cap'));
+      else if (plannedBytes + st.size > limits.maxTotalBytes) wanted.push((capReached ??= 'byte-cap'));
+      else {
+        wanted.push(st.size);
+        plannedFiles++;
+        plannedBytes += st.size;
+      }
+    }
+    const contents = await Promise.all(batch.map((c, i) => (typeof wanted[i] === 'number' ? readOrUndefined(c.uri) : undefined)));
+    batch.forEach((c, i) => {
+      const rel = c.rel;
+      const w = wanted[i]!;
+      if (typeof w !== 'number') return skip(rel, w, stats[i]?.size ?? 0);
+      const bytes = contents[i];
+      if (!bytes) return skip(rel, 'unreadable', 0);
+      // The file may have changed since stat: the caps hold for what was read.
+      if (bytes.length > limits.maxFileBytes) return skip(rel, 'too-large', bytes.length);
+      if (corpus.totalBytes + bytes.length > limits.maxTotalBytes) {
+        capReached = 'byte-cap';
+        return skip(rel, 'byte-cap', bytes.length);
+      }
+      const verdict = classifyContent(bytes, { maxFileBytes: limits.maxFileBytes });
+      if ('skip' in verdict) return skip(rel, verdict.skip, bytes.length);
+      const file: ScannedFile = { relPath: rel, text: verdict.text, bytes: bytes.length };
+      corpus.files.push(file);
+      corpus.totalBytes += bytes.length;
+    });
+    report();
+  }
+  corpus.files.sort((a, b) => listed.get(a.relPath)! - listed.get(b.relPath)!);
+  for (const tally of corpus.skipped.values()) tally.examples.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   checkCancelled();
   return corpus;
 }

@@ -1,10 +1,12 @@
 // Reads a workspace folder into training text: a deterministic depth-first walk that honours .gitignore
-// files and the decisions of `core/file-filters.ts`, reads one file at a time, stops at the caps, and
-// accounts for every file it leaves out by a named reason.
+// files and the decisions of `core/file-filters.ts` by path, then reads the files that pass one at a time
+// in a deterministic sample order (core/file-split.ts's sampleOrder) until a cap is reached, so that a
+// capped workspace is represented by a spread of its files rather than its first folders; every file left
+// out is accounted for by a named reason.
 //
 // Walk rules:
 // - Entries are visited in code-unit order of their names, folders descended where they appear, so the
-//   same tree always yields the same files in the same order.
+//   same tree always yields the same files, listed in that order.
 // - .gitignore files apply at every level (nested rules are relative to their own folder, deeper files
 //   override shallower ones, as in git); `.git/info/exclude` applies below the root .gitignore;
 //   `extraIgnore` (gitignore syntax, relative to the root) excludes on top and cannot re-include.
@@ -29,6 +31,7 @@ import {
   type ScanLimits,
   type SkipReason,
 } from '../core/file-filters.js';
+import { sampleOrder } from '../core/file-split.js';
 
 export interface ScannedFile {
   /** Forward-slash path relative to the root. */
@@ -105,7 +108,7 @@ export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOption
 
   const scan: WorkspaceScan = { root: absRoot, files: [], skipped: new Map(), totalBytes: 0, limits };
   let skippedCount = 0;
-  // Once a cap is reached every later candidate is counted under it, unread.
+  // Once a cap is reached every later candidate (in sample order) is counted under it, unread.
   let capReached: 'file-cap' | 'byte-cap' | undefined;
 
   const progress = (relPath: string): void => {
@@ -130,9 +133,15 @@ export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOption
     }
   };
 
+  // The walk decides by path; files that pass are read afterwards, in the caps' sample order.
+  const candidates: { absPath: string; relPath: string }[] = [];
   const visitFile = async (absPath: string, relPath: string, rules: IgnoreRules): Promise<void> => {
     const pathReason = classifyPath(relPath) ?? (isIgnored(relPath, false, rules) ? 'ignored' : undefined);
     if (pathReason) return skip(relPath, pathReason, await sizeOf(absPath));
+    candidates.push({ absPath, relPath });
+  };
+
+  const readFile = async (absPath: string, relPath: string): Promise<void> => {
     if (!capReached && scan.files.length >= limits.maxFiles) capReached = 'file-cap';
     if (capReached) return skip(relPath, capReached, await sizeOf(absPath));
 
@@ -208,6 +217,15 @@ export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOption
   };
 
   await walkDir(absRoot, '', rootRules);
+  // Within the caps, a deterministic sample (sampleOrder); the files are listed in walk order.
+  const order = sampleOrder(candidates.map((c) => c.relPath));
+  const walkIndex = new Map(candidates.map((c, i) => [c.relPath, i]));
+  for (const i of order) {
+    signal?.throwIfAborted();
+    await readFile(candidates[i]!.absPath, candidates[i]!.relPath);
+  }
+  scan.files.sort((a, b) => walkIndex.get(a.relPath)! - walkIndex.get(b.relPath)!);
+  for (const tally of scan.skipped.values()) tally.examples.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   signal?.throwIfAborted();
   return scan;
 }

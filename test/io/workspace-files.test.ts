@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SkipReason } from '../../src/core/file-filters.js';
+import { sampleOrder } from '../../src/core/file-split.js';
 import { formatBytes, formatScanReport, readWorkspaceFiles, type WorkspaceScan } from '../../src/io/workspace-files.js';
 
 /** Builds a tree from { relPath: contents }; a string is written as UTF-8. */
@@ -126,25 +127,56 @@ test('readWorkspaceFiles: takes exactly the text files and names every skip', as
   assert.deepEqual(again, scan);
 });
 
-test('readWorkspaceFiles: the file-count cap', async (t) => {
-  const root = withTree(t, { 'a.txt': 'aaaa\n', 'b.txt': 'bb\n', 'c/d.txt': 'dddddd\n', 'e.txt': 'e\n', 'f.bin': 'x' });
+/** The candidates in the order the caps take them (core/file-split.ts's sampleOrder). */
+const inSampleOrder = (paths: string[]) => sampleOrder(paths).map((i) => paths[i]!);
+
+test('readWorkspaceFiles: the file-count cap takes the first files of the sample, listed in walk order', async (t) => {
+  const tree = { 'a.txt': 'aaaa\n', 'b.txt': 'bb\n', 'c/d.txt': 'dddddd\n', 'e.txt': 'e\n', 'f.bin': 'x' };
+  const root = withTree(t, tree);
   const scan = await readWorkspaceFiles(root, { maxFiles: 2 });
-  assert.deepEqual(scan.files.map((f) => f.relPath), ['a.txt', 'b.txt']);
-  // Path-based skips keep their own reason after the cap; candidates are counted with their size.
-  assert.deepEqual(skippedPaths(scan), { 'file-cap': ['c/d.txt', 'e.txt'], 'binary-extension': ['f.bin'] });
-  assert.equal(scan.skipped.get('file-cap')!.bytes, 7 + 2);
+  const order = inSampleOrder(['a.txt', 'b.txt', 'c/d.txt', 'e.txt']);
+  const walk = (p: string[]) => [...p].sort(); // these paths walk in code-unit order
+  assert.deepEqual(scan.files.map((f) => f.relPath), walk(order.slice(0, 2)));
+  // Path-based skips keep their own reason; the rest are counted under the cap with their size.
+  assert.deepEqual(skippedPaths(scan), { 'file-cap': walk(order.slice(2)), 'binary-extension': ['f.bin'] });
+  const size = (p: string) => Buffer.byteLength(tree[p as keyof typeof tree]);
+  assert.equal(scan.skipped.get('file-cap')!.bytes, order.slice(2).reduce((n, p) => n + size(p), 0));
 });
 
-test('readWorkspaceFiles: the total-size cap', async (t) => {
+test('readWorkspaceFiles: the total-size cap stops at the first file of the sample that does not fit', async (t) => {
   const files: Record<string, string> = {};
   for (const name of ['a', 'b', 'c', 'd']) files[`${name}.txt`] = `${name} `.repeat(50); // 100 bytes each
-  const root = withTree(t, { ...files, 'e.txt': 'tiny\n' });
+  files['e.txt'] = 'tiny\n';
+  const root = withTree(t, files);
   const scan = await readWorkspaceFiles(root, { maxTotalBytes: 250 });
-  assert.deepEqual(scan.files.map((f) => f.relPath), ['a.txt', 'b.txt']);
-  assert.equal(scan.totalBytes, 200);
-  // Once the cap is reached the walk takes nothing more, even a file that would still fit.
-  assert.deepEqual(skippedPaths(scan), { 'byte-cap': ['c.txt', 'd.txt', 'e.txt'] });
-  assert.equal(scan.skipped.get('byte-cap')!.bytes, 205);
+  const order = inSampleOrder(Object.keys(files));
+  let total = 0;
+  let cut = order.length;
+  for (let i = 0; i < order.length; i++) {
+    const n = Buffer.byteLength(files[order[i]!]!);
+    if (total + n > 250) {
+      cut = i;
+      break;
+    }
+    total += n;
+  }
+  assert.ok(cut < order.length, 'the cap is reached');
+  assert.deepEqual(scan.files.map((f) => f.relPath), order.slice(0, cut).sort());
+  assert.equal(scan.totalBytes, total);
+  // Once the cap is reached nothing more is taken, even a file that would still fit.
+  assert.deepEqual(skippedPaths(scan), { 'byte-cap': order.slice(cut).sort() });
+});
+
+test('readWorkspaceFiles: a capped walk samples across the tree, not its first folders', async (t) => {
+  const files: Record<string, string> = {};
+  for (let d = 0; d < 20; d++) for (let f = 0; f < 10; f++) files[`dir-${String(d).padStart(2, '0')}/note-${f}.md`] = `note ${d} ${f}\n`;
+  const root = withTree(t, files);
+  const scan = await readWorkspaceFiles(root, { maxFiles: 20 });
+  assert.equal(scan.files.length, 20);
+  const folders = new Set(scan.files.map((f) => f.relPath.split('/')[0]));
+  assert.ok(folders.size >= 8, `20 files of 200 come from ${folders.size} of 20 folders (path order would give 2)`);
+  const again = await readWorkspaceFiles(root, { maxFiles: 20 });
+  assert.deepEqual(again.files.map((f) => f.relPath), scan.files.map((f) => f.relPath), 'the same sample every time');
 });
 
 test('readWorkspaceFiles: a huge file is judged by its size, never read', async (t) => {
@@ -159,18 +191,22 @@ test('readWorkspaceFiles: a huge file is judged by its size, never read', async 
 });
 
 test('readWorkspaceFiles: files that vanish or change type during the walk are skipped, not thrown', async (t) => {
-  const root = withTree(t, { 'a.txt': 'first\n', 'b.txt': 'vanishes\n', 'c.txt': 'becomes a folder\n', 'd.txt': 'last\n' });
+  const names = ['a.txt', 'b.txt', 'c.txt', 'd.txt'];
+  const root = withTree(t, Object.fromEntries(names.map((n) => [n, `${n}\n`])));
+  // After the first file of the sample is read, the next one vanishes and the one after becomes a folder.
+  const [, vanishes, becomesFolder] = inSampleOrder(names);
+  let changed = false;
   const scan = await readWorkspaceFiles(root, {
-    onProgress: ({ relPath }) => {
-      if (relPath !== 'a.txt') return;
-      // After the folder was listed, before b and c are opened.
-      fs.rmSync(path.join(root, 'b.txt'));
-      fs.rmSync(path.join(root, 'c.txt'));
-      fs.mkdirSync(path.join(root, 'c.txt'));
+    onProgress: () => {
+      if (changed) return;
+      changed = true;
+      fs.rmSync(path.join(root, vanishes!));
+      fs.rmSync(path.join(root, becomesFolder!));
+      fs.mkdirSync(path.join(root, becomesFolder!));
     },
   });
-  assert.deepEqual(scan.files.map((f) => f.relPath), ['a.txt', 'd.txt']);
-  assert.deepEqual(skippedPaths(scan), { unreadable: ['b.txt', 'c.txt'] });
+  assert.deepEqual(scan.files.map((f) => f.relPath), names.filter((n) => n !== vanishes && n !== becomesFolder));
+  assert.deepEqual(skippedPaths(scan), { unreadable: [vanishes!, becomesFolder!].sort() });
 });
 
 test('readWorkspaceFiles: a FIFO is skipped without blocking', async (t) => {
@@ -227,7 +263,7 @@ test('readWorkspaceFiles: cancellation', async (t) => {
     }),
     { name: 'AbortError' },
   );
-  assert.deepEqual(seen, ['f00.txt', 'f01.txt', 'f02.txt'], 'stops before the next file');
+  assert.deepEqual(seen, inSampleOrder(Object.keys(files)).slice(0, 3), 'stops before the next file');
 
   const aborted = AbortSignal.abort();
   await assert.rejects(readWorkspaceFiles(root, { signal: aborted }), { name: 'AbortError' });
