@@ -3,6 +3,11 @@
 // workspace is multi-root: test/fixtures/e2e-workspace and test/fixtures/e2e-second-folder.
 //
 //   node --import tsx scripts/e2e/run-in-host.ts [--skip-build] [--grep <pattern>] [--timeout <seconds>] [--keep]
+//                                                [--workspace <folder>]
+//
+// --workspace opens that folder (as it is, not copied) instead of the fixtures, with NEXTWORD_LOAD_TEST=1 in
+// the extension host's environment: the load test (test/extension/suite/6-large-workspace.test.ts, e.g. on
+// the workspace scripts/bench/large-workspace.ts makes) runs then, with --grep "large workspace".
 //
 // How (/work/shared/notes/vscode-e2e.md): code-server with --vscode-option enable-smoke-test-driver; the
 // workbench URL's payload names the extension and the test entry as vscode-remote:// URIs; the page
@@ -32,6 +37,8 @@ export interface InHostOptions {
   grep?: string;
   timeoutS: number;
   keep: boolean;
+  /** A folder to open instead of the fixture workspace (the load test). */
+  workspace?: string;
 }
 
 export interface RunResult {
@@ -48,7 +55,8 @@ function parseArgs(argv: string[]): InHostOptions {
     else if (a === '--grep' && argv[i + 1] !== undefined) o.grep = argv[++i];
     else if (a === '--timeout' && argv[i + 1] !== undefined) o.timeoutS = Number(argv[++i]);
     else if (a === '--keep') o.keep = true;
-    else throw new Error(`unexpected argument ${a}\nusage: run-in-host.ts [--skip-build] [--grep <pattern>] [--timeout <seconds>] [--keep]`);
+    else if (a === '--workspace' && argv[i + 1] !== undefined) o.workspace = path.resolve(argv[++i]!);
+    else throw new Error(`unexpected argument ${a}\nusage: run-in-host.ts [--skip-build] [--grep <pattern>] [--timeout <seconds>] [--keep] [--workspace <folder>]`);
   }
   if (!(o.timeoutS > 0)) throw new Error('--timeout needs a positive number of seconds');
   return o;
@@ -74,7 +82,7 @@ export async function runInHost(o: InHostOptions): Promise<RunResult> {
   // A multi-root workspace: the fixture workspace first (the suites' workspaceRoot()), a second folder with
   // a word, a .gitignore and a secret of its own, so Train on Workspace is checked to read every folder.
   // (The browser end-to-end test opens a single folder.)
-  const workspace = writeMultiRootWorkspace(dir, 'nextword-tests', [copyWorkspace(FIXTURE_WORKSPACE, dir), copyWorkspace(SECOND_FIXTURE_FOLDER, dir)]);
+  const workspace = o.workspace ?? writeMultiRootWorkspace(dir, 'nextword-tests', [copyWorkspace(FIXTURE_WORKSPACE, dir), copyWorkspace(SECOND_FIXTURE_FOLDER, dir)]);
   const browserLog = path.join(IN_HOST_ARTEFACTS, 'browser-console.log');
   const hostLog = path.join(IN_HOST_ARTEFACTS, 'automation.log');
   writeFileSync(browserLog, '');
@@ -85,7 +93,13 @@ export async function runInHost(o: InHostOptions): Promise<RunResult> {
   const metrics: Record<string, unknown>[] = [];
   let outcome: Outcome = { code: 1, reason: 'did not finish' };
   try {
-    server = await startCodeServer({ workspace, dir, smokeTestDriver: true, logFile: path.join(IN_HOST_ARTEFACTS, 'code-server.log') });
+    server = await startCodeServer({
+      workspace,
+      dir,
+      smokeTestDriver: true,
+      logFile: path.join(IN_HOST_ARTEFACTS, 'code-server.log'),
+      ...(o.workspace ? { env: { NEXTWORD_LOAD_TEST: '1' } } : {}),
+    });
     browser = await launchChromium(dir);
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     let finish!: (o: Outcome) => void;

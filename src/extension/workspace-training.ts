@@ -44,6 +44,8 @@ interface Run {
   job?: TrainingJob;
   /** The interim n-gram model was put in service: a run that does not finish must restore the saved model. */
   interim?: boolean;
+  /** The network is trained: from now on nothing but the new model may be put in service. */
+  trained?: boolean;
 }
 
 /** Longest stretch of tokenising before the extension host's event loop gets a turn. */
@@ -286,13 +288,14 @@ export class WorkspaceTrainer implements vscode.Disposable {
           `validation perplexity ${exactPerplexity(figures.validPpl)}`,
       );
       if (!serveInterim || token.isCancellationRequested) return;
-      try {
-        const serving = new NgramServing(KneserNey.fromBytes(bytes), vocab, s.tokenizer);
-        run.interim = true;
-        void this.deps.models.useInterim(serving, figures, performance.now() - t0).catch((e) => log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`));
-      } catch (e) {
-        log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`);
-      }
+      // Read in pieces between turns of the event loop: a 50 MB workspace's model is ~60 MB.
+      void KneserNey.fromBytesAsync(bytes, () => new Promise((resolve) => setImmediate(resolve)))
+        .then((ngram) => {
+          if (token.isCancellationRequested || this.run !== run || run.trained) return;
+          run.interim = true;
+          return this.deps.models.useInterim(new NgramServing(ngram, vocab, s.tokenizer), figures, performance.now() - t0);
+        })
+        .catch((e) => log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`));
     };
     const ngram = { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), trainSizes, validSizes };
     const job = startTraining({ cfg, options, train, valid, threads, ngram }, onEvent, onNgram);
@@ -305,6 +308,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
       stop.dispose();
     }
     if (token.isCancellationRequested) throw new TrainingCancelled();
+    run.trained = true;
 
     // 4. Save and switch.
     this.setProgress({ phase: 'saving' });

@@ -208,14 +208,11 @@ export class ModelSession implements ServingModel {
 async function loadCompanion(files: ModelFiles, vocabSize: number): Promise<{ ngram?: KneserNey; problem?: string }> {
   if (files.ngramProblem !== undefined) return { problem: files.ngramProblem };
   if (!files.ngram) return {};
-  await yieldToEventLoop();
   try {
-    const ngram = KneserNey.fromBytes(files.ngram);
+    const ngram = await KneserNey.fromBytesAsync(files.ngram, yieldToEventLoop);
     if (ngram.vocabSize !== vocabSize) return { problem: `the n-gram model has ${ngram.vocabSize} ids, the model's vocabulary ${vocabSize}` };
     return { ngram };
   } catch (e) {
     return { problem: (e as Error).message };
-  } finally {
-    await yieldToEventLoop();
   }
 }

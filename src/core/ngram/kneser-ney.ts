@@ -82,21 +82,10 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     private readonly followStart: Uint32Array, // [C + 1]
     private readonly followWord: Int32Array, //   [F]
     private readonly followCount: Int32Array, //  [F] adjusted counts
+    sums: NodeSums,
   ) {
-    const C = nodeToken.length;
-    const depth = nodeDepths(childStart, C);
-    this.total = new Float64Array(C);
-    this.gammaMass = new Float64Array(C);
-    for (let c = 0; c < C; c++) {
-      let total = 0;
-      let mass = 0;
-      for (let f = followStart[c]!; f < followStart[c + 1]!; f++) {
-        total += followCount[f]!;
-        mass += this.discount(depth[c]!, followCount[f]!);
-      }
-      this.total[c] = total;
-      this.gammaMass[c] = mass;
-    }
+    this.total = sums.total;
+    this.gammaMass = sums.gammaMass;
     this.unigram = new Float64Array(vocabSize).fill(1 / vocabSize);
     this.unigramScale = this.addOrder(this.unigram, 0, 0, 1);
     this.path = new Int32Array(order);
@@ -178,7 +167,7 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     }
     const discounts = new Float64Array(N * 3);
     for (let n = 0; n < N; n++) discounts.set(estimateDiscounts(coc.subarray(n * 4, n * 4 + 4)), n * 3);
-    return new KneserNey(N, V, discounts, nodeToken, childStart, followStart, followWord, followCount);
+    return new KneserNey(N, V, discounts, nodeToken, childStart, followStart, followWord, followCount, drain(nodeSums(discounts, childStart, followStart, followCount)));
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -288,6 +277,23 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
 
   /** Reads `toBytes()` output, checking every size, index and count, so damaged bytes fail with a message. */
   static fromBytes(bytes: Uint8Array): KneserNey {
+    return drain(KneserNey.parse(bytes));
+  }
+
+  /**
+   * fromBytes, awaiting `pause` between pieces of the work (each a few milliseconds for any size): what
+   * a thread that must stay responsive (the editor's extension host) loads a large model with.
+   */
+  static async fromBytesAsync(bytes: Uint8Array, pause: () => Promise<void>): Promise<KneserNey> {
+    const steps = KneserNey.parse(bytes);
+    for (let r = steps.next(); ; r = steps.next()) {
+      if (r.done) return r.value;
+      await pause();
+    }
+  }
+
+  /** fromBytes as a sequence of steps: it yields between pieces of work and returns the model. */
+  private static *parse(bytes: Uint8Array): Generator<void, KneserNey, void> {
     const fail = (msg: string): never => {
       throw new Error(`KneserNey.fromBytes: ${msg}`);
     };
@@ -330,6 +336,7 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     for (let f = 0; f < F; f++) if (counts[f]! < 1 || counts[f]! > MAX_COUNT) fail(`n-gram ${f} has count ${counts[f]}, outside [1, 2^31)`);
     const followCount = new Int32Array(counts.buffer);
 
+    yield;
     discounts.forEach((d, i) => {
       if (!(d > 0 && d < (i % 3) + 1)) fail(`discount D${(i % 3) + 1} of order ${Math.floor(i / 3) + 1} is ${d}, not in (0, ${(i % 3) + 1})`);
     });
@@ -340,16 +347,20 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
       if (childStart[c]! <= c || childStart[c + 1]! < childStart[c]!) fail(`context ${c} has children from ${childStart[c]} to ${childStart[c + 1]}: not a breadth-first trie`);
       if (followStart[c + 1]! < followStart[c]!) fail(`context ${c} has followers from ${followStart[c]} to ${followStart[c + 1]}: ranges must not decrease`);
     }
+    yield;
     // Only now are the ranges known to lie within the arrays.
     for (let c = 0; c < C; c++) {
       const child = firstUnordered(nodeToken, childStart[c]!, childStart[c + 1]!, V);
       if (child >= 0) unordered(nodeToken, child, V, `the children of context ${c}`, fail);
       const follower = firstUnordered(followWord, followStart[c]!, followStart[c + 1]!, V);
       if (follower >= 0) unordered(followWord, follower, V, `the followers of context ${c}`, fail);
+      if ((c & STEP_NODES) === STEP_NODES) yield;
     }
     const depth = nodeDepths(childStart, C);
     for (let c = 0; c < C; c++) if (depth[c]! >= N) fail(`context ${c} is ${depth[c]} tokens long; an order-${N} model has at most ${N - 1}`);
-    return new KneserNey(N, V, discounts, nodeToken, childStart, followStart, followWord, followCount);
+    yield;
+    const sums = yield* nodeSums(discounts, childStart, followStart, followCount);
+    return new KneserNey(N, V, discounts, nodeToken, childStart, followStart, followWord, followCount, sums);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -482,6 +493,42 @@ function search(keys: Int32Array, from: number, to: number, key: number): number
 }
 
 /** Depth of every node of a breadth-first trie (children of c: childStart[c] … childStart[c+1]−1, all > c). */
+/** Contexts between two yields of the loading steps, minus one (a power of two minus one: a mask). */
+const STEP_NODES = (1 << 16) - 1;
+
+/** Per context: T, the sum of its followers' adjusted counts, and γ·T, their discounted mass. */
+interface NodeSums {
+  total: Float64Array; //     [C]
+  gammaMass: Float64Array; // [C]
+}
+
+/** The NodeSums of a trie, yielding every STEP_NODES contexts. */
+function* nodeSums(discounts: Float64Array, childStart: Uint32Array, followStart: Uint32Array, followCount: Int32Array): Generator<void, NodeSums, void> {
+  const C = childStart.length - 1;
+  const depth = nodeDepths(childStart, C);
+  const total = new Float64Array(C);
+  const gammaMass = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const row = depth[c]! * 3;
+    let t = 0;
+    let mass = 0;
+    for (let f = followStart[c]!; f < followStart[c + 1]!; f++) {
+      const a = followCount[f]!;
+      t += a;
+      mass += discounts[row + (a >= 3 ? 2 : a - 1)]!;
+    }
+    total[c] = t;
+    gammaMass[c] = mass;
+    if ((c & STEP_NODES) === STEP_NODES) yield;
+  }
+  return { total, gammaMass };
+}
+
+/** Runs a generator of steps to its end. */
+function drain<T>(steps: Generator<void, T, void>): T {
+  for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
+}
+
 function nodeDepths(childStart: Uint32Array, C: number): Uint8Array {
   const depth = new Uint8Array(C);
   for (let c = 0; c < C; c++) {

@@ -405,3 +405,24 @@ test('fuzz: random and damaged bytes either fail with an Error or load a model w
   }
   assert.ok(loaded > 0, 'some damage (a count, say) leaves a valid model');
 });
+
+test('fromBytesAsync reads what fromBytes reads, pausing between pieces; damaged bytes fail the same way', async () => {
+  const rand = mulberry32(31);
+  const V = 300;
+  const model = KneserNey.train(randomCorpus(rand, V, [60_000, 30_000, 40_000]), { vocabSize: V, order: 4, startId: 1 });
+  const bytes = model.toBytes();
+  let pauses = 0;
+  const read = await KneserNey.fromBytesAsync(bytes, async () => void pauses++);
+  assert.deepEqual(read.toBytes(), bytes);
+  assert.ok(pauses >= 5, `${pauses} pauses`);
+  const p = new Float64Array(V);
+  const q = new Float64Array(V);
+  read.distribution([5, 6, 7], p);
+  model.distribution([5, 6, 7], q);
+  assert.deepEqual(p, q);
+  const damaged = bytes.slice(0, bytes.length - 4);
+  await assert.rejects(KneserNey.fromBytesAsync(damaged, async () => {}), (e: Error) => {
+    assert.throws(() => KneserNey.fromBytes(damaged), { message: e.message });
+    return /truncated/.test(e.message);
+  });
+});
