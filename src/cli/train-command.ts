@@ -107,6 +107,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { ids: train, sizes: trainSizes } = await encodeTexts(corpus.train, vocab, enc);
   const { ids: valid, sizes: validSizes } = await encodeTexts(corpus.valid, vocab, enc);
   const test = corpus.test ? (await encodeTexts(corpus.test, vocab, enc)).ids : undefined;
+  // The texts are not needed any more (the held-out files are kept apart): free them before training.
+  corpus.train.length = corpus.valid.length = 0;
+  if (corpus.test) corpus.test.length = 0;
   const counts = { trainTokens: train.length, validTokens: valid.length, ...(test ? { testTokens: test.length } : {}) };
   log(
     `model: ${cfg.cell} ${cfg.layers}×${cfg.hidden}, embed ${cfg.embed}, vocab ${thousands(cfg.vocab)}${cfg.tied ? ', tied' : ''}, ` +

@@ -222,6 +222,9 @@ export class WorkspaceTrainer implements vscode.Disposable {
     // The ids as one stream per side, and each file's token count (the n-gram model reads files one by one).
     const { ids: train, sizes: trainSizes } = await encodeTexts(trainFiles.map((f) => f.text), vocab, enc);
     const { ids: valid, sizes: validSizes } = await encodeTexts(validFiles.map((f) => f.text), vocab, enc);
+    // The texts are not needed any more: let them go before the long part (up to 50 MB, twice that as strings).
+    const fileCount = corpus.files.length;
+    corpus.files.length = trainFiles.length = validFiles.length = 0;
     // Counted now: starting the job transfers (detaches) the buffers.
     const counts = { trainTokens: train.length, validTokens: valid.length };
     if (counts.trainTokens < s.batch * 2 || counts.validTokens < 2) {
@@ -316,7 +319,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const record: TrainingRecord = {
       corpus: {
         source: `workspace: ${folders.map((f) => f.name).join(', ')}`,
-        files: corpus.files.length,
+        files: fileCount,
         ...counts,
       },
       options: { preset, ...s, threads },
@@ -343,7 +346,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     log.info(`training: done in ${duration(total)}; completions now use the workspace model`);
     void vscode.window
       .showInformationMessage(
-        `Nextword trained on ${thousands(corpus.files.length)} files in ${duration(total)}` +
+        `Nextword trained on ${thousands(fileCount)} files in ${duration(total)}` +
           `${result.stoppedBy === 'time-budget' ? ' (time budget reached)' : ''}: validation perplexity ${exactPerplexity(result.bestValidPpl)}. ` +
           'Completions now use the new model.',
         'Show Model Info',
