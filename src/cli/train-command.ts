@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startTokenId } from '../core/evaluation.js';
 import { parameterCount } from '../core/model-config.js';
-import { countTextTokens, encodeTexts } from '../core/text-encoding.js';
+import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text-encoding.js';
 import { DEFAULT_PRESET, PRESETS, trainingPlan } from '../core/presets.js';
 import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
@@ -25,7 +25,8 @@ Trains a word-level language model on <folder> and writes it to --out.
 perplexity is reported at the end) or train/, valid/ (and test/) folders of .txt files, used as
 given, or any project folder: its files are read
 honouring .gitignore, skipping binary, minified, generated, huge and secret files, and a
-deterministic share of whole files is held out for validation.
+deterministic share of whole files is held out for validation (at most 250,000 tokens of them,
+whole files, are scored after each epoch).
 
 Options (defaults come from --preset; flags override them):
   --preset NAME          ${Object.keys(PRESETS).join(' | ')} (default ${DEFAULT_PRESET})
@@ -105,7 +106,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { cfg, options } = trainingPlan(s, vocab.size);
   const params = parameterCount(cfg);
   const { ids: train, sizes: trainSizes } = await encodeTexts(corpus.train, vocab, enc);
-  const { ids: valid, sizes: validSizes } = await encodeTexts(corpus.valid, vocab, enc);
+  // A project folder's validation files are capped (a corpus's own valid.txt is used whole).
+  const encodedValid = await encodeTexts(corpus.valid, vocab, enc);
+  const { ids: valid, sizes: validSizes } = corpus.kind === 'folder' ? capTokens(encodedValid, MAX_VALID_TOKENS) : encodedValid;
   const test = corpus.test ? (await encodeTexts(corpus.test, vocab, enc)).ids : undefined;
   // The texts are not needed any more (the held-out files are kept apart): free them before training.
   corpus.train.length = corpus.valid.length = 0;

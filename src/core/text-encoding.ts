@@ -52,3 +52,28 @@ export async function encodeTexts(texts: readonly string[], vocab: Vocabulary, o
   }
   return { ids, sizes };
 }
+
+/**
+ * Validation text of a project folder is capped at whole files: measuring every epoch on 10 % of a 50 MB
+ * workspace (1.2 M tokens) took longer than the epoch's training budget, for a figure that a few hundred
+ * thousand tokens already pin down. The files are kept in order while they fit; the first is cut if it
+ * alone is larger.
+ */
+export const MAX_VALID_TOKENS = 250_000;
+
+/** The first texts of a stream whose tokens fit in `maxTokens` (at least part of the first one). */
+export function capTokens(stream: { ids: Int32Array; sizes: number[] }, maxTokens: number): { ids: Int32Array; sizes: number[] } {
+  if (stream.ids.length <= maxTokens) return stream;
+  const sizes: number[] = [];
+  let total = 0;
+  for (const n of stream.sizes) {
+    if (total + n > maxTokens) break;
+    sizes.push(n);
+    total += n;
+  }
+  if (sizes.length === 0) {
+    sizes.push(maxTokens);
+    total = maxTokens;
+  }
+  return { ids: stream.ids.slice(0, total), sizes };
+}

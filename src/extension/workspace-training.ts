@@ -19,7 +19,7 @@ import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { parameterCount } from '../core/model-config.js';
 import type { TrainingRecord } from '../core/model-format.js';
 import { trainingPlan } from '../core/presets.js';
-import { countTextTokens, encodeTexts } from '../core/text-encoding.js';
+import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text-encoding.js';
 import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { exportModel } from '../io/export-model.js';
@@ -221,7 +221,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const params = parameterCount(cfg);
     // The ids as one stream per side, and each file's token count (the n-gram model reads files one by one).
     const { ids: train, sizes: trainSizes } = await encodeTexts(trainFiles.map((f) => f.text), vocab, enc);
-    const { ids: valid, sizes: validSizes } = await encodeTexts(validFiles.map((f) => f.text), vocab, enc);
+    const { ids: valid, sizes: validSizes } = capTokens(await encodeTexts(validFiles.map((f) => f.text), vocab, enc), MAX_VALID_TOKENS);
     // The texts are not needed any more: let them go before the long part (up to 50 MB, twice that as strings).
     const fileCount = corpus.files.length;
     corpus.files.length = trainFiles.length = validFiles.length = 0;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { countTextTokens, encodeTexts, TOKENIZE_BLOCK_CHARS } from '../../src/core/text-encoding.js';
+import { capTokens, countTextTokens, encodeTexts, TOKENIZE_BLOCK_CHARS } from '../../src/core/text-encoding.js';
 import { lineBlocks, tokenize } from '../../src/core/tokenizer.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
 
@@ -44,4 +44,15 @@ test('between runs after every piece, and what it throws ends the pass', async (
     /cancelled/,
   );
   assert.equal(n, 3);
+});
+
+test('capTokens keeps whole texts while they fit, cuts the first if it alone is too long, and leaves a short stream as it is', () => {
+  const stream = { ids: Int32Array.from({ length: 10 }, (_, i) => i), sizes: [3, 4, 3] };
+  assert.equal(capTokens(stream, 10), stream);
+  const capped = capTokens(stream, 8);
+  assert.deepEqual(capped.sizes, [3, 4]);
+  assert.deepEqual([...capped.ids], [0, 1, 2, 3, 4, 5, 6]);
+  const cut = capTokens({ ids: Int32Array.from({ length: 10 }, (_, i) => i), sizes: [10] }, 4);
+  assert.deepEqual(cut.sizes, [4]);
+  assert.deepEqual([...cut.ids], [0, 1, 2, 3]);
 });

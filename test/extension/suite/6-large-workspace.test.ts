@@ -16,6 +16,33 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
     this.timeout(1_200_000);
     after(() => vscode.workspace.getConfiguration('nextword').update('training.timeBudgetMinutes', undefined, vscode.ConfigurationTarget.Global));
 
+    it('cancels in each phase (reading, vocabulary, training with the n-gram model serving) back to the previous model', async () => {
+      const before = await waitFor('a model', async () => {
+        const m = (await stats()).model;
+        return m.state === 'ready' ? m : undefined;
+      }, 60_000);
+      const outcomes: Record<string, number> = {};
+      for (const phase of ['reading', 'vocabulary', 'training']) {
+        const t0 = Date.now();
+        const run = Promise.resolve(vscode.commands.executeCommand(TRAIN));
+        await waitFor(`the ${phase} phase`, async () => {
+          const s = (await stats()) as unknown as { training: { phase?: string } | null; model: { origin?: string } };
+          // Training: once the n-gram model serves, so that cancelling must also take it out of service.
+          return s.training?.phase === phase && (phase !== 'training' || s.model.origin === 'interim') ? true : undefined;
+        }, 600_000, 50);
+        await vscode.commands.executeCommand('nextword.cancelTraining');
+        await run;
+        outcomes[phase] = (Date.now() - t0) / 1000;
+        const now = await waitFor('the previous model', async () => {
+          const m = (await stats()).model;
+          return m.state === 'ready' && m.origin !== 'interim' ? m : undefined;
+        });
+        assert.equal((await stats()).training, null, `${phase}: nothing trains after cancel`);
+        assert.deepEqual({ origin: now.origin, dir: now.dir }, { origin: before.origin, dir: before.dir }, `${phase}: the previous model is back`);
+      }
+      recordMetrics('large-workspace-cancel', { secondsToCancelledRun: outcomes });
+    });
+
     it('trains within the caps without stalling the extension host, completing while the network trains', async () => {
       await vscode.workspace.getConfiguration('nextword').update('training.timeBudgetMinutes', 1, vscode.ConfigurationTarget.Global);
       await waitFor('a model', async () => ((await stats()).model.state === 'ready' ? true : undefined), 60_000);
