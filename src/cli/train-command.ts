@@ -15,7 +15,7 @@ import { startTraining, TrainingCancelled } from '../runtime/training-job.js';
 import { duration, num, round, thousands, UsageError } from './args.js';
 import { loadCorpus } from './corpus.js';
 import { evaluateMethod, modelMethod, roundedFigures, type Figures } from './evaluate.js';
-import { exportModel } from '../io/export-model.js';
+import { exportTrainedModel } from '../io/export-model.js';
 import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
 
 export const TRAIN_HELP = `Usage: nextword train <folder> [options]
@@ -161,27 +161,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   bar.clear();
-  const record = {
+  const saved = await exportTrainedModel(out, { cfg, vocab, tokenizer: s.tokenizer, precision: s.weights }, result, {
     // Relative when under the working folder, so that a model made in a checkout does not carry its path.
     corpus: { source: displayPath(corpus.source), ...(corpus.files ? { files: corpus.files } : {}), ...counts },
     options: { preset: presetName, ...s, threads },
-    validPpl: result.bestValidPpl,
-    ...(result.testPpl !== undefined ? { testPpl: result.testPpl } : {}),
-    epochs: result.epochs,
-    bestEpoch: result.bestEpoch,
-    seconds: result.seconds,
-    tokensPerS: result.tokensPerS,
     params,
-    ...(result.ngram ? { ngram: result.ngram.figures } : {}),
-  };
-  const saved = await exportModel(out, {
-    cfg,
-    params: result.params,
-    vocab,
-    tokenizer: s.tokenizer,
-    training: record,
-    precision: s.weights,
-    ...(result.ngram ? { ngram: result.ngram.bytes } : {}),
   });
   log(
     `best valid ppl ${result.bestValidPpl.toFixed(2)} (epoch ${result.bestEpoch})` +

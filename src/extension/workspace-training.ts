@@ -17,12 +17,11 @@ import { splitByFile } from '../core/file-split.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
 import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { parameterCount } from '../core/model-config.js';
-import type { TrainingRecord } from '../core/model-format.js';
 import { trainingPlan } from '../core/presets.js';
 import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text-encoding.js';
 import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
-import { exportModel } from '../io/export-model.js';
+import { exportTrainedModel } from '../io/export-model.js';
 import { formatScanReport } from '../io/workspace-files.js';
 import { startTraining, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
 import type { CompanionOutput } from '../runtime/training-protocol.js';
@@ -316,29 +315,10 @@ export class WorkspaceTrainer implements vscode.Disposable {
     // 4. Save and switch.
     this.setProgress({ phase: 'saving' });
     notification.report({ message: 'Saving the model…' });
-    const record: TrainingRecord = {
-      corpus: {
-        source: `workspace: ${folders.map((f) => f.name).join(', ')}`,
-        files: fileCount,
-        ...counts,
-      },
+    await exportTrainedModel(outDir, { cfg, vocab, tokenizer: s.tokenizer, precision: s.weights }, result, {
+      corpus: { source: `workspace: ${folders.map((f) => f.name).join(', ')}`, files: fileCount, ...counts },
       options: { preset, ...s, threads },
-      validPpl: result.bestValidPpl,
-      epochs: result.epochs,
-      bestEpoch: result.bestEpoch,
-      seconds: result.seconds,
-      tokensPerS: result.tokensPerS,
       params,
-      ...(result.ngram ? { ngram: result.ngram.figures } : {}),
-    };
-    await exportModel(outDir, {
-      cfg,
-      params: result.params,
-      vocab,
-      tokenizer: s.tokenizer,
-      training: record,
-      precision: s.weights,
-      ...(result.ngram ? { ngram: result.ngram.bytes } : {}),
     });
     log.info(`training: model written to ${outDir}`);
     await this.deps.models.useWorkspaceModel();

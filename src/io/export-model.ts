@@ -20,6 +20,42 @@ export interface ExportInput {
   ngram?: Uint8Array;
 }
 
+/** What a finished training run hands over (runtime/training-job.ts's outcome, structurally). */
+export interface TrainedRun {
+  params: Float32Array;
+  bestValidPpl: number;
+  testPpl?: number;
+  epochs: number;
+  bestEpoch: number;
+  seconds: number;
+  tokensPerS: number;
+  ngram?: { bytes: Uint8Array; figures: NonNullable<TrainingRecord['ngram']> };
+}
+
+/**
+ * Writes the model of a finished run with its training record (the figures of the run, the corpus and the
+ * options it was given) and its n-gram companion when it has one: what `nextword train` and Train on
+ * Workspace both save.
+ */
+export function exportTrainedModel(
+  dir: string,
+  model: Pick<ExportInput, 'cfg' | 'vocab' | 'tokenizer' | 'precision'>,
+  run: TrainedRun,
+  about: Pick<TrainingRecord, 'corpus' | 'options' | 'params'>,
+): Promise<{ dir: string }> {
+  const training: TrainingRecord = {
+    ...about,
+    validPpl: run.bestValidPpl,
+    ...(run.testPpl !== undefined ? { testPpl: run.testPpl } : {}),
+    epochs: run.epochs,
+    bestEpoch: run.bestEpoch,
+    seconds: run.seconds,
+    tokensPerS: run.tokensPerS,
+    ...(run.ngram ? { ngram: run.ngram.figures } : {}),
+  };
+  return exportModel(dir, { ...model, params: run.params, training, ...(run.ngram ? { ngram: run.ngram.bytes } : {}) });
+}
+
 export function modelMeta(input: ExportInput): ModelMeta {
   const counts = input.vocab.toJSONWithCounts().counts;
   return {
