@@ -66,7 +66,7 @@ export class Vocabulary {
     if (typeof minCount !== 'number' || Number.isNaN(minCount)) {
       throw new Error(`Vocabulary.build: minCount must be a number (got ${minCount})`);
     }
-    const kept: [string, number][] = [];
+    let kept: [string, number][] = [];
     let total = 0;
     for (const [word, count] of counts) {
       if (typeof word !== 'string' || word === '') {
@@ -77,6 +77,13 @@ export class Vocabulary {
       }
       total += count;
       if (word !== UNK && count >= minCount) kept.push([word, count]);
+    }
+    if (kept.length > maxSize - 1) {
+      // Only the maxSize − 1 most frequent survive: drop everything rarer than the last of them before the
+      // sort (a workspace has hundreds of thousands of distinct tokens; sorting them all held the thread).
+      const sorted = Float64Array.from(kept, (e) => e[1]).sort();
+      const threshold = sorted[sorted.length - (maxSize - 1)]!;
+      kept = kept.filter((e) => e[1] >= threshold);
     }
     kept.sort((a, b) => b[1] - a[1] || compareStrings(a[0], b[0]));
     if (kept.length > maxSize - 1) kept.length = maxSize - 1;

@@ -15,7 +15,11 @@ interface Command {
   run(ctx: Ctx, model: LoadedModel | undefined, ...args: unknown[]): unknown;
 }
 
-/** Internal command (not in the palette): the tests read the extension's figures through it; `{ reset: true }` restarts the completion figures first. */
+/**
+ * Internal command (not in the palette): the tests read the extension's figures through it; with
+ * `{ reset: true }` the completion and event-loop figures start afresh after being read, so that a series
+ * of calls covers consecutive windows with no gap.
+ */
 export const STATS_COMMAND = 'nextword._stats';
 
 export function createCommands(): Record<string, Command> {
@@ -35,8 +39,9 @@ export function createCommands(): Record<string, Command> {
     'nextword.statusMenu': { run: (ctx) => statusMenu(ctx) },
     [STATS_COMMAND]: {
       run: (ctx, _model, options) => {
+        const figures = ctx.stats();
         if ((options as { reset?: unknown } | undefined)?.reset === true) ctx.resetStats();
-        return ctx.stats();
+        return figures;
       },
     },
   };

@@ -183,3 +183,17 @@ test('idsWithPrefix returns a copy the caller may modify', () => {
   first.fill(3);
   assert.deepEqual(Array.from(v.idsWithPrefix('ab')), [1, 2]);
 });
+
+test('build: with many more tokens than places, the same vocabulary as sorting every token (ties at the cut included)', () => {
+  const rand = mulberry32(9);
+  for (let round = 0; round < 20; round++) {
+    const counts = new Map<string, number>();
+    const n = 200 + Math.floor(rand() * 2000);
+    for (let i = 0; i < n; i++) counts.set(`w${Math.floor(rand() * 1e6).toString(36)}`, 1 + Math.floor(rand() ** 3 * 12)); // many ties
+    const maxSize = 2 + Math.floor(rand() * 300);
+    // The rule written out: every token, most frequent first, ties in code-unit order, then cut.
+    const expected = [...counts].filter(([, c]) => c >= 1).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, maxSize - 1).map(([w]) => w);
+    const v = Vocabulary.build(counts, { maxSize, minCount: 1 });
+    assert.deepEqual(Array.from({ length: v.size - 1 }, (_, i) => v.word(i + 1)), expected, `round ${round}: ${n} tokens, maxSize ${maxSize}`);
+  }
+});

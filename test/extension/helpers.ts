@@ -62,7 +62,7 @@ export interface ExtensionStats {
   eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
-/** The extension's figures; `reset` restarts its completion figures first (a measurement of its own). */
+/** The extension's figures; `reset` starts its completion and event-loop figures afresh after reading them (consecutive windows). */
 export async function stats(options: { reset?: boolean } = {}): Promise<ExtensionStats> {
   const s = await vscode.commands.executeCommand<ExtensionStats | undefined>('nextword._stats', options);
   if (!s) throw new Error('nextword._stats returned nothing');
