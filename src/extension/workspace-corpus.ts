@@ -18,7 +18,7 @@ import {
   type ScanLimits,
   type SkipReason,
 } from '../core/file-filters.js';
-import { sampleOrder } from '../core/file-split.js';
+import { orderByKeys, SAMPLE_SEED, splitKey } from '../core/file-split.js';
 import type { ScannedFile, SkipTally, WorkspaceScan } from '../io/workspace-files.js';
 import { excludePatternsFor } from './config.js';
 import { excludeGlob } from './exclude-glob.js';
@@ -51,6 +51,8 @@ export class CorpusCancelled extends Error {
   }
 }
 
+/** Longest stretch of listing work before the event loop gets a turn. */
+const YIELD_MS = 15;
 /** Files read at once. */
 const READ_BATCH = 16;
 /** .gitignore files larger than this are read only this far (as the CLI does). */
@@ -76,7 +78,17 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     skippedCount++;
   };
 
-  const toRead: { uri: vscode.Uri; rel: string }[] = [];
+  const toRead: { uri: vscode.Uri; rel: string; folder: number }[] = [];
+  /** Lets the event loop run once a stretch of work passes YIELD_MS (or now, with `force`). */
+  let last = performance.now();
+  const pause = async (force = false): Promise<void> => {
+    if (!force && performance.now() - last < YIELD_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    last = performance.now();
+    checkCancelled();
+  };
+  let folderIndex = 0;
+  const folderOf = new Map<string, number>();
   for (const folder of folders) {
     checkCancelled();
     const prefix = folders.length > 1 ? `${folder.name}/` : '';
@@ -94,22 +106,30 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     const uris = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/*'), exclude, maxResults, opts.token);
     checkCancelled();
     if (uris.length >= maxResults) opts.log?.(`${folder.name}: listed the first ${maxResults} files only`);
-    const candidates = uris
-      .map((uri) => ({ uri, rel: relativePath(folder.uri, uri) }))
-      .filter((c): c is { uri: vscode.Uri; rel: string } => c.rel !== undefined)
-      .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-
-    // Path decisions first (cheap); the rest are read below, with every folder's.
-    for (const c of candidates) {
-      const reason = classifyPath(c.rel) ?? (rules.ignores(c.rel, false) ? 'ignored' : undefined);
-      if (reason) skip(prefix + c.rel, reason, 0);
-      else toRead.push({ uri: c.uri, rel: prefix + c.rel });
+    // Path decisions first (cheap, but a large workspace lists 100,000 files: with breaks for the event
+    // loop); the rest are read below, with every folder's.
+    for (const uri of uris) {
+      const rel = relativePath(folder.uri, uri);
+      if (rel === undefined) continue;
+      const reason = classifyPath(rel) ?? (rules.ignores(rel, false) ? 'ignored' : undefined);
+      if (reason) skip(prefix + rel, reason, 0);
+      else toRead.push({ uri, rel: prefix + rel, folder: folderIndex });
+      await pause();
     }
+    folderIndex++;
   }
 
   // Stat and read in batches, in sample order, deciding in that order.
-  const listed = new Map(toRead.map((c, i) => [c.rel, i]));
-  const order = sampleOrder(toRead.map((c) => c.rel)).map((i) => toRead[i]!);
+  const keys = new Uint32Array(toRead.length);
+  for (let i = 0; i < toRead.length; i++) {
+    keys[i] = splitKey(toRead[i]!.rel, SAMPLE_SEED);
+    await pause();
+  }
+  const order = orderByKeys(
+    toRead.map((c) => c.rel),
+    keys,
+  ).map((i) => toRead[i]!);
+  await pause(true);
   for (let start = 0; start < order.length; start += READ_BATCH) {
     checkCancelled();
     const batch = order.slice(start, start + READ_BATCH);
@@ -150,12 +170,14 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
       const verdict = classifyContent(bytes, { maxFileBytes: limits.maxFileBytes });
       if ('skip' in verdict) return skip(rel, verdict.skip, bytes.length);
       const file: ScannedFile = { relPath: rel, text: verdict.text, bytes: bytes.length };
+      folderOf.set(rel, c.folder);
       corpus.files.push(file);
       corpus.totalBytes += bytes.length;
     });
     report();
   }
-  corpus.files.sort((a, b) => listed.get(a.relPath)! - listed.get(b.relPath)!);
+  // Listed by folder, then path.
+  corpus.files.sort((a, b) => folderOf.get(a.relPath)! - folderOf.get(b.relPath)! || (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
   for (const tally of corpus.skipped.values()) tally.examples.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   checkCancelled();
   return corpus;

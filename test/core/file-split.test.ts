@@ -1,6 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { fnv1a32, splitByFile, splitKey, validCount } from '../../src/core/file-split.js';
+import { fnv1a32, orderByKeys, splitByFile, splitKey, validCount } from '../../src/core/file-split.js';
+import { mulberry32 } from '../../src/core/random.js';
 
 const files = (n: number, prefix = 'src/file') => Array.from({ length: n }, (_, i) => ({ relPath: `${prefix}${i}.ts`, i }));
 
@@ -101,4 +102,31 @@ test('splitByFile: small inputs', () => {
   const dup = [{ relPath: 'x', n: 1 }, { relPath: 'x', n: 2 }, { relPath: 'y', n: 3 }];
   const d = splitByFile(dup, 0.34);
   assert.equal(d.train.length + d.valid.length, 3);
+});
+
+test('fnv1a32 hashes the UTF-8 bytes TextEncoder gives, for any string (astral, lone surrogates included)', () => {
+  const reference = (text: string) => {
+    let h = 0x811c9dc5;
+    for (const b of new TextEncoder().encode(text)) h = Math.imul(h ^ b, 0x01000193);
+    return h >>> 0;
+  };
+  const rand = mulberry32(3);
+  const samples = ['', 'a', 'src/main.ts', 'ü/ß.md', '日本/語.txt', '🌊/🔦.md', '\ud800x', 'x\udc00', '\udbff\udfff'];
+  for (let i = 0; i < 500; i++) {
+    let s = '';
+    for (let k = Math.floor(rand() * 20); k > 0; k--) s += String.fromCharCode(Math.floor(rand() * 0x10000));
+    samples.push(s);
+  }
+  for (const s of samples) assert.equal(fnv1a32(s), reference(s), JSON.stringify(s));
+});
+
+test('orderByKeys: ascending keys, equal keys in path order, then position (as a plain comparator sort)', () => {
+  const rand = mulberry32(8);
+  for (let round = 0; round < 30; round++) {
+    const n = Math.floor(rand() * 400);
+    const paths = Array.from({ length: n }, () => `d${Math.floor(rand() * 5)}/f${Math.floor(rand() * 50)}.md`);
+    const keys = Uint32Array.from({ length: n }, () => (rand() < 0.3 ? 7 : Math.floor(rand() * 2 ** 32))); // many equal keys
+    const expected = paths.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || (paths[a]! < paths[b]! ? -1 : paths[a]! > paths[b]! ? 1 : a - b));
+    assert.deepEqual(orderByKeys(paths, keys), expected);
+  }
 });

@@ -333,7 +333,10 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     const followStart = read(new Uint32Array(C + 1), 0, (at) => view.getUint32(at, true), 4);
     const followWord = read(new Int32Array(F), 0, (at) => view.getInt32(at, true), 4);
     const counts = read(new Uint32Array(F), 0, (at) => view.getUint32(at, true), 4);
-    for (let f = 0; f < F; f++) if (counts[f]! < 1 || counts[f]! > MAX_COUNT) fail(`n-gram ${f} has count ${counts[f]}, outside [1, 2^31)`);
+    for (let f = 0; f < F; f++) {
+      if (counts[f]! < 1 || counts[f]! > MAX_COUNT) fail(`n-gram ${f} has count ${counts[f]}, outside [1, 2^31)`);
+      if ((f & STEP_ENTRIES) === STEP_ENTRIES) yield;
+    }
     const followCount = new Int32Array(counts.buffer);
 
     yield;
@@ -346,6 +349,7 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     for (let c = 0; c < C; c++) {
       if (childStart[c]! <= c || childStart[c + 1]! < childStart[c]!) fail(`context ${c} has children from ${childStart[c]} to ${childStart[c + 1]}: not a breadth-first trie`);
       if (followStart[c + 1]! < followStart[c]!) fail(`context ${c} has followers from ${followStart[c]} to ${followStart[c + 1]}: ranges must not decrease`);
+      if ((c & STEP_ENTRIES) === STEP_ENTRIES) yield;
     }
     yield;
     // Only now are the ranges known to lie within the arrays.
@@ -495,6 +499,8 @@ function search(keys: Int32Array, from: number, to: number, key: number): number
 /** Depth of every node of a breadth-first trie (children of c: childStart[c] … childStart[c+1]−1, all > c). */
 /** Contexts between two yields of the loading steps, minus one (a power of two minus one: a mask). */
 const STEP_NODES = (1 << 16) - 1;
+/** Entries checked by a plain loop between two yields, minus one. */
+const STEP_ENTRIES = (1 << 20) - 1;
 
 /** Per context: T, the sum of its followers' adjusted counts, and γ·T, their discounted mass. */
 interface NodeSums {
