@@ -2,7 +2,8 @@
 // 100,000 files, 1 GB), run only when the runner opens such a folder (run-in-host.ts --workspace, which
 // sets NEXTWORD_LOAD_TEST=1). It samples the run every 250 ms and records, for the whole run: its phases'
 // times, the worst event-loop gap of the extension host, its peak RSS, and completions typed while the
-// network trains (answered by the n-gram model of the workspace). Figures: out/in-host/metrics.json.
+// network trains (answered by the n-gram model of the workspace), and holds the run to the 50 ms target.
+// Figures: out/in-host/metrics.json. It is not part of CI (it needs the 1 GB workspace and minutes).
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'mocha';
 import * as vscode from 'vscode';
@@ -14,6 +15,7 @@ const PROMPT = 'It was the ';
 if (process.env.NEXTWORD_LOAD_TEST === '1') {
   describe('a large workspace', function () {
     this.timeout(1_200_000);
+    // (The in-host runner's own test files are not here: --grep "large workspace" selects this suite.)
     after(() => vscode.workspace.getConfiguration('nextword').update('training.timeBudgetMinutes', undefined, vscode.ConfigurationTarget.Global));
 
     it('cancels in each phase (reading, vocabulary, training with the n-gram model serving) back to the previous model', async () => {
@@ -92,7 +94,9 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
       };
       recordMetrics('large-workspace', figures);
       assert.equal(end.model.origin, 'workspace', `the trained model is in use: ${JSON.stringify(end.model)}`);
-      assert.ok(figures.worstEventLoopGapMs < 250, `the event loop stalled ${figures.worstEventLoopGapMs} ms: ${JSON.stringify(stalls)}`);
+      // The reliability issue's target. Not met yet on 100,000 files (2026-11-27: 444 ms while VS Code lists
+      // them, ~200 ms when the n-gram model arrives): this test fails until it is.
+      assert.ok(figures.worstEventLoopGapMs <= 50, `the event loop stalled ${figures.worstEventLoopGapMs} ms: ${JSON.stringify(stalls)}`);
     });
   });
 }
