@@ -15,7 +15,6 @@ const PROMPT = 'It was the ';
 if (process.env.NEXTWORD_LOAD_TEST === '1') {
   describe('a large workspace', function () {
     this.timeout(1_200_000);
-    // (The in-host runner's own test files are not here: --grep "large workspace" selects this suite.)
     after(() => vscode.workspace.getConfiguration('nextword').update('training.timeBudgetMinutes', undefined, vscode.ConfigurationTarget.Global));
 
     it('cancels in each phase (reading, vocabulary, training with the n-gram model serving) back to the previous model', async () => {
