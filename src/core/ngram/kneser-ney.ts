@@ -327,12 +327,18 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
       for (let i = from; i < out.length; i++, o += size) out[i] = get(o);
       return out;
     };
+    // One section at a time (the largest are tens of megabytes).
     const discounts = read(new Float64Array(N * 3), 0, (at) => view.getFloat64(at, true), 8);
     const nodeToken = read(new Int32Array(C), 1, (at) => view.getInt32(at, true), 4);
+    yield;
     const childStart = read(new Uint32Array(C + 1), 0, (at) => view.getUint32(at, true), 4);
+    yield;
     const followStart = read(new Uint32Array(C + 1), 0, (at) => view.getUint32(at, true), 4);
+    yield;
     const followWord = read(new Int32Array(F), 0, (at) => view.getInt32(at, true), 4);
+    yield;
     const counts = read(new Uint32Array(F), 0, (at) => view.getUint32(at, true), 4);
+    yield;
     for (let f = 0; f < F; f++) {
       if (counts[f]! < 1 || counts[f]! > MAX_COUNT) fail(`n-gram ${f} has count ${counts[f]}, outside [1, 2^31)`);
       if ((f & STEP_ENTRIES) === STEP_ENTRIES) yield;
