@@ -18,6 +18,7 @@ import {
   type ScanLimits,
   type SkipReason,
 } from '../core/file-filters.js';
+import { pacer } from '../core/event-loop.js';
 import { orderByKeys, SAMPLE_SEED, splitKey } from '../core/file-split.js';
 import type { ScannedFile, SkipTally, WorkspaceScan } from '../io/workspace-files.js';
 import { excludePatternsFor } from './config.js';
@@ -51,8 +52,6 @@ export class CorpusCancelled extends Error {
   }
 }
 
-/** Longest stretch of listing work before the event loop gets a turn. */
-const YIELD_MS = 15;
 /** Files read at once. */
 const READ_BATCH = 16;
 /** .gitignore files larger than this are read only this far (as the CLI does). */
@@ -79,12 +78,10 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
   };
 
   const toRead: { uri: vscode.Uri; rel: string; folder: number }[] = [];
-  /** Lets the event loop run once a stretch of work passes YIELD_MS (or now, with `force`). */
-  let last = performance.now();
+  /** Lets the event loop run once a stretch of work passes SLICE_MS (or now, with `force`), then checks for cancellation. */
+  const pace = pacer();
   const pause = async (force = false): Promise<void> => {
-    if (!force && performance.now() - last < YIELD_MS) return;
-    await new Promise((resolve) => setImmediate(resolve));
-    last = performance.now();
+    await pace(force);
     checkCancelled();
   };
   let folderIndex = 0;

@@ -13,6 +13,7 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { startTokenId } from '../core/evaluation.js';
+import { pacer, yieldToEventLoop } from '../core/event-loop.js';
 import { splitByFile } from '../core/file-split.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
 import { NgramServing } from '../core/ngram/ngram-serving.js';
@@ -46,9 +47,6 @@ interface Run {
   /** The network is trained: from now on nothing but the new model may be put in service. */
   trained?: boolean;
 }
-
-/** Longest stretch of tokenising before the extension host's event loop gets a turn. */
-const YIELD_MS = 15;
 
 /** Thrown inside a run to end it with a message to the user (not a failure of Nextword). */
 class Refusal extends Error {}
@@ -203,16 +201,13 @@ export class WorkspaceTrainer implements vscode.Disposable {
     notification.report({ message: `Building the vocabulary from ${thousands(corpus.files.length)} files…` });
     const { train: trainFiles, valid: validFiles } = splitByFile(corpus.files, s.validFraction);
     // After each piece: a check for cancellation, and a break for the event loop whenever a stretch of
-    // work passes YIELD_MS (a 1 MB file took ~80 ms in one go).
-    let last = performance.now();
+    // work passes SLICE_MS (a 1 MB file took ~80 ms in one go).
+    const pace = pacer();
     const enc = {
       mode: s.tokenizer,
       between: async () => {
         if (token.isCancellationRequested) throw new CorpusCancelled();
-        if (performance.now() - last > YIELD_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          last = performance.now();
-        }
+        await pace();
       },
     };
     const vocab = Vocabulary.build(await countTextTokens(trainFiles.map((f) => f.text), enc), { maxSize: s.vocab, minCount: s.minCount });
@@ -291,7 +286,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
       );
       if (!serveInterim || token.isCancellationRequested) return;
       // Read in pieces between turns of the event loop: a 50 MB workspace's model is ~60 MB.
-      void KneserNey.fromBytesAsync(bytes, () => new Promise((resolve) => setImmediate(resolve)))
+      void KneserNey.fromBytesAsync(bytes, yieldToEventLoop)
         .then((ngram) => {
           if (token.isCancellationRequested || this.run !== run || run.trained) return;
           run.interim = true;

@@ -24,6 +24,7 @@
 import { availableParallelism } from 'node:os';
 import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../core/cache-model.js';
 import type { ChunkScorer, SequenceScorer } from '../core/evaluation.js';
+import { yieldToEventLoop } from '../core/event-loop.js';
 import type { LanguageModel } from '../core/language-model.js';
 import { inferenceGraph, parametersFromModel, quantizeDecoder, type DecoderPrecision, type Int8Decoder } from '../core/graphs/inference-graph.js';
 import { parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-format.js';
@@ -59,11 +60,6 @@ export const DECODERS: readonly DecoderPrecision[] = ['int8', 'float32'];
 interface Prepared {
   params: Float32Array;
   quantized: Int8Decoder;
-}
-
-/** Lets pending events run between long synchronous steps. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export class ModelSession implements ServingModel {

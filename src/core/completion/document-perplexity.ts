@@ -19,6 +19,7 @@
 // an older one at the next chunk, keeping what it has scored.
 
 import { startTokenId, type ChunkScorer, type EvalFigures } from '../evaluation.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import type { RecurrentState } from '../language-model.js';
 import { tokenize, type TokenizerMode } from '../tokenizer.js';
 import type { Vocabulary } from '../vocabulary.js';
@@ -91,7 +92,7 @@ export class DocumentPerplexity {
     this.K = positiveInteger(opts.checkpointEvery ?? 256, 'checkpointEvery');
     this.maxChars = positiveInteger(opts.maxChars ?? 1 << 20, 'maxChars');
     this.blockChars = positiveInteger(opts.blockChars ?? 16384, 'blockChars');
-    this.yieldNow = opts.yieldToEventLoop ?? defaultYield;
+    this.yieldNow = opts.yieldToEventLoop ?? yieldToEventLoop;
     this.startId = startTokenId(vocab, mode);
     this.unigramLogp = unigramLogProbs(vocab);
     this.states = [scorer.initialState()];
@@ -302,8 +303,4 @@ function concat(parts: Int32Array[], total: number): Int32Array {
 function positiveInteger(v: number, name: string): number {
   if (!Number.isInteger(v) || v < 1) throw new Error(`DocumentPerplexity: ${name} must be a positive integer (got ${v})`);
   return v;
-}
-
-function defaultYield(): Promise<void> {
-  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }

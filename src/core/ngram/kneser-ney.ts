@@ -502,7 +502,6 @@ function search(keys: Int32Array, from: number, to: number, key: number): number
   return -1;
 }
 
-/** Depth of every node of a breadth-first trie (children of c: childStart[c] … childStart[c+1]−1, all > c). */
 /** Contexts between two yields of the loading steps, minus one (a power of two minus one: a mask). */
 const STEP_NODES = (1 << 16) - 1;
 /** Entries checked by a plain loop between two yields, minus one. */
@@ -541,6 +540,7 @@ function drain<T>(steps: Generator<void, T, void>): T {
   for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
 }
 
+/** Depth of every node of a breadth-first trie (children of c: childStart[c] … childStart[c+1]−1, all > c). */
 function nodeDepths(childStart: Uint32Array, C: number): Uint8Array {
   const depth = new Uint8Array(C);
   for (let c = 0; c < C; c++) {

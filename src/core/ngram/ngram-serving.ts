@@ -7,6 +7,7 @@
 import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../cache-model.js';
 import { LanguageModelScorer } from '../completion/language-model-scorer.js';
 import type { ChunkScorer, SequenceScorer } from '../evaluation.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import type { LanguageModel } from '../language-model.js';
 import type { ServingModel } from '../serving-model.js';
 import type { TokenizerMode } from '../tokenizer.js';
@@ -19,9 +20,6 @@ import type { KneserNey } from './kneser-ney.js';
  */
 const SCORING_CHUNK = 32;
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 export class NgramServing implements ServingModel {
   readonly model: LanguageModel;

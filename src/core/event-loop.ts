@@ -1,0 +1,24 @@
+// Letting the event loop run during long synchronous work on a thread that must stay responsive (the
+// editor's extension host): one way to yield, and a pacer that yields only once a stretch of work has run
+// long enough, so that it can be called after every small piece at no cost in between.
+
+/** Resolves after pending events have run (setImmediate; a zero timeout where there is none). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
+/** Longest stretch of work between two yields, by default: well under a frame, and under the 50 ms a user notices. */
+export const SLICE_MS = 15;
+
+/**
+ * A function to await after each piece of work: it yields to the event loop when `maxMs` have passed since
+ * the last yield (or at once with `force`), and otherwise returns at once.
+ */
+export function pacer(maxMs = SLICE_MS): (force?: boolean) => Promise<void> {
+  let last = performance.now();
+  return async (force = false) => {
+    if (!force && performance.now() - last < maxMs) return;
+    await yieldToEventLoop();
+    last = performance.now();
+  };
+}
