@@ -3,24 +3,17 @@
 // nothing (or too little) to learn from are refused with a message that says so, never a stack trace.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
 import { parseModelMeta } from '../../src/core/model-format.js';
+import { nextword } from './helpers.js';
 
-const ROOT = path.join(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'nextword.js');
 const TINY = ['--preset', 'tiny', '--epochs', '1', '--hidden', '16', '--vocab', '500', '--min-count', '1', '--batch', '2', '--bptt', '8', '--threads', '1'];
 
 const work = mkdtempSync(path.join(tmpdir(), 'nextword-bad-input-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
-
-function nextword(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function tree(name: string, files: Record<string, string | Uint8Array>): string {
   const dir = path.join(work, name);

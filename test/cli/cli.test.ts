@@ -1,21 +1,14 @@
 // The command line as users and scripts run it: the built bin/nextword.js in a child process.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
 import { parseModelMeta } from '../../src/core/model-format.js';
+import { BIN, FIXTURE, nextword, ROOT } from './helpers.js';
 
-const ROOT = path.join(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'nextword.js');
-const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-project');
-
-function nextword(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const work = mkdtempSync(path.join(tmpdir(), 'nextword-cli-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));

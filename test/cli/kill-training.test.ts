@@ -6,26 +6,19 @@
 // them in its last third, where the model is exported and saved.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
 import { mulberry32 } from '../../src/core/random.js';
+import { BIN, FIXTURE, nextword } from './helpers.js';
 
-const ROOT = path.join(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'nextword.js');
-const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-project');
 const TRIALS = Number(process.env.KILL_TRIALS ?? 16);
 const TINY = ['--preset', 'tiny', '--epochs', '3', '--hidden', '16', '--vocab', '200', '--min-count', '1', '--batch', '2', '--bptt', '8', '--threads', '1'];
 
 const work = mkdtempSync(path.join(tmpdir(), 'nextword-kill-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
-
-function nextword(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** What a model predicts (JSON), the fingerprint two runs are compared by; throws when it does not load. */
 function predictions(dir: string): string {

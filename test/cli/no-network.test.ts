@@ -13,10 +13,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
+import { BIN, FIXTURE, ROOT } from './helpers.js';
 
-const ROOT = path.join(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'nextword.js');
-const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-project');
 const HOOK = path.join(ROOT, 'test', 'support', 'deny-network.cjs');
 
 const work = mkdtempSync(path.join(tmpdir(), 'nextword-offline-'));
