@@ -250,14 +250,7 @@ async function cleanUp(fs: StoreFs, dir: string, justWritten: string[]): Promise
   }
   // Read model.json again: if another process committed meanwhile, the files it names must survive.
   // When it cannot be read, no model or n-gram file is deleted.
-  let current: string[] | undefined;
-  try {
-    const meta: unknown = JSON.parse(new TextDecoder().decode(await fs.readFile(path.join(dir, MODEL_JSON))));
-    const onnx = parseOnnxRef(meta);
-    current = onnx ? [onnx.file, ...namedFiles(meta, 'ngram')] : undefined;
-  } catch {
-    current = undefined;
-  }
+  const current = await committedFiles(fs, dir);
   for (const name of names) {
     const stale =
       ONNX_NAME.test(name) || NGRAM_NAME.test(name)
@@ -269,12 +262,20 @@ async function cleanUp(fs: StoreFs, dir: string, justWritten: string[]): Promise
 
 /** Deletes `dir/file` unless model.json (readable and valid) names it; never throws. */
 async function removeIfUnreferenced(fs: StoreFs, dir: string, file: string): Promise<void> {
+  const current = await committedFiles(fs, dir);
+  // No readable model.json: keep the file, a later save decides.
+  if (current && !current.includes(file)) await fs.unlink(path.join(dir, file)).catch(() => undefined);
+}
+
+/** The files the committed model.json names (its ONNX file, and its n-gram file if any); undefined when it cannot be read or is invalid. */
+async function committedFiles(fs: StoreFs, dir: string): Promise<string[] | undefined> {
   try {
     const meta: unknown = JSON.parse(new TextDecoder().decode(await fs.readFile(path.join(dir, MODEL_JSON))));
-    const current = parseOnnxRef(meta);
-    if (current && current.file !== file && !namedFiles(meta, 'ngram').includes(file)) await fs.unlink(path.join(dir, file));
+    const onnx = parseOnnxRef(meta);
+    const ngram = parseFileRef(meta, 'ngram', NGRAM_NAME);
+    return onnx ? [onnx.file, ...(ngram ? [ngram.file] : [])] : undefined;
   } catch {
-    // No readable model.json: keep the file, a later save decides.
+    return undefined;
   }
 }
 
@@ -298,12 +299,6 @@ function isProcessAlive(pid: number): boolean {
 
 function parseOnnxRef(meta: unknown): OnnxFileRef | undefined {
   return parseFileRef(meta, 'onnx', ONNX_NAME);
-}
-
-/** The n-gram file model.json names, as a list (empty when none or malformed): what cleanup must keep. */
-function namedFiles(meta: unknown, field: 'ngram'): string[] {
-  const ref = parseFileRef(meta, field, NGRAM_NAME);
-  return ref ? [ref.file] : [];
 }
 
 function parseFileRef(meta: unknown, field: 'onnx' | 'ngram', name: RegExp): OnnxFileRef | undefined {
