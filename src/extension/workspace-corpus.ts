@@ -19,8 +19,9 @@ import {
   type SkipReason,
 } from '../core/file-filters.js';
 import { pacer } from '../core/event-loop.js';
-import { orderByKeys, SAMPLE_SEED, splitKey } from '../core/file-split.js';
+import { orderByKeysPaced, SAMPLE_SEED, splitKey } from '../core/file-split.js';
 import type { ScannedFile, SkipTally, WorkspaceScan } from '../io/workspace-files.js';
+import { listInChunks } from './chunked-listing.js';
 import { excludePatternsFor } from './config.js';
 import { excludeGlob } from './exclude-glob.js';
 
@@ -52,6 +53,8 @@ export class CorpusCancelled extends Error {
   }
 }
 
+/** Files per findFiles reply at most (5,000 URIs cost the extension host ~25 ms to receive). */
+const LISTING_CHUNK = Number(process.env.NW_CHUNK ?? 5000);
 /** Files read at once. */
 const READ_BATCH = 16;
 /** .gitignore files larger than this are read only this far (as the CLI does). */
@@ -98,11 +101,32 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     opts.log?.(`${folder.name}: ${rules.size} ignore rules from .gitignore files; ${patterns.settings.length + patterns.nextword.length} exclude patterns from the settings`);
     opts.debug?.(`${folder.name}: findFiles excludes ${glob}`);
 
-    // Listing more candidates than the cap allows for files that are skipped on the way.
+    // Listing more candidates than the cap allows for files that are skipped on the way; in replies of at
+    // most LISTING_CHUNK files, as one reply of 100,000 stalls the extension host for half a second.
     const maxResults = Math.min(2_000_000, limits.maxFiles * 10 + 10_000);
-    const uris = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/*'), exclude, maxResults, opts.token);
+    const listStart = Date.now();
+    const listing = await listInChunks<vscode.Uri, SkipReason>(
+      {
+        find: (include, max) => Promise.resolve(vscode.workspace.findFiles(new vscode.RelativePattern(folder, include), exclude, max, opts.token)),
+        readDirectory: async (rel) =>
+          (await vscode.workspace.fs.readDirectory(rel === '' ? folder.uri : vscode.Uri.joinPath(folder.uri, rel))).map(([name, type]) => ({
+            name,
+            dir: (type & vscode.FileType.Directory) !== 0,
+          })),
+        key: (uri) => uri.toString(),
+      },
+      {
+        chunk: LISTING_CHUNK,
+        maxResults,
+        skipDir: (rel) => classifyPath(rel) ?? (rules.ignores(rel.slice(0, -1), true) ? 'ignored' : undefined),
+        onSkipDir: (rel, reason) => skip(prefix + rel, reason, 0),
+        pause: () => pause(true),
+      },
+    );
     checkCancelled();
-    if (uris.length >= maxResults) opts.log?.(`${folder.name}: listed the first ${maxResults} files only`);
+    const uris = listing.files;
+    opts.debug?.(`${folder.name}: listed ${uris.length} files in ${listing.requests} requests, ${Date.now() - listStart} ms`);
+    if (listing.truncated) opts.log?.(`${folder.name}: listed the first ${maxResults} files only`);
     // Path decisions first (cheap, but a large workspace lists 100,000 files: with breaks for the event
     // loop); the rest are read below, with every folder's.
     for (const uri of uris) {
@@ -122,9 +146,12 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     keys[i] = splitKey(toRead[i]!.rel, SAMPLE_SEED);
     await pause();
   }
-  const order = orderByKeys(
-    toRead.map((c) => c.rel),
-    keys,
+  const order = (
+    await orderByKeysPaced(
+      toRead.map((c) => c.rel),
+      keys,
+      () => pause(),
+    )
   ).map((i) => toRead[i]!);
   await pause(true);
   for (let start = 0; start < order.length; start += READ_BATCH) {
