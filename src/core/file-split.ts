@@ -131,23 +131,68 @@ export function sampleOrder(relPaths: readonly string[]): number[] {
 
 /** Indices of `relPaths` by ascending key (ties: path, then position): sampleOrder with its keys computed elsewhere. */
 export function orderByKeys(relPaths: readonly string[], keys: Uint32Array): number[] {
+  const steps = orderSteps(relPaths, keys);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * orderByKeys in pieces, awaiting `pause` between them: ordering 100,000 paths at once held the editor's
+ * thread ~40 ms; a piece is one of 256 buckets.
+ */
+export async function orderByKeysPaced(relPaths: readonly string[], keys: Uint32Array, pause: () => Promise<void>): Promise<number[]> {
+  const steps = orderSteps(relPaths, keys);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await pause();
+  }
+}
+
+/**
+ * Buckets by a key's top 8 bits (a counting pass, stable), then each bucket sorted on its own, yielding
+ * after each. Within a bucket, key · 2^21 + index is exact in a double: one native numeric sort (a
+ * comparator over 100,000 paths took ~50 ms), then the rare runs of equal keys put in path order.
+ */
+function* orderSteps(relPaths: readonly string[], keys: Uint32Array): Generator<void, number[]> {
   const n = relPaths.length;
   const byPath = (a: number, b: number) => (relPaths[a]! < relPaths[b]! ? -1 : relPaths[a]! > relPaths[b]! ? 1 : a - b);
-  if (n >= INDEX_RANGE) return relPaths.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || byPath(a, b));
-  // key · 2^21 + index is exact in a double: one native numeric sort (a comparator over 100,000 paths
-  // took the editor's thread ~50 ms), then the rare runs of equal keys put in path order.
-  const packed = new Float64Array(n);
-  for (let i = 0; i < n; i++) packed[i] = keys[i]! * INDEX_RANGE + i;
-  packed.sort();
-  const order = Array.from(packed, (v) => v % INDEX_RANGE);
-  for (let a = 0; a < n; ) {
-    let b = a + 1;
-    while (b < n && keys[order[b]!] === keys[order[a]!]) b++;
-    if (b - a > 1) order.splice(a, b - a, ...order.slice(a, b).sort(byPath));
-    a = b;
+  const starts = new Uint32Array(BUCKETS + 1);
+  for (let i = 0; i < n; i++) starts[(keys[i]! >>> BUCKET_SHIFT) + 1]!++;
+  for (let b = 0; b < BUCKETS; b++) starts[b + 1]! += starts[b]!;
+  const fill = starts.slice(0, BUCKETS);
+  const byBucket = new Uint32Array(n);
+  for (let i = 0; i < n; i++) byBucket[fill[keys[i]! >>> BUCKET_SHIFT]!++] = i;
+  const order: number[] = new Array<number>(n);
+  for (let b = 0; b < BUCKETS; b++) {
+    const from = starts[b]!;
+    const to = starts[b + 1]!;
+    if (to - from > 1) {
+      const members = byBucket.subarray(from, to);
+      let sorted: ArrayLike<number>;
+      if (n < INDEX_RANGE) {
+        const packed = Float64Array.from(members, (i) => keys[i]! * INDEX_RANGE + i).sort();
+        sorted = Array.from(packed, (v) => v % INDEX_RANGE);
+      } else sorted = Array.from(members).sort((x, y) => keys[x]! - keys[y]! || byPath(x, y));
+      for (let a = 0; a < sorted.length; ) {
+        let z = a + 1;
+        while (z < sorted.length && keys[sorted[z]!] === keys[sorted[a]!]) z++;
+        if (z - a > 1) {
+          const run = Array.prototype.slice.call(sorted, a, z).sort(byPath);
+          for (let j = a; j < z; j++) order[from + j] = run[j - a]!;
+        } else order[from + a] = sorted[a]!;
+        a = z;
+      }
+    } else if (to > from) order[from] = byBucket[from]!;
+    yield;
   }
   return order;
 }
+
+const BUCKET_SHIFT = 24;
+const BUCKETS = 2 ** (32 - BUCKET_SHIFT);
 
 /** 2^21: orderByKeys packs an index below this next to a 32-bit key. */
 const INDEX_RANGE = 2 ** 21;

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { fnv1a32, orderByKeys, splitByFile, splitKey, validCount } from '../../src/core/file-split.js';
+import { fnv1a32, orderByKeys, orderByKeysPaced, splitByFile, splitKey, validCount } from '../../src/core/file-split.js';
 import { mulberry32 } from '../../src/core/random.js';
 
 const files = (n: number, prefix = 'src/file') => Array.from({ length: n }, (_, i) => ({ relPath: `${prefix}${i}.ts`, i }));
@@ -129,4 +129,16 @@ test('orderByKeys: ascending keys, equal keys in path order, then position (as a
     const expected = paths.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || (paths[a]! < paths[b]! ? -1 : paths[a]! > paths[b]! ? 1 : a - b));
     assert.deepEqual(orderByKeys(paths, keys), expected);
   }
+});
+
+test('orderByKeysPaced: the same order, pausing between pieces', async () => {
+  const rand = mulberry32(9);
+  const n = 5000;
+  const paths = Array.from({ length: n }, () => `d${Math.floor(rand() * 9)}/f${Math.floor(rand() * 900)}.md`);
+  const keys = Uint32Array.from({ length: n }, () => (rand() < 0.1 ? 2 ** 31 + 5 : Math.floor(rand() * 2 ** 32)));
+  let pauses = 0;
+  const paced = await orderByKeysPaced(paths, keys, async () => void pauses++);
+  assert.deepEqual(paced, orderByKeys(paths, keys));
+  assert.deepEqual(paced, paths.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || (paths[a]! < paths[b]! ? -1 : paths[a]! > paths[b]! ? 1 : a - b)));
+  assert.ok(pauses >= 100, `${pauses} pauses`);
 });
