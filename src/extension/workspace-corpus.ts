@@ -54,7 +54,7 @@ export class CorpusCancelled extends Error {
 }
 
 /** Files per findFiles reply at most (5,000 URIs cost the extension host ~25 ms to receive). */
-const LISTING_CHUNK = Number(process.env.NW_CHUNK ?? 5000);
+const LISTING_CHUNK = 5000;
 /** Files read at once. */
 const READ_BATCH = 16;
 /** .gitignore files larger than this are read only this far (as the CLI does). */

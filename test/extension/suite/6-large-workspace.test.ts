@@ -5,12 +5,54 @@
 // network trains (answered by the n-gram model of the workspace), and holds the run to the 50 ms target.
 // Figures: out/in-host/metrics.json. It is not part of CI (it needs the 1 GB workspace and minutes).
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { after, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { acceptInlineCompletion, appendParagraph, openAtEnd, recordMetrics, sleep, stats, waitFor } from '../helpers.js';
 
 const TRAIN = 'nextword.trainWorkspace';
 const PROMPT = 'It was the ';
+
+/**
+ * Garbage collections of the extension host's main thread over 20 ms, seconds into the run; and with
+ * NEXTWORD_LOAD_PROFILE=<file>, a CPU profile of that thread (scripts/bench/long-tasks.ts lists what ran
+ * in each stretch over 50 ms).
+ */
+async function startProfile(): Promise<{ stop: () => Promise<{ longGcs: { atS: number; ms: number; kind: string }[] }> }> {
+  const t0 = performance.now();
+  const longGcs: { atS: number; ms: number; kind: string }[] = [];
+  const kinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak', 16: 'minor' };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0;
+      if (e.duration > 20) longGcs.push({ atS: Math.round((e.startTime - t0) / 10) / 100, ms: Math.round(e.duration), kind: kinds[kind] ?? String(kind) });
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const file = process.env.NEXTWORD_LOAD_PROFILE;
+  const session = file ? new inspector.Session() : undefined;
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
+  if (session) {
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 500 });
+    await post('Profiler.start');
+  }
+  return {
+    stop: async () => {
+      observer.disconnect();
+      if (session && file) {
+        const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+        writeFileSync(file, JSON.stringify(profile));
+        session.disconnect();
+      }
+      return { longGcs };
+    },
+  };
+}
 
 if (process.env.NEXTWORD_LOAD_TEST === '1') {
   describe('a large workspace', function () {
@@ -48,6 +90,7 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
       await vscode.workspace.getConfiguration('nextword').update('training.timeBudgetMinutes', 1, vscode.ConfigurationTarget.Global);
       await waitFor('a model', async () => ((await stats()).model.state === 'ready' ? true : undefined), 60_000);
       await stats({ reset: true });
+      const profile = await startProfile();
       const t0 = Date.now();
       const phases: Record<string, number> = {};
       /** Gaps over 50 ms, by when they were seen (each sample resets the extension's loop histogram). */
@@ -80,6 +123,7 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
 
       await run;
       await sampler;
+      const { longGcs } = await profile.stop();
       const end = await stats();
       const figures = {
         seconds: (Date.now() - t0) / 1000,
@@ -88,6 +132,7 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
         worstEventLoopGapMs: Math.round(Math.max(worstMs, end.eventLoopDelayMs.max)),
         stalls,
         peakRssMB: Math.round(peakRss / 1048576),
+        longGcs,
         completionsWhileTraining: { requests: whileTraining.requests, shown: whileTraining.shown },
         model: end.model,
       };
