@@ -1,7 +1,8 @@
-// "Nextword: Train on Workspace": read the workspace (workspace-corpus.ts), build the vocabulary, train in
-// a worker thread (runtime/training-job.ts) under a cancellable progress notification, write the model
-// atomically under the workspace's storage, and switch to it. The CLI's `nextword train` is the same flow
-// (src/cli/train-command.ts); only the reading and the progress display differ.
+// "Nextword: Train on Workspace": read the workspace (workspace-corpus.ts), hand the files' bytes to a
+// worker thread (runtime/training-job.ts) that builds the vocabulary and trains, under a cancellable
+// progress notification, write the model atomically under the workspace's storage, and switch to it. The
+// CLI's `nextword train` is the same flow (src/cli/train-command.ts); only the reading, where the
+// vocabulary is built (the CLI has no event loop to keep free) and the progress display differ.
 //
 // The worker first trains the n-gram companion (core/ngram/companion.ts; seconds): unless the workspace
 // already has a model trained on it, that n-gram model serves completions and the status bar at once, while
@@ -19,19 +20,20 @@ import { KneserNey } from '../core/ngram/kneser-ney.js';
 import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { parameterCount } from '../core/model-config.js';
 import { trainingPlan } from '../core/presets.js';
-import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text-encoding.js';
-import type { TrainEvent } from '../core/trainer.js';
+import type { ModelConfig } from '../core/model-config.js';
+import { MAX_VALID_TOKENS } from '../core/text-encoding.js';
+import type { TrainEvent, TrainOptions } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { exportTrainedModel } from '../io/export-model.js';
 import { formatScanReport } from '../io/workspace-files.js';
-import { startTraining, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
-import type { CompanionOutput } from '../runtime/training-protocol.js';
+import { startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
+import type { CompanionOutput, PreparedTexts, TextsInput, TrainPlan } from '../runtime/training-protocol.js';
 import type { NextwordConfig } from './config.js';
 import { duration, exactPerplexity, megabytes, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
 import type { TrainingProgress } from './status.js';
 import { resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
-import { CorpusCancelled, readWorkspaceCorpus } from './workspace-corpus.js';
+import { CorpusCancelled, readWorkspaceCorpus, type CorpusFile } from './workspace-corpus.js';
 
 export interface WorkspaceTrainerDeps {
   log: vscode.LogOutputChannel;
@@ -195,46 +197,20 @@ export class WorkspaceTrainer implements vscode.Disposable {
       );
     }
 
-    // 2. Vocabulary, then ids: two passes over the texts (core/text-encoding.ts: 4 bytes a token, never a
-    // string each), in pieces that end at line breaks.
+    // 2. Vocabulary, then ids, in the training worker (core/text-encoding.ts's two passes: 4 bytes a
+    // token, never a string each): tokenising 50 MB took seconds of the extension host's thread in pieces,
+    // and its garbage collector longer pauses. Here the files are only packed into one buffer for it.
     this.setProgress({ phase: 'vocabulary' });
     notification.report({ message: `Building the vocabulary from ${thousands(corpus.files.length)} files…` });
     const { train: trainFiles, valid: validFiles } = splitByFile(corpus.files, s.validFraction);
-    // After each piece: a check for cancellation, and a break for the event loop whenever a stretch of
-    // work passes SLICE_MS (a 1 MB file took ~80 ms in one go).
-    const pace = pacer();
-    const enc = {
-      mode: s.tokenizer,
-      between: async () => {
-        if (token.isCancellationRequested) throw new CorpusCancelled();
-        await pace();
-      },
-    };
-    const vocab = Vocabulary.build(await countTextTokens(trainFiles.map((f) => f.text), enc), { maxSize: s.vocab, minCount: s.minCount });
-    const { cfg, options } = trainingPlan(s, vocab.size);
-    const params = parameterCount(cfg);
-    // The ids as one stream per side, and each file's token count (the n-gram model reads files one by one).
-    const { ids: train, sizes: trainSizes } = await encodeTexts(trainFiles.map((f) => f.text), vocab, enc);
-    const { ids: valid, sizes: validSizes } = capTokens(await encodeTexts(validFiles.map((f) => f.text), vocab, enc), MAX_VALID_TOKENS);
-    // The texts are not needed any more: let them go before the long part (up to 50 MB, twice that as strings).
+    const texts = await packTexts(trainFiles, validFiles, token);
     const fileCount = corpus.files.length;
+    // The files are not needed any more: let them go before the long part.
     corpus.files.length = trainFiles.length = validFiles.length = 0;
-    // Counted now: starting the job transfers (detaches) the buffers.
-    const counts = { trainTokens: train.length, validTokens: valid.length };
-    if (counts.trainTokens < s.batch * 2 || counts.validTokens < 2) {
-      throw new Refusal(
-        `the workspace has too little text to train on (${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens). ${report}`,
-      );
-    }
     const threads = trainingThreads(config.training.threads, os.availableParallelism());
-    log.info(
-      `training: ${preset} preset, ${cfg.cell} ${cfg.layers}×${cfg.hidden}, vocabulary ${vocab.size}, ${thousands(params)} parameters; ` +
-        `${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens; ${s.optimizer} lr ${s.lr}, ` +
-        `${s.epochs} epochs${s.timeBudget ? `, time budget ${duration(s.timeBudget)}` : ''}, ${threads} ${threads === 1 ? 'thread' : 'threads'}`,
-    );
+    if (token.isCancellationRequested) throw new TrainingCancelled();
 
     // 3. Train.
-    if (token.isCancellationRequested) throw new TrainingCancelled();
     let reported = 0; // percent already reported to the notification
     let lastShown = 0; // performance.now() of the last progress shown
     let lastEpoch: Extract<TrainEvent, { kind: 'epoch' }> | undefined;
@@ -274,8 +250,28 @@ export class WorkspaceTrainer implements vscode.Disposable {
         ...(lastEpoch ? { validPpl: lastEpoch.validPpl } : {}),
       });
     };
-    this.setProgress({ phase: 'training', fraction: 0 });
-    notification.report({ message: `Starting: ${thousands(counts.trainTokens)} tokens, ${thousands(params)} parameters…` });
+    // What to train, decided once the worker has the vocabulary and the token counts.
+    let plan: { vocab: Vocabulary; cfg: ModelConfig; options: TrainOptions; params: number; counts: { trainTokens: number; validTokens: number } } | undefined;
+    const onPrepared = (prepared: PreparedTexts): TrainPlan => {
+      const vocab = Vocabulary.fromJSON(prepared.vocab);
+      const { cfg, options } = trainingPlan(s, vocab.size);
+      const params = parameterCount(cfg);
+      const counts = { trainTokens: prepared.trainTokens, validTokens: prepared.validTokens };
+      if (counts.trainTokens < s.batch * 2 || counts.validTokens < 2) {
+        throw new Refusal(
+          `the workspace has too little text to train on (${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens). ${report}`,
+        );
+      }
+      log.info(
+        `training: ${preset} preset, ${cfg.cell} ${cfg.layers}×${cfg.hidden}, vocabulary ${vocab.size}, ${thousands(params)} parameters; ` +
+          `${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens; ${s.optimizer} lr ${s.lr}, ` +
+          `${s.epochs} epochs${s.timeBudget ? `, time budget ${duration(s.timeBudget)}` : ''}, ${threads} ${threads === 1 ? 'thread' : 'threads'}`,
+      );
+      plan = { vocab, cfg, options, params, counts };
+      this.setProgress({ phase: 'training', fraction: 0 });
+      notification.report({ message: `Starting: ${thousands(counts.trainTokens)} tokens, ${thousands(params)} parameters…` });
+      return { cfg, options, threads, ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer) } };
+    };
     // The n-gram model serves meanwhile unless the workspace already has a model of its own (a network
     // trained on it beats a few seconds of counting).
     const serveInterim = this.deps.models.current?.origin !== 'workspace';
@@ -290,12 +286,16 @@ export class WorkspaceTrainer implements vscode.Disposable {
         .then((ngram) => {
           if (token.isCancellationRequested || this.run !== run || run.trained) return;
           run.interim = true;
-          return this.deps.models.useInterim(new NgramServing(ngram, vocab, s.tokenizer), figures, performance.now() - t0);
+          return this.deps.models.useInterim(new NgramServing(ngram, plan!.vocab, s.tokenizer), figures, performance.now() - t0);
         })
         .catch((e) => log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`));
     };
-    const ngram = { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), trainSizes, validSizes };
-    const job = startTraining({ cfg, options, train, valid, threads, ngram }, onEvent, onNgram);
+    const job = startTrainingOnTexts(
+      { ...texts, tokenizer: s.tokenizer, vocab: { maxSize: s.vocab, minCount: s.minCount }, maxValidTokens: MAX_VALID_TOKENS },
+      onPrepared,
+      onEvent,
+      onNgram,
+    );
     run.job = job;
     const stop = token.onCancellationRequested(() => job.cancel());
     let result;
@@ -305,6 +305,8 @@ export class WorkspaceTrainer implements vscode.Disposable {
       stop.dispose();
     }
     if (token.isCancellationRequested) throw new TrainingCancelled();
+    if (!plan) throw new Error('the training worker finished without preparing the texts');
+    const { vocab, cfg, params, counts } = plan;
     run.trained = true;
 
     // 4. Save and switch.
@@ -335,4 +337,26 @@ export class WorkspaceTrainer implements vscode.Disposable {
     this.progressState = p;
     this.changed.fire(p);
   }
+}
+
+/**
+ * The training and validation files' bytes in one buffer for the worker (transferred, not copied), with
+ * their lengths; a piece at a time between turns of the event loop.
+ */
+async function packTexts(
+  train: readonly CorpusFile[],
+  valid: readonly CorpusFile[],
+  token: vscode.CancellationToken,
+): Promise<Pick<TextsInput, 'bytes' | 'trainLengths' | 'validLengths'>> {
+  const files = [...train, ...valid];
+  const bytes = new Uint8Array(files.reduce((n, f) => n + f.data.length, 0));
+  const pace = pacer();
+  let at = 0;
+  for (const f of files) {
+    bytes.set(f.data, at);
+    at += f.data.length;
+    await pace();
+    if (token.isCancellationRequested) throw new TrainingCancelled();
+  }
+  return { bytes, trainLengths: train.map((f) => f.data.length), validLengths: valid.map((f) => f.data.length) };
 }

@@ -234,7 +234,7 @@ export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOption
  * One line for logs and the CLI, e.g.
  * "took 123 files (4.5 MB); skipped: 12 ignored, 3 binary, 40 file-cap (limit 20000 files)".
  */
-export function formatScanReport(scan: WorkspaceScan): string {
+export function formatScanReport(scan: Omit<WorkspaceScan, 'files'> & { files: readonly unknown[] }): string {
   const took = `took ${scan.files.length} ${scan.files.length === 1 ? 'file' : 'files'} (${formatBytes(scan.totalBytes)})`;
   const parts: string[] = [];
   for (const reason of SKIP_REASONS) {

@@ -1,19 +1,24 @@
 // The training worker: runs the training loop on the ONNX training graph in a worker thread, because
 // onnxruntime's `run` blocks the thread that calls it. Progress goes to the parent as messages; a
 // 'cancel' message stops the loop between steps. When asked, it first trains the n-gram companion
-// (seconds) and posts it, so that the caller can serve it while the LSTM trains.
+// (seconds) and posts it, so that the caller can serve it while the LSTM trains. Given texts instead of
+// ids ('prepare'), it tokenises them and builds the vocabulary, posts it ('prepared'), and trains on the
+// plan the parent answers with ('plan').
 //
 // The worker ends itself: it releases its sessions, posts the outcome, and closes its port, so the
 // parent never has to terminate it while onnxruntime is in native code (terminating a thread in the
 // middle of a session's creation aborts the whole process).
 
 import { parentPort, type MessagePort } from 'node:worker_threads';
+import { pacer } from '../core/event-loop.js';
 import { initialParameters } from '../core/model-config.js';
 import { trainCompanion } from '../core/ngram/companion.js';
 import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
+import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
+import { Vocabulary } from '../core/vocabulary.js';
 import { TrainRunner } from './train-runner.js';
-import type { ParentToWorker, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
+import type { ParentToWorker, PreparedTexts, TextsInput, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
 
 if (!parentPort) throw new Error('train-worker.js must run in a worker thread');
 const port: MessagePort = parentPort;
@@ -51,18 +56,72 @@ async function run(input: TrainJobInput): Promise<TrainJobOutput> {
   }
 }
 
+/** Prepared texts, between `prepared` and the caller's plan. */
+let prepared: { train: Int32Array; valid: Int32Array; trainSizes: number[]; validSizes: number[] } | undefined;
+
+/** Decodes, counts, builds the vocabulary and encodes: what Train on Workspace did on the editor's thread. */
+async function prepare(texts: TextsInput): Promise<PreparedTexts> {
+  const decoder = new TextDecoder('utf-8');
+  const decode = (lengths: number[], from: number): string[] => {
+    let at = from;
+    return lengths.map((n) => decoder.decode(texts.bytes.subarray(at, (at += n))));
+  };
+  const trainBytes = texts.trainLengths.reduce((a, b) => a + b, 0);
+  const trainTexts = decode(texts.trainLengths, 0);
+  const validTexts = decode(texts.validLengths, trainBytes);
+  // Breaks for the worker's event loop, so that a 'cancel' message is heard during the passes.
+  const pace = pacer(100);
+  const enc = {
+    mode: texts.tokenizer,
+    between: async () => {
+      await pace();
+      abort.signal.throwIfAborted();
+    },
+  };
+  const vocab = Vocabulary.build(await countTextTokens(trainTexts, enc), texts.vocab);
+  const train = await encodeTexts(trainTexts, vocab, enc);
+  const valid = capTokens(await encodeTexts(validTexts, vocab, enc), texts.maxValidTokens);
+  prepared = { train: train.ids, valid: valid.ids, trainSizes: train.sizes, validSizes: valid.sizes };
+  return { vocab: vocab.toJSONWithCounts(), trainTokens: train.ids.length, validTokens: valid.ids.length };
+}
+
+/** Ends the run: the outcome to the parent, then the port closed (the worker ends by itself). */
+function settle(outcome: Promise<TrainJobOutput>): void {
+  outcome
+    .then(
+      (result) => port.postMessage({ type: 'done', result } satisfies WorkerToParent, [result.params.buffer as ArrayBuffer]),
+      (e: unknown) =>
+        port.postMessage({
+          type: 'error',
+          message: e instanceof Error ? e.message : String(e),
+          cancelled: abort.signal.aborted,
+        } satisfies WorkerToParent),
+    )
+    .finally(() => port.close());
+}
+
 port.on('message', (m: ParentToWorker) => {
   if (m.type === 'cancel') {
     abort.abort();
+    // Cancelled while waiting for the plan: nothing else would end the run.
+    if (prepared) settle(Promise.reject(new Error('cancelled')));
+    prepared = undefined;
     return;
   }
-  run(m.input).then(
-    (result) => port.postMessage({ type: 'done', result } satisfies WorkerToParent, [result.params.buffer as ArrayBuffer]),
-    (e: unknown) =>
-      port.postMessage({
-        type: 'error',
-        message: e instanceof Error ? e.message : String(e),
-        cancelled: abort.signal.aborted,
-      } satisfies WorkerToParent),
-  ).finally(() => port.close());
+  if (m.type === 'prepare') {
+    prepare(m.texts).then(
+      (p) => port.postMessage({ type: 'prepared', prepared: p } satisfies WorkerToParent),
+      (e: unknown) => settle(Promise.reject(e)),
+    );
+    return;
+  }
+  if (m.type === 'plan') {
+    const data = prepared;
+    prepared = undefined;
+    if (!data) return; // cancelled meanwhile: already settled
+    const { ngram, ...rest } = m.plan;
+    settle(run({ ...rest, train: data.train, valid: data.valid, ...(ngram ? { ngram: { ...ngram, trainSizes: data.trainSizes, validSizes: data.validSizes } } : {}) }));
+    return;
+  }
+  settle(run(m.input));
 });

@@ -5,7 +5,16 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { TrainEvent } from '../core/trainer.js';
-import type { CompanionOutput, ParentToWorker, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
+import type {
+  CompanionOutput,
+  ParentToWorker,
+  PreparedTexts,
+  TextsInput,
+  TrainJobInput,
+  TrainJobOutput,
+  TrainPlan,
+  WorkerToParent,
+} from './training-protocol.js';
 
 export class TrainingCancelled extends Error {
   constructor() {
@@ -49,6 +58,31 @@ export function startTraining(
   onEvent: (e: TrainEvent) => void = () => {},
   onNgram: (ngram: CompanionOutput) => void = () => {},
 ): TrainingJob {
+  const transfer = [input.train.buffer, input.valid.buffer, ...(input.test ? [input.test.buffer] : [])] as ArrayBuffer[];
+  return launch({ type: 'start', input }, transfer, onEvent, onNgram);
+}
+
+/**
+ * Training on texts rather than ids: the worker tokenises them and builds the vocabulary (none of it on
+ * the caller's thread), then `onPrepared` decides what to train on them, or throws to end the run with its
+ * error (`result` rejects with it). `texts.bytes` is transferred: the caller's copy becomes unusable.
+ */
+export function startTrainingOnTexts(
+  texts: TextsInput,
+  onPrepared: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
+  onEvent: (e: TrainEvent) => void = () => {},
+  onNgram: (ngram: CompanionOutput) => void = () => {},
+): TrainingJob {
+  return launch({ type: 'prepare', texts }, [texts.bytes.buffer as ArrayBuffer], onEvent, onNgram, onPrepared);
+}
+
+function launch(
+  first: ParentToWorker,
+  transfer: ArrayBuffer[],
+  onEvent: (e: TrainEvent) => void,
+  onNgram: (ngram: CompanionOutput) => void,
+  onPrepared?: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
+): TrainingJob {
   const worker = new Worker(workerScriptPath());
   let cancelled = false;
   let settled = false;
@@ -68,7 +102,24 @@ export function startTraining(
       void endWithin(EXIT_GRACE_MS); // the worker closes its port after its last message
     };
     worker.on('message', (m: WorkerToParent) => {
-      if (m.type === 'event') onEvent(m.event);
+      if (m.type === 'prepared') {
+        // The caller's decision; its error ends the run (the worker is told to stop and ends by itself).
+        Promise.resolve()
+          .then(() => {
+            if (cancelled) throw new TrainingCancelled();
+            return onPrepared!(m.prepared);
+          })
+          .then(
+            (plan) => {
+              if (!cancelled) worker.postMessage({ type: 'plan', plan } satisfies ParentToWorker);
+            },
+            (e: unknown) => {
+              cancelled = true;
+              worker.postMessage({ type: 'cancel' } satisfies ParentToWorker);
+              finish(() => reject(e));
+            },
+          );
+      } else if (m.type === 'event') onEvent(m.event);
       else if (m.type === 'ngram') {
         ngram = m.ngram;
         onNgram(m.ngram);
@@ -80,8 +131,7 @@ export function startTraining(
       finish(() => reject(cancelled ? new TrainingCancelled() : new Error(`the training worker exited unexpectedly (code ${code})`))),
     );
   });
-  const transfer = [input.train.buffer, input.valid.buffer, ...(input.test ? [input.test.buffer] : [])] as ArrayBuffer[];
-  worker.postMessage({ type: 'start', input } satisfies ParentToWorker, transfer.filter((b, i) => transfer.indexOf(b) === i));
+  worker.postMessage(first, transfer.filter((b, i) => transfer.indexOf(b) === i));
   return {
     result,
     cancel() {

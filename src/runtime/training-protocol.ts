@@ -2,7 +2,39 @@
 
 import type { ModelConfig } from '../core/model-config.js';
 import type { CompanionFigures, CompanionPlan } from '../core/ngram/companion.js';
+import type { TokenizerMode } from '../core/tokenizer.js';
 import type { TrainEvent, TrainOptions, TrainResult } from '../core/trainer.js';
+import type { VocabularyBuildOptions, VocabularyJSON } from '../core/vocabulary.js';
+
+/**
+ * Texts to prepare in the worker, instead of ids: the files' UTF-8 bytes packed in one buffer (it is
+ * transferred, not copied), tokenised, counted into a vocabulary and encoded there, so that none of that
+ * runs on the caller's thread (the editor's extension host). The worker then posts `prepared` and waits for
+ * the caller's plan (model and options for that vocabulary) before it trains.
+ */
+export interface TextsInput {
+  bytes: Uint8Array;
+  /** Byte length of each training file, then of each validation file, packed in that order. */
+  trainLengths: number[];
+  validLengths: number[];
+  tokenizer: TokenizerMode;
+  vocab: VocabularyBuildOptions;
+  /** Validation tokens kept at most, in whole files (capTokens). */
+  maxValidTokens: number;
+}
+
+/** What the worker made of the texts. */
+export interface PreparedTexts {
+  vocab: VocabularyJSON;
+  trainTokens: number;
+  validTokens: number;
+}
+
+/** The caller's answer to `prepared`: what to train on the prepared ids. */
+export type TrainPlan = Pick<TrainJobInput, 'cfg' | 'options' | 'threads'> & {
+  /** Train the n-gram companion first (its sizes are the prepared files'). */
+  ngram?: Omit<CompanionPlan, 'trainSizes' | 'validSizes'>;
+};
 
 export interface TrainJobInput {
   cfg: ModelConfig;
@@ -28,9 +60,14 @@ export interface CompanionOutput {
 export type TrainJobOutput = TrainResult & { testPpl?: number };
 
 export type WorkerToParent =
+  | { type: 'prepared'; prepared: PreparedTexts }
   | { type: 'event'; event: TrainEvent }
   | { type: 'ngram'; ngram: CompanionOutput }
   | { type: 'done'; result: TrainJobOutput }
   | { type: 'error'; message: string; cancelled: boolean };
 
-export type ParentToWorker = { type: 'start'; input: TrainJobInput } | { type: 'cancel' };
+export type ParentToWorker =
+  | { type: 'start'; input: TrainJobInput }
+  | { type: 'prepare'; texts: TextsInput }
+  | { type: 'plan'; plan: TrainPlan }
+  | { type: 'cancel' };

@@ -5,8 +5,11 @@ import test from 'node:test';
 import { dropoutMaskWidths, type ModelConfig } from '../../src/core/model-config.js';
 import { mulberry32 } from '../../src/core/random.js';
 import type { TrainEvent, TrainOptions } from '../../src/core/trainer.js';
-import { startTraining, TrainingCancelled } from '../../src/runtime/training-job.js';
-import type { CompanionOutput } from '../../src/runtime/training-protocol.js';
+import { startTraining, startTrainingOnTexts, TrainingCancelled } from '../../src/runtime/training-job.js';
+import type { CompanionOutput, PreparedTexts } from '../../src/runtime/training-protocol.js';
+import { startTokenId } from '../../src/core/evaluation.js';
+import { countTextTokens, encodeTexts } from '../../src/core/text-encoding.js';
+import { Vocabulary } from '../../src/core/vocabulary.js';
 import { trainCompanion } from '../../src/core/ngram/companion.js';
 
 const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: 12, embed: 8, hidden: 8, tied: true };
@@ -98,4 +101,83 @@ test('asked for the n-gram companion, the worker posts it before the first step 
   assert.deepEqual(r.ngram.bytes, expected.model.toBytes());
   assert.equal(r.ngram.figures.validPpl, expected.figures.validPpl);
   assert.ok(r.ngram.figures.validPpl < 12 / 2, `the companion learns the pattern too (${r.ngram.figures.validPpl})`);
+});
+
+/** Files of text for startTrainingOnTexts, packed as Train on Workspace packs them. */
+function packedTexts(trainTexts: string[], validTexts: string[]) {
+  const enc = new TextEncoder();
+  const parts = [...trainTexts, ...validTexts].map((t) => enc.encode(t));
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) bytes.set(p, (at += p.length) - p.length);
+  return {
+    bytes,
+    trainLengths: parts.slice(0, trainTexts.length).map((p) => p.length),
+    validLengths: parts.slice(trainTexts.length).map((p) => p.length),
+    tokenizer: 'text' as const,
+    vocab: { maxSize: 50, minCount: 1 },
+    maxValidTokens: 250_000,
+  };
+}
+
+function storyFile(seed: number, lines: number): string {
+  const rand = mulberry32(seed);
+  const words = ['the', 'tide', 'was', 'high', 'at', 'dawn', 'and', 'gulls', 'cried', 'over', 'grey', 'water', 'café', '日本'];
+  let text = '\uFEFF'; // a BOM, as files may have: not a token
+  for (let l = 0; l < lines; l++) text += Array.from({ length: 8 }, (_, i) => words[(l + i + (rand() < 0.1 ? 3 : 0)) % words.length]).join(' ') + '\n';
+  return text;
+}
+
+test('on texts, the worker builds the same vocabulary and token counts as the caller would, waits for the plan, and trains on it', async () => {
+  const trainTexts = [storyFile(1, 120), storyFile(2, 80)];
+  const validTexts = [storyFile(3, 30)];
+  const input = packedTexts(trainTexts, validTexts);
+  // The same two passes on this thread, as Train on Workspace did before the worker took them over.
+  const strip = (t: string) => t.replace(/^\uFEFF/, '');
+  const expectedVocab = Vocabulary.build(await countTextTokens(trainTexts.map(strip), { mode: 'text' }), input.vocab);
+  const expectedTrain = await encodeTexts(trainTexts.map(strip), expectedVocab, { mode: 'text' });
+  const expectedValid = await encodeTexts(validTexts.map(strip), expectedVocab, { mode: 'text' });
+  let seen: PreparedTexts | undefined;
+  let ngram: CompanionOutput | undefined;
+  const job = startTrainingOnTexts(
+    input,
+    (prepared) => {
+      seen = prepared;
+      const vocab = Vocabulary.fromJSON(prepared.vocab);
+      return { cfg: { ...cfg, vocab: vocab.size }, options: { ...options, epochs: 2 }, threads: 1, ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, 'text') } };
+    },
+    () => {},
+    (n) => (ngram = n),
+  );
+  assert.equal(input.bytes.byteLength, 0, 'the bytes were transferred, not copied');
+  const r = await job.result;
+  assert.ok(seen);
+  assert.deepEqual(seen.vocab, expectedVocab.toJSONWithCounts());
+  assert.equal(seen.trainTokens, expectedTrain.ids.length);
+  assert.equal(seen.validTokens, expectedValid.ids.length);
+  assert.ok(ngram && ngram.figures.validPpl > 1 && ngram.figures.validPpl < expectedVocab.size, 'the n-gram companion, on the prepared files');
+  assert.ok(r.bestValidPpl < expectedVocab.size / 2, `valid ppl ${r.bestValidPpl} against ${expectedVocab.size} words`);
+});
+
+test('on texts, an error thrown by the caller\'s plan ends the run with that error', async () => {
+  class TooLittle extends Error {}
+  const job = startTrainingOnTexts(packedTexts([storyFile(4, 20)], [storyFile(5, 5)]), () => {
+    throw new TooLittle('too little text');
+  });
+  await assert.rejects(job.result, TooLittle);
+});
+
+test('on texts, cancelling while the worker tokenises or waits for the plan rejects with TrainingCancelled', async () => {
+  const early = startTrainingOnTexts(packedTexts([storyFile(6, 4000)], [storyFile(7, 50)]), () => assert.fail('no plan is asked for after a cancel'));
+  early.cancel();
+  await assert.rejects(early.result, TrainingCancelled);
+  let release!: () => void;
+  const waiting = new Promise<void>((r) => (release = r));
+  const job = startTrainingOnTexts(packedTexts([storyFile(8, 50)], [storyFile(9, 10)]), async (prepared) => {
+    job.cancel();
+    release();
+    return { cfg: { ...cfg, vocab: prepared.vocab.words.length }, options, threads: 1 };
+  });
+  await waiting;
+  await assert.rejects(job.result, TrainingCancelled);
 });
