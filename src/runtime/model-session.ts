@@ -24,9 +24,9 @@
 import { availableParallelism } from 'node:os';
 import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../core/cache-model.js';
 import type { ChunkScorer, SequenceScorer } from '../core/evaluation.js';
-import { yieldToEventLoop } from '../core/event-loop.js';
+import { pacer, yieldToEventLoop } from '../core/event-loop.js';
 import type { LanguageModel } from '../core/language-model.js';
-import { inferenceGraph, parametersFromModel, quantizeDecoder, type DecoderPrecision, type Int8Decoder } from '../core/graphs/inference-graph.js';
+import { inferenceGraph, parametersFromModel, quantizeDecoderPaced, type DecoderPrecision, type Int8Decoder } from '../core/graphs/inference-graph.js';
 import { parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-format.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
@@ -125,7 +125,7 @@ export class ModelSession implements ServingModel {
       // The inference graph is rebuilt around a quantised decoder from the saved weights.
       const params = where('the ONNX file cannot be read as this model', () => parametersFromModel(meta.config, files.onnx));
       await yieldToEventLoop();
-      const quantized = quantizeDecoder(meta.config, params);
+      const quantized = await quantizeDecoderPaced(meta.config, params, pacer());
       await yieldToEventLoop();
       onnx = inferenceGraph(meta.config, params, { decoder, quantized });
       prepared = { params, quantized };
@@ -205,7 +205,7 @@ async function loadCompanion(files: ModelFiles, vocabSize: number): Promise<{ ng
   if (files.ngramProblem !== undefined) return { problem: files.ngramProblem };
   if (!files.ngram) return {};
   try {
-    const ngram = await KneserNey.fromBytesAsync(files.ngram, yieldToEventLoop);
+    const ngram = await KneserNey.fromBytesAsync(files.ngram, pacer());
     if (ngram.vocabSize !== vocabSize) return { problem: `the n-gram model has ${ngram.vocabSize} ids, the model's vocabulary ${vocabSize}` };
     return { ngram };
   } catch (e) {

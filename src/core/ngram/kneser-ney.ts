@@ -275,7 +275,11 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     return bytes;
   }
 
-  /** Reads `toBytes()` output, checking every size, index and count, so damaged bytes fail with a message. */
+  /**
+   * Reads `toBytes()` output, checking every size, index and count, so damaged bytes fail with a message.
+   * The model keeps views of `bytes` where it can (its largest arrays, when aligned): they must not change
+   * afterwards.
+   */
   static fromBytes(bytes: Uint8Array): KneserNey {
     return drain(KneserNey.parse(bytes));
   }
@@ -314,36 +318,46 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     if (bytes.length > expected) fail(`${bytes.length - expected} unexpected bytes after the model (${expected} bytes for ${C} contexts and ${F} n-grams)`);
 
     let o = HEADER_BYTES;
-    const read = <T extends Float64Array | Int32Array | Uint32Array>(out: T, from: number, get: (at: number) => number, size: number): T => {
-      const n = out.length - from;
-      if (LITTLE_ENDIAN) {
-        // The file's byte order is the machine's: one copy (a fresh, aligned buffer) instead of n reads.
-        // (Uint8Array's own slice: a Node Buffer's slice would be a view into a shared pool.)
-        const section = Uint8Array.prototype.slice.call(bytes, o, o + n * size);
-        out.set(new (out.constructor as new (b: ArrayBuffer) => T)(section.buffer), from);
-        o += n * size;
-        return out;
+    /**
+     * Fills out[from…] from the file, STEP_ENTRIES + 1 entries between two yields (the largest sections are
+     * tens of megabytes); or, when the section can be used as it lies (the machine's byte order, aligned,
+     * nothing before it), returns a view of `bytes` instead: no copy, and no allocation of the model's size
+     * (a 60 MB one on the editor's thread brought on a 160-380 ms garbage collection).
+     */
+    function* read<T extends Float64Array | Int32Array | Uint32Array>(out: T, from: number, get: (at: number) => number, size: number): Generator<void, T, void> {
+      const Typed = out.constructor as { new (b: ArrayBufferLike, offset?: number, length?: number): T };
+      if (LITTLE_ENDIAN && from === 0 && (bytes.byteOffset + o) % size === 0) {
+        const view = new Typed(bytes.buffer, bytes.byteOffset + o, out.length);
+        o += out.length * size;
+        return view;
       }
-      for (let i = from; i < out.length; i++, o += size) out[i] = get(o);
+      const piece = STEP_ENTRIES + 1;
+      for (let i = from; i < out.length; i += piece) {
+        const n = Math.min(piece, out.length - i);
+        if (LITTLE_ENDIAN) {
+          // The file's byte order is the machine's: a copy instead of n reads, straight from the bytes when
+          // they are aligned for the type, else through an aligned copy of the piece. (Uint8Array's own
+          // slice: a Node Buffer's slice would be a view into a shared pool.)
+          const at = bytes.byteOffset + o;
+          out.set(at % size === 0 ? new Typed(bytes.buffer, at, n) : new Typed(Uint8Array.prototype.slice.call(bytes, o, o + n * size).buffer), i);
+          o += n * size;
+        } else for (let j = i; j < i + n; j++, o += size) out[j] = get(o);
+        yield;
+      }
       return out;
-    };
-    // One section at a time (the largest are tens of megabytes).
-    const discounts = read(new Float64Array(N * 3), 0, (at) => view.getFloat64(at, true), 8);
-    const nodeToken = read(new Int32Array(C), 1, (at) => view.getInt32(at, true), 4);
-    yield;
-    const childStart = read(new Uint32Array(C + 1), 0, (at) => view.getUint32(at, true), 4);
-    yield;
-    const followStart = read(new Uint32Array(C + 1), 0, (at) => view.getUint32(at, true), 4);
-    yield;
-    const followWord = read(new Int32Array(F), 0, (at) => view.getInt32(at, true), 4);
-    yield;
-    const counts = read(new Uint32Array(F), 0, (at) => view.getUint32(at, true), 4);
-    yield;
-    for (let f = 0; f < F; f++) {
-      if (counts[f]! < 1 || counts[f]! > MAX_COUNT) fail(`n-gram ${f} has count ${counts[f]}, outside [1, 2^31)`);
-      if ((f & STEP_ENTRIES) === STEP_ENTRIES) yield;
     }
-    const followCount = new Int32Array(counts.buffer);
+    const discounts = yield* read(new Float64Array(N * 3), 0, (at) => view.getFloat64(at, true), 8);
+    const nodeToken = yield* read(new Int32Array(C), 1, (at) => view.getInt32(at, true), 4);
+    const childStart = yield* read(new Uint32Array(C + 1), 0, (at) => view.getUint32(at, true), 4);
+    const followStart = yield* read(new Uint32Array(C + 1), 0, (at) => view.getUint32(at, true), 4);
+    const followWord = yield* read(new Int32Array(F), 0, (at) => view.getInt32(at, true), 4);
+    const counts = yield* read(new Uint32Array(F), 0, (at) => view.getUint32(at, true), 4);
+    for (let f = 0; f < F; f += STEP_ENTRIES + 1) {
+      const bad = firstBadCount(counts, f, Math.min(F, f + STEP_ENTRIES + 1));
+      if (bad >= 0) fail(`n-gram ${bad} has count ${counts[bad]}, outside [1, 2^31)`);
+      yield;
+    }
+    const followCount = new Int32Array(counts.buffer, counts.byteOffset, counts.length);
 
     yield;
     discounts.forEach((d, i) => {
@@ -352,21 +366,21 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     // Breadth-first numbering: the children of c follow c and the ranges tile nodes 1..C−1 in order.
     if (childStart[0] !== 1 || childStart[C] !== C) fail(`the context trie's child ranges must run from node 1 to ${C} (got ${childStart[0]} to ${childStart[C]})`);
     if (followStart[0] !== 0 || followStart[C] !== F) fail(`the follower ranges must run from 0 to ${F} (got ${followStart[0]} to ${followStart[C]})`);
-    for (let c = 0; c < C; c++) {
-      if (childStart[c]! <= c || childStart[c + 1]! < childStart[c]!) fail(`context ${c} has children from ${childStart[c]} to ${childStart[c + 1]}: not a breadth-first trie`);
-      if (followStart[c + 1]! < followStart[c]!) fail(`context ${c} has followers from ${followStart[c]} to ${followStart[c + 1]}: ranges must not decrease`);
-      if ((c & STEP_ENTRIES) === STEP_ENTRIES) yield;
+    for (let c = 0; c < C; c += STEP_ENTRIES + 1) {
+      const bad = firstBadRange(childStart, followStart, c, Math.min(C, c + STEP_ENTRIES + 1));
+      if (bad >= 0 && (childStart[bad]! <= bad || childStart[bad + 1]! < childStart[bad]!)) {
+        fail(`context ${bad} has children from ${childStart[bad]} to ${childStart[bad + 1]}: not a breadth-first trie`);
+      }
+      if (bad >= 0) fail(`context ${bad} has followers from ${followStart[bad]} to ${followStart[bad + 1]}: ranges must not decrease`);
+      yield;
     }
-    yield;
     // Only now are the ranges known to lie within the arrays.
-    for (let c = 0; c < C; c++) {
-      const child = firstUnordered(nodeToken, childStart[c]!, childStart[c + 1]!, V);
-      if (child >= 0) unordered(nodeToken, child, V, `the children of context ${c}`, fail);
-      const follower = firstUnordered(followWord, followStart[c]!, followStart[c + 1]!, V);
-      if (follower >= 0) unordered(followWord, follower, V, `the followers of context ${c}`, fail);
-      if ((c & STEP_NODES) === STEP_NODES) yield;
+    for (let c = 0; c < C; ) {
+      const next = checkOrder(nodeToken, childStart, followWord, followStart, V, c, STEP_ENTRIES, fail);
+      c = next;
+      yield;
     }
-    const depth = nodeDepths(childStart, C);
+    const depth = yield* nodeDepthSteps(childStart, C);
     for (let c = 0; c < C; c++) if (depth[c]! >= N) fail(`context ${c} is ${depth[c]} tokens long; an order-${N} model has at most ${N - 1}`);
     yield;
     const sums = yield* nodeSums(discounts, childStart, followStart, followCount);
@@ -502,10 +516,14 @@ function search(keys: Int32Array, from: number, to: number, key: number): number
   return -1;
 }
 
-/** Contexts between two yields of the loading steps, minus one (a power of two minus one: a mask). */
+/** Nodes between two yields of a plain loop over the trie, minus one (a power of two minus one: a mask). */
 const STEP_NODES = (1 << 16) - 1;
-/** Entries checked by a plain loop between two yields, minus one. */
-const STEP_ENTRIES = (1 << 20) - 1;
+/**
+ * Entries (n-grams, children, bytes of a section / 4) between two yields of the loading steps, minus one:
+ * ~2–5 ms of work. (With 65,536 contexts a step instead, a 50 MB workspace's model held the editor's
+ * thread up to 50 ms at a time: some contexts have thousands of followers.)
+ */
+const STEP_ENTRIES = (1 << 18) - 1;
 
 /** Per context: T, the sum of its followers' adjusted counts, and γ·T, their discounted mass. */
 interface NodeSums {
@@ -516,23 +534,13 @@ interface NodeSums {
 /** The NodeSums of a trie, yielding every STEP_NODES contexts. */
 function* nodeSums(discounts: Float64Array, childStart: Uint32Array, followStart: Uint32Array, followCount: Int32Array): Generator<void, NodeSums, void> {
   const C = childStart.length - 1;
-  const depth = nodeDepths(childStart, C);
-  const total = new Float64Array(C);
-  const gammaMass = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    const row = depth[c]! * 3;
-    let t = 0;
-    let mass = 0;
-    for (let f = followStart[c]!; f < followStart[c + 1]!; f++) {
-      const a = followCount[f]!;
-      t += a;
-      mass += discounts[row + (a >= 3 ? 2 : a - 1)]!;
-    }
-    total[c] = t;
-    gammaMass[c] = mass;
-    if ((c & STEP_NODES) === STEP_NODES) yield;
+  const depth = yield* nodeDepthSteps(childStart, C);
+  const sums: NodeSums = { total: new Float64Array(C), gammaMass: new Float64Array(C) };
+  for (let c = 0; c < C; ) {
+    c = nodeSumsFrom(sums, depth, discounts, followStart, followCount, c, STEP_ENTRIES);
+    yield;
   }
-  return { total, gammaMass };
+  return sums;
 }
 
 /** Runs a generator of steps to its end. */
@@ -542,12 +550,92 @@ function drain<T>(steps: Generator<void, T, void>): T {
 
 /** Depth of every node of a breadth-first trie (children of c: childStart[c] … childStart[c+1]−1, all > c). */
 function nodeDepths(childStart: Uint32Array, C: number): Uint8Array {
+  return drain(nodeDepthSteps(childStart, C));
+}
+
+/** nodeDepths, yielding every STEP_NODES + 1 nodes. */
+function* nodeDepthSteps(childStart: Uint32Array, C: number): Generator<void, Uint8Array, void> {
   const depth = new Uint8Array(C);
-  for (let c = 0; c < C; c++) {
+  for (let c = 0; c < C; c += STEP_NODES + 1) {
+    depthsOf(depth, childStart, c, Math.min(C, c + STEP_NODES + 1));
+    yield;
+  }
+  return depth;
+}
+
+// The loops of the loading steps are plain functions over a range, called between two yields: V8 does not
+// optimise a generator's loop while it runs (no on-stack replacement into a resumed generator), and a first
+// load ran such loops interpreted, ~70 ms per 65,536 contexts.
+
+/** Sets the depth of the children of nodes from…to−1 (their own depths known). */
+function depthsOf(depth: Uint8Array, childStart: Uint32Array, from: number, to: number): void {
+  for (let c = from; c < to; c++) {
     const d = Math.min(255, depth[c]! + 1);
     for (let j = childStart[c]!; j < childStart[c + 1]!; j++) depth[j] = d;
   }
-  return depth;
+}
+
+/** NodeSums of the contexts from `from` on until about `budget` followers are summed; returns where it stopped. */
+function nodeSumsFrom(sums: NodeSums, depth: Uint8Array, discounts: Float64Array, followStart: Uint32Array, followCount: Int32Array, from: number, budget: number): number {
+  const C = followStart.length - 1;
+  let work = 0;
+  let c = from;
+  for (; c < C && work <= budget; c++) {
+    const row = depth[c]! * 3;
+    let t = 0;
+    let mass = 0;
+    for (let f = followStart[c]!; f < followStart[c + 1]!; f++) {
+      const a = followCount[f]!;
+      t += a;
+      mass += discounts[row + (a >= 3 ? 2 : a - 1)]!;
+    }
+    sums.total[c] = t;
+    sums.gammaMass[c] = mass;
+    work += 1 + followStart[c + 1]! - followStart[c]!;
+  }
+  return c;
+}
+
+/** The first n-gram in from…to−1 whose count is outside [1, MAX_COUNT]; −1 when none. */
+function firstBadCount(counts: Uint32Array, from: number, to: number): number {
+  for (let f = from; f < to; f++) if (counts[f]! < 1 || counts[f]! > MAX_COUNT) return f;
+  return -1;
+}
+
+/** The first context in from…to−1 whose child range is not after it or decreases, or whose follower range decreases; −1 when none. */
+function firstBadRange(childStart: Uint32Array, followStart: Uint32Array, from: number, to: number): number {
+  for (let c = from; c < to; c++) {
+    if (childStart[c]! <= c || childStart[c + 1]! < childStart[c]! || followStart[c + 1]! < followStart[c]!) return c;
+  }
+  return -1;
+}
+
+/**
+ * Checks that the children and the followers of each context from `from` on are in range and ascending,
+ * until about `budget` entries are looked at (a context may have one follower or a vocabulary's worth);
+ * returns where it stopped.
+ */
+function checkOrder(
+  nodeToken: Int32Array,
+  childStart: Uint32Array,
+  followWord: Int32Array,
+  followStart: Uint32Array,
+  V: number,
+  from: number,
+  budget: number,
+  fail: (msg: string) => never,
+): number {
+  const C = childStart.length - 1;
+  let work = 0;
+  let c = from;
+  for (; c < C && work <= budget; c++) {
+    const child = firstUnordered(nodeToken, childStart[c]!, childStart[c + 1]!, V);
+    if (child >= 0) unordered(nodeToken, child, V, `the children of context ${c}`, fail);
+    const follower = firstUnordered(followWord, followStart[c]!, followStart[c + 1]!, V);
+    if (follower >= 0) unordered(followWord, follower, V, `the followers of context ${c}`, fail);
+    work += 1 + childStart[c + 1]! - childStart[c]! + followStart[c + 1]! - followStart[c]!;
+  }
+  return c;
 }
 
 /** The first position in [from, to) whose key is outside [0, V) or not above the one before it; −1 when none. */

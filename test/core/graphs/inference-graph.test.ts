@@ -122,7 +122,7 @@ test('a model stored with float16 weights computes as the float32 model of the r
 
 for (const tied of [true, false]) {
   test(`int8 decoder (${tied ? 'tied' : 'untied'}): per-word weights within half a step, log-probabilities and scores close to float32`, async () => {
-    const { quantizeDecoder } = await import('../../../src/core/graphs/inference-graph.js');
+    const { quantizeDecoder, quantizeDecoderPaced } = await import('../../../src/core/graphs/inference-graph.js');
     const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: 400, embed: 48, hidden: 48, tied };
     const s = setup(cfg, 6, 1, tied ? 5 : 6);
     // Words of very different norms: each gets its own scale.
@@ -132,6 +132,16 @@ for (const tied of [true, false]) {
     const index = (v: number, k: number) => (tied ? v * H + k : k * V + v);
     for (let v = 0; v < V; v++) for (let k = 0; k < H; k++) D[index(v, k)]! *= 1 + (v % 7) * 0.5;
     const q = quantizeDecoder(cfg, s.params);
+    // In blocks between pauses: the same bytes (a block is 2^18 / H words: several blocks here only when
+    // the vocabulary is large, so a large one is checked too).
+    let pauses = 0;
+    assert.deepEqual(await quantizeDecoderPaced(cfg, s.params, async () => void pauses++), q);
+    assert.ok(pauses >= 1);
+    const bigCfg: ModelConfig = { ...cfg, vocab: 12_000 };
+    const big = setup(bigCfg, 2, 1, 3).params;
+    let bigPauses = 0;
+    assert.deepEqual(await quantizeDecoderPaced(bigCfg, big, async () => void bigPauses++), quantizeDecoder(bigCfg, big));
+    assert.ok(bigPauses >= 2, `${bigPauses} pauses`);
     for (let v = 0; v < V; v++) {
       let max = 0;
       for (let k = 0; k < H; k++) max = Math.max(max, Math.abs(D[index(v, k)]!));
