@@ -15,10 +15,13 @@ import type { Vocabulary } from '../vocabulary.js';
 import type { KneserNey } from './kneser-ney.js';
 
 /**
- * Tokens per scoring run, with a yield to the event loop after each: a Kneser-Ney distribution plus the
- * cache's mixing took 0.13–0.2 ms per token at V = 10,000 (Node.js docs workspace, 4-gram), so ~5 ms a run.
+ * Tokens per scoring run at most, with a yield to the event loop after each; runs are sized to last about
+ * SCORING_SLICE_MS. A Kneser-Ney distribution plus the cache's mixing took 0.13–0.2 ms per token at
+ * V = 10,000 on the Node.js docs workspace (4-gram), ~1 ms on a 50 MB workspace's model: 32 tokens a run
+ * held the editor's thread 40–60 ms there.
  */
 const SCORING_CHUNK = 32;
+const SCORING_SLICE_MS = 8;
 
 
 export class NgramServing implements ServingModel {
@@ -33,7 +36,7 @@ export class NgramServing implements ServingModel {
   ) {
     if (ngram.vocabSize !== vocab.size) throw new Error(`NgramServing: the n-gram model has ${ngram.vocabSize} ids, the vocabulary ${vocab.size}`);
     this.model = cache === false ? ngram : new CacheLanguageModel(ngram, cachedIdsOf(vocab), cache);
-    this.scorer = cache === false ? ngram : new LanguageModelScorer(this.model, { chunk: SCORING_CHUNK, yieldBetween: yieldToEventLoop });
+    this.scorer = cache === false ? ngram : new LanguageModelScorer(this.model, { chunk: SCORING_CHUNK, yieldBetween: yieldToEventLoop, sliceMs: SCORING_SLICE_MS });
   }
 
   async release(): Promise<void> {

@@ -5,6 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import { LanguageModelScorer } from '../../../src/core/completion/language-model-scorer.js';
+import type { LanguageModel, RecurrentState } from '../../../src/core/language-model.js';
 import { Vocabulary } from '../../../src/core/vocabulary.js';
 import { BigramModel } from './bigram-model.js';
 
@@ -66,4 +67,35 @@ test('yieldBetween is awaited between two runs, never before the first or after 
     assert.deepEqual([...got.logp], [...plain.logp]);
     assert.deepEqual([...got.rank], [...plain.rank]);
   }
+});
+
+test('sliceMs sizes the runs by the model\'s pace (a slow model runs a token at a time, a fast one whole chunks); the scores are unchanged', async () => {
+  const rand = (() => {
+    let x = 7;
+    return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  })();
+  const ids = Int32Array.from({ length: 200 }, () => 1 + Math.floor(rand() * 5));
+  const runs = (delayMs: number) => {
+    const sizes: number[] = [];
+    const timed: LanguageModel = {
+      vocabSize: model.vocabSize,
+      initialState: () => model.initialState(),
+      run: async (input: Int32Array, state: RecurrentState) => {
+        sizes.push(input.length);
+        const until = performance.now() + delayMs * input.length;
+        while (performance.now() < until); // a model that computes in this thread for delayMs a token
+        return model.run(input, state);
+      },
+    };
+    return { sizes, scorer: new LanguageModelScorer(timed, { chunk: 32, sliceMs: 4, yieldBetween: async () => {} }) };
+  };
+  const slow = runs(2);
+  const fast = runs(0);
+  const a = await slow.scorer.scoreSequence(ids);
+  const b = await fast.scorer.scoreSequence(ids);
+  const plain = await new LanguageModelScorer(model, { chunk: 7 }).scoreSequence(ids);
+  assert.deepEqual([a.logp, a.rank], [plain.logp, plain.rank]);
+  assert.deepEqual([b.logp, b.rank], [plain.logp, plain.rank]);
+  assert.ok(Math.max(...slow.sizes.slice(1)) <= 2, `2 ms a token in a 4 ms slice: runs of ${slow.sizes.join(',')}`);
+  assert.ok(Math.max(...fast.sizes) === 32, `a fast model reaches whole chunks: ${fast.sizes.join(',')}`);
 });
