@@ -11,6 +11,7 @@ import {
   ModelStoreError,
   nodeStoreFs,
   saveModel,
+  sha256Hex,
   type StoreFile,
   type StoreFs,
 } from '../../src/io/model-store.js';
@@ -518,5 +519,14 @@ test('a crash or failure at any step of a save with a companion leaves a complet
       await saveModel(dir, withNgram(3));
       assert.deepEqual(listing(dir), [onnxName(withNgram(3).onnx), 'model.json', ngramName(withNgram(3).ngram)].sort(), step);
     }
+  }
+});
+
+test('sha256Hex hashes in pieces to the same digest as one pass, for sizes around the piece boundaries', async () => {
+  const piece = 2 * 1024 * 1024;
+  for (const n of [0, 1, piece - 1, piece, piece + 1, 3 * piece + 12345]) {
+    const bytes = new Uint8Array(n);
+    for (let i = 0; i < n; i++) bytes[i] = (i * 2654435761) >>> 24;
+    assert.equal(await sha256Hex(bytes), createHash('sha256').update(bytes).digest('hex'), `${n} bytes`);
   }
 });
