@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The CI entry for the editor tests: installs code-server and Chromium (cached), builds, packages the
-# linux-x64 VSIX, runs the in-host integration suite, then the browser end-to-end test against the VSIX.
+# linux-x64 VSIX, runs the in-host integration suite (trusted, then in Restricted Mode), then the browser
+# end-to-end test against the VSIX.
 # The last line is "N passed, N failed" (read by the CI); the exit status is non-zero on any failure.
 #
 #   scripts/e2e/ci.sh            (cache: $NEXTWORD_E2E_CACHE, default ~/.cache/nextword-e2e)
@@ -66,6 +67,11 @@ fi
 echo "== in-host integration suite"
 rm -f out/in-host/result.json
 node --import tsx scripts/e2e/run-in-host.ts --skip-build
+add_result out/in-host/result.json
+
+echo "== in-host suite in Restricted Mode (an untrusted workspace)"
+rm -f out/in-host/result.json
+node --import tsx scripts/e2e/run-in-host.ts --skip-build --untrusted
 add_result out/in-host/result.json
 
 echo "== end-to-end test"

@@ -33,6 +33,13 @@ export const TEST_SETTINGS: Record<string, unknown> = {
   'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
   'editor.suggestOnTriggerCharacters': false,
   'editor.acceptSuggestionOnEnter': 'off',
+  // code-server runs the extension host as a remote one, and VS Code then looks for ports to forward by
+  // spawning a process every few seconds from that host's thread (40-170 ms each while a model trains,
+  // seen in the load test's profile): its cost, not the extension's, and absent from a desktop VS Code.
+  // (The scan runs while a tunnel provider is registered, as in code-server, unless ports are found from
+  // terminal output instead.)
+  'remote.autoForwardPorts': false,
+  'remote.autoForwardPortsSource': 'output',
 };
 
 /** Chromium as root in a container: no sandbox, no GPU, no network chatter. */
@@ -118,6 +125,11 @@ export interface CodeServerOptions {
   /** Where code-server's output goes (default <dir>/code-server.log). */
   logFile?: string;
   env?: Record<string, string>;
+  /**
+   * Keep VS Code's workspace trust on (the runners otherwise start with --disable-workspace-trust): the
+   * workspace opens in Restricted Mode, untrusted, without asking.
+   */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -148,7 +160,8 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
   mkdirSync(path.dirname(logFile), { recursive: true });
   // An explicit config file: without one code-server writes ~/.config/code-server/config.yaml.
   writeFileSync(config, 'auth: none\n');
-  writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...TEST_SETTINGS, ...o.settings }, null, 2));
+  const trust = o.workspaceTrust ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' } : {};
+  writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...TEST_SETTINGS, ...trust, ...o.settings }, null, 2));
   writeFileSync(logFile, '');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -172,7 +185,7 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
   const args = [
     codeServer, ...common,
     '--bind-addr', '127.0.0.1:0', '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--disable-telemetry', '--disable-update-check', ...(o.workspaceTrust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override',
     ...(o.smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
     o.workspace,
   ];

@@ -3,11 +3,13 @@
 // workspace is multi-root: test/fixtures/e2e-workspace and test/fixtures/e2e-second-folder.
 //
 //   node --import tsx scripts/e2e/run-in-host.ts [--skip-build] [--grep <pattern>] [--timeout <seconds>] [--keep]
-//                                                [--workspace <folder>]
+//                                                [--workspace <folder> | --untrusted]
 //
 // --workspace opens that folder (as it is, not copied) instead of the fixtures, with NEXTWORD_LOAD_TEST=1 in
 // the extension host's environment: the load test (test/extension/suite/6-large-workspace.test.ts, e.g. on
 // the workspace scripts/bench/large-workspace.ts makes) runs then, with --grep "large workspace".
+// --untrusted keeps VS Code's workspace trust on, so the fixtures open in Restricted Mode, and runs the
+// suite for it (test/extension/suite/7-untrusted.test.ts; NEXTWORD_UNTRUSTED_TEST=1).
 //
 // How (/work/shared/notes/vscode-e2e.md): code-server with --vscode-option enable-smoke-test-driver; the
 // workbench URL's payload names the extension and the test entry as vscode-remote:// URIs; the page
@@ -39,6 +41,8 @@ export interface InHostOptions {
   keep: boolean;
   /** A folder to open instead of the fixture workspace (the load test). */
   workspace?: string;
+  /** Open the fixture workspace untrusted (Restricted Mode) and run the suite for it. */
+  untrusted: boolean;
 }
 
 export interface RunResult {
@@ -48,7 +52,7 @@ export interface RunResult {
 }
 
 function parseArgs(argv: string[]): InHostOptions {
-  const o: InHostOptions = { build: true, timeoutS: 240, keep: false };
+  const o: InHostOptions = { build: true, timeoutS: 240, keep: false, untrusted: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--skip-build') o.build = false;
@@ -56,8 +60,12 @@ function parseArgs(argv: string[]): InHostOptions {
     else if (a === '--timeout' && argv[i + 1] !== undefined) o.timeoutS = Number(argv[++i]);
     else if (a === '--keep') o.keep = true;
     else if (a === '--workspace' && argv[i + 1] !== undefined) o.workspace = path.resolve(argv[++i]!);
-    else throw new Error(`unexpected argument ${a}\nusage: run-in-host.ts [--skip-build] [--grep <pattern>] [--timeout <seconds>] [--keep] [--workspace <folder>]`);
+    else if (a === '--untrusted') o.untrusted = true;
+    else throw new Error(`unexpected argument ${a}\nusage: run-in-host.ts [--skip-build] [--grep <pattern>] [--timeout <seconds>] [--keep] [--workspace <folder> | --untrusted]`);
   }
+  if (o.untrusted && o.workspace) throw new Error('--untrusted opens the fixture workspace: not with --workspace');
+  // Restricted Mode has its own suite (the others train); it is the default selection there.
+  if (o.untrusted) o.grep ??= 'an untrusted workspace';
   if (!(o.timeoutS > 0)) throw new Error('--timeout needs a positive number of seconds');
   return o;
 }
@@ -99,6 +107,7 @@ export async function runInHost(o: InHostOptions): Promise<RunResult> {
       smokeTestDriver: true,
       logFile: path.join(IN_HOST_ARTEFACTS, 'code-server.log'),
       ...(o.workspace ? { env: { NEXTWORD_LOAD_TEST: '1' } } : {}),
+      ...(o.untrusted ? { env: { NEXTWORD_UNTRUSTED_TEST: '1' }, workspaceTrust: true } : {}),
     });
     browser = await launchChromium(dir);
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

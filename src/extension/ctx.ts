@@ -217,6 +217,9 @@ export class Ctx implements vscode.Disposable {
       statusBar: this.statusBar.view ?? null,
       perplexity: jsonSafe(this.perplexity.state),
       training: this.trainer.progress ?? null,
+      lastTraining: this.trainer.lastOutcome ?? null,
+      /** Where Train on Workspace writes its model (null: this window has no local storage). */
+      workspaceModelDir: this.models.workspaceModelDir ?? null,
       snoozedUntil: this.snooze.snoozedUntil ?? null,
       // Since activation or the last reset, in ms.
       eventLoopDelayMs: {

@@ -172,6 +172,7 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     const batch = order.slice(start, start + READ_BATCH);
     if (capReached) {
       for (const c of batch) skip(c.rel, capReached, 0);
+      await pause();
       continue;
     }
     const stats = await Promise.all(batch.map((c) => statOrUndefined(c.uri)));
@@ -213,8 +214,12 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     });
     report();
   }
-  // Listed by folder, then path.
-  corpus.files.sort((a, b) => folderOf.get(a.relPath)! - folderOf.get(b.relPath)! || (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+  // Listed by folder, then path (a folder's relPaths share its prefix, so path order within it is theirs).
+  const byFolder = corpus.files.map((f) => ({ f, folder: folderOf.get(f.relPath)! }));
+  await pause();
+  byFolder.sort((a, b) => a.folder - b.folder || (a.f.relPath < b.f.relPath ? -1 : a.f.relPath > b.f.relPath ? 1 : 0));
+  corpus.files = byFolder.map((x) => x.f);
+  await pause(true);
   for (const tally of corpus.skipped.values()) tally.examples.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   checkCancelled();
   return corpus;

@@ -14,7 +14,7 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { startTokenId } from '../core/evaluation.js';
-import { pacer, yieldToEventLoop } from '../core/event-loop.js';
+import { pacer } from '../core/event-loop.js';
 import { splitByFile } from '../core/file-split.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
 import { NgramServing } from '../core/ngram/ngram-serving.js';
@@ -53,8 +53,13 @@ interface Run {
 /** Thrown inside a run to end it with a message to the user (not a failure of Nextword). */
 class Refusal extends Error {}
 
+/** How the last Train on Workspace command ended (for the status and the tests). */
+export type TrainCommandOutcome = 'done' | 'cancelled' | 'refused' | 'failed' | 'untrusted' | 'no-folder' | 'no-storage' | 'bad-settings';
+
 export class WorkspaceTrainer implements vscode.Disposable {
   private run: Run | undefined;
+  /** How the last command ended; undefined before the first. */
+  lastOutcome: TrainCommandOutcome | undefined;
   private progressState: TrainingProgress | undefined;
   private readonly changed = new vscode.EventEmitter<TrainingProgress | undefined>();
   /** Training progress, and undefined when a run ends. */
@@ -95,21 +100,29 @@ export class WorkspaceTrainer implements vscode.Disposable {
       return;
     }
     if (!vscode.workspace.isTrusted) {
-      const choice = await vscode.window.showWarningMessage(
-        'Nextword does not train in an untrusted workspace: training reads every file of the workspace. ' +
-          'Completions and perplexity from the current model keep working. Trust the workspace to train on it.',
-        'Manage Workspace Trust',
-      );
-      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      // Nothing is read. The command returns at once; the message waits for the user on its own.
+      this.lastOutcome = 'untrusted';
+      this.deps.log.info('training: refused, the workspace is not trusted');
+      void vscode.window
+        .showWarningMessage(
+          'Nextword does not train in an untrusted workspace: training reads every file of the workspace. ' +
+            'Completions and perplexity from the current model keep working. Trust the workspace to train on it.',
+          'Manage Workspace Trust',
+        )
+        .then((choice) => {
+          if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+        });
       return;
     }
     const folders = vscode.workspace.workspaceFolders ?? [];
     if (folders.length === 0) {
+      this.lastOutcome = 'no-folder';
       void vscode.window.showWarningMessage('Nextword: open a folder or workspace first; Train on Workspace learns from its files.');
       return;
     }
     const outDir = this.deps.models.workspaceModelDir;
     if (!outDir) {
+      this.lastOutcome = 'no-storage';
       void vscode.window.showWarningMessage('Nextword: this window has no local storage for a trained model, so it cannot train here.');
       return;
     }
@@ -119,6 +132,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
       resolved = resolveTrainSettings(config.training);
     } catch (e) {
       if (!(e instanceof TrainingSettingsError)) throw e;
+      this.lastOutcome = 'bad-settings';
       this.deps.log.error(e.message);
       const choice = await vscode.window.showErrorMessage(e.message, 'Open Settings');
       if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'nextword.training');
@@ -140,7 +154,9 @@ export class WorkspaceTrainer implements vscode.Disposable {
           await this.runTraining(run, folders, outDir, config, resolved, notification);
         },
       );
+      this.lastOutcome = 'done';
     } catch (e) {
+      this.lastOutcome = e instanceof TrainingCancelled || e instanceof CorpusCancelled ? 'cancelled' : e instanceof Refusal ? 'refused' : 'failed';
       if (e instanceof TrainingCancelled || e instanceof CorpusCancelled) {
         this.deps.log.info('training cancelled; the previous model is still in use');
         void vscode.window.showInformationMessage('Nextword: training cancelled. The previous model is still in use.');
@@ -282,7 +298,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
       );
       if (!serveInterim || token.isCancellationRequested) return;
       // Read in pieces between turns of the event loop: a 50 MB workspace's model is ~60 MB.
-      void KneserNey.fromBytesAsync(bytes, yieldToEventLoop)
+      void KneserNey.fromBytesAsync(bytes, pacer())
         .then((ngram) => {
           if (token.isCancellationRequested || this.run !== run || run.trained) return;
           run.interim = true;
@@ -351,6 +367,7 @@ async function packTexts(
   const files = [...train, ...valid];
   const bytes = new Uint8Array(files.reduce((n, f) => n + f.data.length, 0));
   const pace = pacer();
+  await pace(true); // what ran before (the split, the report) had its stretch
   let at = 0;
   for (const f of files) {
     bytes.set(f.data, at);
