@@ -311,6 +311,8 @@ export class WorkspaceTrainer implements vscode.Disposable {
       onPrepared,
       onEvent,
       onNgram,
+      // The editor comes first: on a busy machine training takes the cores it leaves.
+      { background: true },
     );
     run.job = job;
     const stop = token.onCancellationRequested(() => job.cancel());

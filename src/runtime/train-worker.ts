@@ -17,6 +17,7 @@ import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { Vocabulary } from '../core/vocabulary.js';
+import { lowerThreadPriority } from '../io/thread-priority.js';
 import { TrainRunner } from './train-runner.js';
 import type { ParentToWorker, PreparedTexts, TextsInput, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
 
@@ -108,6 +109,8 @@ port.on('message', (m: ParentToWorker) => {
     prepared = undefined;
     return;
   }
+  // Before anything starts threads of its own (onnxruntime's inherit the priority).
+  if ((m.type === 'prepare' || m.type === 'start') && m.options?.background) lowerThreadPriority();
   if (m.type === 'prepare') {
     prepare(m.texts).then(
       (p) => port.postMessage({ type: 'prepared', prepared: p } satisfies WorkerToParent),

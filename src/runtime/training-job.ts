@@ -13,6 +13,7 @@ import type {
   TrainJobInput,
   TrainJobOutput,
   TrainPlan,
+  WorkerOptions,
   WorkerToParent,
 } from './training-protocol.js';
 
@@ -72,8 +73,9 @@ export function startTrainingOnTexts(
   onPrepared: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
   onEvent: (e: TrainEvent) => void = () => {},
   onNgram: (ngram: CompanionOutput) => void = () => {},
+  options: WorkerOptions = {},
 ): TrainingJob {
-  return launch({ type: 'prepare', texts }, [texts.bytes.buffer as ArrayBuffer], onEvent, onNgram, onPrepared);
+  return launch({ type: 'prepare', texts, options }, [texts.bytes.buffer as ArrayBuffer], onEvent, onNgram, onPrepared);
 }
 
 function launch(

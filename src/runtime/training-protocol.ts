@@ -51,6 +51,12 @@ export interface TrainJobInput {
   ngram?: CompanionPlan;
 }
 
+/** How the worker runs, whatever it is given. */
+export interface WorkerOptions {
+  /** Lower the worker's scheduling priority (io/thread-priority.ts): the editor's threads come first. */
+  background?: boolean;
+}
+
 /** The n-gram companion as posted by the worker: its binary (KneserNey.toBytes()) and figures. */
 export interface CompanionOutput {
   bytes: Uint8Array;
@@ -67,7 +73,7 @@ export type WorkerToParent =
   | { type: 'error'; message: string; cancelled: boolean };
 
 export type ParentToWorker =
-  | { type: 'start'; input: TrainJobInput }
-  | { type: 'prepare'; texts: TextsInput }
+  | { type: 'start'; input: TrainJobInput; options?: WorkerOptions }
+  | { type: 'prepare'; texts: TextsInput; options?: WorkerOptions }
   | { type: 'plan'; plan: TrainPlan }
   | { type: 'cancel' };

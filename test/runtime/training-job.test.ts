@@ -1,6 +1,7 @@
 // The training worker end to end: a real worker thread running the ONNX training graph.
 
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import test from 'node:test';
 import { dropoutMaskWidths, type ModelConfig } from '../../src/core/model-config.js';
 import { mulberry32 } from '../../src/core/random.js';
@@ -180,4 +181,44 @@ test('on texts, cancelling while the worker tokenises or waits for the plan reje
   });
   await waiting;
   await assert.rejects(job.result, TrainingCancelled);
+});
+
+/** The nice value of each thread of this process (Linux /proc). */
+function threadNiceValues(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+test('a background job runs its worker at a lower priority (nice 10), and only the worker', { skip: process.platform !== 'linux' && 'thread priorities are per thread on Linux only' }, async () => {
+  const mainNice = threadNiceValues().get(process.pid);
+  let during: Map<number, number> | undefined;
+  const job = startTrainingOnTexts(
+    packedTexts([storyFile(10, 40)], [storyFile(11, 10)]),
+    (prepared) => {
+      during = threadNiceValues();
+      return { cfg: { ...cfg, vocab: prepared.vocab.words.length }, options: { ...options, epochs: 1 }, threads: 1 };
+    },
+    () => {},
+    () => {},
+    { background: true },
+  );
+  await job.result;
+  assert.ok(during);
+  assert.equal(during.get(process.pid), mainNice, 'this thread keeps its priority');
+  assert.ok([...during.values()].some((n) => n === 10), `a thread at nice 10 while the worker runs: ${JSON.stringify([...during])}`);
+  // A job not asked to run in the background leaves every thread as it is.
+  let plain: Map<number, number> | undefined;
+  await startTrainingOnTexts(packedTexts([storyFile(12, 40)], [storyFile(13, 10)]), (prepared) => {
+    plain = threadNiceValues();
+    return { cfg: { ...cfg, vocab: prepared.vocab.words.length }, options: { ...options, epochs: 1 }, threads: 1 };
+  }).result;
+  assert.ok(![...plain!.values()].some((n) => n === 10), `no thread lowered: ${JSON.stringify([...plain!])}`);
 });

@@ -1,0 +1,31 @@
+// Background work that gives way: the training worker lowers its own thread's scheduling priority, so that
+// on a busy machine the editor (the extension host's thread, the window) gets the cores first and training
+// takes what is left. On a 2-core machine, training, the browser window and the server kept ~10 threads
+// runnable while a user typed, and the extension host's thread waited up to 200 ms for a core.
+//
+// Linux only: there a thread has its own nice value (setpriority with a thread id), inherited by the
+// threads it starts later (onnxruntime's). Elsewhere priority is per process, which would slow the editor
+// too: nothing is changed.
+
+import { readlinkSync } from 'node:fs';
+import * as os from 'node:os';
+
+/** The nice value training runs at: a tenth of a normal thread's share of a contended core. */
+export const BACKGROUND_NICE = 10;
+
+/**
+ * Lowers the calling thread's priority to `nice` (never raises it). Returns the thread id changed, or
+ * undefined where it cannot (not Linux, no /proc, not permitted).
+ */
+export function lowerThreadPriority(nice = BACKGROUND_NICE): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    // "/proc/thread-self" → "<pid>/task/<tid>"
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) return undefined;
+    if (os.getPriority(tid) < nice) os.setPriority(tid, nice);
+    return tid;
+  } catch {
+    return undefined;
+  }
+}
