@@ -327,15 +327,25 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const { vocab, cfg, params, counts } = plan;
     run.trained = true;
 
-    // 4. Save and switch.
+    // 4. Save and switch. Cancelling still works until the save commits (the previous model stays); after
+    // that the new model is on disk, and it is the one used.
     this.setProgress({ phase: 'saving' });
     notification.report({ message: 'Saving the model…' });
-    await exportTrainedModel(outDir, { cfg, vocab, tokenizer: s.tokenizer, precision: s.weights }, result, {
-      corpus: { source: `workspace: ${folders.map((f) => f.name).join(', ')}`, files: fileCount, ...counts },
-      options: { preset, ...s, threads },
-      params,
-    });
+    const saving = new AbortController();
+    const stopSaving = token.onCancellationRequested(() => saving.abort(new TrainingCancelled()));
+    try {
+      await exportTrainedModel(
+        outDir,
+        { cfg, vocab, tokenizer: s.tokenizer, precision: s.weights },
+        result,
+        { corpus: { source: `workspace: ${folders.map((f) => f.name).join(', ')}`, files: fileCount, ...counts }, options: { preset, ...s, threads }, params },
+        { signal: saving.signal },
+      );
+    } finally {
+      stopSaving.dispose();
+    }
     log.info(`training: model written to ${outDir}`);
+    if (token.isCancellationRequested) log.info('training: the cancel came after the model was saved; the new model is used');
     await this.deps.models.useWorkspaceModel();
     const total = (performance.now() - t0) / 1000;
     log.info(`training: done in ${duration(total)}; completions now use the workspace model`);

@@ -42,6 +42,7 @@ export function exportTrainedModel(
   model: Pick<ExportInput, 'cfg' | 'vocab' | 'tokenizer' | 'precision'>,
   run: TrainedRun,
   about: Pick<TrainingRecord, 'corpus' | 'options' | 'params'>,
+  opts: { signal?: AbortSignal } = {},
 ): Promise<{ dir: string }> {
   const training: TrainingRecord = {
     ...about,
@@ -53,7 +54,7 @@ export function exportTrainedModel(
     tokensPerS: run.tokensPerS,
     ...(run.ngram ? { ngram: run.ngram.figures } : {}),
   };
-  return exportModel(dir, { ...model, params: run.params, training, ...(run.ngram ? { ngram: run.ngram.bytes } : {}) });
+  return exportModel(dir, { ...model, params: run.params, training, ...(run.ngram ? { ngram: run.ngram.bytes } : {}) }, opts);
 }
 
 export function modelMeta(input: ExportInput): ModelMeta {
@@ -70,12 +71,14 @@ export function modelMeta(input: ExportInput): ModelMeta {
   };
 }
 
-export async function exportModel(dir: string, input: ExportInput): Promise<{ dir: string }> {
+/** `signal` cancels up to the save's commit (model-store.ts): the previous model then stays. */
+export async function exportModel(dir: string, input: ExportInput, opts: { signal?: AbortSignal } = {}): Promise<{ dir: string }> {
   const { cfg } = input;
   const onnx = inferenceGraph(cfg, input.params, {
     docString: `Nextword ${cfg.cell} ${cfg.layers}×${cfg.hidden} language model, vocabulary ${cfg.vocab}`,
     precision: input.precision ?? 'float32',
   });
-  await saveModel(dir, { onnx, meta: modelMeta(input) as unknown as Record<string, unknown>, ...(input.ngram ? { ngram: input.ngram } : {}) });
+  opts.signal?.throwIfAborted();
+  await saveModel(dir, { onnx, meta: modelMeta(input) as unknown as Record<string, unknown>, ...(input.ngram ? { ngram: input.ngram } : {}) }, opts.signal ? { signal: opts.signal } : {});
   return { dir };
 }

@@ -114,11 +114,11 @@ const saveQueues = new Map<string, Promise<unknown>>();
 export function saveModel(
   dir: string,
   model: SavedModel,
-  opts: { fs?: StoreFs } = {},
+  opts: { fs?: StoreFs; signal?: AbortSignal } = {},
 ): Promise<{ onnxPath: string; jsonPath: string }> {
   const absDir = path.resolve(dir);
   const previous = saveQueues.get(absDir) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(() => saveNow(opts.fs ?? nodeStoreFs, absDir, model));
+  const run = previous.catch(() => undefined).then(() => saveNow(opts.fs ?? nodeStoreFs, absDir, model, opts.signal));
   saveQueues.set(absDir, run);
   run
     .finally(() => {
@@ -153,7 +153,12 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return hash.digest('hex');
 }
 
-async function saveNow(fs: StoreFs, dir: string, model: SavedModel): Promise<{ onnxPath: string; jsonPath: string }> {
+/**
+ * `signal` cancels the save up to its commit (the rename of model.json): the files written so far are
+ * removed and it rejects with the signal's reason; the previous model stays. Once the commit has begun the
+ * save completes.
+ */
+async function saveNow(fs: StoreFs, dir: string, model: SavedModel, signal?: AbortSignal): Promise<{ onnxPath: string; jsonPath: string }> {
   const { onnx, meta, ngram } = model;
   if (!(onnx instanceof Uint8Array) || onnx.length === 0) throw new TypeError('saveModel: onnx must be a non-empty Uint8Array');
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new TypeError('saveModel: meta must be a plain object');
@@ -171,13 +176,17 @@ async function saveNow(fs: StoreFs, dir: string, model: SavedModel): Promise<{ o
 
   const written = [ref.file, ...(ngramRef ? [ngramRef.file] : [])];
   try {
+    signal?.throwIfAborted();
     await fs.mkdir(dir);
     if (ngram && ngramRef) await writeDurably(fs, dir, ngramRef.file, ngram);
+    signal?.throwIfAborted();
     await writeDurably(fs, dir, ref.file, onnx);
+    signal?.throwIfAborted();
     await writeDurably(fs, dir, MODEL_JSON, new TextEncoder().encode(json));
   } catch (err) {
-    // A full disk should not stay full of our new, uncommitted files.
+    // A full disk should not stay full of our new, uncommitted files; nor should a cancelled save.
     for (const file of written) await removeIfUnreferenced(fs, dir, file);
+    if (signal?.aborted && err === signal.reason) throw err;
     const e = err as NodeJS.ErrnoException;
     const wrapped = new Error(`could not save the model in ${dir}: ${e.message}`, { cause: err }) as NodeJS.ErrnoException;
     if (e.code) wrapped.code = e.code;

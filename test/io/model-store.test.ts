@@ -160,8 +160,12 @@ test('loadModelFiles: clear errors for missing and damaged models', async (t) =>
 interface Fault {
   /** Index of the failing operation in the save's sequence. */
   at: number;
-  /** crash: that operation and every later one fail, as if the process died. error: only that one fails. */
-  kind: 'crash' | 'error';
+  /**
+   * crash: that operation and every later one fail, as if the process died. error: only that one fails.
+   * cancel: `cancel` is called just before that operation, which then runs as usual.
+   */
+  kind: 'crash' | 'error' | 'cancel';
+  cancel?: () => void;
 }
 
 /**
@@ -178,6 +182,10 @@ function faultyFs(fault?: Fault): { fs: StoreFs; trace: string[] } {
     trace.push(`${op} ${name.startsWith('nextword-store-') ? '<dir>' : name}`);
     if (crashed) return { err: Object.assign(new Error('simulated crash'), { code: 'ECRASH' }), torn: false };
     if (!fault || index !== fault.at) return undefined;
+    if (fault.kind === 'cancel') {
+      fault.cancel?.();
+      return undefined;
+    }
     if (fault.kind === 'crash') {
       crashed = true;
       return { err: Object.assign(new Error('simulated crash'), { code: 'ECRASH' }), torn: true };
@@ -308,6 +316,42 @@ test('disk full while writing either file: the previous model loads with identic
   await assert.rejects(saveModel(dir, { onnx: same.onnx, meta: { ...same.meta, note: 'new' } }, { fs: store }), { code: 'ENOSPC' });
   await assertHolds(dir, 1);
   assert.equal((await loadModelFiles(dir)).meta.note, undefined);
+});
+
+test('a save cancelled at any step before model.json is written leaves the previous model and none of the new files; later it completes', async (t) => {
+  const { trace } = await recordSave(t);
+  const jsonOpen = trace.findIndex((op) => op.startsWith('open-wx model.json.'));
+  let cancelledBefore = 0;
+  let completed = 0;
+  for (let at = 0; at < trace.length; at++) {
+    const dir = tempDir(t);
+    await saveModel(dir, makeModel(1));
+    const controller = new AbortController();
+    const reason = new Error('cancelled by the user');
+    const { fs: store } = faultyFs({ at, kind: 'cancel', cancel: () => controller.abort(reason) });
+    const outcome = await saveModel(dir, makeModel(2), { fs: store, signal: controller.signal }).then(
+      () => 'saved',
+      (e: unknown) => e,
+    );
+    if (at < jsonOpen) {
+      assert.equal(outcome, reason, `cancelled at step ${at} (${trace[at]}): rejects with the signal's reason`);
+      await assertHolds(dir, 1);
+      assert.deepEqual(listing(dir), [onnxName(makeModel(1).onnx), 'model.json'], `step ${at}: nothing of the new model is left`);
+      cancelledBefore++;
+    } else {
+      assert.equal(outcome, 'saved', `step ${at} (${trace[at]}): model.json is being written, the save completes`);
+      await assertHolds(dir, 2);
+      completed++;
+    }
+  }
+  assert.ok(cancelledBefore >= 5 && completed >= 3, `${cancelledBefore} steps cancelled, ${completed} completed`);
+  // Cancelled before it starts: nothing is touched.
+  const dir = tempDir(t);
+  await saveModel(dir, makeModel(1));
+  const controller = new AbortController();
+  controller.abort(new Error('already cancelled'));
+  await assert.rejects(saveModel(dir, makeModel(2), { signal: controller.signal }), /already cancelled/);
+  await assertHolds(dir, 1);
 });
 
 test('stale temp and orphan files are ignored by readers and removed by the next save', async (t) => {
