@@ -1,13 +1,14 @@
 // Reads the training text of a (multi-root) workspace through VS Code: `workspace.findFiles` lists the
 // candidates (with files.exclude, search.exclude, nextword.exclude and the default excluded folders as its
-// exclude glob), `.gitignore` files found the same way decide with git's precedence, and every file is
-// judged by the same rules as `nextword train` (core/file-filters.ts: secrets, lock files, binaries,
-// minified, too large), under the file and byte caps. Going through `workspace.fs` rather than the disk
+// exclude glob; a large folder in replies of bounded size, chunked-listing.ts), `.gitignore` files found the
+// same way decide with git's precedence, and every file is judged by the same rules as `nextword train`
+// (core/file-filters.ts: secrets, lock files, binaries, minified, too large), under the file and byte caps. Going through `workspace.fs` rather than the disk
 // keeps remote and virtual workspaces working.
 //
 // Path decisions first, over every folder; then the files that pass are read a few at a time in the caps'
 // sample order (core/file-split.ts's sampleOrder), so a capped workspace is represented by a spread of its
-// files, the same ones every time, rather than its first folders. The files are listed in path order.
+// files, the same ones every time, rather than its first folders. The files are listed in path order, as
+// bytes (the training worker decodes them).
 
 import * as vscode from 'vscode';
 import {
