@@ -94,7 +94,8 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     skippedCount++;
   };
 
-  const toRead: { uri: vscode.Uri; rel: string; folder: number }[] = [];
+  /** Candidates by path only (`rel` with the folder's prefix, `inFolder` without): a URI object each, for 100,000 files, weighed on the heap and its collections; the few read get theirs then. */
+  const toRead: { rel: string; inFolder: string; folder: number }[] = [];
   /** Lets the event loop run once a stretch of work passes SLICE_MS (or now, with `force`), then checks for cancellation. */
   const pace = pacer();
   const pause = async (force = false): Promise<void> => {
@@ -119,15 +120,19 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     // most LISTING_CHUNK files, as one reply of 100,000 stalls the extension host for half a second.
     const maxResults = Math.min(2_000_000, limits.maxFiles * 10 + 10_000);
     const listStart = Date.now();
-    const listing = await listInChunks<vscode.Uri, SkipReason>(
+    const listing = await listInChunks<string, SkipReason>(
       {
-        find: (include, max) => Promise.resolve(vscode.workspace.findFiles(new vscode.RelativePattern(folder, include), exclude, max, opts.token)),
+        // Paths below the folder, at once: the URIs of a reply die young.
+        find: async (include, max) =>
+          (await vscode.workspace.findFiles(new vscode.RelativePattern(folder, include), exclude, max, opts.token))
+            .map((uri) => relativePath(folder.uri, uri))
+            .filter((rel): rel is string => rel !== undefined),
         readDirectory: async (rel) =>
           (await vscode.workspace.fs.readDirectory(rel === '' ? folder.uri : vscode.Uri.joinPath(folder.uri, rel))).map(([name, type]) => ({
             name,
             dir: (type & vscode.FileType.Directory) !== 0,
           })),
-        key: (uri) => uri.toString(),
+        key: (rel) => rel,
       },
       {
         chunk: LISTING_CHUNK,
@@ -138,17 +143,15 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
       },
     );
     checkCancelled();
-    const uris = listing.files;
-    opts.debug?.(`${folder.name}: listed ${uris.length} files in ${listing.requests} requests, ${Date.now() - listStart} ms`);
+    const paths = listing.files;
+    opts.debug?.(`${folder.name}: listed ${paths.length} files in ${listing.requests} requests, ${Date.now() - listStart} ms`);
     if (listing.truncated) opts.log?.(`${folder.name}: listed the first ${maxResults} files only`);
     // Path decisions first (cheap, but a large workspace lists 100,000 files: with breaks for the event
     // loop); the rest are read below, with every folder's.
-    for (const uri of uris) {
-      const rel = relativePath(folder.uri, uri);
-      if (rel === undefined) continue;
+    for (const rel of paths) {
       const reason = classifyPath(rel) ?? (rules.ignores(rel, false) ? 'ignored' : undefined);
       if (reason) skip(prefix + rel, reason, 0);
-      else toRead.push({ uri, rel: prefix + rel, folder: folderIndex });
+      else toRead.push({ rel: prefix + rel, inFolder: rel, folder: folderIndex });
       await pause();
     }
     folderIndex++;
@@ -176,7 +179,8 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
       await pause();
       continue;
     }
-    const stats = await Promise.all(batch.map((c) => statOrUndefined(c.uri)));
+    const uris = batch.map((c) => vscode.Uri.joinPath(folders[c.folder]!.uri, c.inFolder));
+    const stats = await Promise.all(uris.map((uri) => statOrUndefined(uri)));
     // Which of the batch fit under the caps, in order; those are read.
     const wanted: (number | SkipReason)[] = [];
     let plannedFiles = corpus.files.length;
@@ -193,7 +197,7 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
         plannedBytes += st.size;
       }
     }
-    const contents = await Promise.all(batch.map((c, i) => (typeof wanted[i] === 'number' ? readOrUndefined(c.uri) : undefined)));
+    const contents = await Promise.all(uris.map((uri, i) => (typeof wanted[i] === 'number' ? readOrUndefined(uri) : undefined)));
     batch.forEach((c, i) => {
       const rel = c.rel;
       const w = wanted[i]!;
