@@ -345,6 +345,7 @@ test('a save cancelled at any step before model.json is written leaves the previ
     }
   }
   assert.ok(cancelledBefore >= 5 && completed >= 3, `${cancelledBefore} steps cancelled, ${completed} completed`);
+  t.diagnostic(`cancelled at ${trace.length} steps: ${cancelledBefore} before the commit kept the previous model, ${completed} from it on saved the new one`);
   // Cancelled before it starts: nothing is touched.
   const dir = tempDir(t);
   await saveModel(dir, makeModel(1));
