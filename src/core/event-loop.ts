@@ -22,3 +22,15 @@ export function pacer(maxMs = SLICE_MS): (force?: boolean) => Promise<void> {
     last = performance.now();
   };
 }
+
+/**
+ * Lets the event loop run and leaves the thread idle for `ms`: between slices of background work that is
+ * not urgent (scoring a file for the status bar), so that it takes at most about half of a core and the
+ * rest of the machine (garbage collection's helper threads, the window, training) is not starved by it.
+ */
+export function breathe(ms = BREATHE_MS): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The idle time between two slices of background work, by default. */
+export const BREATHE_MS = 8;

@@ -2,12 +2,14 @@
 // Kneser-Ney model, mixed with the document cache exactly as the LSTM is (cache-model.ts), so that a
 // workspace's identifiers are offered from the first minute of training. Scoring reads the mixture's
 // distributions (LanguageModelScorer): one pass over the vocabulary per token, in plain TypeScript, on the
-// caller's thread, so it yields to the event loop every few milliseconds of work.
+// caller's thread, so it yields to the event loop every few milliseconds of work, and leaves the thread
+// idle as long again (breathe): scoring a long file takes seconds of CPU, and at full speed it kept the
+// extension host's thread busy while the training worker and the window wanted the other core.
 
 import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../cache-model.js';
 import { LanguageModelScorer } from '../completion/language-model-scorer.js';
 import type { ChunkScorer, SequenceScorer } from '../evaluation.js';
-import { yieldToEventLoop } from '../event-loop.js';
+import { breathe } from '../event-loop.js';
 import type { LanguageModel } from '../language-model.js';
 import type { ServingModel } from '../serving-model.js';
 import type { TokenizerMode } from '../tokenizer.js';
@@ -36,7 +38,7 @@ export class NgramServing implements ServingModel {
   ) {
     if (ngram.vocabSize !== vocab.size) throw new Error(`NgramServing: the n-gram model has ${ngram.vocabSize} ids, the vocabulary ${vocab.size}`);
     this.model = cache === false ? ngram : new CacheLanguageModel(ngram, cachedIdsOf(vocab), cache);
-    this.scorer = cache === false ? ngram : new LanguageModelScorer(this.model, { chunk: SCORING_CHUNK, yieldBetween: yieldToEventLoop, sliceMs: SCORING_SLICE_MS });
+    this.scorer = cache === false ? ngram : new LanguageModelScorer(this.model, { chunk: SCORING_CHUNK, yieldBetween: () => breathe(), sliceMs: SCORING_SLICE_MS });
   }
 
   async release(): Promise<void> {
