@@ -14,6 +14,9 @@ import { acceptInlineCompletion, appendParagraph, openAtEnd, recordMetrics, slee
 
 const TRAIN = 'nextword.trainWorkspace';
 const PROMPT = 'It was the ';
+/** Typed after the accepted completion, a key every KEY_INTERVAL_MS. */
+const TYPED_LINE = ' Alice looked at the door and wondered what the Queen would say to the little gardener.';
+const KEY_INTERVAL_MS = 60;
 /** Written at the workspace's root for the typing, and deleted after. */
 const TYPING_FILE = 'nextword-load-test.txt';
 
@@ -152,13 +155,22 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
       /** Gaps over 50 ms, by when they were seen (each sample resets the extension's loop histogram). */
       const stalls: { atS: number; phase: string | undefined; maxMs: number }[] = [];
       let worstMs = 0;
+      const completionWindows: { requests: number; shown: number; latency: { count: number; p50: number; max: number }; predict: { count: number; max: number } }[] = [];
       let peakRss = 0;
       let peakHeap = 0;
       let done = false;
       const run = Promise.resolve(vscode.commands.executeCommand(TRAIN)).finally(() => (done = true));
       const sampler = (async () => {
         while (!done) {
-          const s = (await stats({ reset: true })) as unknown as { training: { phase?: string } | null; memory: { rss: number; heapUsed: number }; eventLoopDelayMs: { max: number }; model: { origin?: string } };
+          const s = (await stats({ reset: true })) as unknown as {
+            training: { phase?: string } | null;
+            memory: { rss: number; heapUsed: number };
+            eventLoopDelayMs: { max: number };
+            model: { origin?: string };
+            completions: { requests: number; shown: number; latency: { count: number; p50: number; max: number }; predict: { count: number; max: number } };
+          };
+          // Completions answered by the n-gram model while the network trains (each window since the last reset).
+          if (s.model.origin === 'interim' && s.completions.requests > 0) completionWindows.push(s.completions);
           peakRss = Math.max(peakRss, s.memory.rss);
           peakHeap = Math.max(peakHeap, s.memory.heapUsed);
           const phase = s.training?.phase;
@@ -180,6 +192,11 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
       await appendParagraph(editor, PROMPT);
       const inserted = await acceptInlineCompletion(editor, PROMPT, 30_000);
       assert.ok(inserted.length > 0, 'a completion while the network trains');
+      // Then a line typed key by key, as a user would, while the network trains.
+      for (const ch of TYPED_LINE) {
+        await vscode.commands.executeCommand('type', { text: ch });
+        await sleep(KEY_INTERVAL_MS);
+      }
       await vscode.commands.executeCommand('workbench.action.files.revert');
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
       await vscode.workspace.fs.delete(note);
@@ -205,6 +222,16 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
         lateTurns,
         monotonicStartUs,
         completionAcceptedWhileTraining: inserted,
+        completionsWhileTraining: {
+          requests: completionWindows.reduce((n, w) => n + w.requests, 0),
+          shown: completionWindows.reduce((n, w) => n + w.shown, 0),
+          /** The slowest request and prediction of any window; the median of the windows' medians. */
+          worstLatencyMs: Math.max(0, ...completionWindows.filter((w) => w.latency.count > 0).map((w) => w.latency.max)),
+          worstPredictMs: Math.max(0, ...completionWindows.filter((w) => w.predict.count > 0).map((w) => w.predict.max)),
+          medianOfWindowP50Ms: ((p50s) => p50s[Math.floor(p50s.length / 2)] ?? null)(
+            completionWindows.filter((w) => w.latency.count > 0).map((w) => w.latency.p50).sort((a, b) => a - b),
+          ),
+        },
         model: end.model,
       };
       recordMetrics('large-workspace', figures);
