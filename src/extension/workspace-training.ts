@@ -311,8 +311,9 @@ export class WorkspaceTrainer implements vscode.Disposable {
       onPrepared,
       onEvent,
       onNgram,
-      // The editor comes first: on a busy machine training takes the cores it leaves.
-      { background: true },
+      // The editor comes first: on a busy machine training takes the cores it leaves; and in a process of
+      // its own, its large allocations never make the extension host's thread wait (worker-channel.ts).
+      { background: true, isolation: 'process' },
     );
     run.job = job;
     const stop = token.onCancellationRequested(() => job.cancel());

@@ -3,9 +3,9 @@
 // takes what is left. On a 2-core machine, training, the browser window and the server kept ~10 threads
 // runnable while a user typed, and the extension host's thread waited up to 200 ms for a core.
 //
-// Linux only: there a thread has its own nice value (setpriority with a thread id), inherited by the
-// threads it starts later (onnxruntime's). Elsewhere priority is per process, which would slow the editor
-// too: nothing is changed.
+// A worker thread can be lowered on Linux only: there a thread has its own nice value (setpriority with a
+// thread id), inherited by the threads it starts later (onnxruntime's). Elsewhere priority is per process,
+// which would slow the editor too: nothing is changed. A worker in a child process can be lowered anywhere.
 
 import { readlinkSync } from 'node:fs';
 import * as os from 'node:os';
@@ -19,6 +19,25 @@ export const BACKGROUND_NICE = 10;
  */
 export function lowerThreadPriority(nice = BACKGROUND_NICE): number | undefined {
   if (process.platform !== 'linux') return undefined;
+  return lowerLinuxThread(nice);
+}
+
+/**
+ * Lowers the priority of this whole process, when it is one of its own (the training worker as a child
+ * process): on Linux its main thread's (threads it starts later inherit it), elsewhere the process's. Returns
+ * false where it cannot.
+ */
+export function lowerOwnProcessPriority(nice = BACKGROUND_NICE): boolean {
+  if (process.platform === 'linux') return lowerLinuxThread(nice) !== undefined;
+  try {
+    if (os.getPriority() < nice) os.setPriority(nice);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function lowerLinuxThread(nice: number): number | undefined {
   try {
     // "/proc/thread-self" → "<pid>/task/<tid>"
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());

@@ -17,12 +17,51 @@ import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { Vocabulary } from '../core/vocabulary.js';
-import { lowerThreadPriority } from '../io/thread-priority.js';
+import { lowerOwnProcessPriority, lowerThreadPriority } from '../io/thread-priority.js';
 import { TrainRunner } from './train-runner.js';
+import { MessageAssembler, splitMessage } from './worker-channel.js';
 import type { ParentToWorker, PreparedTexts, TextsInput, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
 
-if (!parentPort) throw new Error('train-worker.js must run in a worker thread');
-const port: MessagePort = parentPort;
+/** The parent's end: a worker thread's port, or a child process's IPC channel (worker-channel.ts). */
+interface Port {
+  postMessage(m: WorkerToParent, transfer?: ArrayBuffer[]): void;
+  on(event: 'message', f: (m: ParentToWorker) => void): void;
+  close(): void;
+}
+
+const port: Port = parentPort ? threadPort(parentPort) : processPort();
+const inChildProcess = !parentPort;
+
+function threadPort(p: MessagePort): Port {
+  return {
+    postMessage: (m, transfer) => p.postMessage(m, transfer ?? []),
+    on: (event, f) => void p.on(event, f),
+    close: () => p.close(),
+  };
+}
+
+function processPort(): Port {
+  const send = process.send?.bind(process);
+  if (!send) throw new Error('train-worker.js must run in a worker thread or a child process with an IPC channel');
+  const assembler = new MessageAssembler();
+  let lastSent: Promise<void> = Promise.resolve();
+  const sendOne = (m: object) => {
+    lastSent = new Promise((resolve) => send(m, undefined, {}, () => resolve()));
+  };
+  return {
+    postMessage(m) {
+      const { message, pieces } = splitMessage(m);
+      for (const piece of pieces) sendOne(piece);
+      sendOne(message);
+    },
+    on: (_event, f) =>
+      void process.on('message', (m: unknown) => {
+        if (!assembler.accept(m)) f(assembler.restore(m as ParentToWorker));
+      }),
+    // After the last message is written: then the channel closes and the process ends by itself.
+    close: () => void lastSent.then(() => process.disconnect()),
+  };
+}
 const abort = new AbortController();
 
 async function run(input: TrainJobInput): Promise<TrainJobOutput> {
@@ -110,7 +149,10 @@ port.on('message', (m: ParentToWorker) => {
     return;
   }
   // Before anything starts threads of its own (onnxruntime's inherit the priority).
-  if ((m.type === 'prepare' || m.type === 'start') && m.options?.background) lowerThreadPriority();
+  if ((m.type === 'prepare' || m.type === 'start') && m.options?.background) {
+    if (inChildProcess) lowerOwnProcessPriority();
+    else lowerThreadPriority();
+  }
   if (m.type === 'prepare') {
     prepare(m.texts).then(
       (p) => port.postMessage({ type: 'prepared', prepared: p } satisfies WorkerToParent),

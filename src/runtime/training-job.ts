@@ -1,9 +1,10 @@
-// Starts a training run in a worker thread and gives the caller progress events, the result, and a way
-// to cancel. Nothing of the run touches the caller's event loop but the messages.
+// Starts a training run in a worker (a thread, or a child process: worker-channel.ts) and gives the caller
+// progress events, the result, and a way to cancel. Nothing of the run touches the caller's event loop but
+// the messages.
 
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { yieldToEventLoop } from '../core/event-loop.js';
 import type { TrainEvent } from '../core/trainer.js';
 import type {
   CompanionOutput,
@@ -16,6 +17,7 @@ import type {
   WorkerOptions,
   WorkerToParent,
 } from './training-protocol.js';
+import { openWorker, type Isolation } from './worker-channel.js';
 
 export class TrainingCancelled extends Error {
   constructor() {
@@ -66,16 +68,18 @@ export function startTraining(
 /**
  * Training on texts rather than ids: the worker tokenises them and builds the vocabulary (none of it on
  * the caller's thread), then `onPrepared` decides what to train on them, or throws to end the run with its
- * error (`result` rejects with it). `texts.bytes` is transferred: the caller's copy becomes unusable.
+ * error (`result` rejects with it). `texts.bytes` is transferred to a worker thread (the caller's copy
+ * becomes unusable); a child process (`isolation: 'process'`, what the editor uses) gets a copy, in pieces.
  */
 export function startTrainingOnTexts(
   texts: TextsInput,
   onPrepared: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
   onEvent: (e: TrainEvent) => void = () => {},
   onNgram: (ngram: CompanionOutput) => void = () => {},
-  options: WorkerOptions = {},
+  options: WorkerOptions & { isolation?: Isolation } = {},
 ): TrainingJob {
-  return launch({ type: 'prepare', texts, options }, [texts.bytes.buffer as ArrayBuffer], onEvent, onNgram, onPrepared);
+  const { isolation, ...workerOptions } = options;
+  return launch({ type: 'prepare', texts, options: workerOptions }, [texts.bytes.buffer as ArrayBuffer], onEvent, onNgram, onPrepared, isolation);
 }
 
 function launch(
@@ -84,17 +88,21 @@ function launch(
   onEvent: (e: TrainEvent) => void,
   onNgram: (ngram: CompanionOutput) => void,
   onPrepared?: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
+  isolation: Isolation = 'thread',
 ): TrainingJob {
-  const worker = new Worker(workerScriptPath());
+  const worker = openWorker<ParentToWorker, WorkerToParent>(workerScriptPath(), isolation);
   let cancelled = false;
   let settled = false;
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => worker.onExit(() => resolve()));
   /** Terminates the worker if it has not ended by itself within `ms`. */
   const endWithin = (ms: number) => {
-    const timer = setTimeout(() => void worker.terminate(), ms);
+    const timer = setTimeout(() => worker.terminate(), ms);
     timer.unref();
     return exited.finally(() => clearTimeout(timer));
   };
+  /** Messages to the worker: a large one in pieces between turns of the event loop (a child process). */
+  const send = (m: ParentToWorker, transfer?: ArrayBuffer[]) =>
+    void worker.send(m, transfer, yieldToEventLoop).catch(() => undefined);
   let ngram: CompanionOutput | undefined;
   const result = new Promise<TrainingOutcome>((resolve, reject) => {
     const finish = (f: () => void) => {
@@ -103,7 +111,7 @@ function launch(
       f();
       void endWithin(EXIT_GRACE_MS); // the worker closes its port after its last message
     };
-    worker.on('message', (m: WorkerToParent) => {
+    worker.onMessage((m) => {
       if (m.type === 'prepared') {
         // The caller's decision; its error ends the run (the worker is told to stop and ends by itself).
         Promise.resolve()
@@ -113,11 +121,11 @@ function launch(
           })
           .then(
             (plan) => {
-              if (!cancelled) worker.postMessage({ type: 'plan', plan } satisfies ParentToWorker);
+              if (!cancelled) send({ type: 'plan', plan });
             },
             (e: unknown) => {
               cancelled = true;
-              worker.postMessage({ type: 'cancel' } satisfies ParentToWorker);
+              send({ type: 'cancel' });
               finish(() => reject(e));
             },
           );
@@ -128,21 +136,21 @@ function launch(
       } else if (m.type === 'done') finish(() => resolve({ ...m.result, ...(ngram ? { ngram } : {}) }));
       else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));
     });
-    worker.on('error', (e) => finish(() => reject(e)));
-    worker.on('exit', (code) =>
+    worker.onError((e) => finish(() => reject(e)));
+    worker.onExit((code) =>
       finish(() => reject(cancelled ? new TrainingCancelled() : new Error(`the training worker exited unexpectedly (code ${code})`))),
     );
   });
-  worker.postMessage(first, transfer.filter((b, i) => transfer.indexOf(b) === i));
+  send(first, transfer);
   return {
     result,
     cancel() {
       cancelled = true;
-      worker.postMessage({ type: 'cancel' } satisfies ParentToWorker);
+      send({ type: 'cancel' });
     },
     async kill(graceMs = 5_000) {
       cancelled = true;
-      worker.postMessage({ type: 'cancel' } satisfies ParentToWorker);
+      send({ type: 'cancel' });
       await endWithin(graceMs);
     },
   };

@@ -222,3 +222,89 @@ test('a background job runs its worker at a lower priority (nice 10), and only t
   }).result;
   assert.ok(![...plain!.values()].some((n) => n === 10), `no thread lowered: ${JSON.stringify([...plain!])}`);
 });
+
+test('in a child process, the worker prepares the same texts, trains, posts its n-gram model and ends', async () => {
+  const trainTexts = [storyFile(21, 120), storyFile(22, 80)];
+  const validTexts = [storyFile(23, 30)];
+  const input = packedTexts(trainTexts, validTexts);
+  const thread = packedTexts(trainTexts, validTexts);
+  const seen: PreparedTexts[] = [];
+  const plan = (prepared: PreparedTexts) => {
+    seen.push(prepared);
+    const vocab = Vocabulary.fromJSON(prepared.vocab);
+    return { cfg: { ...cfg, vocab: vocab.size }, options: { ...options, epochs: 2 }, threads: 1, ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, 'text') } };
+  };
+  let ngram: CompanionOutput | undefined;
+  const inProcess = await startTrainingOnTexts(input, plan, () => {}, (n) => (ngram = n), { isolation: 'process' }).result;
+  const inThread = await startTrainingOnTexts(thread, plan).result;
+  assert.deepEqual(seen[0], seen[1], 'the same vocabulary and counts in both');
+  // The same seed and data: the same parameters, whatever the worker's home.
+  assert.deepEqual(inProcess.params, inThread.params);
+  assert.ok(ngram && ngram.bytes.length > 0);
+  assert.deepEqual(ngram.bytes, inThread.ngram?.bytes);
+});
+
+test('a child process worker hands back arrays larger than a piece intact, and stops on cancel', async () => {
+  // A vocabulary of ~3,000 words and 64 units: parameters over 2 MB, sent back in pieces.
+  const words = Array.from({ length: 3000 }, (_, i) => `w${i.toString(36)}`);
+  const rand = mulberry32(31);
+  const text = Array.from({ length: 60_000 }, () => words[Math.floor(rand() * words.length)]).join(' ');
+  const input = packedTexts([text], [text.slice(0, 20_000)]);
+  input.vocab = { maxSize: 4000, minCount: 1 };
+  const big: ModelConfig = { cell: 'lstm', layers: 1, vocab: 0, embed: 96, hidden: 96, tied: false };
+  const r = await startTrainingOnTexts(
+    input,
+    (prepared) => ({ cfg: { ...big, vocab: prepared.vocab.words.length }, options: { ...options, epochs: 1, maskWidths: dropoutMaskWidths(big) }, threads: 1 }),
+    () => {},
+    () => {},
+    { isolation: 'process' },
+  ).result;
+  assert.ok(r.params.byteLength > 2 * 1024 * 1024, `${r.params.byteLength} bytes of parameters`);
+  assert.ok(r.params.every((x) => Number.isFinite(x)));
+  let steps = 0;
+  let job: ReturnType<typeof startTrainingOnTexts> | undefined;
+  job = startTrainingOnTexts(
+    packedTexts([storyFile(24, 3000)], [storyFile(25, 50)]),
+    (prepared) => ({ cfg: { ...cfg, vocab: prepared.vocab.words.length }, options: { ...options, epochs: 50 }, threads: 1 }),
+    (e) => {
+      if (e.kind === 'step' && ++steps === 3) job!.cancel();
+    },
+    () => {},
+    { isolation: 'process' },
+  );
+  await assert.rejects(job.result, TrainingCancelled);
+  assert.ok(steps < 30, `stopped promptly (${steps} steps)`);
+});
+
+/** The nice values of this process's child processes' main threads (Linux /proc). */
+function childNiceValues(): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.pid) out.push(Number(fields[16]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+test('a background job in a child process runs it at nice 10, this process untouched', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
+  const mainNice = threadNiceValues().get(process.pid);
+  let children: number[] = [];
+  await startTrainingOnTexts(
+    packedTexts([storyFile(26, 40)], [storyFile(27, 10)]),
+    (prepared) => {
+      children = childNiceValues();
+      return { cfg: { ...cfg, vocab: prepared.vocab.words.length }, options: { ...options, epochs: 1 }, threads: 1 };
+    },
+    () => {},
+    () => {},
+    { background: true, isolation: 'process' },
+  ).result;
+  assert.ok(children.includes(10), `a child process at nice 10: ${JSON.stringify(children)}`);
+  assert.equal(threadNiceValues().get(process.pid), mainNice);
+  assert.ok(![...threadNiceValues().values()].includes(10), 'no thread of this process was lowered');
+});

@@ -1,0 +1,162 @@
+// The training worker's two homes, behind one channel: a worker thread (the CLI: nothing else runs in its
+// process) or a child process (the editor). In the extension host a worker thread shares the process's
+// address space, and its large allocations (a training session, n-gram counting) hold the kernel's lock on
+// that address space while the editor's thread allocates too: measured, a worker thread allocating and
+// touching 200 MB buffers made a 5 ms timer on the main thread come 48–52 ms late with no CPU time of its
+// own (29 times in 12 s, one core busy elsewhere), and the same allocations in a child process never did.
+//
+// A child process cannot be handed buffers: its messages are copied through a pipe, and one large message is
+// serialised or deserialised in one go on the thread that sends or receives it (tens of milliseconds for the
+// 50 MB of a workspace's text or a 60 MB n-gram model). Typed arrays of a message larger than PIECE_BYTES are
+// therefore sent ahead in pieces and the message carries a reference; the receiver puts them back together.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+
+/** Bytes per piece of a large array sent to or from a child process. */
+export const PIECE_BYTES = 2 * 1024 * 1024;
+
+type Typed = Uint8Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+const CTORS = { Uint8Array, Int32Array, Uint32Array, Float32Array, Float64Array } as const;
+type CtorName = keyof typeof CTORS;
+
+/** What stands in a message for an array sent in pieces. */
+interface BlobRef {
+  $blob: number;
+  ctor: CtorName;
+  length: number;
+}
+
+/** A piece of an array, sent before the message that refers to it. */
+export interface PieceMessage {
+  type: '$piece';
+  blob: number;
+  /** Byte offset of this piece in the array. */
+  at: number;
+  /** The array's whole size in bytes (the first piece allocates it). */
+  total: number;
+  data: Uint8Array;
+}
+
+function isTyped(v: unknown): v is Typed {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) && (v.constructor as { name: string }).name in CTORS;
+}
+
+let nextBlob = 1;
+
+/**
+ * Replaces the typed arrays larger than PIECE_BYTES (in the message, up to 4 levels deep) by references, and
+ * returns the pieces to send first. `pause` is awaited between pieces when given.
+ */
+export function splitMessage<T>(message: T): { message: T; pieces: PieceMessage[] } {
+  const pieces: PieceMessage[] = [];
+  const visit = (v: unknown, depth: number): unknown => {
+    if (isTyped(v) && v.byteLength > PIECE_BYTES) {
+      const blob = nextBlob++;
+      const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
+        pieces.push({ type: '$piece', blob, at, total: bytes.length, data: bytes.subarray(at, at + PIECE_BYTES) });
+      }
+      return { $blob: blob, ctor: v.constructor.name as CtorName, length: v.length } satisfies BlobRef;
+    }
+    if (depth >= 4 || v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
+    if (Array.isArray(v)) return v.map((x) => visit(x, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = visit(x, depth + 1);
+    return out;
+  };
+  return { message: visit(message, 0) as T, pieces };
+}
+
+/** Puts arrays back together from their pieces and substitutes them for their references. */
+export class MessageAssembler {
+  private readonly blobs = new Map<number, Uint8Array>();
+
+  /** True when `m` was a piece (kept); false for any other message. */
+  accept(m: unknown): boolean {
+    if (typeof m !== 'object' || m === null || (m as { type?: unknown }).type !== '$piece') return false;
+    const p = m as PieceMessage;
+    let buf = this.blobs.get(p.blob);
+    if (!buf) this.blobs.set(p.blob, (buf = new Uint8Array(p.total)));
+    buf.set(p.data, p.at);
+    return true;
+  }
+
+  /** The message with its references replaced by the arrays they stand for. */
+  restore<T>(message: T): T {
+    const visit = (v: unknown, depth: number): unknown => {
+      if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
+      const ref = v as Partial<BlobRef>;
+      if (typeof ref.$blob === 'number' && typeof ref.ctor === 'string' && ref.ctor in CTORS) {
+        const bytes = this.blobs.get(ref.$blob);
+        if (!bytes) throw new Error(`worker channel: no pieces arrived for array ${ref.$blob}`);
+        this.blobs.delete(ref.$blob);
+        return new CTORS[ref.ctor as CtorName](bytes.buffer as ArrayBuffer, 0, ref.length);
+      }
+      if (depth >= 4) return v;
+      if (Array.isArray(v)) return v.map((x) => visit(x, depth + 1));
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = visit(x, depth + 1);
+      return out;
+    };
+    return visit(message, 0) as T;
+  }
+}
+
+/** The parent's end of a worker. */
+export interface WorkerChannel<In, Out> {
+  /** Sends `m`; large arrays go ahead in pieces, `pause` awaited between them (a child process only). */
+  send(m: In, transfer?: ArrayBuffer[], pause?: () => Promise<void>): Promise<void>;
+  onMessage(f: (m: Out) => void): void;
+  onError(f: (e: Error) => void): void;
+  onExit(f: (code: number | null) => void): void;
+  /** Ends it at once (a thread: terminate; a process: SIGKILL). */
+  terminate(): void;
+}
+
+export type Isolation = 'thread' | 'process';
+
+export function openWorker<In, Out>(script: string, isolation: Isolation): WorkerChannel<In, Out> {
+  return isolation === 'thread' ? threadChannel(new Worker(script)) : processChannel(script);
+}
+
+function threadChannel<In, Out>(worker: Worker): WorkerChannel<In, Out> {
+  return {
+    async send(m, transfer = []) {
+      worker.postMessage(m, transfer.filter((b, i) => transfer.indexOf(b) === i));
+    },
+    onMessage: (f) => void worker.on('message', f),
+    onError: (f) => void worker.on('error', f),
+    onExit: (f) => void worker.on('exit', f),
+    terminate: () => void worker.terminate(),
+  };
+}
+
+function processChannel<In, Out>(script: string): WorkerChannel<In, Out> {
+  const child: ChildProcess = fork(script, [], {
+    serialization: 'advanced',
+    // In VS Code the extension host's executable is Electron: run it as plain Node.js.
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const assembler = new MessageAssembler();
+  return {
+    async send(m, _transfer, pause) {
+      const { message, pieces } = splitMessage(m);
+      for (const p of pieces) {
+        if (!child.connected) return;
+        child.send(p);
+        await pause?.();
+      }
+      if (child.connected) child.send(message as object);
+    },
+    onMessage: (f) =>
+      void child.on('message', (m: unknown) => {
+        if (!assembler.accept(m)) f(assembler.restore(m as Out));
+      }),
+    onError: (f) => void child.on('error', f),
+    onExit: (f) => void child.on('exit', (code) => f(code)),
+    terminate: () => void child.kill('SIGKILL'),
+  };
+}
