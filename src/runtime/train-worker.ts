@@ -25,6 +25,8 @@ import type { ParentToWorker, PreparedTexts, TextsInput, TrainJobInput, TrainJob
 /** The parent's end: a worker thread's port, or a child process's IPC channel (worker-channel.ts). */
 interface Port {
   postMessage(m: WorkerToParent, transfer?: ArrayBuffer[]): void;
+  /** Resolves once what was posted is written: a child process writes to its pipe only between turns of its event loop, which training holds for long stretches. */
+  flushed(): Promise<void>;
   on(event: 'message', f: (m: ParentToWorker) => void): void;
   close(): void;
 }
@@ -35,6 +37,7 @@ const inChildProcess = !parentPort;
 function threadPort(p: MessagePort): Port {
   return {
     postMessage: (m, transfer) => p.postMessage(m, transfer ?? []),
+    flushed: async () => {},
     on: (event, f) => void p.on(event, f),
     close: () => p.close(),
   };
@@ -54,6 +57,7 @@ function processPort(): Port {
       for (const piece of pieces) sendOne(piece);
       sendOne(message);
     },
+    flushed: () => lastSent,
     on: (_event, f) =>
       void process.on('message', (m: unknown) => {
         if (!assembler.accept(m)) f(assembler.restore(m as ParentToWorker));
@@ -71,6 +75,8 @@ async function run(input: TrainJobInput): Promise<TrainJobOutput> {
     const { model, figures } = trainCompanion(input.train, input.valid, input.ngram);
     const bytes = model.toBytes();
     port.postMessage({ type: 'ngram', ngram: { bytes, figures } } satisfies WorkerToParent, [bytes.buffer as ArrayBuffer]);
+    // Before the network's training holds this thread: the parent serves this model meanwhile.
+    await port.flushed();
     abort.signal.throwIfAborted();
   }
   const params = input.initialParams ?? initialParameters(cfg, mulberry32(options.seed));
