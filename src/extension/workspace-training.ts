@@ -1,5 +1,5 @@
 // "Nextword: Train on Workspace": read the workspace (workspace-corpus.ts), hand the files' bytes to a
-// worker thread (runtime/training-job.ts) that builds the vocabulary and trains, under a cancellable
+// training process (runtime/training-job.ts) that builds the vocabulary and trains, under a cancellable
 // progress notification, write the model atomically under the workspace's storage, and switch to it. The
 // CLI's `nextword train` is the same flow (src/cli/train-command.ts); only the reading, where the
 // vocabulary is built (the CLI has no event loop to keep free) and the progress display differ.
