@@ -1,10 +1,9 @@
 // The training worker: runs the training loop on the ONNX training graph in a worker thread or a child
 // process (worker-channel.ts), because onnxruntime's `run` blocks the thread that calls it. Progress goes
 // to the parent as messages; a 'cancel' message stops the loop between steps. When asked, it first trains
-// the n-gram companion
-// (seconds) and posts it, so that the caller can serve it while the LSTM trains. Given texts instead of
-// ids ('prepare'), it tokenises them and builds the vocabulary, posts it ('prepared'), and trains on the
-// plan the parent answers with ('plan').
+// the n-gram companion (seconds) and posts it, so that the caller can serve it while the LSTM trains.
+// Given texts instead of ids ('prepare'), it tokenises them and builds the vocabulary, posts it
+// ('prepared'), and trains on the plan the parent answers with ('plan').
 //
 // The worker ends itself: it releases its sessions, posts the outcome, and closes its port, so the
 // parent never has to terminate it while onnxruntime is in native code (terminating a thread in the
