@@ -47,6 +47,9 @@ function processPort(): Port {
   const send = process.send?.bind(process);
   if (!send) throw new Error('train-worker.js must run in a worker thread or a child process with an IPC channel');
   const assembler = new MessageAssembler();
+  // The channel closes when this worker is done, or when the parent is gone (the editor quit or crashed):
+  // either way nothing is left to do, and an orphan must not train on.
+  process.on('disconnect', () => process.exit(0));
   let lastSent: Promise<void> = Promise.resolve();
   const sendOne = (m: object) => {
     lastSent = new Promise((resolve) => send(m, undefined, {}, () => resolve()));

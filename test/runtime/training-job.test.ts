@@ -1,7 +1,9 @@
 // The training worker end to end: a real worker thread running the ONNX training graph.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import test from 'node:test';
 import { dropoutMaskWidths, type ModelConfig } from '../../src/core/model-config.js';
 import { mulberry32 } from '../../src/core/random.js';
@@ -307,4 +309,36 @@ test('a background job in a child process runs it at nice 10, this process untou
   assert.ok(children.includes(10), `a child process at nice 10: ${JSON.stringify(children)}`);
   assert.equal(threadNiceValues().get(process.pid), mainNice);
   assert.ok(![...threadNiceValues().values()].includes(10), 'no thread of this process was lowered');
+});
+
+test('a training child process whose parent is killed stops at once (no orphan trains on)', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
+  const parent = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'orphan-parent.fixture.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    parent.stdout!.on('data', (d: Buffer) => d.toString().includes('prepared') && resolve());
+    parent.once('exit', (code) => reject(new Error(`the parent exited first (${code})`)));
+  });
+  const children = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent.pid;
+      } catch {
+        return false;
+      }
+    });
+  const worker = children.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('train-worker'));
+  assert.ok(worker, `the training process is a child of the parent: ${children.join(', ')}`);
+  parent.kill('SIGKILL');
+  const gone = () => {
+    try {
+      const stat = readFileSync(`/proc/${worker}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z'); // exited, not yet reaped
+    } catch {
+      return true;
+    }
+  };
+  const deadline = Date.now() + 5000;
+  while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(gone(), 'the training process ended within 5 s of its parent');
 });
