@@ -71,8 +71,10 @@ test('the shipped bundles load no network module and use no network global', () 
     'assert', 'buffer', 'crypto', 'events', 'fs', 'fs/promises', 'os', 'path', 'perf_hooks', 'process', 'stream',
     'string_decoder', 'url', 'util', 'worker_threads', 'zlib', 'readline', 'tty', 'module', 'v8',
     'onnxruntime-node', 'vscode',
+    // For one thing only, checked below: fork the bundled training worker (the editor trains in a child process).
+    'child_process',
   ]);
-  const network = /^(net|tls|http|https|http2|dgram|dns|dns\/promises|child_process|cluster|inspector)$/;
+  const network = /^(net|tls|http|https|http2|dgram|dns|dns\/promises|cluster|inspector)$/;
   for (const bundle of ['extension.js', 'cli.js', 'train-worker.js']) {
     const file = path.join(ROOT, 'dist', bundle);
     assert.ok(existsSync(file), `${bundle} is built (npm run build)`);
@@ -86,6 +88,14 @@ test('the shipped bundles load no network module and use no network global', () 
     for (const global of ['fetch(', 'new WebSocket', 'XMLHttpRequest', 'EventSource']) {
       assert.ok(!code.includes(global), `${bundle} uses ${global}`);
     }
+    // child_process: nothing but fork (no shell, no other program), and only of the bundled training worker.
+    const imports = [...code.matchAll(/var (\w+) = require\("(?:node:)?child_process"\)/g)];
+    if (bundle === 'extension.js') assert.equal(imports.length, 1, 'the extension forks its training process (the check below has something to check)');
+    for (const m of imports) {
+      const used = new Set([...code.matchAll(new RegExp(`\\b${m[1]}\\.(\\w+)`, 'g'))].map((u) => u[1]));
+      assert.deepEqual([...used], ['fork'], `${bundle} uses child_process for ${[...used].join(', ')}`);
+    }
+    if (/child_process/.test(code)) assert.match(code, /train-worker\.js/, `${bundle} forks the training worker`);
   }
   // The one external package loaded at run time: its JavaScript (not its install script, which the
   // README's install skips) loads no network module either.
