@@ -106,6 +106,11 @@ test('asked for the n-gram companion, the worker posts it before the first step 
   assert.ok(r.ngram.figures.validPpl < 12 / 2, `the companion learns the pattern too (${r.ngram.figures.validPpl})`);
 });
 
+/** A plan for the small model on whatever vocabulary the worker built, for `epochs` epochs. */
+function smallPlan(prepared: PreparedTexts, epochs: number) {
+  return { cfg: { ...cfg, vocab: prepared.vocab.words.length }, options: { ...options, epochs }, threads: 1 };
+}
+
 /** Files of text for startTrainingOnTexts, packed as Train on Workspace packs them. */
 function packedTexts(trainTexts: string[], validTexts: string[]) {
   const enc = new TextEncoder();
@@ -206,7 +211,7 @@ test('a background job runs its worker at a lower priority (nice 10), and only t
     packedTexts([storyFile(10, 40)], [storyFile(11, 10)]),
     (prepared) => {
       during = threadNiceValues();
-      return { cfg: { ...cfg, vocab: prepared.vocab.words.length }, options: { ...options, epochs: 1 }, threads: 1 };
+      return smallPlan(prepared, 1);
     },
     () => {},
     () => {},
@@ -220,7 +225,7 @@ test('a background job runs its worker at a lower priority (nice 10), and only t
   let plain: Map<number, number> | undefined;
   await startTrainingOnTexts(packedTexts([storyFile(12, 40)], [storyFile(13, 10)]), (prepared) => {
     plain = threadNiceValues();
-    return { cfg: { ...cfg, vocab: prepared.vocab.words.length }, options: { ...options, epochs: 1 }, threads: 1 };
+    return smallPlan(prepared, 1);
   }).result;
   assert.ok(![...plain!.values()].some((n) => n === 10), `no thread lowered: ${JSON.stringify([...plain!])}`);
 });
@@ -267,7 +272,7 @@ test('a child process worker hands back arrays larger than a piece intact, and s
   let job: ReturnType<typeof startTrainingOnTexts> | undefined;
   job = startTrainingOnTexts(
     packedTexts([storyFile(24, 3000)], [storyFile(25, 50)]),
-    (prepared) => ({ cfg: { ...cfg, vocab: prepared.vocab.words.length }, options: { ...options, epochs: 50 }, threads: 1 }),
+    (prepared) => (smallPlan(prepared, 50)),
     (e) => {
       if (e.kind === 'step' && ++steps === 3) job!.cancel();
     },
@@ -300,7 +305,7 @@ test('a background job in a child process runs it at nice 10, this process untou
     packedTexts([storyFile(26, 40)], [storyFile(27, 10)]),
     (prepared) => {
       children = childNiceValues();
-      return { cfg: { ...cfg, vocab: prepared.vocab.words.length }, options: { ...options, epochs: 1 }, threads: 1 };
+      return smallPlan(prepared, 1);
     },
     () => {},
     () => {},
