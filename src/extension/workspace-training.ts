@@ -286,7 +286,13 @@ export class WorkspaceTrainer implements vscode.Disposable {
       plan = { vocab, cfg, options, params, counts };
       this.setProgress({ phase: 'training', fraction: 0 });
       notification.report({ message: `Starting: ${thousands(counts.trainTokens)} tokens, ${thousands(params)} parameters…` });
-      return { cfg, options, threads, ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer) } };
+      return {
+        cfg,
+        options,
+        threads,
+        // Next to the model's folder in the workspace's storage, read back off this thread (io/handover-file.ts).
+        ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), handoverFile: `${outDir}.ngram-handover.tmp` },
+      };
     };
     // The n-gram model serves meanwhile unless the workspace already has a model of its own (a network
     // trained on it beats a few seconds of counting).

@@ -17,6 +17,7 @@ import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { Vocabulary } from '../core/vocabulary.js';
+import { writeHandover } from '../io/handover-file.js';
 import { lowerOwnProcessPriority, lowerThreadPriority } from '../io/thread-priority.js';
 import { TrainRunner } from './train-runner.js';
 import { MessageAssembler, splitMessage } from './worker-channel.js';
@@ -77,7 +78,10 @@ async function run(input: TrainJobInput): Promise<TrainJobOutput> {
   if (input.ngram) {
     const { model, figures } = trainCompanion(input.train, input.valid, input.ngram);
     const bytes = model.toBytes();
-    port.postMessage({ type: 'ngram', ngram: { bytes, figures } } satisfies WorkerToParent, [bytes.buffer as ArrayBuffer]);
+    if (input.ngram.handoverFile) {
+      writeHandover(input.ngram.handoverFile, bytes);
+      port.postMessage({ type: 'ngram', ngram: { file: input.ngram.handoverFile, figures } } satisfies WorkerToParent);
+    } else port.postMessage({ type: 'ngram', ngram: { bytes, figures } } satisfies WorkerToParent, [bytes.buffer as ArrayBuffer]);
     // Before the network's training holds this thread: the parent serves this model meanwhile.
     await port.flushed();
     abort.signal.throwIfAborted();

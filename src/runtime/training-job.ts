@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { yieldToEventLoop } from '../core/event-loop.js';
+import { takeHandover } from '../io/handover-file.js';
 import type { TrainEvent } from '../core/trainer.js';
 import type {
   CompanionOutput,
@@ -104,6 +105,8 @@ function launch(
   const send = (m: ParentToWorker, transfer?: ArrayBuffer[]) =>
     void worker.send(m, transfer, yieldToEventLoop).catch(() => undefined);
   let ngram: CompanionOutput | undefined;
+  /** Settles once a posted n-gram model is in hand (it may come through a file). */
+  let ngramReady: Promise<void> = Promise.resolve();
   const result = new Promise<TrainingOutcome>((resolve, reject) => {
     const finish = (f: () => void) => {
       if (settled) return;
@@ -131,9 +134,23 @@ function launch(
           );
       } else if (m.type === 'event') onEvent(m.event);
       else if (m.type === 'ngram') {
-        ngram = m.ngram;
-        onNgram(m.ngram);
-      } else if (m.type === 'done') finish(() => resolve({ ...m.result, ...(ngram ? { ngram } : {}) }));
+        const posted = m.ngram;
+        // Written to a file by the worker: read off this thread, then handed on as if posted.
+        ngramReady = ('file' in posted ? takeHandover(posted.file).then((bytes) => ({ bytes, figures: posted.figures })) : Promise.resolve(posted)).then(
+          (output) => {
+            ngram = output;
+            onNgram(output);
+          },
+        );
+        ngramReady.catch((e: unknown) => {
+          cancelled = true;
+          send({ type: 'cancel' });
+          finish(() => reject(new Error(`the n-gram model could not be read back: ${(e as Error).message}`, { cause: e })));
+        });
+      } else if (m.type === 'done') {
+        const result = m.result;
+        void ngramReady.then(() => finish(() => resolve({ ...result, ...(ngram ? { ngram } : {}) })), () => undefined);
+      }
       else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));
     });
     worker.onError((e) => finish(() => reject(e)));

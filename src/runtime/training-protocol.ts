@@ -33,7 +33,7 @@ export interface PreparedTexts {
 /** The caller's answer to `prepared`: what to train on the prepared ids. */
 export type TrainPlan = Pick<TrainJobInput, 'cfg' | 'options' | 'threads'> & {
   /** Train the n-gram companion first (its sizes are the prepared files'). */
-  ngram?: Omit<CompanionPlan, 'trainSizes' | 'validSizes'>;
+  ngram?: Omit<CompanionPlan, 'trainSizes' | 'validSizes'> & Handover;
 };
 
 export interface TrainJobInput {
@@ -48,7 +48,12 @@ export interface TrainJobInput {
   /** onnxruntime intra-op threads (0: all cores). */
   threads: number;
   /** Train the n-gram companion first (before the LSTM's first step) and post it. */
-  ngram?: CompanionPlan;
+  ngram?: CompanionPlan & Handover;
+}
+
+/** Where the worker writes the n-gram model for the parent instead of posting its bytes (io/handover-file.ts). */
+export interface Handover {
+  handoverFile?: string;
 }
 
 /** How the worker runs, whatever it is given. */
@@ -68,7 +73,7 @@ export type TrainJobOutput = TrainResult & { testPpl?: number };
 export type WorkerToParent =
   | { type: 'prepared'; prepared: PreparedTexts }
   | { type: 'event'; event: TrainEvent }
-  | { type: 'ngram'; ngram: CompanionOutput }
+  | { type: 'ngram'; ngram: CompanionOutput | { file: string; figures: CompanionFigures } }
   | { type: 'done'; result: TrainJobOutput }
   | { type: 'error'; message: string; cancelled: boolean };
 

@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
 import { dropoutMaskWidths, type ModelConfig } from '../../src/core/model-config.js';
@@ -346,4 +347,26 @@ test('a training child process whose parent is killed stops at once (no orphan t
   const deadline = Date.now() + 5000;
   while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.ok(gone(), 'the training process ended within 5 s of its parent');
+});
+
+test('a child process worker can hand its n-gram model over through a file: the same bytes, and the file is gone after', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nextword-handover-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'storage', 'model.ngram-handover.tmp');
+  const texts = [storyFile(41, 100)];
+  const valid = [storyFile(42, 20)];
+  const plan = (prepared: PreparedTexts) => {
+    const vocab = Vocabulary.fromJSON(prepared.vocab);
+    return { ...smallPlan(prepared, 1), ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, 'text'), handoverFile: file } };
+  };
+  let handed: CompanionOutput | undefined;
+  const viaFile = await startTrainingOnTexts(packedTexts(texts, valid), plan, () => {}, (n) => (handed = n), { isolation: 'process' }).result;
+  const direct = await startTrainingOnTexts(packedTexts(texts, valid), (p) => {
+    const { ngram, ...rest } = plan(p);
+    return { ...rest, ngram: { vocabSize: ngram.vocabSize, startId: ngram.startId } };
+  }).result;
+  assert.ok(handed && direct.ngram);
+  assert.deepEqual(handed.bytes, direct.ngram.bytes);
+  assert.deepEqual(viaFile.ngram?.bytes, direct.ngram.bytes, 'the result carries it too');
+  assert.ok(!existsSync(file), 'the hand-over file is removed once read');
 });
