@@ -1,6 +1,7 @@
 // Letting the event loop run during long synchronous work on a thread that must stay responsive (the
 // editor's extension host): one way to yield, and a pacer that yields only once a stretch of work has run
-// long enough, so that it can be called after every small piece at no cost in between.
+// long enough, so that it can be called after every small piece at no cost in between. Long work is written
+// once, as a generator of steps, and run either straight through (runSteps) or with pauses (runStepsPaced).
 
 /** Resolves after pending events have run (setImmediate; a zero timeout where there is none). */
 export function yieldToEventLoop(): Promise<void> {
@@ -34,3 +35,19 @@ export function breathe(ms = BREATHE_MS): Promise<void> {
 
 /** The idle time between two slices of background work, by default. */
 export const BREATHE_MS = 8;
+
+/** Work as a sequence of steps: it yields between pieces and returns its result. */
+export type Steps<T> = Generator<void, T, void>;
+
+/** Runs `steps` to the end at once. */
+export function runSteps<T>(steps: Steps<T>): T {
+  for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
+}
+
+/** Runs `steps` to the end, awaiting `pause` after each. */
+export async function runStepsPaced<T>(steps: Steps<T>, pause: () => Promise<void>): Promise<T> {
+  for (let r = steps.next(); ; r = steps.next()) {
+    if (r.done) return r.value;
+    await pause();
+  }
+}

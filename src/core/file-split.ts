@@ -11,6 +11,8 @@
 // relPaths should be forward-slash and relative to the workspace root, as the walkers produce them, so a
 // workspace splits the same way on every OS.
 
+import { runSteps, runStepsPaced, type Steps } from './event-loop.js';
+
 /** FNV-1a, 32-bit, over the UTF-8 bytes of `text` (encoded on the fly, as TextEncoder would: a lone surrogate as U+FFFD). */
 export function fnv1a32(text: string): number {
   let h = 0x811c9dc5;
@@ -131,24 +133,15 @@ export function sampleOrder(relPaths: readonly string[]): number[] {
 
 /** Indices of `relPaths` by ascending key (ties: path, then position): sampleOrder with its keys computed elsewhere. */
 export function orderByKeys(relPaths: readonly string[], keys: Uint32Array): number[] {
-  const steps = orderSteps(relPaths, keys);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return runSteps(orderSteps(relPaths, keys));
 }
 
 /**
  * orderByKeys in pieces, awaiting `pause` between them: ordering 100,000 paths at once held the editor's
  * thread ~40 ms; a piece is one of 256 buckets.
  */
-export async function orderByKeysPaced(relPaths: readonly string[], keys: Uint32Array, pause: () => Promise<void>): Promise<number[]> {
-  const steps = orderSteps(relPaths, keys);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-    await pause();
-  }
+export function orderByKeysPaced(relPaths: readonly string[], keys: Uint32Array, pause: () => Promise<void>): Promise<number[]> {
+  return runStepsPaced(orderSteps(relPaths, keys), pause);
 }
 
 /**
@@ -156,7 +149,7 @@ export async function orderByKeysPaced(relPaths: readonly string[], keys: Uint32
  * after each. Within a bucket, key · 2^21 + index is exact in a double: one native numeric sort (a
  * comparator over 100,000 paths took ~50 ms), then the rare runs of equal keys put in path order.
  */
-function* orderSteps(relPaths: readonly string[], keys: Uint32Array): Generator<void, number[]> {
+function* orderSteps(relPaths: readonly string[], keys: Uint32Array): Steps<number[]> {
   const n = relPaths.length;
   const byPath = (a: number, b: number) => (relPaths[a]! < relPaths[b]! ? -1 : relPaths[a]! > relPaths[b]! ? 1 : a - b);
   const starts = new Uint32Array(BUCKETS + 1);

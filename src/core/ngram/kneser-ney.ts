@@ -43,6 +43,7 @@
 // u32 [C + 1] followStart, i32 [F] followWord, u32 [F] followCount. Totals and γ are recomputed on load.
 
 import type { ChunkScorer, ChunkScores, SequenceScorer } from '../evaluation.js';
+import { runSteps, runStepsPaced, type Steps } from '../event-loop.js';
 import type { LanguageModel, RecurrentState } from '../language-model.js';
 
 export interface KneserNeyOptions {
@@ -167,7 +168,7 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     }
     const discounts = new Float64Array(N * 3);
     for (let n = 0; n < N; n++) discounts.set(estimateDiscounts(coc.subarray(n * 4, n * 4 + 4)), n * 3);
-    return new KneserNey(N, V, discounts, nodeToken, childStart, followStart, followWord, followCount, drain(nodeSums(discounts, childStart, followStart, followCount)));
+    return new KneserNey(N, V, discounts, nodeToken, childStart, followStart, followWord, followCount, runSteps(nodeSums(discounts, childStart, followStart, followCount)));
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -281,23 +282,19 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
    * afterwards.
    */
   static fromBytes(bytes: Uint8Array): KneserNey {
-    return drain(KneserNey.parse(bytes));
+    return runSteps(KneserNey.parse(bytes));
   }
 
   /**
    * fromBytes, awaiting `pause` between pieces of the work (each a few milliseconds for any size): what
    * a thread that must stay responsive (the editor's extension host) loads a large model with.
    */
-  static async fromBytesAsync(bytes: Uint8Array, pause: () => Promise<void>): Promise<KneserNey> {
-    const steps = KneserNey.parse(bytes);
-    for (let r = steps.next(); ; r = steps.next()) {
-      if (r.done) return r.value;
-      await pause();
-    }
+  static fromBytesAsync(bytes: Uint8Array, pause: () => Promise<void>): Promise<KneserNey> {
+    return runStepsPaced(KneserNey.parse(bytes), pause);
   }
 
   /** fromBytes as a sequence of steps: it yields between pieces of work and returns the model. */
-  private static *parse(bytes: Uint8Array): Generator<void, KneserNey, void> {
+  private static *parse(bytes: Uint8Array): Steps<KneserNey> {
     const fail = (msg: string): never => {
       throw new Error(`KneserNey.fromBytes: ${msg}`);
     };
@@ -324,7 +321,7 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
      * nothing before it), returns a view of `bytes` instead: no copy, and no allocation of the model's size
      * (a 60 MB one on the editor's thread brought on a 160-380 ms garbage collection).
      */
-    function* read<T extends Float64Array | Int32Array | Uint32Array>(out: T, from: number, get: (at: number) => number, size: number): Generator<void, T, void> {
+    function* read<T extends Float64Array | Int32Array | Uint32Array>(out: T, from: number, get: (at: number) => number, size: number): Steps<T> {
       const Typed = out.constructor as { new (b: ArrayBufferLike, offset?: number, length?: number): T };
       if (LITTLE_ENDIAN && from === 0 && (bytes.byteOffset + o) % size === 0) {
         const view = new Typed(bytes.buffer, bytes.byteOffset + o, out.length);
@@ -376,8 +373,7 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     }
     // Only now are the ranges known to lie within the arrays.
     for (let c = 0; c < C; ) {
-      const next = checkOrder(nodeToken, childStart, followWord, followStart, V, c, STEP_ENTRIES, fail);
-      c = next;
+      c = checkOrder(nodeToken, childStart, followWord, followStart, V, c, STEP_ENTRIES, fail);
       yield;
     }
     const depth = yield* nodeDepthSteps(childStart, C);
@@ -531,8 +527,8 @@ interface NodeSums {
   gammaMass: Float64Array; // [C]
 }
 
-/** The NodeSums of a trie, yielding every STEP_NODES contexts. */
-function* nodeSums(discounts: Float64Array, childStart: Uint32Array, followStart: Uint32Array, followCount: Int32Array): Generator<void, NodeSums, void> {
+/** The NodeSums of a trie, yielding after about every STEP_ENTRIES followers. */
+function* nodeSums(discounts: Float64Array, childStart: Uint32Array, followStart: Uint32Array, followCount: Int32Array): Steps<NodeSums> {
   const C = childStart.length - 1;
   const depth = yield* nodeDepthSteps(childStart, C);
   const sums: NodeSums = { total: new Float64Array(C), gammaMass: new Float64Array(C) };
@@ -543,18 +539,13 @@ function* nodeSums(discounts: Float64Array, childStart: Uint32Array, followStart
   return sums;
 }
 
-/** Runs a generator of steps to its end. */
-function drain<T>(steps: Generator<void, T, void>): T {
-  for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
-}
-
 /** Depth of every node of a breadth-first trie (children of c: childStart[c] … childStart[c+1]−1, all > c). */
 function nodeDepths(childStart: Uint32Array, C: number): Uint8Array {
-  return drain(nodeDepthSteps(childStart, C));
+  return runSteps(nodeDepthSteps(childStart, C));
 }
 
 /** nodeDepths, yielding every STEP_NODES + 1 nodes. */
-function* nodeDepthSteps(childStart: Uint32Array, C: number): Generator<void, Uint8Array, void> {
+function* nodeDepthSteps(childStart: Uint32Array, C: number): Steps<Uint8Array> {
   const depth = new Uint8Array(C);
   for (let c = 0; c < C; c += STEP_NODES + 1) {
     depthsOf(depth, childStart, c, Math.min(C, c + STEP_NODES + 1));

@@ -25,7 +25,6 @@ import type { KneserNey } from './kneser-ney.js';
 const SCORING_CHUNK = 32;
 const SCORING_SLICE_MS = 8;
 
-
 export class NgramServing implements ServingModel {
   readonly model: LanguageModel;
   readonly scorer: ChunkScorer & SequenceScorer;
