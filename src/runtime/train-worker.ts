@@ -9,7 +9,6 @@
 // parent never has to terminate it while onnxruntime is in native code (terminating a thread in the
 // middle of a session's creation aborts the whole process).
 
-import { parentPort, type MessagePort } from 'node:worker_threads';
 import { pacer } from '../core/event-loop.js';
 import { initialParameters } from '../core/model-config.js';
 import { trainCompanion } from '../core/ngram/companion.js';
@@ -20,56 +19,11 @@ import { Vocabulary } from '../core/vocabulary.js';
 import { writeHandover } from '../io/handover-file.js';
 import { lowerOwnProcessPriority, lowerThreadPriority } from '../io/thread-priority.js';
 import { TrainRunner } from './train-runner.js';
-import { MessageAssembler, splitMessage } from './worker-channel.js';
+import { workerPort } from './worker-channel.js';
 import type { ParentToWorker, PreparedTexts, TextsInput, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
 
 /** The parent's end: a worker thread's port, or a child process's IPC channel (worker-channel.ts). */
-interface Port {
-  postMessage(m: WorkerToParent, transfer?: ArrayBuffer[]): void;
-  /** Resolves once what was posted is written: a child process writes to its pipe only between turns of its event loop, which training holds for long stretches. */
-  flushed(): Promise<void>;
-  on(event: 'message', f: (m: ParentToWorker) => void): void;
-  close(): void;
-}
-
-const port: Port = parentPort ? threadPort(parentPort) : processPort();
-const inChildProcess = !parentPort;
-
-function threadPort(p: MessagePort): Port {
-  return {
-    postMessage: (m, transfer) => p.postMessage(m, transfer ?? []),
-    flushed: async () => {},
-    on: (event, f) => void p.on(event, f),
-    close: () => p.close(),
-  };
-}
-
-function processPort(): Port {
-  const send = process.send?.bind(process);
-  if (!send) throw new Error('train-worker.js must run in a worker thread or a child process with an IPC channel');
-  const assembler = new MessageAssembler();
-  // The channel closes when this worker is done, or when the parent is gone (the editor quit or crashed):
-  // either way nothing is left to do, and an orphan must not train on.
-  process.on('disconnect', () => process.exit(0));
-  let lastSent: Promise<void> = Promise.resolve();
-  const sendOne = (m: object) => {
-    lastSent = new Promise((resolve) => send(m, undefined, {}, () => resolve()));
-  };
-  return {
-    postMessage(m) {
-      const { message, pieces } = splitMessage(m);
-      for (const piece of pieces) sendOne(piece);
-      sendOne(message);
-    },
-    flushed: () => lastSent,
-    on: (_event, f) =>
-      void process.on('message', (m: unknown) => {
-        if (!assembler.accept(m)) f(assembler.restore(m as ParentToWorker));
-      }),
-    // After the last message is written: then the channel closes and the process ends by itself.
-    close: () => void lastSent.then(() => process.disconnect()),
-  };
-}
+const port = workerPort<WorkerToParent, ParentToWorker>();
 const abort = new AbortController();
 
 async function run(input: TrainJobInput): Promise<TrainJobOutput> {
@@ -153,7 +107,7 @@ function settle(outcome: Promise<TrainJobOutput>): void {
     .finally(() => port.close());
 }
 
-port.on('message', (m: ParentToWorker) => {
+port.onMessage((m) => {
   if (m.type === 'cancel') {
     abort.abort();
     // Cancelled while waiting for the plan: nothing else would end the run.
@@ -163,7 +117,7 @@ port.on('message', (m: ParentToWorker) => {
   }
   // Before anything starts threads of its own (onnxruntime's inherit the priority).
   if ((m.type === 'prepare' || m.type === 'start') && m.options?.background) {
-    if (inChildProcess) lowerOwnProcessPriority();
+    if (port.inChildProcess) lowerOwnProcessPriority();
     else lowerThreadPriority();
   }
   if (m.type === 'prepare') {

@@ -1,5 +1,6 @@
-// The training worker's two homes, behind one channel: a worker thread (the CLI: nothing else runs in its
-// process) or a child process (the editor). In the extension host a worker thread shares the process's
+// The training worker's two homes, behind one channel (both ends here: openWorker for the parent,
+// workerPort for the worker): a worker thread (the CLI: nothing else runs in its process) or a child
+// process (the editor). In the extension host a worker thread shares the process's
 // address space, and its large allocations (a training session, n-gram counting) hold the kernel's lock on
 // that address space while the editor's thread allocates too: measured, a worker thread allocating and
 // touching 200 MB buffers made a 5 ms timer on the main thread come 48–52 ms late with no CPU time of its
@@ -11,7 +12,7 @@
 // therefore sent ahead in pieces and the message carries a reference; the receiver puts them back together.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
+import { parentPort, Worker } from 'node:worker_threads';
 
 /** Bytes per piece of a large array sent to or from a child process. */
 export const PIECE_BYTES = 2 * 1024 * 1024;
@@ -46,7 +47,7 @@ let nextBlob = 1;
 
 /**
  * Replaces the typed arrays larger than PIECE_BYTES (in the message, up to 4 levels deep) by references, and
- * returns the pieces to send first. `pause` is awaited between pieces when given.
+ * returns the pieces to send first.
  */
 export function splitMessage<T>(message: T): { message: T; pieces: PieceMessage[] } {
   const pieces: PieceMessage[] = [];
@@ -158,5 +159,55 @@ function processChannel<In, Out>(script: string): WorkerChannel<In, Out> {
     onError: (f) => void child.on('error', f),
     onExit: (f) => void child.on('exit', (code) => f(code)),
     terminate: () => void child.kill('SIGKILL'),
+  };
+}
+
+/** The worker's end of its channel to the parent, in either home. */
+export interface WorkerPort<Out, In> {
+  /** In a child process (else a worker thread). */
+  readonly inChildProcess: boolean;
+  postMessage(m: Out, transfer?: ArrayBuffer[]): void;
+  /** Resolves once what was posted is written: a child process writes to its pipe only between turns of its event loop, which training holds for long stretches. */
+  flushed(): Promise<void>;
+  onMessage(f: (m: In) => void): void;
+  /** Closes the channel after the last message is written; the worker then ends by itself. */
+  close(): void;
+}
+
+/** The end of the channel for code running as a worker: a worker thread's port, or a child process's IPC channel. */
+export function workerPort<Out, In>(): WorkerPort<Out, In> {
+  if (parentPort) {
+    const p = parentPort;
+    return {
+      inChildProcess: false,
+      postMessage: (m, transfer) => p.postMessage(m, transfer ?? []),
+      flushed: async () => {},
+      onMessage: (f) => void p.on('message', f),
+      close: () => p.close(),
+    };
+  }
+  const send = process.send?.bind(process);
+  if (!send) throw new Error('a worker must run in a worker thread or a child process with an IPC channel');
+  const assembler = new MessageAssembler();
+  // The channel closes when the worker is done, or when the parent is gone (the editor quit or crashed):
+  // either way nothing is left to do, and an orphan must not train on.
+  process.on('disconnect', () => process.exit(0));
+  let lastSent: Promise<void> = Promise.resolve();
+  const sendOne = (m: object) => {
+    lastSent = new Promise((resolve) => send(m, undefined, {}, () => resolve()));
+  };
+  return {
+    inChildProcess: true,
+    postMessage(m) {
+      const { message, pieces } = splitMessage(m);
+      for (const piece of pieces) sendOne(piece);
+      sendOne(message as object);
+    },
+    flushed: () => lastSent,
+    onMessage: (f) =>
+      void process.on('message', (m: unknown) => {
+        if (!assembler.accept(m)) f(assembler.restore(m as In));
+      }),
+    close: () => void lastSent.then(() => process.disconnect()),
   };
 }
