@@ -103,7 +103,8 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     checkCancelled();
   };
   let folderIndex = 0;
-  const folderOf = new Map<string, number>();
+  /** The folder of each file taken (by position in corpus.files), for the final order. */
+  const folderOfFile: number[] = [];
   for (const folder of folders) {
     checkCancelled();
     const prefix = folders.length > 1 ? `${folder.name}/` : '';
@@ -213,14 +214,14 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
       const verdict = classifyContent(bytes, { maxFileBytes: limits.maxFileBytes });
       if ('skip' in verdict) return skip(rel, verdict.skip, bytes.length);
       const file: CorpusFile = { relPath: rel, bytes: bytes.length, data: bytes };
-      folderOf.set(rel, c.folder);
+      folderOfFile.push(c.folder);
       corpus.files.push(file);
       corpus.totalBytes += bytes.length;
     });
     report();
   }
   // Listed by folder, then path (a folder's relPaths share its prefix, so path order within it is theirs).
-  const byFolder = corpus.files.map((f) => ({ f, folder: folderOf.get(f.relPath)! }));
+  const byFolder = corpus.files.map((f, i) => ({ f, folder: folderOfFile[i]! }));
   await pause();
   byFolder.sort((a, b) => a.folder - b.folder || (a.f.relPath < b.f.relPath ? -1 : a.f.relPath > b.f.relPath ? 1 : 0));
   corpus.files = byFolder.map((x) => x.f);
