@@ -118,6 +118,7 @@ function checkContents(entries, target, opts) {
     'extension/package.json',
     'extension/dist/extension.js',
     'extension/dist/train-worker.js',
+    'extension/dist/ngram-server.js',
     'extension/media/icon.png',
     'extension/node_modules/onnxruntime-node/dist/index.js',
     'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
@@ -148,7 +149,7 @@ const out = opts.out ?? path.join(ROOT, 'dist', 'vsix', `${name}-${version}-${op
 const started = Date.now();
 
 if (opts.build) run(process.execPath, ['scripts/build.mjs']);
-for (const f of ['dist/extension.js', 'dist/train-worker.js']) {
+for (const f of ['dist/extension.js', 'dist/train-worker.js', 'dist/ngram-server.js']) {
   if (!existsSync(path.join(ROOT, f))) fail(`${f} is missing after the build (does src/extension/extension.ts exist?)`);
 }
 if (!existsSync(path.join(ROOT, 'models/default/model.json'))) {

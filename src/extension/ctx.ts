@@ -205,6 +205,8 @@ export class Ctx implements vscode.Disposable {
               vocabSize: model.session.vocab.size,
               validPpl: (model.origin === 'interim' ? model.figures.validPpl : model.session.meta.training?.validPpl) ?? null,
               loadMs: model.loadMs,
+              // The process that serves it: the n-gram server while the network trains, else this one.
+              servedByPid: model.origin === 'interim' ? (model.session.pid ?? null) : process.pid,
               // The n-gram model the status bar compares the file with (the interim model has none).
               baseline: model.origin !== 'interim' && model.session.ngram ? `ngram-${model.session.ngram.order}` : model.session.vocab.count(0) !== undefined ? 'unigram' : null,
             }

@@ -13,7 +13,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CompanionFigures } from '../core/ngram/companion.js';
-import type { NgramServing } from '../core/ngram/ngram-serving.js';
+import type { ServingModel } from '../core/serving-model.js';
 import { ModelStoreError } from '../io/model-store.js';
 import { ModelSession } from '../runtime/model-session.js';
 
@@ -36,7 +36,8 @@ export interface SavedModel {
 export interface InterimModel {
   origin: 'interim';
   dir?: undefined;
-  session: NgramServing;
+  /** Served by a process of its own (runtime/remote-ngram.ts): `pid` is its id. */
+  session: ServingModel & { readonly pid?: number | undefined };
   label: string;
   /** Milliseconds from the start of the run until it served. */
   loadMs: number;
@@ -101,7 +102,7 @@ export class ModelManager implements vscode.Disposable {
    * Serves `session` (the n-gram model of the workspace) until a saved model replaces it: the end of the
    * training run (useWorkspaceModel), or restore() when the run is cancelled or fails.
    */
-  useInterim(session: NgramServing, figures: CompanionFigures, sinceStartMs: number): Promise<InterimModel> {
+  useInterim(session: InterimModel['session'], figures: CompanionFigures, sinceStartMs: number): Promise<InterimModel> {
     return this.enqueue(async () => {
       if (this.disposed) throw new Error('Nextword is shutting down');
       const model: InterimModel = { origin: 'interim', session, label: INTERIM_LABEL, loadMs: sinceStartMs, figures, createdAt: new Date().toISOString() };

@@ -5,8 +5,9 @@
 // vocabulary is built (the CLI has no event loop to keep free) and the progress display differ.
 //
 // The worker first trains the n-gram companion (core/ngram/companion.ts; seconds): unless the workspace
-// already has a model trained on it, that n-gram model serves completions and the status bar at once, while
-// the network trains; the finished model replaces it, and it is saved with the model as its baseline.
+// already has a model trained on it, that n-gram model serves completions and the status bar at once, from
+// a process of its own (runtime/ngram-server.ts), while the network trains; the finished model replaces it,
+// and it is saved with the model as its baseline.
 //
 // One run at a time; cancelling (the notification's button, the command, the status menu) goes back to
 // the previous model and writes nothing. Refused in an untrusted workspace: training reads every file.
@@ -16,8 +17,6 @@ import * as vscode from 'vscode';
 import { startTokenId } from '../core/evaluation.js';
 import { pacer } from '../core/event-loop.js';
 import { splitByFile } from '../core/file-split.js';
-import { KneserNey } from '../core/ngram/kneser-ney.js';
-import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { parameterCount } from '../core/model-config.js';
 import { trainingPlan } from '../core/presets.js';
 import type { ModelConfig } from '../core/model-config.js';
@@ -27,7 +26,8 @@ import { Vocabulary } from '../core/vocabulary.js';
 import { exportTrainedModel } from '../io/export-model.js';
 import { formatScanReport } from '../io/workspace-files.js';
 import { startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
-import type { CompanionOutput, PreparedTexts, TextsInput, TrainPlan } from '../runtime/training-protocol.js';
+import { RemoteNgramServing } from '../runtime/remote-ngram.js';
+import type { CompanionHandover, CompanionOutput, PreparedTexts, TextsInput, TrainPlan } from '../runtime/training-protocol.js';
 import type { NextwordConfig } from './config.js';
 import { duration, exactPerplexity, megabytes, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
@@ -297,20 +297,30 @@ export class WorkspaceTrainer implements vscode.Disposable {
     // The n-gram model serves meanwhile unless the workspace already has a model of its own (a network
     // trained on it beats a few seconds of counting).
     const serveInterim = this.deps.models.current?.origin !== 'workspace';
-    const onNgram = ({ bytes, figures }: CompanionOutput) => {
+    const onNgram = (posted: CompanionOutput | CompanionHandover) => {
+      const { figures } = posted;
       log.info(
         `training: n-gram companion ready in ${figures.seconds.toFixed(1)} s: Kneser-Ney ${figures.order}-gram, ${thousands(figures.ngrams)} n-grams, ` +
           `validation perplexity ${exactPerplexity(figures.validPpl)}`,
       );
-      if (!serveInterim || token.isCancellationRequested) return;
-      // Read in pieces between turns of the event loop: a 50 MB workspace's model is ~60 MB.
-      void KneserNey.fromBytesAsync(bytes, pacer())
-        .then((ngram) => {
-          if (token.isCancellationRequested || this.run !== run || run.trained) return;
+      if (!serveInterim || token.isCancellationRequested || !('file' in posted)) return;
+      // Served by a process of its own, loaded from the hand-over file: its 60 MB (for a 50 MB workspace) and
+      // the work of predicting with it stay out of the extension host (runtime/ngram-server.ts).
+      void RemoteNgramServing.open(posted.file, plan!.vocab, s.tokenizer)
+        .then((server) => {
+          if (token.isCancellationRequested || this.run !== run || run.trained) return server.release();
+          log.info(`training: the n-gram server loaded the model in ${duration(server.loadMs / 1000)}`);
+          server.onExit((reason) => {
+            if (this.deps.models.current?.session !== server) return;
+            log.warn(`training: ${reason.message}; back to the saved model while the network trains`);
+            void this.deps.models.restore();
+          });
           run.interim = true;
-          return this.deps.models.useInterim(new NgramServing(ngram, plan!.vocab, s.tokenizer), figures, performance.now() - t0);
+          return this.deps.models.useInterim(server, figures, performance.now() - t0).then(() => undefined);
         })
-        .catch((e) => log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`));
+        .catch((e: unknown) => {
+          if (!token.isCancellationRequested && this.run === run && !run.trained) log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`);
+        });
     };
     const job = startTrainingOnTexts(
       { ...texts, tokenizer: s.tokenizer, vocab: { maxSize: s.vocab, minCount: s.minCount }, maxValidTokens: MAX_VALID_TOKENS },

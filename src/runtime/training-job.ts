@@ -2,12 +2,11 @@
 // progress events, the result, and a way to cancel. Nothing of the run touches the caller's event loop but
 // the messages.
 
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import { yieldToEventLoop } from '../core/event-loop.js';
-import { takeHandover } from '../io/handover-file.js';
+import { removeHandover, takeHandover } from '../io/handover-file.js';
 import type { TrainEvent } from '../core/trainer.js';
 import type {
+  CompanionHandover,
   CompanionOutput,
   ParentToWorker,
   PreparedTexts,
@@ -18,7 +17,7 @@ import type {
   WorkerOptions,
   WorkerToParent,
 } from './training-protocol.js';
-import { openWorker, type Isolation } from './worker-channel.js';
+import { bundledScriptPath, openWorker, type Isolation } from './worker-channel.js';
 
 export class TrainingCancelled extends Error {
   constructor() {
@@ -47,20 +46,18 @@ const EXIT_GRACE_MS = 10_000;
 
 /** The bundled worker script: next to this bundle (dist/), or the built copy when running from sources. */
 export function workerScriptPath(): string {
-  const candidates = [path.join(__dirname, 'train-worker.js'), path.join(__dirname, '..', '..', 'dist', 'train-worker.js')];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`the training worker is not built (looked for ${candidates.join(', ')}); run \`npm run build\``);
-  return found;
+  return bundledScriptPath('train-worker.js');
 }
 
 /**
  * `onNgram` is called once the n-gram companion is trained (when `input.ngram` asks for one), before the
- * LSTM's first step; the same bytes come back with the result.
+ * LSTM's first step: its bytes, or the file it was handed over in (`handoverFile`), which the caller may read
+ * until the run ends; the bytes come back with the result either way.
  */
 export function startTraining(
   input: TrainJobInput,
   onEvent: (e: TrainEvent) => void = () => {},
-  onNgram: (ngram: CompanionOutput) => void = () => {},
+  onNgram: (ngram: CompanionOutput | CompanionHandover) => void = () => {},
 ): TrainingJob {
   const transfer = [input.train.buffer, input.valid.buffer, ...(input.test ? [input.test.buffer] : [])] as ArrayBuffer[];
   return launch({ type: 'start', input }, transfer, onEvent, onNgram);
@@ -76,7 +73,7 @@ export function startTrainingOnTexts(
   texts: TextsInput,
   onPrepared: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
   onEvent: (e: TrainEvent) => void = () => {},
-  onNgram: (ngram: CompanionOutput) => void = () => {},
+  onNgram: (ngram: CompanionOutput | CompanionHandover) => void = () => {},
   options: WorkerOptions & { isolation?: Isolation } = {},
 ): TrainingJob {
   const { isolation, ...workerOptions } = options;
@@ -87,7 +84,7 @@ function launch(
   first: ParentToWorker,
   transfer: ArrayBuffer[],
   onEvent: (e: TrainEvent) => void,
-  onNgram: (ngram: CompanionOutput) => void,
+  onNgram: (ngram: CompanionOutput | CompanionHandover) => void,
   onPrepared?: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
   isolation: Isolation = 'thread',
 ): TrainingJob {
@@ -105,12 +102,13 @@ function launch(
   const send = (m: ParentToWorker, transfer?: ArrayBuffer[]) =>
     void worker.send(m, transfer, yieldToEventLoop).catch(() => undefined);
   let ngram: CompanionOutput | undefined;
-  /** Settles once a posted n-gram model is in hand (it may come through a file). */
-  let ngramReady: Promise<void> = Promise.resolve();
+  let handover: CompanionHandover | undefined;
   const result = new Promise<TrainingOutcome>((resolve, reject) => {
     const finish = (f: () => void) => {
       if (settled) return;
       settled = true;
+      // A hand-over file not read into the result is of no further use (a failed or cancelled run).
+      if (handover && !ngram) void removeHandover(handover.file);
       f();
       void endWithin(EXIT_GRACE_MS); // the worker closes its port after its last message
     };
@@ -134,22 +132,19 @@ function launch(
           );
       } else if (m.type === 'event') onEvent(m.event);
       else if (m.type === 'ngram') {
-        const posted = m.ngram;
-        // Written to a file by the worker: read off this thread, then handed on as if posted.
-        ngramReady = ('file' in posted ? takeHandover(posted.file).then((bytes) => ({ bytes, figures: posted.figures })) : Promise.resolve(posted)).then(
-          (output) => {
-            ngram = output;
-            onNgram(output);
-          },
-        );
-        ngramReady.catch((e: unknown) => {
-          cancelled = true;
-          send({ type: 'cancel' });
-          finish(() => reject(new Error(`the n-gram model could not be read back: ${(e as Error).message}`, { cause: e })));
-        });
+        // Written to a file by the worker: the caller may serve it from there (remote-ngram.ts); it is read
+        // into the result at the end, and removed then or when the run fails.
+        if ('file' in m.ngram) handover = m.ngram;
+        else ngram = m.ngram;
+        onNgram(m.ngram);
       } else if (m.type === 'done') {
         const result = m.result;
-        void ngramReady.then(() => finish(() => resolve({ ...result, ...(ngram ? { ngram } : {}) })), () => undefined);
+        const file = handover?.file;
+        const figures = handover?.figures;
+        (file && figures ? takeHandover(file).then((bytes) => void (ngram = { bytes, figures })) : Promise.resolve()).then(
+          () => finish(() => resolve({ ...result, ...(ngram ? { ngram } : {}) })),
+          (e: unknown) => finish(() => reject(new Error(`the n-gram model could not be read back: ${(e as Error).message}`, { cause: e }))),
+        );
       }
       else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));
     });

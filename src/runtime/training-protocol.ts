@@ -68,12 +68,18 @@ export interface CompanionOutput {
   figures: CompanionFigures;
 }
 
+/** The n-gram companion as written to its hand-over file by the worker (Handover). */
+export interface CompanionHandover {
+  file: string;
+  figures: CompanionFigures;
+}
+
 export type TrainJobOutput = TrainResult & { testPpl?: number };
 
 export type WorkerToParent =
   | { type: 'prepared'; prepared: PreparedTexts }
   | { type: 'event'; event: TrainEvent }
-  | { type: 'ngram'; ngram: CompanionOutput | { file: string; figures: CompanionFigures } }
+  | { type: 'ngram'; ngram: CompanionOutput | CompanionHandover }
   | { type: 'done'; result: TrainJobOutput }
   | { type: 'error'; message: string; cancelled: boolean };
 

@@ -12,6 +12,8 @@
 // therefore sent ahead in pieces and the message carries a reference; the receiver puts them back together.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { parentPort, Worker } from 'node:worker_threads';
 
 /** Bytes per piece of a large array sent to or from a child process. */
@@ -113,9 +115,19 @@ export interface WorkerChannel<In, Out> {
   onExit(f: (code: number | null) => void): void;
   /** Ends it at once (a thread: terminate; a process: SIGKILL). */
   terminate(): void;
+  /** The child process's id (a process only). */
+  readonly pid?: number | undefined;
 }
 
 export type Isolation = 'thread' | 'process';
+
+/** A bundled worker script (`train-worker.js`, `ngram-server.js`): next to this bundle (dist/), or the built copy when running from sources. */
+export function bundledScriptPath(name: string): string {
+  const candidates = [path.join(__dirname, name), path.join(__dirname, '..', '..', 'dist', name)];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`${name} is not built (looked for ${candidates.join(', ')}); run \`npm run build\``);
+  return found;
+}
 
 export function openWorker<In, Out>(script: string, isolation: Isolation): WorkerChannel<In, Out> {
   return isolation === 'thread' ? threadChannel(new Worker(script)) : processChannel(script);
@@ -159,6 +171,7 @@ function processChannel<In, Out>(script: string): WorkerChannel<In, Out> {
     onError: (f) => void child.on('error', f),
     onExit: (f) => void child.on('exit', (code) => f(code)),
     terminate: () => void child.kill('SIGKILL'),
+    pid: child.pid,
   };
 }
 

@@ -71,11 +71,12 @@ test('the shipped bundles load no network module and use no network global', () 
     'assert', 'buffer', 'crypto', 'events', 'fs', 'fs/promises', 'os', 'path', 'perf_hooks', 'process', 'stream',
     'string_decoder', 'url', 'util', 'worker_threads', 'zlib', 'readline', 'tty', 'module', 'v8',
     'onnxruntime-node', 'vscode',
-    // For one thing only, checked below: fork the bundled training worker (the editor trains in a child process).
+    // For one thing only, checked below: fork the bundled training worker and n-gram server (the editor
+    // trains, and serves the n-gram model meanwhile, in child processes).
     'child_process',
   ]);
   const network = /^(net|tls|http|https|http2|dgram|dns|dns\/promises|cluster|inspector)$/;
-  for (const bundle of ['extension.js', 'cli.js', 'train-worker.js']) {
+  for (const bundle of ['extension.js', 'cli.js', 'train-worker.js', 'ngram-server.js']) {
     const file = path.join(ROOT, 'dist', bundle);
     assert.ok(existsSync(file), `${bundle} is built (npm run build)`);
     const code = readFileSync(file, 'utf8');
@@ -88,14 +89,19 @@ test('the shipped bundles load no network module and use no network global', () 
     for (const global of ['fetch(', 'new WebSocket', 'XMLHttpRequest', 'EventSource']) {
       assert.ok(!code.includes(global), `${bundle} uses ${global}`);
     }
-    // child_process: nothing but fork (no shell, no other program), and only of the bundled training worker.
+    // child_process: nothing but fork (no shell, no other program), and only of the bundled scripts.
     const imports = [...code.matchAll(/var (\w+) = require\("(?:node:)?child_process"\)/g)];
     if (bundle === 'extension.js') assert.equal(imports.length, 1, 'the extension forks its training process (the check below has something to check)');
     for (const m of imports) {
       const used = new Set([...code.matchAll(new RegExp(`\\b${m[1]}\\.(\\w+)`, 'g'))].map((u) => u[1]));
       assert.deepEqual([...used], ['fork'], `${bundle} uses child_process for ${[...used].join(', ')}`);
     }
-    if (/child_process/.test(code)) assert.match(code, /train-worker\.js/, `${bundle} forks the training worker`);
+    if (/child_process/.test(code)) {
+      // What it forks: a bundled script found by bundledScriptPath, and only these two.
+      const forked = new Set([...code.matchAll(/bundledScriptPath\("([^"]+)"\)/g)].map((m) => m[1]));
+      for (const f of forked) assert.ok(f === 'train-worker.js' || f === 'ngram-server.js', `${bundle} forks ${f}`);
+      if (bundle === 'extension.js') assert.deepEqual([...forked].sort(), ['ngram-server.js', 'train-worker.js']);
+    }
   }
   // The one external package loaded at run time: its JavaScript (not its install script, which the
   // README's install skips) loads no network module either.

@@ -10,7 +10,7 @@ import { dropoutMaskWidths, type ModelConfig } from '../../src/core/model-config
 import { mulberry32 } from '../../src/core/random.js';
 import type { TrainEvent, TrainOptions } from '../../src/core/trainer.js';
 import { startTraining, startTrainingOnTexts, TrainingCancelled } from '../../src/runtime/training-job.js';
-import type { CompanionOutput, PreparedTexts } from '../../src/runtime/training-protocol.js';
+import type { CompanionHandover, CompanionOutput, PreparedTexts } from '../../src/runtime/training-protocol.js';
 import { startTokenId } from '../../src/core/evaluation.js';
 import { countTextTokens, encodeTexts } from '../../src/core/text-encoding.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
@@ -96,7 +96,7 @@ test('asked for the n-gram companion, the worker posts it before the first step 
     (e) => order.push(e.kind),
     (ngram) => {
       order.push('ngram');
-      posted = ngram;
+      posted = 'bytes' in ngram ? ngram : undefined;
     },
   );
   const r = await job.result;
@@ -156,7 +156,7 @@ test('on texts, the worker builds the same vocabulary and token counts as the ca
       return { cfg: { ...cfg, vocab: vocab.size }, options: { ...options, epochs: 2 }, threads: 1, ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, 'text') } };
     },
     () => {},
-    (n) => (ngram = n),
+    (n) => (ngram = 'bytes' in n ? n : undefined),
   );
   assert.equal(input.bytes.byteLength, 0, 'the bytes were transferred, not copied');
   const r = await job.result;
@@ -243,7 +243,7 @@ test('in a child process, the worker prepares the same texts, trains, posts its 
     return { cfg: { ...cfg, vocab: vocab.size }, options: { ...options, epochs: 2 }, threads: 1, ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, 'text') } };
   };
   let ngram: CompanionOutput | undefined;
-  const inProcess = await startTrainingOnTexts(input, plan, () => {}, (n) => (ngram = n), { isolation: 'process' }).result;
+  const inProcess = await startTrainingOnTexts(input, plan, () => {}, (n) => (ngram = 'bytes' in n ? n : undefined), { isolation: 'process' }).result;
   const inThread = await startTrainingOnTexts(thread, plan).result;
   assert.deepEqual(seen[0], seen[1], 'the same vocabulary and counts in both');
   // The same seed and data: the same parameters, whatever the worker's home.
@@ -349,7 +349,7 @@ test('a training child process whose parent is killed stops at once (no orphan t
   assert.ok(gone(), 'the training process ended within 5 s of its parent');
 });
 
-test('a child process worker can hand its n-gram model over through a file: the same bytes, and the file is gone after', async (t) => {
+test('a child process worker can hand its n-gram model over through a file: there while training runs, the same bytes in the result, gone after', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nextword-handover-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'storage', 'model.ngram-handover.tmp');
@@ -359,14 +359,48 @@ test('a child process worker can hand its n-gram model over through a file: the 
     const vocab = Vocabulary.fromJSON(prepared.vocab);
     return { ...smallPlan(prepared, 1), ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, 'text'), handoverFile: file } };
   };
-  let handed: CompanionOutput | undefined;
-  const viaFile = await startTrainingOnTexts(packedTexts(texts, valid), plan, () => {}, (n) => (handed = n), { isolation: 'process' }).result;
+  let handed: CompanionOutput | CompanionHandover | undefined;
+  let bytesWhileTraining: Uint8Array | undefined;
+  const viaFile = await startTrainingOnTexts(
+    packedTexts(texts, valid),
+    plan,
+    () => {},
+    (n) => {
+      handed = n;
+      if ('file' in n) bytesWhileTraining = new Uint8Array(readFileSync(n.file));
+    },
+    { isolation: 'process' },
+  ).result;
   const direct = await startTrainingOnTexts(packedTexts(texts, valid), (p) => {
     const { ngram, ...rest } = plan(p);
     return { ...rest, ngram: { vocabSize: ngram.vocabSize, startId: ngram.startId } };
   }).result;
-  assert.ok(handed && direct.ngram);
-  assert.deepEqual(handed.bytes, direct.ngram.bytes);
-  assert.deepEqual(viaFile.ngram?.bytes, direct.ngram.bytes, 'the result carries it too');
+  assert.ok(handed && 'file' in handed, 'the caller is given the file, not its bytes');
+  assert.equal(handed.file, file);
+  assert.ok(direct.ngram);
+  assert.equal(handed.figures.validPpl, direct.ngram.figures.validPpl);
+  assert.deepEqual(bytesWhileTraining, direct.ngram.bytes, 'the file holds the model while the network trains');
+  assert.deepEqual(viaFile.ngram?.bytes, direct.ngram.bytes, 'the result carries it');
   assert.ok(!existsSync(file), 'the hand-over file is removed once read');
+});
+
+test('a run cancelled after the n-gram model was handed over through a file removes the file', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nextword-handover-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'model.ngram-handover.tmp');
+  const plan = (prepared: PreparedTexts) => {
+    const vocab = Vocabulary.fromJSON(prepared.vocab);
+    return { ...smallPlan(prepared, 50), ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, 'text'), handoverFile: file } };
+  };
+  let job: ReturnType<typeof startTrainingOnTexts> | undefined;
+  let existed = false;
+  job = startTrainingOnTexts(packedTexts([storyFile(43, 100)], [storyFile(44, 20)]), plan, () => {}, () => {
+    existed = existsSync(file);
+    job!.cancel();
+  }, { isolation: 'process' });
+  await assert.rejects(job.result, TrainingCancelled);
+  assert.ok(existed, 'the file was there when the model was handed over');
+  const deadline = Date.now() + 2000;
+  while (existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(!existsSync(file), 'the file is removed when the run ends without reading it');
 });

@@ -19,6 +19,15 @@ async function setEpochs(epochs: number | undefined): Promise<void> {
   await vscode.workspace.getConfiguration('nextword').update('training.advanced', epochs === undefined ? undefined : { epochs }, vscode.ConfigurationTarget.Global);
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function waitForTrainingToStart(): Promise<void> {
   await waitFor('training to start', async () => ((await stats()).training ? true : undefined), 15_000);
 }
@@ -29,6 +38,7 @@ describe('Train on Workspace', function () {
 
   it('refuses a second run while one is running, serves the n-gram model meanwhile, and cancel keeps the previous model', async () => {
     const before = await settledModel();
+    let serverPid: number | undefined;
     await setEpochs(200);
     const first = Promise.resolve(vscode.commands.executeCommand(TRAIN));
     await waitForTrainingToStart();
@@ -40,6 +50,9 @@ describe('Train on Workspace', function () {
         return m.state === 'ready' && m.origin === 'interim' ? m : undefined;
       }, 30_000);
       assert.ok(typeof interim.validPpl === "number" && interim.validPpl > 1, `its validation perplexity is recorded (${interim.validPpl})`);
+      // Served by a process of its own, not loaded into the extension host.
+      assert.ok(typeof interim.servedByPid === 'number' && interim.servedByPid !== process.pid, `served by process ${interim.servedByPid}, not the host (${process.pid})`);
+      serverPid = interim.servedByPid;
       const editor = await openAtEnd('draft.md');
       await appendParagraph(editor, WORD_PROMPT);
       const inserted = await acceptInlineCompletion(editor, WORD_PROMPT);
@@ -67,6 +80,7 @@ describe('Train on Workspace', function () {
       { state: before.state, origin: before.origin, dir: before.dir },
       'the previous model stays',
     );
+    if (serverPid !== undefined) assert.ok(!processAlive(serverPid), `the n-gram server (${serverPid}) ended with the run`);
   });
 
   let trainedDir: string;

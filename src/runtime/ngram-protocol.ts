@@ -1,0 +1,34 @@
+// Messages between the editor and the n-gram server (ngram-server.ts): the process that serves the
+// workspace's n-gram model while its network trains, so that the model's 60 MB and the work of predicting
+// and scoring with it stay out of the extension host (remote-ngram.ts is the editor's end).
+
+import type { ChunkScores } from '../core/evaluation.js';
+import type { RecurrentState } from '../core/language-model.js';
+import type { TokenizerMode } from '../core/tokenizer.js';
+
+/** A call of the served model (NgramServing): its `model` (run, advance) or its `scorer`. */
+export type NgramCall =
+  | { op: 'run'; ids: Int32Array; state: RecurrentState }
+  | { op: 'advance'; ids: Int32Array; state: RecurrentState }
+  | { op: 'scoreChunk'; ids: Int32Array; state: RecurrentState }
+  | { op: 'scoreSequence'; ids: Int32Array };
+
+/** What each call answers. */
+export interface NgramReplies {
+  run: { logProbs: Float32Array; state: RecurrentState };
+  advance: RecurrentState;
+  scoreChunk: ChunkScores;
+  scoreSequence: { logp: Float32Array; rank: Int32Array };
+}
+
+export type ToNgramServer =
+  /** Load the model written to `file` (KneserNey.toBytes()) for the vocabulary `words` (id order). */
+  | { type: 'open'; file: string; words: string[]; mode: TokenizerMode }
+  | ({ type: 'call'; id: number } & NgramCall);
+
+export type FromNgramServer =
+  | { type: 'ready'; vocabSize: number; order: number; initialState: RecurrentState; loadMs: number }
+  /** The model could not be opened; the server then ends. */
+  | { type: 'error'; message: string }
+  | { type: 'reply'; id: number; result: NgramReplies[NgramCall['op']] }
+  | { type: 'failed'; id: number; message: string };

@@ -1,0 +1,130 @@
+// The editor's end of the n-gram server (ngram-server.ts): a ServingModel whose model and scorer are
+// answered by the server process, so that serving the workspace's n-gram model while its network trains
+// costs the extension host a message per call (a prediction's few distributions, a file's scores), not the
+// model's memory or the work. States travel with the calls (they are small: the last n − 1 ids and the
+// cache's window) and, as the interfaces require, are never mutated.
+
+import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';
+import type { LanguageModel, RecurrentState } from '../core/language-model.js';
+import type { ServingModel } from '../core/serving-model.js';
+import type { TokenizerMode } from '../core/tokenizer.js';
+import type { Vocabulary } from '../core/vocabulary.js';
+import type { FromNgramServer, NgramCall, NgramReplies, ToNgramServer } from './ngram-protocol.js';
+import { bundledScriptPath, openWorker, type WorkerChannel } from './worker-channel.js';
+
+/** How long the server may take to load a model before opening fails. */
+const OPEN_TIMEOUT_MS = 120_000;
+
+export class RemoteNgramServing implements ServingModel {
+  readonly model: LanguageModel;
+  readonly scorer: ChunkScorer & SequenceScorer;
+  private readonly pending = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private ended: Error | undefined;
+  private released = false;
+  private readonly exitListeners: ((reason: Error) => void)[] = [];
+
+  private constructor(
+    private readonly channel: WorkerChannel<ToNgramServer, FromNgramServer>,
+    readonly vocab: Vocabulary,
+    readonly mode: TokenizerMode,
+    /** The model's order (n of the n-grams). */
+    readonly order: number,
+    /** Milliseconds the server took to read and load the model. */
+    readonly loadMs: number,
+    initial: RecurrentState,
+  ) {
+    const call = <K extends NgramCall['op']>(c: Extract<NgramCall, { op: K }>) => this.call<K>(c);
+    const initialState = () => initial;
+    this.model = {
+      vocabSize: vocab.size,
+      initialState,
+      run: (ids, state) => call<'run'>({ op: 'run', ids, state }),
+      advance: (ids, state) => call<'advance'>({ op: 'advance', ids, state }),
+    };
+    this.scorer = {
+      initialState,
+      scoreChunk: (ids, state): Promise<ChunkScores> => call<'scoreChunk'>({ op: 'scoreChunk', ids, state }),
+      scoreSequence: (ids) => call<'scoreSequence'>({ op: 'scoreSequence', ids }),
+    };
+  }
+
+  /**
+   * Starts a server on the model in `file` (KneserNey.toBytes(), for `vocab`); resolves once it is loaded,
+   * rejects with the reason it cannot be (the server is then gone). `file` may be removed once this resolves.
+   */
+  static open(file: string, vocab: Vocabulary, mode: TokenizerMode, script = bundledScriptPath('ngram-server.js')): Promise<RemoteNgramServing> {
+    const channel = openWorker<ToNgramServer, FromNgramServer>(script, 'process');
+    return new Promise<RemoteNgramServing>((resolve, reject) => {
+      let server: RemoteNgramServing | undefined;
+      const timer = setTimeout(() => fail(new Error(`the n-gram server did not load the model within ${OPEN_TIMEOUT_MS / 1000} s`)), OPEN_TIMEOUT_MS);
+      const fail = (e: Error) => {
+        clearTimeout(timer);
+        channel.terminate();
+        reject(e);
+      };
+      channel.onMessage((m) => {
+        if (server) return server.receive(m);
+        clearTimeout(timer);
+        if (m.type === 'ready') {
+          if (m.vocabSize !== vocab.size) return fail(new Error(`the n-gram server has ${m.vocabSize} ids, the vocabulary ${vocab.size}`));
+          resolve((server = new RemoteNgramServing(channel, vocab, mode, m.order, m.loadMs, m.initialState)));
+        } else if (m.type === 'error') fail(new Error(`the n-gram model could not be loaded: ${m.message}`));
+        else fail(new Error(`the n-gram server answered before it was ready (${m.type})`));
+      });
+      channel.onError((e) => (server ? server.end(e) : fail(e)));
+      channel.onExit((code) => {
+        const e = new Error(`the n-gram server exited (code ${code})`);
+        if (server) server.end(e);
+        else fail(e);
+      });
+      void channel.send({ type: 'open', file, words: vocab.toJSON(), mode });
+    });
+  }
+
+  /** The server process's id. */
+  get pid(): number | undefined {
+    return this.channel.pid;
+  }
+
+  /** Called once if the server goes away before release() (its calls in flight have failed with `reason`). */
+  onExit(f: (reason: Error) => void): void {
+    if (this.ended && !this.released) f(this.ended);
+    else this.exitListeners.push(f);
+  }
+
+  /** Ends the server; calls in flight fail, later ones too. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.end(new Error('the n-gram model was released'));
+    this.channel.terminate();
+  }
+
+  private call<K extends NgramCall['op']>(c: Extract<NgramCall, { op: K }>): Promise<NgramReplies[K]> {
+    if (this.ended) return Promise.reject(this.ended);
+    const id = this.nextId++;
+    return new Promise<NgramReplies[K]>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
+      void this.channel.send({ type: 'call', id, ...c } as ToNgramServer);
+    });
+  }
+
+  private receive(m: FromNgramServer): void {
+    if (m.type !== 'reply' && m.type !== 'failed') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === 'reply') p.resolve(m.result as never);
+    else p.reject(new Error(m.message));
+  }
+
+  private end(reason: Error): void {
+    if (this.ended) return;
+    this.ended = reason;
+    for (const p of this.pending.values()) p.reject(reason);
+    this.pending.clear();
+    if (!this.released) for (const f of this.exitListeners.splice(0)) f(reason);
+  }
+}
+

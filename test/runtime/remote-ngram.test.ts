@@ -1,0 +1,131 @@
+// The n-gram server (a child process) serves exactly what the n-gram model serves in the caller's own
+// thread: the same distributions, states, scores and predictions, for calls in any number at once; a model
+// it cannot load is refused with the reason; a server that dies fails its calls and says so; released, it
+// is gone.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import test from 'node:test';
+import { startTokenId } from '../../src/core/evaluation.js';
+import { trainCompanion } from '../../src/core/ngram/companion.js';
+import { KneserNey } from '../../src/core/ngram/kneser-ney.js';
+import { NgramServing } from '../../src/core/ngram/ngram-serving.js';
+import { Predictor } from '../../src/core/predictor.js';
+import { countTextTokens, encodeTexts } from '../../src/core/text-encoding.js';
+import { Vocabulary } from '../../src/core/vocabulary.js';
+import { RemoteNgramServing } from '../../src/runtime/remote-ngram.js';
+
+const ALICE = readFileSync(path.join(__dirname, '../../samples/alice/train.txt'), 'utf8');
+
+async function fixture(t: test.TestContext) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nextword-ngram-server-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const half = Math.floor(ALICE.length * 0.9);
+  const texts = [ALICE.slice(0, half)];
+  const validTexts = [ALICE.slice(half)];
+  const vocab = Vocabulary.build(await countTextTokens(texts, { mode: 'text' }), { maxSize: 2000, minCount: 1 });
+  const train = await encodeTexts(texts, vocab, { mode: 'text' });
+  const valid = await encodeTexts(validTexts, vocab, { mode: 'text' });
+  const { model } = trainCompanion(train.ids, valid.ids, { vocabSize: vocab.size, startId: startTokenId(vocab, 'text'), trainSizes: train.sizes, validSizes: valid.sizes });
+  const file = path.join(dir, 'model.ngram-handover.tmp');
+  const bytes = model.toBytes();
+  writeFileSync(file, bytes);
+  const local = new NgramServing(KneserNey.fromBytes(bytes), vocab, 'text');
+  return { dir, file, vocab, local, ids: valid.ids };
+}
+
+test('the server answers run, advance, scoreChunk and scoreSequence exactly as the model in this thread', async (t) => {
+  const { file, vocab, local, ids } = await fixture(t);
+  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  t.after(() => remote.release());
+  unlinkSync(file); // once open, the server no longer needs the file
+  assert.equal(remote.model.vocabSize, vocab.size);
+  assert.deepEqual(remote.model.initialState(), local.model.initialState());
+  assert.deepEqual(remote.scorer.initialState(), local.scorer.initialState());
+  assert.equal(remote.order, 4);
+
+  const head = ids.subarray(0, 40);
+  let ls = local.model.initialState();
+  let rs = remote.model.initialState();
+  for (let at = 0; at < head.length; at += 8) {
+    const part = head.subarray(at, at + 8);
+    const l = await local.model.run(part, ls);
+    const r = await remote.model.run(part, rs);
+    assert.deepEqual(r.logProbs, l.logProbs, `distributions after ids ${at}…${at + 7}`);
+    assert.deepEqual(r.state, l.state);
+    ls = l.state;
+    rs = r.state;
+  }
+  assert.deepEqual(await remote.model.advance!(ids.subarray(40, 90), rs), await local.model.advance!(ids.subarray(40, 90), ls));
+
+  const chunk = ids.subarray(0, 300);
+  const lc = await local.scorer.scoreChunk(chunk, local.scorer.initialState());
+  const rc = await remote.scorer.scoreChunk(chunk, remote.scorer.initialState());
+  assert.deepEqual(rc.logp, lc.logp);
+  assert.deepEqual(rc.rank, lc.rank);
+  assert.deepEqual(rc.state, lc.state);
+  const seq = ids.subarray(0, 500);
+  assert.deepEqual(await remote.scorer.scoreSequence(seq), await local.scorer.scoreSequence(seq));
+});
+
+test('predictions through the server are the predictor\'s predictions with the model in this thread, for calls made all at once', async (t) => {
+  const { file, vocab, local } = await fixture(t);
+  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  t.after(() => remote.release());
+  const contexts = ['Alice was beginning to get very tired of sitting by her ', 'said the ', 'The Queen ', 'and the White Rabbit w', 'Down, down, '];
+  const viaServer = new Predictor(remote.model, vocab, 'text');
+  const inThread = new Predictor(local.model, vocab, 'text');
+  const opts = { maxWords: 4, minProb: 0.05, stopAtNewline: true };
+  const [remoteTop, remotePhrases] = await Promise.all([
+    Promise.all(contexts.map((c) => viaServer.topK(c, 5))),
+    Promise.all(contexts.map((c) => viaServer.continuePhrase(c, opts))),
+  ]);
+  for (const [i, c] of contexts.entries()) {
+    assert.deepEqual(remoteTop[i], await inThread.topK(c, 5), `top 5 after "${c}"`);
+    assert.deepEqual(remotePhrases[i], await inThread.continuePhrase(c, opts), `phrase after "${c}"`);
+  }
+  assert.ok(remoteTop[1]!.length === 5, 'it predicts something');
+});
+
+test('a file that is not an n-gram model, or one for another vocabulary, is refused with the reason', async (t) => {
+  const { dir, file, vocab } = await fixture(t);
+  const junk = path.join(dir, 'junk.tmp');
+  writeFileSync(junk, Buffer.from('this is not an n-gram model, not even close to one'));
+  await assert.rejects(RemoteNgramServing.open(junk, vocab, 'text'), /the n-gram model could not be loaded: KneserNey\.fromBytes/);
+  await assert.rejects(RemoteNgramServing.open(path.join(dir, 'missing.tmp'), vocab, 'text'), /could not be loaded: .*ENOENT/);
+  const smaller = Vocabulary.fromJSON(vocab.toJSON().slice(0, 100));
+  await assert.rejects(RemoteNgramServing.open(file, smaller, 'text'), /n-gram model has \d+ ids, the vocabulary 100/);
+});
+
+test('a server that dies fails its calls in flight and later ones, and tells its listener once; a released one is gone without a word', async (t) => {
+  const { file, vocab, ids } = await fixture(t);
+  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  const reasons: string[] = [];
+  remote.onExit((e) => reasons.push(e.message));
+  const inFlight = remote.scorer.scoreSequence(ids.subarray(0, 3000));
+  process.kill(remote.pid!, 'SIGKILL');
+  await assert.rejects(inFlight, /the n-gram server exited/);
+  await assert.rejects(remote.model.run(ids.subarray(0, 2), remote.model.initialState()), /the n-gram server exited/);
+  assert.deepEqual(reasons, ['the n-gram server exited (code null)']);
+
+  const other = await RemoteNgramServing.open(file, vocab, 'text');
+  const otherReasons: string[] = [];
+  other.onExit((e) => otherReasons.push(e.message));
+  const pid = other.pid!;
+  await other.release();
+  await assert.rejects(other.model.run(ids.subarray(0, 2), other.model.initialState()), /released/);
+  const deadline = Date.now() + 5000;
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(!alive(), 'the released server process is gone');
+  assert.deepEqual(otherReasons, [], 'a release is not reported as a failure');
+});
