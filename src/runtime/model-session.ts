@@ -26,7 +26,7 @@ import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } fro
 import type { ChunkScorer, SequenceScorer } from '../core/evaluation.js';
 import { pacer, yieldToEventLoop } from '../core/event-loop.js';
 import type { LanguageModel } from '../core/language-model.js';
-import { inferenceGraph, parametersFromModel, quantizeDecoderPaced, type DecoderPrecision, type Int8Decoder } from '../core/graphs/inference-graph.js';
+import { inferenceGraph, parametersFromModelPaced, quantizeDecoderPaced, type DecoderPrecision, type Int8Decoder } from '../core/graphs/inference-graph.js';
 import { parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-format.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
@@ -123,8 +123,12 @@ export class ModelSession implements ServingModel {
     let prepared: Prepared | undefined;
     if (decoder === 'int8') {
       // The inference graph is rebuilt around a quantised decoder from the saved weights.
-      const params = where('the ONNX file cannot be read as this model', () => parametersFromModel(meta.config, files.onnx));
-      await yieldToEventLoop();
+      let params: Float32Array;
+      try {
+        params = await parametersFromModelPaced(meta.config, files.onnx, pacer());
+      } catch (e) {
+        throw new Error(`${files.dir}: the ONNX file cannot be read as this model: ${(e as Error).message}`, { cause: e });
+      }
       const quantized = await quantizeDecoderPaced(meta.config, params, pacer());
       await yieldToEventLoop();
       onnx = inferenceGraph(meta.config, params, { decoder, quantized });
@@ -179,7 +183,7 @@ export class ModelSession implements ServingModel {
       const { config } = this.meta;
       const prepared = this.prepared;
       const created = (async () => {
-        const params = prepared?.params ?? parametersFromModel(config, this.onnx);
+        const params = prepared?.params ?? (await parametersFromModelPaced(config, this.onnx, pacer()));
         await yieldToEventLoop();
         const scorer = await OnnxScorer.create(config, params, {
           threads: this.scoringThreads,

@@ -5,11 +5,15 @@
 //
 // Why a process: in the extension host the model's arrival (60 MB for a 50 MB workspace) set off garbage
 // collections of 100–160 ms, and every prediction and file score ran on the host's thread. Here a call's
-// work blocks nobody but the next call. Calls are answered in order; scoring a file yields between runs of
-// ~8 ms (and idles as long, so that it takes about half a core), and a prediction that comes meanwhile is
-// answered in between. The process ends when the editor closes the channel or goes away.
+// work blocks nobody but the next call. Predictions come first: scoring a file (the status bar's
+// perplexity: seconds of work for a long file) runs in slices of a few milliseconds with the thread left
+// idle as long between them (about half a core), and waits while predictions are being asked for, so that
+// the few calls of one keystroke's prediction never queue behind it. The process ends when the editor
+// closes the channel or goes away.
 
 import { readFileSync } from 'node:fs';
+import { DEFAULT_CACHE } from '../core/cache-model.js';
+import { breathe } from '../core/event-loop.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
 import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { Vocabulary } from '../core/vocabulary.js';
@@ -19,13 +23,27 @@ import { workerPort } from './worker-channel.js';
 const port = workerPort<FromNgramServer, ToNgramServer>();
 let serving: NgramServing | undefined;
 
+/** Scoring's slices: the longest a prediction that arrives during one waits. */
+const SCORING_SLICE_MS = 4;
+/** Scoring pauses until predictions have not been asked for during this long (one keystroke's calls come in a burst). */
+const PREDICTION_QUIET_MS = 40;
+let lastPredictionAt = -Infinity;
+
+/** Between two slices of scoring: idle as long as a slice, and longer while predictions are asked for. */
+async function betweenScoringSlices(): Promise<void> {
+  await breathe(SCORING_SLICE_MS);
+  for (let quiet = performance.now() - lastPredictionAt; quiet < PREDICTION_QUIET_MS; quiet = performance.now() - lastPredictionAt) {
+    await breathe(PREDICTION_QUIET_MS - quiet);
+  }
+}
+
 function open(m: Extract<ToNgramServer, { type: 'open' }>): void {
   const t0 = performance.now();
   try {
     const vocab = Vocabulary.fromJSON(m.words);
     const bytes = readFileSync(m.file);
     const ngram = KneserNey.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    serving = new NgramServing(ngram, vocab, m.mode);
+    serving = new NgramServing(ngram, vocab, m.mode, DEFAULT_CACHE, { between: betweenScoringSlices, sliceMs: SCORING_SLICE_MS });
     port.postMessage({ type: 'ready', vocabSize: vocab.size, order: ngram.order, initialState: serving.model.initialState(), loadMs: performance.now() - t0 });
   } catch (e) {
     port.postMessage({ type: 'error', message: (e as Error).message });
@@ -48,6 +66,7 @@ function call(s: NgramServing, c: NgramCall): Promise<unknown> {
 
 port.onMessage((m) => {
   if (m.type === 'open') return open(m);
+  if (m.op === 'run' || m.op === 'advance') lastPredictionAt = performance.now();
   const s = serving;
   if (!s) {
     port.postMessage({ type: 'failed', id: m.id, message: 'the n-gram model is not open' });

@@ -129,3 +129,18 @@ test('a server that dies fails its calls in flight and later ones, and tells its
   assert.ok(!alive(), 'the released server process is gone');
   assert.deepEqual(otherReasons, [], 'a release is not reported as a failure');
 });
+
+test('a prediction asked for while a long file is being scored is answered first, and the scores are still exact', async (t) => {
+  const { file, vocab, local, ids } = await fixture(t);
+  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  t.after(() => remote.release());
+  const long = Int32Array.from({ length: 20_000 }, (_, i) => ids[i % ids.length]!);
+  const order: string[] = [];
+  const scoring = remote.scorer.scoreSequence(long).then((r) => (order.push('scores'), r));
+  await new Promise((r) => setTimeout(r, 50)); // scoring has started
+  const predicted = remote.model.run(ids.subarray(0, 3), remote.model.initialState()).then((r) => (order.push('prediction'), r));
+  const [scores, prediction] = await Promise.all([scoring, predicted]);
+  assert.deepEqual(order, ['prediction', 'scores']);
+  assert.deepEqual(prediction.logProbs, (await local.model.run(ids.subarray(0, 3), local.model.initialState())).logProbs);
+  assert.deepEqual(scores, await local.scorer.scoreSequence(long));
+});

@@ -17,7 +17,8 @@
 
 import { decoderWeightName, gateCount, parameterLayout, parameterViews, type ModelConfig } from '../model-config.js';
 import { onnx } from 'onnx-proto';
-import { fromFloat16, toFloat16 } from '../onnx/float16.js';
+import { runSteps, runStepsPaced, type Steps } from '../event-loop.js';
+import { fromFloat16Into, toFloat16 } from '../onnx/float16.js';
 import { DType, GraphBuilder, ops, type Value } from '../onnx/graph-builder.js';
 
 /** How the graph gets a parameter, shaped as the training layout has it. */
@@ -302,7 +303,23 @@ export function scoreGraph(cfg: ModelConfig, params?: Float32Array, opts: ScoreG
  * other graphs (scoring) can be built from a saved model. Fails if a tensor is missing or misshapen.
  */
 export function parametersFromModel(cfg: ModelConfig, modelBytes: Uint8Array): Float32Array {
+  return runSteps(parametersFromModelSteps(cfg, modelBytes));
+}
+
+/**
+ * parametersFromModel, awaiting `pause` between pieces of ~1 ms: converting a 10,000-word model's float16
+ * weights held the editor's thread 70–100 ms when it switched to a newly trained model.
+ */
+export function parametersFromModelPaced(cfg: ModelConfig, modelBytes: Uint8Array, pause: () => Promise<void>): Promise<Float32Array> {
+  return runStepsPaced(parametersFromModelSteps(cfg, modelBytes), pause);
+}
+
+/** Values converted or copied between two steps of parametersFromModelSteps. */
+const PARAMETER_STEP_VALUES = 1 << 18;
+
+function* parametersFromModelSteps(cfg: ModelConfig, modelBytes: Uint8Array): Steps<Float32Array> {
   const model = onnx.ModelProto.decode(modelBytes);
+  yield;
   const byName = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
   const layout = parameterLayout(cfg);
   const flat = new Float32Array(layout.reduce((n, p) => n + p.size, 0));
@@ -315,10 +332,18 @@ export function parametersFromModel(cfg: ModelConfig, modelBytes: Uint8Array): F
       throw new Error(`the ONNX weight "${p.name}" is ${dims.join('×')} (type ${t.dataType}), expected float ${p.shape.join('×')}`);
     }
     const raw = t.rawData;
-    if (raw && raw.length === p.size * (half ? 2 : 4)) {
-      // Copy through a fresh buffer: rawData may be an unaligned view into the model bytes.
-      const bytes = Uint8Array.from(raw).buffer;
-      flat.set(half ? fromFloat16(new Uint16Array(bytes)) : new Float32Array(bytes), p.offset);
+    const width = half ? 2 : 4;
+    if (raw && raw.length === p.size * width) {
+      for (let at = 0; at < p.size; at += PARAMETER_STEP_VALUES) {
+        const n = Math.min(PARAMETER_STEP_VALUES, p.size - at);
+        // Copied into a fresh buffer: rawData may be an unaligned view into the model bytes (or a Buffer,
+        // whose slice() is a view too).
+        const piece = new Uint8Array(n * width);
+        piece.set(raw.subarray(at * width, (at + n) * width));
+        if (half) fromFloat16Into(new Uint16Array(piece.buffer), flat, p.offset + at);
+        else flat.set(new Float32Array(piece.buffer), p.offset + at);
+        yield;
+      }
     } else if (t.floatData && t.floatData.length === p.size) {
       flat.set(t.floatData, p.offset);
     } else {

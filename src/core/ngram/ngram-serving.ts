@@ -34,10 +34,12 @@ export class NgramServing implements ServingModel {
     readonly vocab: Vocabulary,
     readonly mode: TokenizerMode,
     cache: CacheOptions | false = DEFAULT_CACHE,
+    /** How scoring shares its thread: awaited between runs of about `sliceMs` (default: breathe, 8 ms). */
+    pacing: { between: () => Promise<void>; sliceMs: number } = { between: () => breathe(), sliceMs: SCORING_SLICE_MS },
   ) {
     if (ngram.vocabSize !== vocab.size) throw new Error(`NgramServing: the n-gram model has ${ngram.vocabSize} ids, the vocabulary ${vocab.size}`);
     this.model = cache === false ? ngram : new CacheLanguageModel(ngram, cachedIdsOf(vocab), cache);
-    this.scorer = cache === false ? ngram : new LanguageModelScorer(this.model, { chunk: SCORING_CHUNK, yieldBetween: () => breathe(), sliceMs: SCORING_SLICE_MS });
+    this.scorer = cache === false ? ngram : new LanguageModelScorer(this.model, { chunk: SCORING_CHUNK, yieldBetween: pacing.between, sliceMs: pacing.sliceMs });
   }
 
   async release(): Promise<void> {

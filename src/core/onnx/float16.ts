@@ -57,12 +57,17 @@ export function toFloat16(a: Float32Array): Uint16Array {
 let halfTable: Float32Array | undefined;
 
 export function fromFloat16(a: Uint16Array): Float32Array {
+  const out = new Float32Array(a.length);
+  fromFloat16Into(a, out, 0);
+  return out;
+}
+
+/** fromFloat16 written into `out` from `offset` on. */
+export function fromFloat16Into(a: Uint16Array, out: Float32Array, offset: number): void {
   if (!halfTable) {
     halfTable = new Float32Array(0x10000);
     for (let h = 0; h < 0x10000; h++) halfTable[h] = fromFloat16Bits(h);
   }
   const table = halfTable;
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = table[a[i]!]!;
-  return out;
+  for (let i = 0; i < a.length; i++) out[offset + i] = table[a[i]!]!;
 }

@@ -188,3 +188,22 @@ test('an int8 decoder needs the weights as initializers', () => {
   const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: 10, embed: 4, hidden: 4, tied: true };
   assert.throws(() => scoreGraph(cfg, undefined, { decoder: 'int8' }), /int8 decoder needs the weights/);
 });
+
+test('parameters read back in paced pieces are the parameters read at once, for float16 and float32 weights larger than a piece', async () => {
+  const { parametersFromModel, parametersFromModelPaced } = await import('../../../src/core/graphs/inference-graph.js');
+  // An embedding of 3,000 × 128 = 384,000 weights: more than one piece (2^18) of the paced reader.
+  const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: 3000, embed: 128, hidden: 128, tied: true };
+  const rand = mulberry32(5);
+  const size = parameterLayout(cfg).reduce((n, p) => n + p.size, 0);
+  const params = Float32Array.from({ length: size }, () => rand() - 0.5);
+  for (const precision of ['float16', 'float32'] as const) {
+    const bytes = inferenceGraph(cfg, params, { precision });
+    let pauses = 0;
+    const paced = await parametersFromModelPaced(cfg, bytes, async () => void pauses++);
+    assert.deepEqual(paced, parametersFromModel(cfg, bytes), precision);
+    if (precision === 'float32') assert.deepEqual(paced, params);
+    assert.ok(pauses >= 3, `${precision}: paused ${pauses} times (the decode, and the embedding in two pieces at least)`);
+  }
+  const other: ModelConfig = { ...cfg, hidden: 64, embed: 64 };
+  await assert.rejects(parametersFromModelPaced(other, inferenceGraph(cfg, params), async () => {}), /is 3000×128 .* expected float 3000×64/);
+});
