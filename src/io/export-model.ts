@@ -18,6 +18,8 @@ export interface ExportInput {
   precision?: WeightPrecision;
   /** The n-gram companion trained on the same tokens (KneserNey.toBytes()), saved with the model. */
   ngram?: Uint8Array;
+  /** exportedGraph(cfg, params, precision), when it was built already (by the training worker). */
+  onnx?: Uint8Array;
 }
 
 /** What a finished training run hands over (runtime/training-job.ts's outcome, structurally). */
@@ -30,6 +32,8 @@ export interface TrainedRun {
   seconds: number;
   tokensPerS: number;
   ngram?: { bytes: Uint8Array; figures: NonNullable<TrainingRecord['ngram']> };
+  /** The exported graph of `params` (exportedGraph), built by the worker that trained them. */
+  onnx?: Uint8Array;
 }
 
 /**
@@ -54,7 +58,7 @@ export function exportTrainedModel(
     tokensPerS: run.tokensPerS,
     ...(run.ngram ? { ngram: run.ngram.figures } : {}),
   };
-  return exportModel(dir, { ...model, params: run.params, training, ...(run.ngram ? { ngram: run.ngram.bytes } : {}) }, opts);
+  return exportModel(dir, { ...model, params: run.params, training, ...(run.ngram ? { ngram: run.ngram.bytes } : {}), ...(run.onnx ? { onnx: run.onnx } : {}) }, opts);
 }
 
 export function modelMeta(input: ExportInput): ModelMeta {
@@ -71,13 +75,18 @@ export function modelMeta(input: ExportInput): ModelMeta {
   };
 }
 
+/**
+ * The standard ONNX inference model of `params` as a saved model holds it. Encoding a 10,000-word model is
+ * tens of milliseconds of one synchronous call: the training worker builds it (TrainPlan.exportPrecision)
+ * rather than the editor's thread.
+ */
+export function exportedGraph(cfg: ModelConfig, params: Float32Array, precision: WeightPrecision = 'float32'): Uint8Array {
+  return inferenceGraph(cfg, params, { docString: `Nextword ${cfg.cell} ${cfg.layers}×${cfg.hidden} language model, vocabulary ${cfg.vocab}`, precision });
+}
+
 /** `signal` cancels up to the save's commit (model-store.ts): the previous model then stays. */
 export async function exportModel(dir: string, input: ExportInput, opts: { signal?: AbortSignal } = {}): Promise<{ dir: string }> {
-  const { cfg } = input;
-  const onnx = inferenceGraph(cfg, input.params, {
-    docString: `Nextword ${cfg.cell} ${cfg.layers}×${cfg.hidden} language model, vocabulary ${cfg.vocab}`,
-    precision: input.precision ?? 'float32',
-  });
+  const onnx = input.onnx ?? exportedGraph(input.cfg, input.params, input.precision);
   opts.signal?.throwIfAborted();
   await saveModel(dir, { onnx, meta: modelMeta(input) as unknown as Record<string, unknown>, ...(input.ngram ? { ngram: input.ngram } : {}) }, opts.signal ? { signal: opts.signal } : {});
   return { dir };

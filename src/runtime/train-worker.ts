@@ -16,6 +16,7 @@ import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { Vocabulary } from '../core/vocabulary.js';
+import { exportedGraph } from '../io/export-model.js';
 import { writeHandover } from '../io/handover-file.js';
 import { lowerOwnProcessPriority, lowerThreadPriority } from '../io/thread-priority.js';
 import { TrainRunner } from './train-runner.js';
@@ -57,7 +58,10 @@ async function run(input: TrainJobInput): Promise<TrainJobOutput> {
       runner.setParams(result.params);
       testPpl = await perplexity(runner, input.test, options.evalBatch, options.evalBptt, abort.signal);
     }
-    return { ...result, ...(testPpl === undefined ? {} : { testPpl }) };
+    abort.signal.throwIfAborted();
+    // The saved model's bytes, built here rather than on the caller's thread.
+    const onnx = input.exportPrecision ? exportedGraph(cfg, result.params, input.exportPrecision) : undefined;
+    return { ...result, ...(testPpl === undefined ? {} : { testPpl }), ...(onnx ? { onnx } : {}) };
   } finally {
     await runner.release();
   }
@@ -96,7 +100,7 @@ async function prepare(texts: TextsInput): Promise<PreparedTexts> {
 function settle(outcome: Promise<TrainJobOutput>): void {
   outcome
     .then(
-      (result) => port.postMessage({ type: 'done', result } satisfies WorkerToParent, [result.params.buffer as ArrayBuffer]),
+      (result) => port.postMessage({ type: 'done', result } satisfies WorkerToParent, [result.params.buffer, ...(result.onnx ? [result.onnx.buffer] : [])] as ArrayBuffer[]),
       (e: unknown) =>
         port.postMessage({
           type: 'error',

@@ -1,5 +1,6 @@
 // Messages between the training job (caller's thread) and the training worker.
 
+import type { WeightPrecision } from '../core/graphs/inference-graph.js';
 import type { ModelConfig } from '../core/model-config.js';
 import type { CompanionFigures, CompanionPlan } from '../core/ngram/companion.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
@@ -31,7 +32,7 @@ export interface PreparedTexts {
 }
 
 /** The caller's answer to `prepared`: what to train on the prepared ids. */
-export type TrainPlan = Pick<TrainJobInput, 'cfg' | 'options' | 'threads'> & {
+export type TrainPlan = Pick<TrainJobInput, 'cfg' | 'options' | 'threads' | 'exportPrecision'> & {
   /** Train the n-gram companion first (its sizes are the prepared files'). */
   ngram?: Omit<CompanionPlan, 'trainSizes' | 'validSizes'> & Handover;
 };
@@ -49,6 +50,8 @@ export interface TrainJobInput {
   threads: number;
   /** Train the n-gram companion first (before the LSTM's first step) and post it. */
   ngram?: CompanionPlan & Handover;
+  /** Build the exported model of the best parameters (io/export-model.ts exportedGraph) with these weights, into the result's `onnx`. */
+  exportPrecision?: WeightPrecision;
 }
 
 /** Where the worker writes the n-gram model for the parent instead of posting its bytes (io/handover-file.ts). */
@@ -74,7 +77,11 @@ export interface CompanionHandover {
   figures: CompanionFigures;
 }
 
-export type TrainJobOutput = TrainResult & { testPpl?: number };
+export type TrainJobOutput = TrainResult & {
+  testPpl?: number;
+  /** The exported model of `params`, when the input asked for it (exportPrecision). */
+  onnx?: Uint8Array;
+};
 
 export type WorkerToParent =
   | { type: 'prepared'; prepared: PreparedTexts }

@@ -404,3 +404,25 @@ test('a run cancelled after the n-gram model was handed over through a file remo
   while (existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.ok(!existsSync(file), 'the file is removed when the run ends without reading it');
 });
+
+test('asked to, the worker builds the exported model of the trained parameters: the bytes the caller would build', async () => {
+  const { exportedGraph } = await import('../../src/io/export-model.js');
+  for (const isolation of ['thread', 'process'] as const) {
+    let planned: ModelConfig | undefined;
+    const r = await startTrainingOnTexts(
+      packedTexts([storyFile(45, 60)], [storyFile(46, 10)]),
+      (prepared) => {
+        const plan = smallPlan(prepared, 1);
+        planned = plan.cfg;
+        return { ...plan, exportPrecision: 'float16' as const };
+      },
+      () => {},
+      () => {},
+      { isolation },
+    ).result;
+    assert.ok(r.onnx, `${isolation}: the exported model came back`);
+    assert.deepEqual(new Uint8Array(r.onnx), new Uint8Array(exportedGraph(planned!, r.params, 'float16')), isolation);
+  }
+  const without = await startTrainingOnTexts(packedTexts([storyFile(45, 60)], [storyFile(46, 10)]), (prepared) => smallPlan(prepared, 1)).result;
+  assert.equal(without.onnx, undefined, 'not asked, not built');
+});
