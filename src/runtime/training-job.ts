@@ -91,6 +91,8 @@ function launch(
   const worker = openWorker<ParentToWorker, WorkerToParent>(workerScriptPath(), isolation);
   let cancelled = false;
   let settled = false;
+  /** The worker's result arrived: its exit (it ends after posting it) is expected from then on. */
+  let done = false;
   const exited = new Promise<void>((resolve) => worker.onExit(() => resolve()));
   /** Terminates the worker if it has not ended by itself within `ms`. */
   const endWithin = (ms: number) => {
@@ -138,6 +140,7 @@ function launch(
         else ngram = m.ngram;
         onNgram(m.ngram);
       } else if (m.type === 'done') {
+        done = true;
         const result = m.result;
         const file = handover?.file;
         const figures = handover?.figures;
@@ -150,6 +153,7 @@ function launch(
     });
     worker.onError((e) => finish(() => reject(e)));
     worker.onExit((code) =>
+      done ||
       finish(() => reject(cancelled ? new TrainingCancelled() : new Error(`the training worker exited unexpectedly (code ${code})`))),
     );
   });
