@@ -8,8 +8,8 @@
 // work blocks nobody but the next call. Predictions come first: scoring a file (the status bar's
 // perplexity: seconds of work for a long file) runs in slices of a few milliseconds with the thread left
 // idle as long between them (about half a core), and waits while predictions are being asked for, so that
-// the few calls of one keystroke's prediction never queue behind it. The process ends when the editor
-// closes the channel or goes away.
+// the few calls of one keystroke's prediction never queue behind it. It runs at nice 5 (SERVING_NICE):
+// below the editor, above training. The process ends when the editor closes the channel or goes away.
 
 import { readFileSync } from 'node:fs';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
@@ -17,10 +17,12 @@ import { breathe } from '../core/event-loop.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
 import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { Vocabulary } from '../core/vocabulary.js';
+import { lowerOwnProcessPriority, SERVING_NICE } from '../io/thread-priority.js';
 import type { FromNgramServer, NgramCall, ToNgramServer } from './ngram-protocol.js';
 import { workerPort } from './worker-channel.js';
 
 const port = workerPort<FromNgramServer, ToNgramServer>();
+lowerOwnProcessPriority(SERVING_NICE);
 let serving: NgramServing | undefined;
 
 /** Scoring's slices: the longest a prediction that arrives during one waits. */

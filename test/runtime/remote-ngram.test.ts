@@ -4,7 +4,8 @@
 // is gone.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
@@ -117,16 +118,8 @@ test('a server that dies fails its calls in flight and later ones, and tells its
   await other.release();
   await assert.rejects(other.model.run(ids.subarray(0, 2), other.model.initialState()), /released/);
   const deadline = Date.now() + 5000;
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(!alive(), 'the released server process is gone');
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(!alive(pid), 'the released server process is gone');
   assert.deepEqual(otherReasons, [], 'a release is not reported as a failure');
 });
 
@@ -143,4 +136,48 @@ test('a prediction asked for while a long file is being scored is answered first
   assert.deepEqual(order, ['prediction', 'scores']);
   assert.deepEqual(prediction.logProbs, (await local.model.run(ids.subarray(0, 3), local.model.initialState())).logProbs);
   assert.deepEqual(scores, await local.scorer.scoreSequence(long));
+});
+
+test('an n-gram server whose parent is killed ends at once (no orphan keeps the model in memory)', { skip: process.platform === 'win32' && 'signals' }, async () => {
+  const parent = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'ngram-server-parent.fixture.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = await new Promise<number>((resolve, reject) => {
+    parent.stdout!.on('data', (d: Buffer) => {
+      const m = /server (\d+)/.exec(d.toString());
+      if (m) resolve(Number(m[1]));
+    });
+    parent.once('exit', (code) => reject(new Error(`the parent exited first (${code})`)));
+  });
+  assert.ok(alive(pid), 'the server runs');
+  parent.kill('SIGKILL');
+  const deadline = Date.now() + 5000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(!alive(pid), 'the server ended within 5 s of its parent');
+});
+
+/** Whether process `pid` runs (a zombie awaiting its reaper counts as ended). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+test('the n-gram server runs below the editor and above training: every thread of it at nice 5', { skip: process.platform !== 'linux' && 'read from /proc' }, async (t) => {
+  const { file, vocab } = await fixture(t);
+  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  t.after(() => remote.release());
+  const nice = readdirSync(`/proc/${remote.pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${remote.pid}/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+  assert.ok(nice.length > 1 && nice.every((n) => n === 5), `threads at ${JSON.stringify(nice)}`);
+  const own = readFileSync('/proc/self/stat', 'utf8');
+  assert.equal(Number(own.slice(own.lastIndexOf(')') + 2).split(' ')[16]), 0, 'this process untouched');
 });

@@ -299,13 +299,32 @@ function childNiceValues(): number[] {
   return out;
 }
 
+/** The nice values of the threads of each of this process's children, main thread first. */
+function childThreadNiceValues(): number[][] {
+  const out: number[][] = [];
+  const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      const tids = readdirSync(`/proc/${pid}/task`).sort((a, b) => (a === pid ? -1 : b === pid ? 1 : 0));
+      out.push(tids.map((tid) => niceOf(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 test('a background job in a child process runs it at nice 10, this process untouched', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
   const mainNice = threadNiceValues().get(process.pid);
   let children: number[] = [];
+  let childThreads: number[][] = [];
   await startTrainingOnTexts(
     packedTexts([storyFile(26, 40)], [storyFile(27, 10)]),
     (prepared) => {
       children = childNiceValues();
+      childThreads = childThreadNiceValues();
       return smallPlan(prepared, 1);
     },
     () => {},
@@ -313,6 +332,9 @@ test('a background job in a child process runs it at nice 10, this process untou
     { background: true, isolation: 'process' },
   ).result;
   assert.ok(children.includes(10), `a child process at nice 10: ${JSON.stringify(children)}`);
+  // The training process (its main thread at 10; a child of an earlier test may still be ending).
+  const training = childThreads.find((threads) => threads[0] === 10);
+  assert.ok(training && training.length > 1 && training.every((n) => n >= 10), `every thread of it (V8's helpers too) at nice 10: ${JSON.stringify(childThreads)}`);
   assert.equal(threadNiceValues().get(process.pid), mainNice);
   assert.ok(![...threadNiceValues().values()].includes(10), 'no thread of this process was lowered');
 });

@@ -236,8 +236,10 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
       };
       recordMetrics('large-workspace', figures);
       assert.equal(end.model.origin, 'workspace', `the trained model is in use: ${JSON.stringify(end.model)}`);
-      // The reliability issue's target, for what runs on the thread: no turn of the event loop computes
-      // longer than 50 ms. (worstEventLoopGapMs also counts the time the thread waited for a core.)
+      // The reliability issue's target: the extension host's event loop never stalls more than 50 ms, over
+      // the whole run (the extension's own histogram and this test's 5 ms ticks), whether the thread computed
+      // or waited for a core; and no turn computes longer than that.
+      assert.ok(figures.worstEventLoopGapMs <= 50, `the event loop stalled ${figures.worstEventLoopGapMs} ms: ${JSON.stringify(lateTurns)}`);
       assert.ok(figures.worstBusyTurnMs <= 50, `a turn of the event loop computed ${figures.worstBusyTurnMs} ms: ${JSON.stringify(lateTurns)}`);
     });
   });
