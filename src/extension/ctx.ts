@@ -207,8 +207,10 @@ export class Ctx implements vscode.Disposable {
               loadMs: model.loadMs,
               // The process that serves it: the n-gram server while the network trains, else this one.
               servedByPid: model.origin === 'interim' ? (model.session.pid ?? null) : process.pid,
+              // The process that serves the n-gram baseline (a saved model's companion), when there is one.
+              baselineServedByPid: model.origin !== 'interim' ? (model.session.baseline?.pid ?? null) : null,
               // The n-gram model the status bar compares the file with (the interim model has none).
-              baseline: model.origin !== 'interim' && model.session.ngram ? `ngram-${model.session.ngram.order}` : model.session.vocab.count(0) !== undefined ? 'unigram' : null,
+              baseline: model.origin !== 'interim' && model.session.baseline ? `ngram-${model.session.baseline.order}` : model.session.vocab.count(0) !== undefined ? 'unigram' : null,
             }
           : { state: state.kind, ...(state.kind === 'none' ? { reason: state.reason } : {}) },
       completions: jsonSafe(this.engine.stats()),

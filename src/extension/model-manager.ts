@@ -195,7 +195,8 @@ export class ModelManager implements vscode.Disposable {
   private async load(origin: ModelOrigin, dir: string): Promise<SavedModel> {
     if (this.disposed) throw new Error('Nextword is shutting down');
     const t0 = performance.now();
-    const session = await ModelSession.open(dir, { threads: this.deps.threads, scoringThreads: this.deps.scoringThreads });
+    // The n-gram baseline is served by a process of its own: its tens of megabytes stay out of the extension host.
+    const session = await ModelSession.open(dir, { threads: this.deps.threads, scoringThreads: this.deps.scoringThreads, companion: 'server' });
     if (this.disposed) {
       await session.release();
       throw new Error('Nextword is shutting down');
@@ -204,7 +205,7 @@ export class ModelManager implements vscode.Disposable {
     const { config } = session.meta;
     this.deps.log.info(
       `loaded ${model.label} from ${model.dir} in ${Math.round(model.loadMs)} ms: ${config.cell} ${config.layers}×${config.hidden}, vocabulary ${config.vocab}` +
-        (session.ngram ? `, with its n-gram baseline (${session.ngram.order}-gram)` : ''),
+        (session.baseline ? `, with its n-gram baseline (${session.baseline.order}-gram, served by process ${session.baseline.pid})` : ''),
     );
     if (session.ngramProblem) this.deps.log.warn(`the n-gram baseline of ${model.label} is not used: ${session.ngramProblem}`);
     this.swap({ kind: 'ready', model }, { dispose: () => void session.release().catch((e) => this.deps.log.warn(`releasing a model failed: ${(e as Error).message}`)) });

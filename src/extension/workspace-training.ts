@@ -24,6 +24,7 @@ import { MAX_VALID_TOKENS } from '../core/text-encoding.js';
 import type { TrainEvent, TrainOptions } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { exportTrainedModel } from '../io/export-model.js';
+import { removeHandover } from '../io/handover-file.js';
 import { formatScanReport } from '../io/workspace-files.js';
 import { startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
 import { RemoteNgramServing } from '../runtime/remote-ngram.js';
@@ -341,30 +342,36 @@ export class WorkspaceTrainer implements vscode.Disposable {
     } finally {
       stop.dispose();
     }
-    if (token.isCancellationRequested) throw new TrainingCancelled();
-    if (!plan) throw new Error('the training worker finished without preparing the texts');
-    const { vocab, cfg, params, counts } = plan;
-    run.trained = true;
-
-    // 4. Save and switch. Cancelling still works until the save commits (the previous model stays); after
-    // that the new model is on disk, and it is the one used.
-    this.setProgress({ phase: 'saving' });
-    notification.report({ message: 'Saving the model…' });
-    const saving = new AbortController();
-    const stopSaving = token.onCancellationRequested(() => saving.abort(new TrainingCancelled()));
+    // The n-gram model's hand-over file, when it came as one: saved from there, then removed, whatever happens.
+    const handedOver = result.ngram && 'file' in result.ngram ? result.ngram.file : undefined;
     try {
-      await exportTrainedModel(
-        outDir,
-        { cfg, vocab, tokenizer: s.tokenizer, precision: s.weights },
-        result,
-        { corpus: { source: `workspace: ${folders.map((f) => f.name).join(', ')}`, files: fileCount, ...counts }, options: { preset, ...s, threads }, params },
-        { signal: saving.signal },
-      );
+      if (token.isCancellationRequested) throw new TrainingCancelled();
+      if (!plan) throw new Error('the training worker finished without preparing the texts');
+      const { vocab, cfg, params, counts } = plan;
+      run.trained = true;
+
+      // 4. Save and switch. Cancelling still works until the save commits (the previous model stays); after
+      // that the new model is on disk, and it is the one used.
+      this.setProgress({ phase: 'saving' });
+      notification.report({ message: 'Saving the model…' });
+      const saving = new AbortController();
+      const stopSaving = token.onCancellationRequested(() => saving.abort(new TrainingCancelled()));
+      try {
+        await exportTrainedModel(
+          outDir,
+          { cfg, vocab, tokenizer: s.tokenizer, precision: s.weights },
+          result,
+          { corpus: { source: `workspace: ${folders.map((f) => f.name).join(', ')}`, files: fileCount, ...counts }, options: { preset, ...s, threads }, params },
+          { signal: saving.signal },
+        );
+      } finally {
+        stopSaving.dispose();
+      }
+      log.info(`training: model written to ${outDir}`);
+      if (token.isCancellationRequested) log.info('training: the cancel came after the model was saved; the new model is used');
     } finally {
-      stopSaving.dispose();
+      if (handedOver) await removeHandover(handedOver);
     }
-    log.info(`training: model written to ${outDir}`);
-    if (token.isCancellationRequested) log.info('training: the cancel came after the model was saved; the new model is used');
     await this.deps.models.useWorkspaceModel();
     const total = (performance.now() - t0) / 1000;
     log.info(`training: done in ${duration(total)}; completions now use the workspace model`);

@@ -16,8 +16,8 @@ export interface ExportInput {
   training?: TrainingRecord;
   /** Stored weight precision (float16 halves the file; computation stays float32). */
   precision?: WeightPrecision;
-  /** The n-gram companion trained on the same tokens (KneserNey.toBytes()), saved with the model. */
-  ngram?: Uint8Array;
+  /** The n-gram companion trained on the same tokens (KneserNey.toBytes(), or a file of it), saved with the model. */
+  ngram?: Uint8Array | { file: string };
   /** exportedGraph(cfg, params, precision), when it was built already (by the training worker). */
   onnx?: Uint8Array;
 }
@@ -31,7 +31,8 @@ export interface TrainedRun {
   bestEpoch: number;
   seconds: number;
   tokensPerS: number;
-  ngram?: { bytes: Uint8Array; figures: NonNullable<TrainingRecord['ngram']> };
+  /** Its bytes, or the file the worker handed it over in (copied into the model's folder, not read into memory). */
+  ngram?: ({ bytes: Uint8Array } | { file: string }) & { figures: NonNullable<TrainingRecord['ngram']> };
   /** The exported graph of `params` (exportedGraph), built by the worker that trained them. */
   onnx?: Uint8Array;
 }
@@ -58,7 +59,7 @@ export function exportTrainedModel(
     tokensPerS: run.tokensPerS,
     ...(run.ngram ? { ngram: run.ngram.figures } : {}),
   };
-  return exportModel(dir, { ...model, params: run.params, training, ...(run.ngram ? { ngram: run.ngram.bytes } : {}), ...(run.onnx ? { onnx: run.onnx } : {}) }, opts);
+  return exportModel(dir, { ...model, params: run.params, training, ...(run.ngram ? { ngram: 'bytes' in run.ngram ? run.ngram.bytes : { file: run.ngram.file } } : {}), ...(run.onnx ? { onnx: run.onnx } : {}) }, opts);
 }
 
 export function modelMeta(input: ExportInput): ModelMeta {

@@ -1,9 +1,10 @@
 // A large result handed from the training process to the editor through a file in the model's own
 // storage, rather than through the pipe between them: a 60 MB n-gram model sent as messages is received
 // as 30 pieces on the editor's thread and copied once more. From the file, the n-gram server loads it while
-// the network trains (runtime/ngram-server.ts), and the editor reads it off its thread into the saved model
-// at the end. The file holds what the saved model will hold (the n-gram counts of the workspace), lives next
-// to it, and is removed when the run ends (a crash in between leaves it to be overwritten by the next run).
+// the network trains (runtime/ngram-server.ts), and the save copies it into the model's folder a piece at a
+// time (io/model-store.ts): the editor never reads it whole. The file holds what the saved model will hold
+// (the n-gram counts of the workspace), lives next to it, and is removed when the run ends (a crash in
+// between leaves it to be overwritten by the next run).
 
 import { mkdirSync, promises as fsp, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -17,11 +18,4 @@ export function writeHandover(file: string, bytes: Uint8Array): void {
 /** Removes `file` if it is there; never throws. */
 export async function removeHandover(file: string): Promise<void> {
   await fsp.unlink(file).catch(() => undefined);
-}
-
-/** Reads `file` (off the calling thread) and removes it. */
-export async function takeHandover(file: string): Promise<Uint8Array> {
-  const buf = await fsp.readFile(file);
-  await removeHandover(file);
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

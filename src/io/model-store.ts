@@ -11,7 +11,7 @@
 //   DIR/<name>.<pid>.<nonce>.tmp     a file being written (readers never look at these)
 //
 // Save, each step durable before the next:
-//   0. n-gram bytes, when given, → ngram-<id>.bin the same way as step 1
+//   0. n-gram bytes (or a file's, copied in pieces), when given, → ngram-<id>.bin the same way as step 1
 //   1. ONNX bytes → model-<id>.onnx.<pid>.<nonce>.tmp, fsync, rename to model-<id>.onnx, fsync DIR
 //   2. model.json  → model.json.<pid>.<nonce>.tmp, fsync, rename over model.json, fsync DIR   ← commit
 //   3. best effort: delete model-*.onnx and ngram-*.bin files that model.json (read again) does not name, and .tmp files
@@ -35,6 +35,11 @@ export interface ModelFiles {
   onnx: Uint8Array;
   /** The n-gram companion's verified bytes, when model.json names one and it is intact. */
   ngram?: Uint8Array;
+  /**
+   * Instead of `ngram`, when asked for (`companion: 'file'`): the companion's file and what model.json
+   * expects of it, its length checked, its contents not read (the reader verifies the sha256).
+   */
+  ngramFile?: { path: string; bytes: number; sha256: string };
   /** Why a companion that model.json names was not loaded (missing, damaged). */
   ngramProblem?: string;
   /** The parsed model.json, including the `onnx` field. */
@@ -131,13 +136,45 @@ export function saveModel(
 export interface SavedModel {
   onnx: Uint8Array;
   meta: Record<string, unknown>;
-  /** The n-gram companion (KneserNey.toBytes()), optional. */
-  ngram?: Uint8Array;
+  /**
+   * The n-gram companion (KneserNey.toBytes()), optional: its bytes, or a file holding them, copied a piece at
+   * a time (a 60 MB model need not be read into memory to be saved; the file is left in place).
+   */
+  ngram?: Uint8Array | { file: string };
 }
 
-async function fileRef(prefix: 'model' | 'ngram', ext: string, bytes: Uint8Array): Promise<OnnxFileRef> {
-  const sha256 = await sha256Hex(bytes);
-  return { file: `${prefix}-${sha256.slice(0, 16)}.${ext}`, bytes: bytes.length, sha256 };
+/** Bytes to write, or a file to copy them from. */
+type Source = Uint8Array | { file: string };
+
+async function fileRef(prefix: 'model' | 'ngram', ext: string, source: Source): Promise<OnnxFileRef> {
+  const { sha256, bytes } = source instanceof Uint8Array ? { sha256: await sha256Hex(source), bytes: source.length } : await sha256OfFile(source.file);
+  return { file: `${prefix}-${sha256.slice(0, 16)}.${ext}`, bytes, sha256 };
+}
+
+/** The SHA-256 and length of a file, read a piece at a time. */
+async function sha256OfFile(file: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const piece of pieces(file)) {
+    hash.update(piece);
+    bytes += piece.length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** A file's contents in pieces of at most WRITE_CHUNK bytes (each a view of one reused buffer). */
+async function* pieces(file: string): AsyncGenerator<Uint8Array> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    const buf = new Uint8Array(WRITE_CHUNK);
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Bytes hashed between two turns of the event loop: ~4 ms (a 40 MB model in one go held the editor's thread ~45 ms). */
@@ -162,10 +199,13 @@ async function saveNow(fs: StoreFs, dir: string, model: SavedModel, signal?: Abo
   const { onnx, meta, ngram } = model;
   if (!(onnx instanceof Uint8Array) || onnx.length === 0) throw new TypeError('saveModel: onnx must be a non-empty Uint8Array');
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new TypeError('saveModel: meta must be a plain object');
-  if (ngram !== undefined && (!(ngram instanceof Uint8Array) || ngram.length === 0)) throw new TypeError('saveModel: ngram must be a non-empty Uint8Array');
+  if (ngram !== undefined && !(ngram instanceof Uint8Array ? ngram.length > 0 : typeof ngram?.file === 'string')) {
+    throw new TypeError('saveModel: ngram must be a non-empty Uint8Array or { file }');
+  }
 
   const ref = await fileRef('model', 'onnx', onnx);
   const ngramRef = ngram ? await fileRef('ngram', 'bin', ngram) : undefined;
+  if (ngramRef && ngramRef.bytes === 0) throw new TypeError('saveModel: the n-gram file is empty');
   let json: string;
   try {
     const { ngram: _dropped, ...rest } = meta;
@@ -196,17 +236,27 @@ async function saveNow(fs: StoreFs, dir: string, model: SavedModel, signal?: Abo
   return { onnxPath: path.join(dir, ref.file), jsonPath: path.join(dir, MODEL_JSON) };
 }
 
-/** Writes `name` in `dir` through a fresh temp file: write, fsync, rename, fsync the folder. */
-async function writeDurably(fs: StoreFs, dir: string, name: string, data: Uint8Array): Promise<void> {
+/** Writes `name` in `dir` through a fresh temp file: write (or copy), fsync, rename, fsync the folder. */
+async function writeDurably(fs: StoreFs, dir: string, name: string, source: Source): Promise<void> {
   const tmp = path.join(dir, `${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   inFlight.add(tmp);
   try {
     const file = await fs.open(tmp, 'wx');
     try {
-      for (let offset = 0; offset < data.length; ) {
-        const { bytesWritten } = await file.write(data, offset, Math.min(WRITE_CHUNK, data.length - offset), offset);
-        if (bytesWritten <= 0) throw new Error(`short write to ${tmp}`);
-        offset += bytesWritten;
+      const write = async (data: Uint8Array, at: number) => {
+        for (let offset = 0; offset < data.length; ) {
+          const { bytesWritten } = await file.write(data, offset, Math.min(WRITE_CHUNK, data.length - offset), at + offset);
+          if (bytesWritten <= 0) throw new Error(`short write to ${tmp}`);
+          offset += bytesWritten;
+        }
+      };
+      if (source instanceof Uint8Array) await write(source, 0);
+      else {
+        let at = 0;
+        for await (const piece of pieces(source.file)) {
+          await write(piece, at);
+          at += piece.length;
+        }
       }
       await file.sync();
     } catch (err) {
@@ -341,7 +391,7 @@ function parseFileRef(meta: unknown, field: 'onnx' | 'ngram', name: RegExp): Onn
  * length and sha256. Throws ModelStoreError "no model in DIR" when there is no model.json, and
  * "… is corrupt …" when either file is unusable. Does not check the metadata's format version.
  */
-export async function loadModelFiles(dir: string): Promise<ModelFiles> {
+export async function loadModelFiles(dir: string, opts: { companion?: 'bytes' | 'file' } = {}): Promise<ModelFiles> {
   const absDir = path.resolve(dir);
   const jsonPath = path.join(absDir, MODEL_JSON);
   const readJsonText = async (): Promise<string> => {
@@ -375,7 +425,7 @@ export async function loadModelFiles(dir: string): Promise<ModelFiles> {
 
     const problem = await readVerified(path.join(absDir, ref.file), ref);
     if (problem instanceof Uint8Array) {
-      return { onnx: problem, meta: meta as Record<string, unknown>, dir: absDir, ...(await readNgram(absDir, meta as Record<string, unknown>)) };
+      return { onnx: problem, meta: meta as Record<string, unknown>, dir: absDir, ...(await readNgram(absDir, meta as Record<string, unknown>, opts.companion ?? 'bytes')) };
     }
 
     // A save in another process may have replaced model.json and deleted the file it named.
@@ -386,11 +436,18 @@ export async function loadModelFiles(dir: string): Promise<ModelFiles> {
 }
 
 /** The n-gram companion model.json names, verified, or why it is unusable; nothing when none is named. */
-async function readNgram(dir: string, meta: Record<string, unknown>): Promise<Pick<ModelFiles, 'ngram' | 'ngramProblem'>> {
+async function readNgram(dir: string, meta: Record<string, unknown>, as: 'bytes' | 'file'): Promise<Pick<ModelFiles, 'ngram' | 'ngramFile' | 'ngramProblem'>> {
   if (meta.ngram === undefined) return {};
   const ref = parseFileRef(meta, 'ngram', NGRAM_NAME);
   if (!ref) return { ngramProblem: 'its "ngram" field must name an ngram-<id>.bin file with its bytes and sha256' };
   try {
+    if (as === 'file') {
+      const file = path.join(dir, ref.file);
+      const size = await fsp.stat(file).then((st) => st.size, (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+      if (size === undefined) return { ngramProblem: `${ref.file} is missing` };
+      if (size !== ref.bytes) return { ngramProblem: `${ref.file} holds ${size} bytes, model.json expects ${ref.bytes}` };
+      return { ngramFile: { path: file, bytes: ref.bytes, sha256: ref.sha256 } };
+    }
     const bytes = await readVerified(path.join(dir, ref.file), ref);
     return bytes instanceof Uint8Array ? { ngram: bytes } : { ngramProblem: bytes };
   } catch (err) {

@@ -11,8 +11,10 @@
 // graphs, and each of those steps (tens of milliseconds of JavaScript) yields to the event loop before the
 // next, so that the editor's extension host never stalls for the whole load.
 //
-// The model's n-gram companion (core/ngram/companion.ts), when saved with it, is loaded too (`ngram`): the
-// baseline the status bar compares a file's perplexity with. A damaged companion does not stop the model
+// The model's n-gram companion (core/ngram/companion.ts), when saved with it, is loaded too (`baseline`):
+// the baseline the status bar compares a file's perplexity with. The CLI loads it in its own process
+// (`ngram`); the editor has it served by an n-gram server process (`companion: 'server'`, remote-ngram.ts),
+// so that its tens of megabytes never enter the extension host. A damaged companion does not stop the model
 // from loading; `ngramProblem` says why it is missing.
 //
 // Both sessions get few threads: the editor shares the machine, and one token step of a small model is
@@ -35,6 +37,7 @@ import type { ServingModel } from '../core/serving-model.js';
 import { loadModelFiles, type ModelFiles } from '../io/model-store.js';
 import { OnnxLanguageModel } from './onnx-language-model.js';
 import { OnnxScorer } from './onnx-scorer.js';
+import { RemoteNgramServing } from './remote-ngram.js';
 
 export interface ModelSessionOptions {
   /** Intra-op threads of the prediction session (default 1). */
@@ -45,6 +48,18 @@ export interface ModelSessionOptions {
   cache?: CacheOptions | false;
   /** How the decoder multiplies (default DEFAULT_DECODER). */
   decoder?: DecoderPrecision;
+  /** Where the n-gram companion is loaded: in this process (default), or served by an n-gram server process. */
+  companion?: 'in-process' | 'server';
+}
+
+/** The n-gram companion as the baseline a file's perplexity is compared with. */
+export interface Baseline {
+  /** n of its n-grams. */
+  order: number;
+  /** The Kneser-Ney model alone (no document cache). */
+  scorer: ChunkScorer & SequenceScorer;
+  /** Its server process's id, when it has one. */
+  pid?: number | undefined;
 }
 
 /** The decoder's precision unless told otherwise: int8 keeps perplexity within 1 % (see the README). */
@@ -87,10 +102,13 @@ export class ModelSession implements ServingModel {
     readonly decoder: DecoderPrecision,
     /** The decoded (and quantised) weights, kept until the scoring graph is built from them. */
     private prepared: Prepared | undefined,
-    /** The n-gram companion trained with the model, when it was saved with one and loads. */
+    /** The n-gram companion trained with the model, when it was saved with one and loads (in this process). */
     readonly ngram: KneserNey | undefined,
+    /** The companion as the status bar's baseline, in this process or served (companion: 'server'). */
+    readonly baseline: Baseline | undefined,
     /** Why a companion model.json names could not be used. */
     readonly ngramProblem: string | undefined,
+    private readonly releaseBaseline: () => Promise<void> = async () => {},
   ) {
     if (cache === false) {
       this.model = lm;
@@ -103,7 +121,7 @@ export class ModelSession implements ServingModel {
 
   /** Opens the model in `dir`; fails with ModelStoreError (`no-model`, `corrupt`) or a format error that names the folder. */
   static async open(dir: string, opts: ModelSessionOptions = {}): Promise<ModelSession> {
-    return ModelSession.fromFiles(await loadModelFiles(dir), opts);
+    return ModelSession.fromFiles(await loadModelFiles(dir, { companion: opts.companion === 'server' ? 'file' : 'bytes' }), opts);
   }
 
   static async fromFiles(files: ModelFiles, opts: ModelSessionOptions = {}): Promise<ModelSession> {
@@ -135,14 +153,28 @@ export class ModelSession implements ServingModel {
       prepared = { params, quantized };
       await yieldToEventLoop();
     }
-    const companion = await loadCompanion(files, vocab.size);
+    const companion = await loadCompanion(files, vocab, meta.tokenizer.mode);
     let lm: OnnxLanguageModel;
     try {
       lm = await OnnxLanguageModel.create(onnx, meta.config, { threads });
     } catch (e) {
       throw new Error(`${files.dir}: onnxruntime cannot load the ONNX file: ${(e as Error).message}`, { cause: e });
     }
-    return new ModelSession(files.dir, meta, vocab, lm, files.onnx, opts.scoringThreads ?? threads, opts.cache ?? DEFAULT_CACHE, decoder, prepared, companion.ngram, companion.problem);
+    return new ModelSession(
+      files.dir,
+      meta,
+      vocab,
+      lm,
+      files.onnx,
+      opts.scoringThreads ?? threads,
+      opts.cache ?? DEFAULT_CACHE,
+      decoder,
+      prepared,
+      companion.ngram,
+      companion.baseline,
+      companion.problem,
+      companion.release,
+    );
   }
 
   /** The tokenizer the model reads text with. */
@@ -167,7 +199,7 @@ export class ModelSession implements ServingModel {
     await Promise.allSettled([...this.scoring]);
     const scoring = this.scoringSession;
     this.scoringSession = undefined;
-    await Promise.allSettled([this.lm.release(), scoring?.then((s) => s.release())]);
+    await Promise.allSettled([this.lm.release(), scoring?.then((s) => s.release()), this.releaseBaseline()]);
   }
 
   private track<T>(run: Promise<T>): Promise<T> {
@@ -205,13 +237,22 @@ export class ModelSession implements ServingModel {
 }
 
 /** The n-gram companion of a model's files, or why it cannot be used; never throws. */
-async function loadCompanion(files: ModelFiles, vocabSize: number): Promise<{ ngram?: KneserNey; problem?: string }> {
+async function loadCompanion(
+  files: ModelFiles,
+  vocab: Vocabulary,
+  mode: TokenizerMode,
+): Promise<{ ngram?: KneserNey; baseline?: Baseline; problem?: string; release?: () => Promise<void> }> {
   if (files.ngramProblem !== undefined) return { problem: files.ngramProblem };
-  if (!files.ngram) return {};
   try {
+    if (files.ngramFile) {
+      const { path: file, bytes, sha256 } = files.ngramFile;
+      const server = await RemoteNgramServing.open(file, vocab, mode, { cache: false, expect: { bytes, sha256 } });
+      return { baseline: { order: server.order, scorer: server.scorer, pid: server.pid }, release: () => server.release() };
+    }
+    if (!files.ngram) return {};
     const ngram = await KneserNey.fromBytesAsync(files.ngram, pacer());
-    if (ngram.vocabSize !== vocabSize) return { problem: `the n-gram model has ${ngram.vocabSize} ids, the model's vocabulary ${vocabSize}` };
-    return { ngram };
+    if (ngram.vocabSize !== vocab.size) return { problem: `the n-gram model has ${ngram.vocabSize} ids, the model's vocabulary ${vocab.size}` };
+    return { ngram, baseline: { order: ngram.order, scorer: ngram } };
   } catch (e) {
     return { problem: (e as Error).message };
   }

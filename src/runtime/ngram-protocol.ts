@@ -22,8 +22,12 @@ export interface NgramReplies {
 }
 
 export type ToNgramServer =
-  /** Load the model written to `file` (KneserNey.toBytes()) for the vocabulary `words` (id order). */
-  | { type: 'open'; file: string; words: string[]; mode: TokenizerMode }
+  /**
+   * Load the model written to `file` (KneserNey.toBytes()) for the vocabulary `words` (id order): with the
+   * document cache (the interim model) or alone (`cache: false`: a saved model's baseline), its length and
+   * sha256 checked when `expect` gives them (a saved companion).
+   */
+  | { type: 'open'; file: string; words: string[]; mode: TokenizerMode; cache?: false; expect?: { bytes: number; sha256: string } }
   | ({ type: 'call'; id: number } & NgramCall);
 
 export type FromNgramServer =

@@ -1,5 +1,7 @@
 // The n-gram server: a child process of the editor that serves the workspace's n-gram model while the
-// network trains (core/ngram/ngram-serving.ts: the Kneser-Ney model mixed with the document cache). The
+// network trains (core/ngram/ngram-serving.ts: the Kneser-Ney model mixed with the document cache), and a
+// saved model's n-gram companion, the status bar's baseline (the Kneser-Ney model alone, checked against
+// model.json's length and sha256). The
 // training process writes the model to a file (io/handover-file.ts); this process loads it and answers the
 // calls the completion engine and the perplexity tracker make on it (remote-ngram.ts is the editor's end).
 //
@@ -11,7 +13,9 @@
 // the few calls of one keystroke's prediction never queue behind it. It runs at nice 5 (SERVING_NICE):
 // below the editor, above training. The process ends when the editor closes the channel or goes away.
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
 import { breathe } from '../core/event-loop.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
@@ -44,8 +48,11 @@ function open(m: Extract<ToNgramServer, { type: 'open' }>): void {
   try {
     const vocab = Vocabulary.fromJSON(m.words);
     const bytes = readFileSync(m.file);
+    const name = path.basename(m.file);
+    if (m.expect && bytes.length !== m.expect.bytes) throw new Error(`${name} holds ${bytes.length} bytes, model.json expects ${m.expect.bytes}`);
+    if (m.expect && createHash('sha256').update(bytes).digest('hex') !== m.expect.sha256) throw new Error(`the sha256 of ${name} does not match model.json`);
     const ngram = KneserNey.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    serving = new NgramServing(ngram, vocab, m.mode, DEFAULT_CACHE, { between: betweenScoringSlices, sliceMs: SCORING_SLICE_MS });
+    serving = new NgramServing(ngram, vocab, m.mode, m.cache ?? DEFAULT_CACHE, { between: betweenScoringSlices, sliceMs: SCORING_SLICE_MS });
     port.postMessage({ type: 'ready', vocabSize: vocab.size, order: ngram.order, initialState: serving.model.initialState(), loadMs: performance.now() - t0 });
   } catch (e) {
     port.postMessage({ type: 'error', message: (e as Error).message });

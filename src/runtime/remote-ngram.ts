@@ -53,7 +53,14 @@ export class RemoteNgramServing implements ServingModel {
    * Starts a server on the model in `file` (KneserNey.toBytes(), for `vocab`); resolves once it is loaded,
    * rejects with the reason it cannot be (the server is then gone). `file` may be removed once this resolves.
    */
-  static open(file: string, vocab: Vocabulary, mode: TokenizerMode, script = bundledScriptPath('ngram-server.js')): Promise<RemoteNgramServing> {
+  static open(
+    file: string,
+    vocab: Vocabulary,
+    mode: TokenizerMode,
+    /** `cache: false`: the model alone; `expect`: the file's length and sha256 to check first. */
+    opts: { cache?: false; expect?: { bytes: number; sha256: string } } = {},
+    script = bundledScriptPath('ngram-server.js'),
+  ): Promise<RemoteNgramServing> {
     const channel = openWorker<ToNgramServer, FromNgramServer>(script, 'process');
     return new Promise<RemoteNgramServing>((resolve, reject) => {
       let server: RemoteNgramServing | undefined;
@@ -78,7 +85,7 @@ export class RemoteNgramServing implements ServingModel {
         if (server) server.end(e);
         else fail(e);
       });
-      void channel.send({ type: 'open', file, words: vocab.toJSON(), mode });
+      void channel.send({ type: 'open', file, words: vocab.toJSON(), mode, ...opts });
     });
   }
 

@@ -3,7 +3,7 @@
 // the messages.
 
 import { yieldToEventLoop } from '../core/event-loop.js';
-import { removeHandover, takeHandover } from '../io/handover-file.js';
+import { removeHandover } from '../io/handover-file.js';
 import type { TrainEvent } from '../core/trainer.js';
 import type {
   CompanionHandover,
@@ -26,8 +26,11 @@ export class TrainingCancelled extends Error {
   }
 }
 
-/** The run's outcome, with the n-gram companion when the input asked for one. */
-export type TrainingOutcome = TrainJobOutput & { ngram?: CompanionOutput };
+/**
+ * The run's outcome, with the n-gram companion when the input asked for one: its bytes, or the hand-over
+ * file it is in (then the caller's to remove, once it has saved it: removeHandover).
+ */
+export type TrainingOutcome = TrainJobOutput & { ngram?: CompanionOutput | CompanionHandover };
 
 export interface TrainingJob {
   /** Resolves with the trained parameters and figures; rejects with TrainingCancelled or the worker's error. */
@@ -109,8 +112,8 @@ function launch(
     const finish = (f: () => void) => {
       if (settled) return;
       settled = true;
-      // A hand-over file not read into the result is of no further use (a failed or cancelled run).
-      if (handover && !ngram) void removeHandover(handover.file);
+      // A failed or cancelled run's hand-over file is of no further use.
+      if (!done && handover) void removeHandover(handover.file);
       f();
       void endWithin(EXIT_GRACE_MS); // the worker closes its port after its last message
     };
@@ -134,20 +137,15 @@ function launch(
           );
       } else if (m.type === 'event') onEvent(m.event);
       else if (m.type === 'ngram') {
-        // Written to a file by the worker: the caller may serve it from there (remote-ngram.ts); it is read
-        // into the result at the end, and removed then or when the run fails.
+        // Written to a file by the worker: the caller may serve it from there (remote-ngram.ts) and save it
+        // from there; it is removed when the run fails (else the caller removes it once saved).
         if ('file' in m.ngram) handover = m.ngram;
         else ngram = m.ngram;
         onNgram(m.ngram);
       } else if (m.type === 'done') {
         done = true;
-        const result = m.result;
-        const file = handover?.file;
-        const figures = handover?.figures;
-        (file && figures ? takeHandover(file).then((bytes) => void (ngram = { bytes, figures })) : Promise.resolve()).then(
-          () => finish(() => resolve({ ...result, ...(ngram ? { ngram } : {}) })),
-          (e: unknown) => finish(() => reject(new Error(`the n-gram model could not be read back: ${(e as Error).message}`, { cause: e }))),
-        );
+        const companion = handover ?? ngram;
+        finish(() => resolve({ ...m.result, ...(companion ? { ngram: companion } : {}) }));
       }
       else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));
     });

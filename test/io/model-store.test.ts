@@ -498,6 +498,32 @@ test('the n-gram companion: saved, named in model.json, loaded verified, replace
   await assert.rejects(saveModel(dir, { ...third, ngram: new Uint8Array(0) }), /ngram must be a non-empty Uint8Array/);
 });
 
+test('the n-gram companion saved from a file is the companion saved from its bytes; the file stays; a missing or empty file keeps the previous model', async (t) => {
+  const dir = tempDir(t);
+  const other = tempDir(t);
+  const m = withNgram(4);
+  // Larger than one piece of the copy (4 MB), so that pieces are put together in order.
+  const big = new Uint8Array(9 * 1024 * 1024 + 123);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+  const source = path.join(other, 'model.ngram-handover.tmp');
+  fs.writeFileSync(source, big);
+  await saveModel(dir, { ...m, ngram: { file: source } });
+  const fromFile = await loadModelFiles(dir);
+  assert.deepEqual(fromFile.ngram, big);
+  assert.equal(fromFile.ngramProblem, undefined);
+  assert.deepEqual(listing(dir), [onnxName(m.onnx), 'model.json', ngramName(big)].sort());
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  assert.deepEqual(json.ngram, { file: ngramName(big), bytes: big.length, sha256: sha256(big) }, 'the same reference as from bytes');
+  assert.ok(fs.existsSync(source), 'the source file is left where it was');
+
+  const next = makeModel(5);
+  await assert.rejects(saveModel(dir, { ...next, ngram: { file: path.join(other, 'gone.tmp') } }), /ENOENT/);
+  fs.writeFileSync(path.join(other, 'empty.tmp'), new Uint8Array(0));
+  await assert.rejects(saveModel(dir, { ...next, ngram: { file: path.join(other, 'empty.tmp') } }), /the n-gram file is empty/);
+  assert.deepEqual(listing(dir), [onnxName(m.onnx), 'model.json', ngramName(big)].sort(), 'the previous model, untouched');
+  assert.deepEqual((await loadModelFiles(dir)).ngram, big);
+});
+
 test('a damaged or missing n-gram companion leaves the model loadable and says why', async (t) => {
   const root = tempDir(t);
   const fresh = async (name: string) => {

@@ -8,7 +8,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -194,6 +194,74 @@ test('the n-gram companion saved with a model is loaded with it; a mismatched on
       assert.match(u.ngramProblem ?? '', /NWKN|magic|too short|bytes/i);
     } finally {
       await u.release();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('served by an n-gram server (the editor\'s way), the baseline scores as the companion in this process; a damaged or mismatched one is reported; release ends the server', async () => {
+  const cfg = configs[0]!;
+  const vocab = Vocabulary.fromJSON({ words: WORDS, counts: COUNTS });
+  const rand = mulberry32(21);
+  const seqs = [Int32Array.from({ length: 400 }, () => Math.floor(rand() * WORDS.length))];
+  const kn = KneserNey.train(seqs, { vocabSize: WORDS.length, startId: 1 });
+  const other = KneserNey.train([Int32Array.from([1, 2, 3])], { vocabSize: WORDS.length + 1, startId: 1 });
+  const rand2 = mulberry32(22);
+  const params = Float32Array.from({ length: parameterCount(cfg) }, () => (rand2() * 2 - 1) * 0.5);
+  const meta = modelMeta({ cfg, params, vocab, tokenizer: 'text' }) as unknown as Record<string, unknown>;
+  const onnx = inferenceGraph(cfg, params, { docString: 'test model' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'nextword-session-'));
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    } catch {
+      return false;
+    }
+  };
+  try {
+    await saveModel(dir, { onnx, meta, ngram: kn.toBytes() });
+    const local = await ModelSession.open(dir);
+    const served = await ModelSession.open(dir, { companion: 'server' });
+    const ids = Int32Array.from({ length: 200 }, () => Math.floor(rand() * WORDS.length));
+    try {
+      assert.equal(served.ngram, undefined, 'not in this process');
+      assert.ok(served.baseline && local.baseline, served.ngramProblem);
+      assert.equal(served.baseline.order, local.baseline.order);
+      assert.ok(served.baseline.pid && served.baseline.pid !== process.pid);
+      assert.deepEqual(await served.baseline.scorer.scoreSequence(ids), await local.baseline.scorer.scoreSequence(ids));
+      const state = served.baseline.scorer.initialState();
+      assert.deepEqual(await served.baseline.scorer.scoreChunk(ids.subarray(0, 65), state), await local.baseline.scorer.scoreChunk(ids.subarray(0, 65), state));
+    } finally {
+      await local.release();
+      await served.release();
+    }
+    const pid = served.baseline!.pid!;
+    const deadline = Date.now() + 5000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(!alive(pid), 'released with the model');
+
+    const companion = path.join(dir, (JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { ngram: { file: string } }).ngram.file);
+    const bytes = readFileSync(companion);
+    bytes[bytes.length - 1] ^= 0xff; // same length, other contents
+    writeFileSync(companion, bytes);
+    const damaged = await ModelSession.open(dir, { companion: 'server' });
+    try {
+      assert.equal(damaged.baseline, undefined);
+      assert.match(damaged.ngramProblem ?? '', /the sha256 of ngram-[0-9a-f]{16}\.bin does not match model\.json/);
+      assert.ok((await damaged.model.run(Int32Array.from([1, 2]), damaged.model.initialState())).logProbs.length > 0, 'the network still serves');
+    } finally {
+      await damaged.release();
+    }
+    await saveModel(dir, { onnx, meta, ngram: other.toBytes() });
+    const mismatched = await ModelSession.open(dir, { companion: 'server' });
+    try {
+      assert.equal(mismatched.baseline, undefined);
+      assert.match(mismatched.ngramProblem ?? '', /the n-gram model has 12 ids, the vocabulary 11/);
+    } finally {
+      await mismatched.release();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

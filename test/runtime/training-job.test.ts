@@ -101,7 +101,7 @@ test('asked for the n-gram companion, the worker posts it before the first step 
   );
   const r = await job.result;
   assert.equal(order[0], 'ngram', 'the companion comes before any training event');
-  assert.ok(posted && r.ngram);
+  assert.ok(posted && r.ngram && 'bytes' in r.ngram);
   assert.deepEqual(r.ngram.bytes, expected.model.toBytes());
   assert.equal(r.ngram.figures.validPpl, expected.figures.validPpl);
   assert.ok(r.ngram.figures.validPpl < 12 / 2, `the companion learns the pattern too (${r.ngram.figures.validPpl})`);
@@ -249,7 +249,8 @@ test('in a child process, the worker prepares the same texts, trains, posts its 
   // The same seed and data: the same parameters, whatever the worker's home.
   assert.deepEqual(inProcess.params, inThread.params);
   assert.ok(ngram && ngram.bytes.length > 0);
-  assert.deepEqual(ngram.bytes, inThread.ngram?.bytes);
+  assert.ok(inThread.ngram && 'bytes' in inThread.ngram);
+  assert.deepEqual(ngram.bytes, inThread.ngram.bytes);
 });
 
 test('a child process worker hands back arrays larger than a piece intact, and stops on cancel', async () => {
@@ -371,7 +372,7 @@ test('a training child process whose parent is killed stops at once (no orphan t
   assert.ok(gone(), 'the training process ended within 5 s of its parent');
 });
 
-test('a child process worker can hand its n-gram model over through a file: there while training runs, the same bytes in the result, gone after', async (t) => {
+test('a child process worker can hand its n-gram model over through a file: there while training runs and after, named by the result', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nextword-handover-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'storage', 'model.ngram-handover.tmp');
@@ -399,11 +400,11 @@ test('a child process worker can hand its n-gram model over through a file: ther
   }).result;
   assert.ok(handed && 'file' in handed, 'the caller is given the file, not its bytes');
   assert.equal(handed.file, file);
-  assert.ok(direct.ngram);
+  assert.ok(direct.ngram && 'bytes' in direct.ngram);
   assert.equal(handed.figures.validPpl, direct.ngram.figures.validPpl);
   assert.deepEqual(bytesWhileTraining, direct.ngram.bytes, 'the file holds the model while the network trains');
-  assert.deepEqual(viaFile.ngram?.bytes, direct.ngram.bytes, 'the result carries it');
-  assert.ok(!existsSync(file), 'the hand-over file is removed once read');
+  assert.deepEqual(viaFile.ngram, handed, 'the result names the file');
+  assert.deepEqual(new Uint8Array(readFileSync(file)), direct.ngram.bytes, 'which is still there for the caller to save from');
 });
 
 test('a run cancelled after the n-gram model was handed over through a file removes the file', async (t) => {

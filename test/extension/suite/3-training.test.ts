@@ -129,6 +129,8 @@ describe('Train on Workspace', function () {
     await openAtEnd('notes/harbour.md');
     const figures = await expectPerplexityAsEval('notes/harbour.md', trainedDir);
     assert.equal((await stats()).model.baseline, 'ngram-4', 'the model was saved with its n-gram companion');
+    const served = (await stats()).model.baselineServedByPid;
+    assert.ok(typeof served === 'number' && served !== process.pid && processAlive(served), `the baseline is served by process ${served}, not the host (${process.pid})`);
     const baseline = await waitFor('the Kneser-Ney baseline in the tooltip', async () => {
       const v = (await stats()).statusBar;
       const m = v && /\| Kneser-Ney baseline on this file \| ([\d.,]+) \|/.exec(v.tooltip.replace(/\\(.)/g, '$1'));
