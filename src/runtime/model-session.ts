@@ -158,6 +158,7 @@ export class ModelSession implements ServingModel {
     try {
       lm = await OnnxLanguageModel.create(onnx, meta.config, { threads });
     } catch (e) {
+      await companion.release?.(); // its server, if it started one
       throw new Error(`${files.dir}: onnxruntime cannot load the ONNX file: ${(e as Error).message}`, { cause: e });
     }
     return new ModelSession(
