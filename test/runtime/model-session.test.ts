@@ -156,18 +156,24 @@ test('by default the decoder is int8: scores and predictions close to the float3
   }
 });
 
-test('the n-gram companion saved with a model is loaded with it; a mismatched one is reported, the model still loads', async () => {
+/** A small model with an n-gram companion (`kn`) and one for another vocabulary (`other`), in a fresh folder. */
+function companionFixture(seed: number) {
   const cfg = configs[0]!;
   const vocab = Vocabulary.fromJSON({ words: WORDS, counts: COUNTS });
-  const rand = mulberry32(11);
+  const rand = mulberry32(seed);
   const seqs = [Int32Array.from({ length: 400 }, () => Math.floor(rand() * WORDS.length))];
   const kn = KneserNey.train(seqs, { vocabSize: WORDS.length, startId: 1 });
   const other = KneserNey.train([Int32Array.from([1, 2, 3])], { vocabSize: WORDS.length + 1, startId: 1 });
-  const rand2 = mulberry32(12);
+  const rand2 = mulberry32(seed + 1);
   const params = Float32Array.from({ length: parameterCount(cfg) }, () => (rand2() * 2 - 1) * 0.5);
   const meta = modelMeta({ cfg, params, vocab, tokenizer: 'text' }) as unknown as Record<string, unknown>;
   const onnx = inferenceGraph(cfg, params, { docString: 'test model' });
   const dir = mkdtempSync(path.join(tmpdir(), 'nextword-session-'));
+  return { onnx, meta, kn, other, dir, rand };
+}
+
+test('the n-gram companion saved with a model is loaded with it; a mismatched one is reported, the model still loads', async () => {
+  const { onnx, meta, kn, other, dir } = companionFixture(11);
   try {
     await saveModel(dir, { onnx, meta, ngram: kn.toBytes() });
     const s = await ModelSession.open(dir);
@@ -201,17 +207,7 @@ test('the n-gram companion saved with a model is loaded with it; a mismatched on
 });
 
 test('served by an n-gram server (the editor\'s way), the baseline scores as the companion in this process; a damaged or mismatched one is reported; release ends the server', async () => {
-  const cfg = configs[0]!;
-  const vocab = Vocabulary.fromJSON({ words: WORDS, counts: COUNTS });
-  const rand = mulberry32(21);
-  const seqs = [Int32Array.from({ length: 400 }, () => Math.floor(rand() * WORDS.length))];
-  const kn = KneserNey.train(seqs, { vocabSize: WORDS.length, startId: 1 });
-  const other = KneserNey.train([Int32Array.from([1, 2, 3])], { vocabSize: WORDS.length + 1, startId: 1 });
-  const rand2 = mulberry32(22);
-  const params = Float32Array.from({ length: parameterCount(cfg) }, () => (rand2() * 2 - 1) * 0.5);
-  const meta = modelMeta({ cfg, params, vocab, tokenizer: 'text' }) as unknown as Record<string, unknown>;
-  const onnx = inferenceGraph(cfg, params, { docString: 'test model' });
-  const dir = mkdtempSync(path.join(tmpdir(), 'nextword-session-'));
+  const { onnx, meta, kn, other, dir, rand } = companionFixture(21);
   const alive = (pid: number) => {
     try {
       process.kill(pid, 0);
