@@ -16,7 +16,6 @@ import type { CompanionFigures } from '../core/ngram/companion.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { ModelStoreError } from '../io/model-store.js';
 import { ModelSession } from '../runtime/model-session.js';
-import type { NgramServerProcess } from '../runtime/remote-ngram.js';
 
 /** Where a saved model comes from. */
 export type ModelOrigin = 'workspace' | 'default' | 'folder';
@@ -157,15 +156,12 @@ export class ModelManager implements vscode.Disposable {
     });
   }
 
-  /**
-   * Switches to the model just trained on this workspace and forgets any other choice. `ngramServer`: a
-   * server process started ahead for its n-gram baseline.
-   */
-  useWorkspaceModel(ngramServer?: NgramServerProcess): Promise<SavedModel> {
+  /** Switches to the model just trained on this workspace and forgets any other choice. */
+  useWorkspaceModel(): Promise<SavedModel> {
     return this.enqueue(async () => {
       const dir = this.deps.workspaceModelDir;
       if (!dir) throw new Error('this window has no workspace storage to keep a model in');
-      const model = await this.load('workspace', dir, ngramServer);
+      const model = await this.load('workspace', dir);
       await this.deps.workspaceState.update(CHOICE_KEY, undefined);
       return model;
     });
@@ -196,11 +192,11 @@ export class ModelManager implements vscode.Disposable {
     }
   }
 
-  private async load(origin: ModelOrigin, dir: string, ngramServer?: NgramServerProcess): Promise<SavedModel> {
+  private async load(origin: ModelOrigin, dir: string): Promise<SavedModel> {
     if (this.disposed) throw new Error('Nextword is shutting down');
     const t0 = performance.now();
     // The n-gram baseline is served by a process of its own: its tens of megabytes stay out of the extension host.
-    const session = await ModelSession.open(dir, { threads: this.deps.threads, scoringThreads: this.deps.scoringThreads, companion: 'server', companionProcess: ngramServer });
+    const session = await ModelSession.open(dir, { threads: this.deps.threads, scoringThreads: this.deps.scoringThreads, companion: 'server' });
     if (this.disposed) {
       await session.release();
       throw new Error('Nextword is shutting down');

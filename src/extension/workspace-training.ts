@@ -27,7 +27,7 @@ import { exportTrainedModel } from '../io/export-model.js';
 import { removeHandover } from '../io/handover-file.js';
 import { formatScanReport } from '../io/workspace-files.js';
 import { startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
-import { NgramServerProcess, RemoteNgramServing } from '../runtime/remote-ngram.js';
+import { RemoteNgramServing } from '../runtime/remote-ngram.js';
 import type { CompanionHandover, CompanionOutput, PreparedTexts, TextsInput, TrainPlan } from '../runtime/training-protocol.js';
 import type { NextwordConfig } from './config.js';
 import { duration, exactPerplexity, megabytes, thousands } from './format.js';
@@ -44,12 +44,6 @@ export interface WorkspaceTrainerDeps {
 
 interface Run {
   cancel: vscode.CancellationTokenSource;
-  /**
-   * The n-gram servers' processes, started with the run while the machine is quiet (starting one later, from
-   * this thread, waited 50–90 ms for the child to get a core): one for the interim model, one for the new
-   * model's baseline. Ended with the run unless a model took them.
-   */
-  servers: { interim: NgramServerProcess; baseline: NgramServerProcess };
   job?: TrainingJob;
   /** The interim n-gram model was put in service: a run that does not finish must restore the saved model. */
   interim?: boolean;
@@ -146,7 +140,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
       return;
     }
 
-    const run: Run = { cancel: new vscode.CancellationTokenSource(), servers: { interim: new NgramServerProcess(), baseline: new NgramServerProcess() } };
+    const run: Run = { cancel: new vscode.CancellationTokenSource() };
     this.run = run;
     this.setProgress({ phase: 'reading' });
     try {
@@ -179,8 +173,6 @@ export class WorkspaceTrainer implements vscode.Disposable {
       }
     } finally {
       run.cancel.dispose();
-      run.servers.interim.dispose();
-      run.servers.baseline.dispose();
       this.run = undefined;
       if (run.interim && this.deps.models.current?.origin === 'interim') {
         this.deps.log.info('training: back to the saved model');
@@ -317,7 +309,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
       if (!serveInterim || token.isCancellationRequested || !('file' in posted)) return;
       // Served by a process of its own, loaded from the hand-over file: its 60 MB (for a 50 MB workspace) and
       // the work of predicting with it stay out of the extension host (runtime/ngram-server.ts).
-      void RemoteNgramServing.open(posted.file, plan!.vocab, s.tokenizer, { process: run.servers.interim })
+      void RemoteNgramServing.open(posted.file, plan!.vocab, s.tokenizer)
         .then((server) => {
           if (token.isCancellationRequested || this.run !== run || run.trained) return server.release();
           log.info(`training: the n-gram server loaded the model in ${duration(server.loadMs / 1000)}`);
@@ -380,7 +372,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     } finally {
       if (handedOver) await removeHandover(handedOver);
     }
-    await this.deps.models.useWorkspaceModel(run.servers.baseline);
+    await this.deps.models.useWorkspaceModel();
     const total = (performance.now() - t0) / 1000;
     log.info(`training: done in ${duration(total)}; completions now use the workspace model`);
     void vscode.window

@@ -37,7 +37,7 @@ import type { ServingModel } from '../core/serving-model.js';
 import { loadModelFiles, type ModelFiles } from '../io/model-store.js';
 import { OnnxLanguageModel } from './onnx-language-model.js';
 import { OnnxScorer } from './onnx-scorer.js';
-import { RemoteNgramServing, type NgramServerProcess } from './remote-ngram.js';
+import { RemoteNgramServing } from './remote-ngram.js';
 
 export interface ModelSessionOptions {
   /** Intra-op threads of the prediction session (default 1). */
@@ -50,8 +50,6 @@ export interface ModelSessionOptions {
   decoder?: DecoderPrecision;
   /** Where the n-gram companion is loaded: in this process (default), or served by an n-gram server process. */
   companion?: 'in-process' | 'server';
-  /** The server process to use for it (started ahead), when `companion` is 'server'. */
-  companionProcess?: NgramServerProcess | undefined;
 }
 
 /** The n-gram companion as the baseline a file's perplexity is compared with. */
@@ -155,7 +153,7 @@ export class ModelSession implements ServingModel {
       prepared = { params, quantized };
       await yieldToEventLoop();
     }
-    const companion = await loadCompanion(files, vocab, meta.tokenizer.mode, opts.companionProcess);
+    const companion = await loadCompanion(files, vocab, meta.tokenizer.mode);
     let lm: OnnxLanguageModel;
     try {
       lm = await OnnxLanguageModel.create(onnx, meta.config, { threads });
@@ -244,13 +242,12 @@ async function loadCompanion(
   files: ModelFiles,
   vocab: Vocabulary,
   mode: TokenizerMode,
-  process?: NgramServerProcess,
 ): Promise<{ ngram?: KneserNey; baseline?: Baseline; problem?: string; release?: () => Promise<void> }> {
   if (files.ngramProblem !== undefined) return { problem: files.ngramProblem };
   try {
     if (files.ngramFile) {
       const { path: file, bytes, sha256 } = files.ngramFile;
-      const server = await RemoteNgramServing.open(file, vocab, mode, { cache: false, expect: { bytes, sha256 }, process });
+      const server = await RemoteNgramServing.open(file, vocab, mode, { cache: false, expect: { bytes, sha256 } });
       return { baseline: { order: server.order, scorer: server.scorer, pid: server.pid }, release: () => server.release() };
     }
     if (!files.ngram) return {};

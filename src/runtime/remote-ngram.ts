@@ -15,39 +15,6 @@ import { bundledScriptPath, openWorker, type WorkerChannel } from './worker-chan
 /** How long the server may take to load a model before opening fails. */
 const OPEN_TIMEOUT_MS = 120_000;
 
-/**
- * An n-gram server process started ahead of the model it will serve. Starting a process from the editor's
- * thread waits until the child has started (it needs a core): in the load test that wait was 50–90 ms when
- * it came as the n-gram model was ready and the user typed, with training and the window taking both cores.
- * Train on Workspace starts its servers when it starts, on a quiet machine, and hands them their models later.
- */
-export class NgramServerProcess {
-  readonly channel: WorkerChannel<ToNgramServer, FromNgramServer>;
-  private taken = false;
-  private gone = false;
-
-  constructor(script = bundledScriptPath('ngram-server.js')) {
-    this.channel = openWorker<ToNgramServer, FromNgramServer>(script, 'process');
-    this.channel.onExit(() => (this.gone = true));
-    this.channel.onError(() => (this.gone = true));
-  }
-
-  /** This process for one model, once; undefined when it was taken already or has ended. */
-  take(): this | undefined {
-    if (this.taken || this.gone) return undefined;
-    this.taken = true;
-    return this;
-  }
-
-  /** Ends it unless it was taken (it is then its model's to end). */
-  dispose(): void {
-    if (!this.taken) {
-      this.taken = true;
-      this.channel.terminate();
-    }
-  }
-}
-
 export class RemoteNgramServing implements ServingModel {
   readonly model: LanguageModel;
   readonly scorer: ChunkScorer & SequenceScorer;
@@ -90,17 +57,11 @@ export class RemoteNgramServing implements ServingModel {
     file: string,
     vocab: Vocabulary,
     mode: TokenizerMode,
-    /**
-     * `cache: false`: the model alone; `expect`: the file's length and sha256 to check first; `process`: a
-     * server process started ahead (NgramServerProcess), used unless it is taken or gone.
-     */
-    opts: { cache?: false; expect?: { bytes: number; sha256: string }; process?: NgramServerProcess | undefined } = {},
+    /** `cache: false`: the model alone; `expect`: the file's length and sha256 to check first. */
+    opts: { cache?: false; expect?: { bytes: number; sha256: string } } = {},
     script = bundledScriptPath('ngram-server.js'),
   ): Promise<RemoteNgramServing> {
-    const { process: ahead, ...load } = opts;
-    const proc = ahead?.take() ?? new NgramServerProcess(script);
-    proc.take();
-    const channel = proc.channel;
+    const channel = openWorker<ToNgramServer, FromNgramServer>(script, 'process');
     return new Promise<RemoteNgramServing>((resolve, reject) => {
       let server: RemoteNgramServing | undefined;
       const timer = setTimeout(() => fail(new Error(`the n-gram server did not load the model within ${OPEN_TIMEOUT_MS / 1000} s`)), OPEN_TIMEOUT_MS);
@@ -124,7 +85,7 @@ export class RemoteNgramServing implements ServingModel {
         if (server) server.end(e);
         else fail(e);
       });
-      void channel.send({ type: 'open', file, words: vocab.toJSON(), mode, ...load });
+      void channel.send({ type: 'open', file, words: vocab.toJSON(), mode, ...opts });
     });
   }
 

@@ -16,7 +16,7 @@ import { NgramServing } from '../../src/core/ngram/ngram-serving.js';
 import { Predictor } from '../../src/core/predictor.js';
 import { countTextTokens, encodeTexts } from '../../src/core/text-encoding.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
-import { NgramServerProcess, RemoteNgramServing } from '../../src/runtime/remote-ngram.js';
+import { RemoteNgramServing } from '../../src/runtime/remote-ngram.js';
 
 const ALICE = readFileSync(path.join(__dirname, '../../samples/alice/train.txt'), 'utf8');
 
@@ -180,36 +180,4 @@ test('the n-gram server runs below the editor and above training: every thread o
   assert.ok(nice.length > 1 && nice.every((n) => n === 5), `threads at ${JSON.stringify(nice)}`);
   const own = readFileSync('/proc/self/stat', 'utf8');
   assert.equal(Number(own.slice(own.lastIndexOf(')') + 2).split(' ')[16]), 0, 'this process untouched');
-});
-
-test('a server process started ahead serves the model it is later given, once; one that ended is replaced; an unused one is ended by dispose', async (t) => {
-  const { file, vocab, local, ids } = await fixture(t);
-  const ahead = new NgramServerProcess();
-  const aheadPid = ahead.channel.pid!;
-  await new Promise((r) => setTimeout(r, 200)); // it has started, idle
-  const remote = await RemoteNgramServing.open(file, vocab, 'text', { process: ahead });
-  t.after(() => remote.release());
-  assert.equal(remote.pid, aheadPid, 'the process started ahead serves it');
-  assert.deepEqual(await remote.scorer.scoreSequence(ids.subarray(0, 200)), await local.scorer.scoreSequence(ids.subarray(0, 200)));
-  const second = await RemoteNgramServing.open(file, vocab, 'text', { process: ahead });
-  t.after(() => second.release());
-  assert.notEqual(second.pid, aheadPid, 'taken already: a process of its own');
-
-  const dead = new NgramServerProcess();
-  const deadPid = dead.channel.pid!;
-  process.kill(deadPid, 'SIGKILL');
-  while (alive(deadPid)) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 50)); // its exit is heard
-  const replaced = await RemoteNgramServing.open(file, vocab, 'text', { process: dead });
-  t.after(() => replaced.release());
-  assert.ok(replaced.pid !== deadPid && alive(replaced.pid!), 'a gone process is replaced');
-
-  const unused = new NgramServerProcess();
-  const unusedPid = unused.channel.pid!;
-  unused.dispose();
-  const deadline = Date.now() + 5000;
-  while (alive(unusedPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(!alive(unusedPid), 'dispose ends a process nobody took');
-  remote.release();
-  assert.ok(alive(second.pid!), 'disposing one leaves the others');
 });
