@@ -190,10 +190,12 @@ function newEntry(model: LoadedModel): DocumentEntry {
   const { session } = model;
   const opts = { maxChars: MAX_SCORED_CHARS };
   const perplexity = new DocumentPerplexity(session.scorer, session.vocab, session.mode, opts);
-  const ngram = model.origin === 'interim' ? undefined : model.session.baseline;
+  const companion = model.origin === 'interim' ? undefined : model.session.baseline;
   // The n-gram baseline is scored by its server process (model-session.ts), in chunks of 64 tokens.
   const baselineOpts = { ...opts, checkpointEvery: 64 };
-  return ngram ? { perplexity, baseline: new DocumentPerplexity(ngram.scorer, session.vocab, session.mode, baselineOpts), baselineOrder: ngram.order } : { perplexity };
+  return companion
+    ? { perplexity, baseline: new DocumentPerplexity(companion.scorer, session.vocab, session.mode, baselineOpts), baselineOrder: companion.order }
+    : { perplexity };
 }
 
 function displayName(doc: vscode.TextDocument): string {

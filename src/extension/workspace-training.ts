@@ -293,7 +293,8 @@ export class WorkspaceTrainer implements vscode.Disposable {
         threads,
         // The saved model's ONNX bytes are encoded by the worker, not on this thread.
         exportPrecision: s.weights,
-        // Next to the model's folder in the workspace's storage, read back off this thread (io/handover-file.ts).
+        // Next to the model's folder in the workspace's storage: the n-gram server loads it and the save copies
+        // it, never this thread (io/handover-file.ts).
         ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), handoverFile: `${outDir}.ngram-handover.tmp` },
       };
     };

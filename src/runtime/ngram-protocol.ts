@@ -1,6 +1,7 @@
-// Messages between the editor and the n-gram server (ngram-server.ts): the process that serves the
-// workspace's n-gram model while its network trains, so that the model's 60 MB and the work of predicting
-// and scoring with it stay out of the extension host (remote-ngram.ts is the editor's end).
+// Messages between the editor and the n-gram server (ngram-server.ts): the process that serves an n-gram
+// model (the workspace's while its network trains, a saved model's baseline), so that the model's tens of
+// megabytes and the work of predicting and scoring with it stay out of the extension host (remote-ngram.ts
+// is the editor's end).
 
 import type { ChunkScores } from '../core/evaluation.js';
 import type { RecurrentState } from '../core/language-model.js';
@@ -31,7 +32,7 @@ export type ToNgramServer =
   | ({ type: 'call'; id: number } & NgramCall);
 
 export type FromNgramServer =
-  | { type: 'ready'; vocabSize: number; order: number; initialState: RecurrentState; loadMs: number }
+  | { type: 'ready'; order: number; initialState: RecurrentState; loadMs: number }
   /** The model could not be opened; the server then ends. */
   | { type: 'error'; message: string }
   | { type: 'reply'; id: number; result: NgramReplies[NgramCall['op']] }

@@ -1,9 +1,9 @@
 // The n-gram server: a child process of the editor that serves the workspace's n-gram model while the
 // network trains (core/ngram/ngram-serving.ts: the Kneser-Ney model mixed with the document cache), and a
 // saved model's n-gram companion, the status bar's baseline (the Kneser-Ney model alone, checked against
-// model.json's length and sha256). The
-// training process writes the model to a file (io/handover-file.ts); this process loads it and answers the
-// calls the completion engine and the perplexity tracker make on it (remote-ngram.ts is the editor's end).
+// model.json's length and sha256). It loads the model from its file (the training process's hand-over
+// file, io/handover-file.ts, or the model folder's) and answers the calls the completion engine and the
+// perplexity tracker make on it (remote-ngram.ts is the editor's end).
 //
 // Why a process: in the extension host the model's arrival (60 MB for a 50 MB workspace) set off garbage
 // collections of 100–160 ms, and every prediction and file score ran on the host's thread. Here a call's
@@ -53,7 +53,7 @@ function open(m: Extract<ToNgramServer, { type: 'open' }>): void {
     if (m.expect && createHash('sha256').update(bytes).digest('hex') !== m.expect.sha256) throw new Error(`the sha256 of ${name} does not match model.json`);
     const ngram = KneserNey.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     serving = new NgramServing(ngram, vocab, m.mode, m.cache ?? DEFAULT_CACHE, { between: betweenScoringSlices, sliceMs: SCORING_SLICE_MS });
-    port.postMessage({ type: 'ready', vocabSize: vocab.size, order: ngram.order, initialState: serving.model.initialState(), loadMs: performance.now() - t0 });
+    port.postMessage({ type: 'ready', order: ngram.order, initialState: serving.model.initialState(), loadMs: performance.now() - t0 });
   } catch (e) {
     port.postMessage({ type: 'error', message: (e as Error).message });
     port.close();

@@ -1,7 +1,7 @@
 // The editor's end of the n-gram server (ngram-server.ts): a ServingModel whose model and scorer are
-// answered by the server process, so that serving the workspace's n-gram model while its network trains
-// costs the extension host a message per call (a prediction's few distributions, a file's scores), not the
-// model's memory or the work. States travel with the calls (they are small: the last n − 1 ids and the
+// answered by the server process, so that serving an n-gram model (the workspace's while its network
+// trains, a saved model's baseline) costs the extension host a message per call (a prediction's few
+// distributions, a file's scores), not the model's memory or the work. States travel with the calls (they are small: the last n − 1 ids and the
 // cache's window) and, as the interfaces require, are never mutated.
 
 import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';
@@ -74,7 +74,6 @@ export class RemoteNgramServing implements ServingModel {
         if (server) return server.receive(m);
         clearTimeout(timer);
         if (m.type === 'ready') {
-          if (m.vocabSize !== vocab.size) return fail(new Error(`the n-gram server has ${m.vocabSize} ids, the vocabulary ${vocab.size}`));
           resolve((server = new RemoteNgramServing(channel, vocab, mode, m.order, m.loadMs, m.initialState)));
         } else if (m.type === 'error') fail(new Error(`the n-gram model could not be loaded: ${m.message}`));
         else fail(new Error(`the n-gram server answered before it was ready (${m.type})`));

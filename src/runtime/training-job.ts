@@ -54,8 +54,8 @@ export function workerScriptPath(): string {
 
 /**
  * `onNgram` is called once the n-gram companion is trained (when `input.ngram` asks for one), before the
- * LSTM's first step: its bytes, or the file it was handed over in (`handoverFile`), which the caller may read
- * until the run ends; the bytes come back with the result either way.
+ * LSTM's first step: its bytes, or the file it was handed over in (`handoverFile`); the result carries the
+ * same (TrainingOutcome), and a hand-over file is removed when the run fails.
  */
 export function startTraining(
   input: TrainJobInput,
@@ -94,8 +94,6 @@ function launch(
   const worker = openWorker<ParentToWorker, WorkerToParent>(workerScriptPath(), isolation);
   let cancelled = false;
   let settled = false;
-  /** The worker's result arrived: its exit (it ends after posting it) is expected from then on. */
-  let done = false;
   const exited = new Promise<void>((resolve) => worker.onExit(() => resolve()));
   /** Terminates the worker if it has not ended by itself within `ms`. */
   const endWithin = (ms: number) => {
@@ -106,14 +104,14 @@ function launch(
   /** Messages to the worker: a large one in pieces between turns of the event loop (a child process). */
   const send = (m: ParentToWorker, transfer?: ArrayBuffer[]) =>
     void worker.send(m, transfer, yieldToEventLoop).catch(() => undefined);
-  let ngram: CompanionOutput | undefined;
-  let handover: CompanionHandover | undefined;
+  let companion: CompanionOutput | CompanionHandover | undefined;
   const result = new Promise<TrainingOutcome>((resolve, reject) => {
-    const finish = (f: () => void) => {
+    /** Settles the run once: `f` resolves or rejects it (`succeeded`: it resolves it with the result). */
+    const finish = (f: () => void, succeeded = false) => {
       if (settled) return;
       settled = true;
       // A failed or cancelled run's hand-over file is of no further use.
-      if (!done && handover) void removeHandover(handover.file);
+      if (!succeeded && companion && 'file' in companion) void removeHandover(companion.file);
       f();
       void endWithin(EXIT_GRACE_MS); // the worker closes its port after its last message
     };
@@ -139,19 +137,16 @@ function launch(
       else if (m.type === 'ngram') {
         // Written to a file by the worker: the caller may serve it from there (remote-ngram.ts) and save it
         // from there; it is removed when the run fails (else the caller removes it once saved).
-        if ('file' in m.ngram) handover = m.ngram;
-        else ngram = m.ngram;
+        companion = m.ngram;
         onNgram(m.ngram);
       } else if (m.type === 'done') {
-        done = true;
-        const companion = handover ?? ngram;
-        finish(() => resolve({ ...m.result, ...(companion ? { ngram: companion } : {}) }));
+        const result = { ...m.result, ...(companion ? { ngram: companion } : {}) };
+        finish(() => resolve(result), true);
       }
       else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));
     });
     worker.onError((e) => finish(() => reject(e)));
     worker.onExit((code) =>
-      done ||
       finish(() => reject(cancelled ? new TrainingCancelled() : new Error(`the training worker exited unexpectedly (code ${code})`))),
     );
   });

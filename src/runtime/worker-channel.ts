@@ -1,6 +1,6 @@
-// The training worker's two homes, behind one channel (both ends here: openWorker for the parent,
-// workerPort for the worker): a worker thread (the CLI: nothing else runs in its process) or a child
-// process (the editor). In the extension host a worker thread shares the process's
+// A worker's two homes, behind one channel (both ends here: openWorker for the parent, workerPort for the
+// worker): a worker thread (the CLI's training: nothing else runs in its process) or a child process (the
+// editor's training, and its n-gram servers). In the extension host a worker thread shares the process's
 // address space, and its large allocations (a training session, n-gram counting) hold the kernel's lock on
 // that address space while the editor's thread allocates too: measured, a worker thread allocating and
 // touching 200 MB buffers made a 5 ms timer on the main thread come 48–52 ms late with no CPU time of its
