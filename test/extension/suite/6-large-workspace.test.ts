@@ -39,6 +39,11 @@ interface Observed {
    * function it waits in (wchan) and, where readable, its kernel stack's first frames. Counted by kind.
    */
   blockedIn: Record<string, number>;
+  /**
+   * Linux: while the thread waited for a core in such a turn, every other task of the machine running or
+   * waiting for one (process/thread, nice), counted over the watcher's looks.
+   */
+  othersRunning: Record<string, number>;
 }
 
 /**
@@ -71,6 +76,7 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
   const base = Date.now();
   let watcher: Worker | undefined;
   const blockedIn: Record<string, number> = {};
+  const othersRunning: Record<string, number> = {};
   if (process.platform === 'linux') {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     watcher = new Worker(
@@ -87,8 +93,32 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
          const stack = read('stack').split('\n').filter(Boolean).slice(0, 3).map((l) => l.replace(/^\[<[0-9a-f]+>\] /, '').replace(/\+0x[0-9a-f/x]+$/, '')).join(' < ');
          const key = state + ' ' + (read('wchan') || '-') + (stack ? ' | ' + stack : '');
          seen[key] = (seen[key] || 0) + 1;
+         // And who had the cores: every task of the machine that is running or waiting for a core.
+         if (state !== 'R') return;
+         for (const pid of fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
+           let tasks = [];
+           try { tasks = fs.readdirSync('/proc/' + pid + '/task'); } catch { continue; }
+           for (const t of tasks) {
+             let s = '';
+             try { s = fs.readFileSync('/proc/' + pid + '/task/' + t + '/stat', 'utf8'); } catch { continue; }
+             const close = s.lastIndexOf(')');
+             const f = s.slice(close + 2).split(' ');
+             if (f[0] !== 'R' || t === String(workerData.tid)) continue;
+             const k = tag(pid) + '/' + s.slice(s.indexOf('(') + 1, close) + ' ni ' + f[16];
+             running[k] = (running[k] || 0) + 1;
+           }
+         }
        }, 5);
-       parentPort.on('message', () => parentPort.postMessage(seen));`,
+       const tags = {};
+       function tag(pid) {
+         if (tags[pid]) return tags[pid];
+         let cmd = '';
+         try { cmd = fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8'); } catch {}
+         return (tags[pid] = pid === String(process.pid) ? 'host' : /train-worker/.test(cmd) ? 'training' : /ngram-server/.test(cmd) ? 'ngram-server'
+           : /code-server|out\/node\/entry|server-main/.test(cmd) ? 'code-server' : /chrom/i.test(cmd) ? 'chromium' : (cmd.split('\0')[0] || '?').split('/').pop().slice(0, 20) + ':' + pid);
+       }
+       const running = {};
+       parentPort.on('message', () => parentPort.postMessage({ seen, running }));`,
       { eval: true, workerData: { sab: heartbeat.buffer, tid, base } },
     );
     watcher.unref();
@@ -146,10 +176,12 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
       clearInterval(ticker);
       if (watcher) {
         const w = watcher;
-        Object.assign(blockedIn, await new Promise<Record<string, number>>((resolve) => {
+        const report = await new Promise<{ seen: Record<string, number>; running: Record<string, number> }>((resolve) => {
           w.once('message', resolve);
           w.postMessage('report');
-        }));
+        });
+        Object.assign(blockedIn, report.seen);
+        Object.assign(othersRunning, report.running);
         await w.terminate();
       }
       // The collections' time within each late turn (a collection waits for helper threads: it stalls the
@@ -165,7 +197,7 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
         writeFileSync(file, JSON.stringify(profile));
         session.disconnect();
       }
-      return { longGcs, lateTurns, monotonicStartUs, blockedIn };
+      return { longGcs, lateTurns, monotonicStartUs, blockedIn, othersRunning };
     },
   };
 }
@@ -260,7 +292,7 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
 
       await run;
       await sampler;
-      const { longGcs, lateTurns, monotonicStartUs, blockedIn } = await profile.stop();
+      const { longGcs, lateTurns, monotonicStartUs, blockedIn, othersRunning } = await profile.stop();
       const end = await stats();
       // A late turn stalls the extension host by the time its thread computed or collected garbage in it;
       // the rest of the delay the thread was not running at all (its two cores taken by the training worker,
@@ -279,6 +311,7 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
         longGcs,
         lateTurns,
         blockedIn,
+        othersRunning: Object.fromEntries(Object.entries(othersRunning).sort((a, b) => b[1] - a[1]).slice(0, 30)),
         monotonicStartUs,
         completionAcceptedWhileTraining: inserted,
         completionsWhileTraining: {
