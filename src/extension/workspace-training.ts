@@ -19,16 +19,14 @@ import { pacer } from '../core/event-loop.js';
 import { splitByFile } from '../core/file-split.js';
 import { parameterCount } from '../core/model-config.js';
 import { trainingPlan } from '../core/presets.js';
-import type { ModelConfig } from '../core/model-config.js';
 import { MAX_VALID_TOKENS } from '../core/text-encoding.js';
-import type { TrainEvent, TrainOptions } from '../core/trainer.js';
+import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
-import { exportTrainedModel } from '../io/export-model.js';
 import { removeHandover } from '../io/handover-file.js';
 import { formatScanReport } from '../io/workspace-files.js';
 import { startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
 import { RemoteNgramServing } from '../runtime/remote-ngram.js';
-import type { CompanionHandover, CompanionOutput, PreparedTexts, TextsInput, TrainPlan } from '../runtime/training-protocol.js';
+import type { CompanionHandover, CompanionOutput, PreparedTexts, SavedRunOutput, TextsInput, TrainJobOutput, TrainPlan } from '../runtime/training-protocol.js';
 import type { NextwordConfig } from './config.js';
 import { duration, exactPerplexity, megabytes, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
@@ -44,7 +42,7 @@ export interface WorkspaceTrainerDeps {
 
 interface Run {
   cancel: vscode.CancellationTokenSource;
-  job?: TrainingJob;
+  job?: TrainingJob<TrainJobOutput | SavedRunOutput>;
   /** The interim n-gram model was put in service: a run that does not finish must restore the saved model. */
   interim?: boolean;
   /** The network is trained: from now on nothing but the new model may be put in service. */
@@ -268,7 +266,8 @@ export class WorkspaceTrainer implements vscode.Disposable {
       });
     };
     // What to train, decided once the worker has the vocabulary and the token counts.
-    let plan: { vocab: Vocabulary; cfg: ModelConfig; options: TrainOptions; params: number; counts: { trainTokens: number; validTokens: number } } | undefined;
+    // The vocabulary the worker built, once it has (the n-gram server needs its words).
+    let vocabulary: Vocabulary | undefined;
     const onPrepared = (prepared: PreparedTexts): TrainPlan => {
       const vocab = Vocabulary.fromJSON(prepared.vocab);
       const { cfg, options } = trainingPlan(s, vocab.size);
@@ -284,18 +283,23 @@ export class WorkspaceTrainer implements vscode.Disposable {
           `${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens; ${s.optimizer} lr ${s.lr}, ` +
           `${s.epochs} epochs${s.timeBudget ? `, time budget ${duration(s.timeBudget)}` : ''}, ${threads} ${threads === 1 ? 'thread' : 'threads'}`,
       );
-      plan = { vocab, cfg, options, params, counts };
+      vocabulary = vocab;
       this.setProgress({ phase: 'training', fraction: 0 });
       notification.report({ message: `Starting: ${thousands(counts.trainTokens)} tokens, ${thousands(params)} parameters…` });
       return {
         cfg,
         options,
         threads,
-        // The saved model's ONNX bytes are encoded by the worker, not on this thread.
-        exportPrecision: s.weights,
         // Next to the model's folder in the workspace's storage: the n-gram server loads it and the save copies
         // it, never this thread (io/handover-file.ts).
         ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), handoverFile: `${outDir}.ngram-handover.tmp` },
+        // The worker saves the model itself: its weights and n-gram model never come through this thread.
+        save: {
+          dir: outDir,
+          tokenizer: s.tokenizer,
+          precision: s.weights,
+          about: { corpus: { source: `workspace: ${folders.map((f) => f.name).join(', ')}`, files: fileCount, ...counts }, options: { preset, ...s, threads }, params },
+        },
       };
     };
     // The n-gram model serves meanwhile unless the workspace already has a model of its own (a network
@@ -310,7 +314,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
       if (!serveInterim || token.isCancellationRequested || !('file' in posted)) return;
       // Served by a process of its own, loaded from the hand-over file: its 60 MB (for a 50 MB workspace) and
       // the work of predicting with it stay out of the extension host (runtime/ngram-server.ts).
-      void RemoteNgramServing.open(posted.file, plan!.vocab, s.tokenizer)
+      void RemoteNgramServing.open(posted.file, vocabulary!, s.tokenizer)
         .then((server) => {
           if (token.isCancellationRequested || this.run !== run || run.trained) return server.release();
           log.info(`training: the n-gram server loaded the model in ${duration(server.loadMs / 1000)}`);
@@ -333,7 +337,17 @@ export class WorkspaceTrainer implements vscode.Disposable {
       onNgram,
       // The editor comes first: on a busy machine training takes the cores it leaves; and in a process of
       // its own, its large allocations never make the extension host's thread wait (worker-channel.ts).
-      { background: true, isolation: 'process' },
+      {
+        background: true,
+        isolation: 'process',
+        onSaving: () => {
+          // 4. Save (in the worker). Cancelling still works until the save commits (the previous model
+          // stays); after that the new model is on disk, and it is the one used.
+          run.trained = true;
+          this.setProgress({ phase: 'saving' });
+          notification.report({ message: 'Saving the model…' });
+        },
+      },
     );
     run.job = job;
     const stop = token.onCancellationRequested(() => job.cancel());
@@ -343,36 +357,11 @@ export class WorkspaceTrainer implements vscode.Disposable {
     } finally {
       stop.dispose();
     }
-    // The n-gram model's hand-over file, when it came as one: saved from there, then removed, whatever happens.
-    const handedOver = result.ngram && 'file' in result.ngram ? result.ngram.file : undefined;
-    try {
-      if (token.isCancellationRequested) throw new TrainingCancelled();
-      if (!plan) throw new Error('the training worker finished without preparing the texts');
-      const { vocab, cfg, params, counts } = plan;
-      run.trained = true;
-
-      // 4. Save and switch. Cancelling still works until the save commits (the previous model stays); after
-      // that the new model is on disk, and it is the one used.
-      this.setProgress({ phase: 'saving' });
-      notification.report({ message: 'Saving the model…' });
-      const saving = new AbortController();
-      const stopSaving = token.onCancellationRequested(() => saving.abort(new TrainingCancelled()));
-      try {
-        await exportTrainedModel(
-          outDir,
-          { cfg, vocab, tokenizer: s.tokenizer, precision: s.weights },
-          result,
-          { corpus: { source: `workspace: ${folders.map((f) => f.name).join(', ')}`, files: fileCount, ...counts }, options: { preset, ...s, threads }, params },
-          { signal: saving.signal },
-        );
-      } finally {
-        stopSaving.dispose();
-      }
-      log.info(`training: model written to ${outDir}`);
-      if (token.isCancellationRequested) log.info('training: the cancel came after the model was saved; the new model is used');
-    } finally {
-      if (handedOver) await removeHandover(handedOver);
-    }
+    // The n-gram model's hand-over file, when it came as one: saved from there by the worker, then removed.
+    if (result.ngram && 'file' in result.ngram) await removeHandover(result.ngram.file);
+    if (!('saved' in result)) throw new Error('the training worker finished without saving the model');
+    log.info(`training: model written to ${result.saved.dir}`);
+    if (token.isCancellationRequested) log.info('training: the cancel came after the model was saved; the new model is used');
     await this.deps.models.useWorkspaceModel();
     const total = (performance.now() - t0) / 1000;
     log.info(`training: done in ${duration(total)}; completions now use the workspace model`);

@@ -18,8 +18,6 @@ export interface ExportInput {
   precision?: WeightPrecision;
   /** The n-gram companion trained on the same tokens (KneserNey.toBytes(), or a file of it), saved with the model. */
   ngram?: Uint8Array | { file: string };
-  /** exportedGraph(cfg, params, precision), when it was built already (by the training worker). */
-  onnx?: Uint8Array;
 }
 
 /** What a finished training run hands over (runtime/training-job.ts's outcome, structurally). */
@@ -33,8 +31,6 @@ export interface TrainedRun {
   tokensPerS: number;
   /** Its bytes, or the file the worker handed it over in (copied into the model's folder, not read into memory). */
   ngram?: ({ bytes: Uint8Array } | { file: string }) & { figures: NonNullable<TrainingRecord['ngram']> };
-  /** The exported graph of `params` (exportedGraph), built by the worker that trained them. */
-  onnx?: Uint8Array;
 }
 
 /**
@@ -59,7 +55,7 @@ export function exportTrainedModel(
     tokensPerS: run.tokensPerS,
     ...(run.ngram ? { ngram: run.ngram.figures } : {}),
   };
-  return exportModel(dir, { ...model, params: run.params, training, ...(run.ngram ? { ngram: 'bytes' in run.ngram ? run.ngram.bytes : { file: run.ngram.file } } : {}), ...(run.onnx ? { onnx: run.onnx } : {}) }, opts);
+  return exportModel(dir, { ...model, params: run.params, training, ...(run.ngram ? { ngram: 'bytes' in run.ngram ? run.ngram.bytes : { file: run.ngram.file } } : {}) }, opts);
 }
 
 export function modelMeta(input: ExportInput): ModelMeta {
@@ -78,8 +74,8 @@ export function modelMeta(input: ExportInput): ModelMeta {
 
 /**
  * The standard ONNX inference model of `params` as a saved model holds it. Encoding a 10,000-word model is
- * tens of milliseconds of one synchronous call: the training worker builds it (TrainPlan.exportPrecision)
- * rather than the editor's thread.
+ * tens of milliseconds of one synchronous call: Train on Workspace has the training worker save the model
+ * (TrainPlan.save), never the editor's thread.
  */
 export function exportedGraph(cfg: ModelConfig, params: Float32Array, precision: WeightPrecision = 'float32'): Uint8Array {
   return inferenceGraph(cfg, params, { docString: `Nextword ${cfg.cell} ${cfg.layers}×${cfg.hidden} language model, vocabulary ${cfg.vocab}`, precision });
@@ -87,7 +83,7 @@ export function exportedGraph(cfg: ModelConfig, params: Float32Array, precision:
 
 /** `signal` cancels up to the save's commit (model-store.ts): the previous model then stays. */
 export async function exportModel(dir: string, input: ExportInput, opts: { signal?: AbortSignal } = {}): Promise<{ dir: string }> {
-  const onnx = input.onnx ?? exportedGraph(input.cfg, input.params, input.precision);
+  const onnx = exportedGraph(input.cfg, input.params, input.precision);
   opts.signal?.throwIfAborted();
   await saveModel(dir, { onnx, meta: modelMeta(input) as unknown as Record<string, unknown>, ...(input.ngram ? { ngram: input.ngram } : {}) }, opts.signal ? { signal: opts.signal } : {});
   return { dir };

@@ -38,6 +38,7 @@ export class TrainRunner {
   private h: Float32Array = new Float32Array(0);
   private c: Float32Array = new Float32Array(0);
   private B = 0;
+  private released = false;
 
   private constructor(
     readonly cfg: ModelConfig,
@@ -173,7 +174,10 @@ export class TrainRunner {
     return { nll, count };
   }
 
+  /** Frees the sessions; calling it again does nothing. */
   async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
     const sessions = await Promise.all(this.sessions.values());
     await Promise.all([...sessions.map((s) => s.release()), this.scorer.release()]);
   }

@@ -5,6 +5,9 @@
 // Given texts instead of ids ('prepare'), it tokenises them and builds the vocabulary, posts it
 // ('prepared'), and trains on the plan the parent answers with ('plan').
 //
+// Asked to (the plan's `save`), it saves the model it trained itself, atomically, with the vocabulary it
+// built and the n-gram companion from its hand-over file: the editor then never holds the model's bytes.
+//
 // The worker ends itself: it releases its sessions, posts the outcome, and closes its port, so the
 // parent never has to terminate it while onnxruntime is in native code (terminating a thread in the
 // middle of a session's creation aborts the whole process).
@@ -16,27 +19,36 @@ import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { Vocabulary } from '../core/vocabulary.js';
-import { exportedGraph } from '../io/export-model.js';
+import { exportTrainedModel } from '../io/export-model.js';
 import { writeHandover } from '../io/handover-file.js';
 import { lowerOwnProcessPriority, lowerThreadPriority } from '../io/thread-priority.js';
 import { TrainRunner } from './train-runner.js';
 import { workerPort } from './worker-channel.js';
-import type { ParentToWorker, PreparedTexts, TextsInput, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
+import type { CompanionHandover, CompanionOutput, ParentToWorker, PreparedTexts, SavedRunOutput, SavePlan, TextsInput, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
 
 /** The parent's end: a worker thread's port, or a child process's IPC channel (worker-channel.ts). */
 const port = workerPort<WorkerToParent, ParentToWorker>();
 const abort = new AbortController();
 
-async function run(input: TrainJobInput): Promise<TrainJobOutput> {
+/** A model to save once trained: the plan's, with the vocabulary built here. */
+type Save = SavePlan & { vocab: Vocabulary };
+
+async function run(input: TrainJobInput, save?: Save): Promise<TrainJobOutput | SavedRunOutput> {
   const { cfg, options } = input;
   validateTrainOptions(options);
+  let companion: CompanionOutput | CompanionHandover | undefined;
   if (input.ngram) {
     const { model, figures } = trainCompanion(input.train, input.valid, input.ngram);
     const bytes = model.toBytes();
     if (input.ngram.handoverFile) {
       writeHandover(input.ngram.handoverFile, bytes);
-      port.postMessage({ type: 'ngram', ngram: { file: input.ngram.handoverFile, figures } } satisfies WorkerToParent);
-    } else port.postMessage({ type: 'ngram', ngram: { bytes, figures } } satisfies WorkerToParent, [bytes.buffer as ArrayBuffer]);
+      companion = { file: input.ngram.handoverFile, figures };
+      port.postMessage({ type: 'ngram', ngram: companion } satisfies WorkerToParent);
+    } else {
+      // Posted bytes are transferred: the save, if any, keeps its own.
+      if (save) companion = { bytes: bytes.slice(), figures };
+      port.postMessage({ type: 'ngram', ngram: { bytes, figures } } satisfies WorkerToParent, [bytes.buffer as ArrayBuffer]);
+    }
     // Before the network's training holds this thread: the parent serves this model meanwhile.
     await port.flushed();
     abort.signal.throwIfAborted();
@@ -59,16 +71,24 @@ async function run(input: TrainJobInput): Promise<TrainJobOutput> {
       testPpl = await perplexity(runner, input.test, options.evalBatch, options.evalBptt, abort.signal);
     }
     abort.signal.throwIfAborted();
-    // The saved model's bytes, built here rather than on the caller's thread.
-    const onnx = input.exportPrecision ? exportedGraph(cfg, result.params, input.exportPrecision) : undefined;
-    return { ...result, ...(testPpl === undefined ? {} : { testPpl }), ...(onnx ? { onnx } : {}) };
+    const output: TrainJobOutput = { ...result, ...(testPpl === undefined ? {} : { testPpl }) };
+    if (!save) return output;
+    await runner.release();
+    port.postMessage({ type: 'saving' } satisfies WorkerToParent);
+    // A cancel from here on is heard up to the save's commit (the previous model then stays); after it, the
+    // new model is saved and the run has succeeded.
+    await exportTrainedModel(save.dir, { cfg, vocab: save.vocab, tokenizer: save.tokenizer, precision: save.precision }, { ...output, ...(companion ? { ngram: companion } : {}) }, save.about, {
+      signal: abort.signal,
+    });
+    const { params: _saved, ...figures } = output;
+    return { ...figures, saved: { dir: save.dir } };
   } finally {
     await runner.release();
   }
 }
 
 /** Prepared texts, between `prepared` and the caller's plan. */
-let prepared: { train: Int32Array; valid: Int32Array; trainSizes: number[]; validSizes: number[] } | undefined;
+let prepared: { vocab: Vocabulary; train: Int32Array; valid: Int32Array; trainSizes: number[]; validSizes: number[] } | undefined;
 
 /** Decodes, counts, builds the vocabulary and encodes: what Train on Workspace did on the editor's thread. */
 async function prepare(texts: TextsInput): Promise<PreparedTexts> {
@@ -92,15 +112,15 @@ async function prepare(texts: TextsInput): Promise<PreparedTexts> {
   const vocab = Vocabulary.build(await countTextTokens(trainTexts, enc), texts.vocab);
   const train = await encodeTexts(trainTexts, vocab, enc);
   const valid = capTokens(await encodeTexts(validTexts, vocab, enc), texts.maxValidTokens);
-  prepared = { train: train.ids, valid: valid.ids, trainSizes: train.sizes, validSizes: valid.sizes };
+  prepared = { vocab, train: train.ids, valid: valid.ids, trainSizes: train.sizes, validSizes: valid.sizes };
   return { vocab: vocab.toJSONWithCounts(), trainTokens: train.ids.length, validTokens: valid.ids.length };
 }
 
 /** Ends the run: the outcome to the parent, then the port closed (the worker ends by itself). */
-function settle(outcome: Promise<TrainJobOutput>): void {
+function settle(outcome: Promise<TrainJobOutput | SavedRunOutput>): void {
   outcome
     .then(
-      (result) => port.postMessage({ type: 'done', result } satisfies WorkerToParent, [result.params.buffer, ...(result.onnx ? [result.onnx.buffer] : [])] as ArrayBuffer[]),
+      (result) => port.postMessage({ type: 'done', result } satisfies WorkerToParent, 'params' in result ? [result.params.buffer as ArrayBuffer] : []),
       (e: unknown) =>
         port.postMessage({
           type: 'error',
@@ -135,8 +155,13 @@ port.onMessage((m) => {
     const data = prepared;
     prepared = undefined;
     if (!data) return; // cancelled meanwhile: already settled
-    const { ngram, ...rest } = m.plan;
-    settle(run({ ...rest, train: data.train, valid: data.valid, ...(ngram ? { ngram: { ...ngram, trainSizes: data.trainSizes, validSizes: data.validSizes } } : {}) }));
+    const { ngram, save, ...rest } = m.plan;
+    settle(
+      run(
+        { ...rest, train: data.train, valid: data.valid, ...(ngram ? { ngram: { ...ngram, trainSizes: data.trainSizes, validSizes: data.validSizes } } : {}) },
+        save && { ...save, vocab: data.vocab },
+      ),
+    );
     return;
   }
   settle(run(m.input));

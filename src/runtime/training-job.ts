@@ -10,6 +10,7 @@ import type {
   CompanionOutput,
   ParentToWorker,
   PreparedTexts,
+  SavedRunOutput,
   TextsInput,
   TrainJobInput,
   TrainJobOutput,
@@ -30,11 +31,15 @@ export class TrainingCancelled extends Error {
  * The run's outcome, with the n-gram companion when the input asked for one: its bytes, or the hand-over
  * file it is in (then the caller's to remove, once it has saved it: removeHandover).
  */
-export type TrainingOutcome = TrainJobOutput & { ngram?: CompanionOutput | CompanionHandover };
+export type TrainingOutcome<R = TrainJobOutput> = R & { ngram?: CompanionOutput | CompanionHandover };
 
-export interface TrainingJob {
-  /** Resolves with the trained parameters and figures; rejects with TrainingCancelled or the worker's error. */
-  readonly result: Promise<TrainingOutcome>;
+/** `R`: what a run that succeeds gives: the trained parameters and figures, or where the worker saved them (SavedRunOutput). */
+export interface TrainingJob<R = TrainJobOutput> {
+  /**
+   * Resolves with the trained parameters and figures, or the saved model's folder; rejects with
+   * TrainingCancelled or the worker's error. A run cancelled after its save committed resolves (saved).
+   */
+  readonly result: Promise<TrainingOutcome<R>>;
   /** Asks the worker to stop after the current step; `result` then rejects with TrainingCancelled. */
   cancel(): void;
   /**
@@ -63,13 +68,13 @@ export function startTraining(
   onNgram: (ngram: CompanionOutput | CompanionHandover) => void = () => {},
 ): TrainingJob {
   const transfer = [input.train.buffer, input.valid.buffer, ...(input.test ? [input.test.buffer] : [])] as ArrayBuffer[];
-  return launch({ type: 'start', input }, transfer, onEvent, onNgram);
+  return launch<TrainJobOutput>({ type: 'start', input }, transfer, onEvent, onNgram);
 }
 
 /**
  * Training on texts rather than ids: the worker tokenises them and builds the vocabulary (none of it on
- * the caller's thread), then `onPrepared` decides what to train on them, or throws to end the run with its
- * error (`result` rejects with it). `texts.bytes` is transferred to a worker thread (the caller's copy
+ * the caller's thread), then `onPrepared` decides what to train on them (and whether the worker saves the
+ * model: TrainPlan.save), or throws to end the run with its error (`result` rejects with it). `texts.bytes` is transferred to a worker thread (the caller's copy
  * becomes unusable); a child process (`isolation: 'process'`, what the editor uses) gets a copy, in pieces.
  */
 export function startTrainingOnTexts(
@@ -77,20 +82,29 @@ export function startTrainingOnTexts(
   onPrepared: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
   onEvent: (e: TrainEvent) => void = () => {},
   onNgram: (ngram: CompanionOutput | CompanionHandover) => void = () => {},
-  options: WorkerOptions & { isolation?: Isolation } = {},
-): TrainingJob {
-  const { isolation, ...workerOptions } = options;
-  return launch({ type: 'prepare', texts, options: workerOptions }, [texts.bytes.buffer as ArrayBuffer], onEvent, onNgram, onPrepared, isolation);
+  options: WorkerOptions & { isolation?: Isolation; onSaving?: () => void } = {},
+): TrainingJob<TrainJobOutput | SavedRunOutput> {
+  const { isolation, onSaving, ...workerOptions } = options;
+  return launch<TrainJobOutput | SavedRunOutput>(
+    { type: 'prepare', texts, options: workerOptions },
+    [texts.bytes.buffer as ArrayBuffer],
+    onEvent,
+    onNgram,
+    onPrepared,
+    isolation,
+    onSaving,
+  );
 }
 
-function launch(
+function launch<R extends TrainJobOutput | SavedRunOutput>(
   first: ParentToWorker,
   transfer: ArrayBuffer[],
   onEvent: (e: TrainEvent) => void,
   onNgram: (ngram: CompanionOutput | CompanionHandover) => void,
   onPrepared?: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
   isolation: Isolation = 'thread',
-): TrainingJob {
+  onSaving: () => void = () => {},
+): TrainingJob<R> {
   const worker = openWorker<ParentToWorker, WorkerToParent>(workerScriptPath(), isolation);
   let cancelled = false;
   let settled = false;
@@ -105,7 +119,7 @@ function launch(
   const send = (m: ParentToWorker, transfer?: ArrayBuffer[]) =>
     void worker.send(m, transfer, yieldToEventLoop).catch(() => undefined);
   let companion: CompanionOutput | CompanionHandover | undefined;
-  const result = new Promise<TrainingOutcome>((resolve, reject) => {
+  const result = new Promise<TrainingOutcome<R>>((resolve, reject) => {
     /** Settles the run once: `f` resolves or rejects it (`succeeded`: it resolves it with the result). */
     const finish = (f: () => void, succeeded = false) => {
       if (settled) return;
@@ -134,13 +148,15 @@ function launch(
             },
           );
       } else if (m.type === 'event') onEvent(m.event);
+      else if (m.type === 'saving') onSaving();
       else if (m.type === 'ngram') {
         // Written to a file by the worker: the caller may serve it from there (remote-ngram.ts) and save it
         // from there; it is removed when the run fails (else the caller removes it once saved).
         companion = m.ngram;
         onNgram(m.ngram);
       } else if (m.type === 'done') {
-        const result = { ...m.result, ...(companion ? { ngram: companion } : {}) };
+        // (What the first message asked for: a 'start' run never saves.)
+        const result = { ...(m.result as R), ...(companion ? { ngram: companion } : {}) };
         finish(() => resolve(result), true);
       }
       else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));

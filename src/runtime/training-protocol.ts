@@ -2,6 +2,7 @@
 
 import type { WeightPrecision } from '../core/graphs/inference-graph.js';
 import type { ModelConfig } from '../core/model-config.js';
+import type { TrainingRecord } from '../core/model-format.js';
 import type { CompanionFigures, CompanionPlan } from '../core/ngram/companion.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { TrainEvent, TrainOptions, TrainResult } from '../core/trainer.js';
@@ -32,10 +33,27 @@ export interface PreparedTexts {
 }
 
 /** The caller's answer to `prepared`: what to train on the prepared ids. */
-export type TrainPlan = Pick<TrainJobInput, 'cfg' | 'options' | 'threads' | 'exportPrecision'> & {
+export type TrainPlan = Pick<TrainJobInput, 'cfg' | 'options' | 'threads'> & {
   /** Train the n-gram companion first (its sizes are the prepared files'). */
   ngram?: Omit<CompanionPlan, 'trainSizes' | 'validSizes'> & Handover;
+  /** Save the trained model there (the result is then a SavedRunOutput). */
+  save?: SavePlan;
 };
+
+/**
+ * The worker saves the model it trained, with the vocabulary it built (io/export-model.ts's
+ * exportTrainedModel, atomic: the folder's previous model stays until the commit; a 'cancel' before the
+ * commit keeps it). None of the model's bytes (its weights, its n-gram companion) then pass through the
+ * caller, the editor's extension host.
+ */
+export interface SavePlan {
+  dir: string;
+  tokenizer: TokenizerMode;
+  /** How the saved ONNX file stores its weights. */
+  precision: WeightPrecision;
+  /** The training record's facts the caller knows (the run's figures are the worker's). */
+  about: Pick<TrainingRecord, 'corpus' | 'options' | 'params'>;
+}
 
 export interface TrainJobInput {
   cfg: ModelConfig;
@@ -50,8 +68,6 @@ export interface TrainJobInput {
   threads: number;
   /** Train the n-gram companion first (before the LSTM's first step) and post it. */
   ngram?: CompanionPlan & Handover;
-  /** Build the exported model of the best parameters (io/export-model.ts exportedGraph) with these weights, into the result's `onnx`. */
-  exportPrecision?: WeightPrecision;
 }
 
 /** Where the worker writes the n-gram model for the parent instead of posting its bytes (io/handover-file.ts). */
@@ -79,15 +95,20 @@ export interface CompanionHandover {
 
 export type TrainJobOutput = TrainResult & {
   testPpl?: number;
-  /** The exported model of `params`, when the input asked for it (exportPrecision). */
-  onnx?: Uint8Array;
+};
+
+/** A run the worker saved (TrainPlan.save): its figures and where it is, not its parameters. */
+export type SavedRunOutput = Omit<TrainJobOutput, 'params'> & {
+  saved: { dir: string };
 };
 
 export type WorkerToParent =
   | { type: 'prepared'; prepared: PreparedTexts }
   | { type: 'event'; event: TrainEvent }
   | { type: 'ngram'; ngram: CompanionOutput | CompanionHandover }
-  | { type: 'done'; result: TrainJobOutput }
+  /** Trained: the worker is saving the model (TrainPlan.save). */
+  | { type: 'saving' }
+  | { type: 'done'; result: TrainJobOutput | SavedRunOutput }
   | { type: 'error'; message: string; cancelled: boolean };
 
 export type ParentToWorker =

@@ -6,11 +6,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
-import { dropoutMaskWidths, type ModelConfig } from '../../src/core/model-config.js';
+import { dropoutMaskWidths, parameterCount, type ModelConfig } from '../../src/core/model-config.js';
 import { mulberry32 } from '../../src/core/random.js';
 import type { TrainEvent, TrainOptions } from '../../src/core/trainer.js';
 import { startTraining, startTrainingOnTexts, TrainingCancelled } from '../../src/runtime/training-job.js';
-import type { CompanionHandover, CompanionOutput, PreparedTexts } from '../../src/runtime/training-protocol.js';
+import type { CompanionHandover, CompanionOutput, PreparedTexts, SavedRunOutput, TrainJobOutput } from '../../src/runtime/training-protocol.js';
 import { startTokenId } from '../../src/core/evaluation.js';
 import { countTextTokens, encodeTexts } from '../../src/core/text-encoding.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
@@ -108,6 +108,12 @@ test('asked for the n-gram companion, the worker posts it before the first step 
 });
 
 /** A plan for the small model on whatever vocabulary the worker built, for `epochs` epochs. */
+/** The parameters of a run the worker did not save (its plan had no `save`). */
+function paramsOf(r: TrainJobOutput | SavedRunOutput): Float32Array {
+  assert.ok('params' in r, 'the run returned its parameters');
+  return r.params;
+}
+
 function smallPlan(prepared: PreparedTexts, epochs: number) {
   return { cfg: { ...cfg, vocab: prepared.vocab.words.length }, options: { ...options, epochs }, threads: 1 };
 }
@@ -247,7 +253,7 @@ test('in a child process, the worker prepares the same texts, trains, posts its 
   const inThread = await startTrainingOnTexts(thread, plan).result;
   assert.deepEqual(seen[0], seen[1], 'the same vocabulary and counts in both');
   // The same seed and data: the same parameters, whatever the worker's home.
-  assert.deepEqual(inProcess.params, inThread.params);
+  assert.deepEqual(paramsOf(inProcess), paramsOf(inThread));
   assert.ok(ngram && ngram.bytes.length > 0);
   assert.ok(inThread.ngram && 'bytes' in inThread.ngram);
   assert.deepEqual(ngram.bytes, inThread.ngram.bytes);
@@ -268,8 +274,9 @@ test('a child process worker hands back arrays larger than a piece intact, and s
     () => {},
     { isolation: 'process' },
   ).result;
-  assert.ok(r.params.byteLength > 2 * 1024 * 1024, `${r.params.byteLength} bytes of parameters`);
-  assert.ok(r.params.every((x) => Number.isFinite(x)));
+  const params = paramsOf(r);
+  assert.ok(params.byteLength > 2 * 1024 * 1024, `${params.byteLength} bytes of parameters`);
+  assert.ok(params.every((x) => Number.isFinite(x)));
   let steps = 0;
   let job: ReturnType<typeof startTrainingOnTexts> | undefined;
   job = startTrainingOnTexts(
@@ -428,24 +435,82 @@ test('a run cancelled after the n-gram model was handed over through a file remo
   assert.ok(!existsSync(file), 'the file is removed when the run ends without reading it');
 });
 
-test('asked to, the worker builds the exported model of the trained parameters: the bytes the caller would build', async () => {
-  const { exportedGraph } = await import('../../src/io/export-model.js');
+test('asked to, the worker saves the model it trained, with its vocabulary and n-gram companion: the model the caller would save, and no weights come back', async (t) => {
+  const { exportTrainedModel } = await import('../../src/io/export-model.js');
+  const { loadModelFiles } = await import('../../src/io/model-store.js');
+  const root = mkdtempSync(path.join(os.tmpdir(), 'nextword-worker-save-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const texts = () => packedTexts([storyFile(45, 60)], [storyFile(46, 10)]);
+  const about = { corpus: { source: 'test', files: 2, trainTokens: 0, validTokens: 0 }, options: { preset: 'test' }, params: 1 };
+  const planFor = (prepared: PreparedTexts, handoverFile: string) => {
+    const vocab = Vocabulary.fromJSON(prepared.vocab);
+    return { ...smallPlan(prepared, 1), ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, 'text'), handoverFile } };
+  };
+  // The caller's way, for comparison: the parameters back, saved here.
+  let vocab: Vocabulary | undefined;
+  let planned: ModelConfig | undefined;
+  const back = await startTrainingOnTexts(texts(), (prepared) => {
+    vocab = Vocabulary.fromJSON(prepared.vocab);
+    const plan = planFor(prepared, path.join(root, 'caller.ngram-handover.tmp'));
+    planned = plan.cfg;
+    return plan;
+  }, () => {}, () => {}, { isolation: 'process' }).result;
+  assert.ok(back.ngram && 'file' in back.ngram);
+  await exportTrainedModel(path.join(root, 'caller'), { cfg: planned!, vocab: vocab!, tokenizer: 'text', precision: 'float16' }, { ...back, params: paramsOf(back), ngram: { file: back.ngram.file, figures: back.ngram.figures } }, about);
+  const expected = await loadModelFiles(path.join(root, 'caller'));
   for (const isolation of ['thread', 'process'] as const) {
-    let planned: ModelConfig | undefined;
+    const dir = path.join(root, isolation);
+    const events: string[] = [];
     const r = await startTrainingOnTexts(
-      packedTexts([storyFile(45, 60)], [storyFile(46, 10)]),
-      (prepared) => {
-        const plan = smallPlan(prepared, 1);
-        planned = plan.cfg;
-        return { ...plan, exportPrecision: 'float16' as const };
-      },
-      () => {},
-      () => {},
-      { isolation },
+      texts(),
+      (prepared) => ({ ...planFor(prepared, `${dir}.ngram-handover.tmp`), save: { dir, tokenizer: 'text' as const, precision: 'float16' as const, about } }),
+      (e) => events.push(e.kind),
+      () => events.push('ngram'),
+      { isolation, onSaving: () => events.push('saving') },
     ).result;
-    assert.ok(r.onnx, `${isolation}: the exported model came back`);
-    assert.deepEqual(new Uint8Array(r.onnx), new Uint8Array(exportedGraph(planned!, r.params, 'float16')), isolation);
+    assert.ok('saved' in r && !('params' in r), `${isolation}: the result says where, without the weights`);
+    assert.equal(r.saved.dir, dir);
+    assert.equal(events.at(-1), 'saving', `${isolation}: told before the save, after the training`);
+    assert.equal(r.bestValidPpl, back.bestValidPpl, isolation);
+    const saved = await loadModelFiles(dir);
+    assert.deepEqual(saved.onnx, expected.onnx, `${isolation}: the same ONNX file`);
+    assert.deepEqual(saved.ngram, expected.ngram, `${isolation}: the same n-gram companion, from the hand-over file`);
+    // model.json but for the clocks (when, and how long the run took).
+    const timeless = (meta: Record<string, unknown>) =>
+      JSON.parse(JSON.stringify(meta, (key, value: unknown) => (['createdAt', 'seconds', 'tokensPerS'].includes(key) ? undefined : value))) as unknown;
+    assert.deepEqual(timeless(saved.meta), timeless(expected.meta), `${isolation}: the same model.json (vocabulary, counts, record)`);
   }
-  const without = await startTrainingOnTexts(packedTexts([storyFile(45, 60)], [storyFile(46, 10)]), (prepared) => smallPlan(prepared, 1)).result;
-  assert.equal(without.onnx, undefined, 'not asked, not built');
+});
+
+test('a run cancelled while the worker saves keeps the previous model or commits the new one, never a broken one', async (t) => {
+  const { exportModel } = await import('../../src/io/export-model.js');
+  const { loadModelFiles } = await import('../../src/io/model-store.js');
+  const root = mkdtempSync(path.join(os.tmpdir(), 'nextword-worker-save-cancel-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const outcomes: string[] = [];
+  for (let trial = 0; trial < 4; trial++) {
+    const dir = path.join(root, `m${trial}`);
+    const previous = Vocabulary.build(Vocabulary.countTokens(['old', 'model']), { maxSize: 10, minCount: 1 });
+    const oldCfg: ModelConfig = { ...cfg, vocab: previous.size };
+    await exportModel(dir, { cfg: oldCfg, params: new Float32Array(parameterCount(oldCfg)).fill(0.01), vocab: previous, tokenizer: 'text' });
+    const before = await loadModelFiles(dir);
+    let job: ReturnType<typeof startTrainingOnTexts> | undefined;
+    job = startTrainingOnTexts(
+      packedTexts([storyFile(47 + trial, 60)], [storyFile(46, 10)]),
+      (prepared) => ({ ...smallPlan(prepared, 1), save: { dir, tokenizer: 'text' as const, precision: 'float32' as const, about: { corpus: { source: 't', trainTokens: 0, validTokens: 0 }, options: {}, params: 1 } } }),
+      () => {},
+      () => {},
+      // Cancelled as the save starts (trial 0, 1) or a moment into it (2, 3).
+      { isolation: 'process', onSaving: () => void setTimeout(() => job!.cancel(), trial < 2 ? 0 : trial) },
+    );
+    const outcome = await job.result.then((r) => ('saved' in r ? 'saved' : 'not saved'), (e: unknown) => (e instanceof TrainingCancelled ? 'cancelled' : String(e)));
+    outcomes.push(outcome);
+    const after = await loadModelFiles(dir);
+    if (outcome === 'cancelled') assert.deepEqual(after.onnx, before.onnx, `trial ${trial}: cancelled before the commit, the previous model is there`);
+    else {
+      assert.equal(outcome, 'saved', `trial ${trial}`);
+      assert.notDeepEqual(after.onnx, before.onnx, `trial ${trial}: saved, the new model is there`);
+    }
+  }
+  assert.ok(outcomes.includes('cancelled'), `a cancel at the start of the save stops it: ${outcomes.join(', ')}`);
 });
