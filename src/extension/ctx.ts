@@ -69,6 +69,7 @@ export class Ctx implements vscode.Disposable {
       log,
       workspaceModelDir: context.storageUri?.scheme === 'file' ? path.join(context.storageUri.fsPath, 'model') : undefined,
       defaultModelDir: path.join(context.extensionUri.fsPath, 'models', 'default'),
+      scratchDir: context.globalStorageUri.scheme === 'file' ? path.join(context.globalStorageUri.fsPath, 'scratch') : undefined,
       workspaceState: context.workspaceState,
       threads: INFERENCE_THREADS,
       // The status bar's scoring: a 64-token run is enough work for two threads.

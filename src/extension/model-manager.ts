@@ -62,6 +62,11 @@ export interface ModelManagerDeps {
   /** Where this workspace's trained model lives; undefined without a workspace (or on a non-file storage). */
   workspaceModelDir: string | undefined;
   defaultModelDir: string;
+  /**
+   * Where a model's serving graphs pass on their way from the worker thread that builds them to
+   * onnxruntime (runtime/serving-prep.ts); undefined (no local storage): they are built on this thread.
+   */
+  scratchDir: string | undefined;
   workspaceState: vscode.Memento;
   /** Intra-op threads of the prediction session. */
   threads: number;
@@ -195,8 +200,14 @@ export class ModelManager implements vscode.Disposable {
   private async load(origin: ModelOrigin, dir: string): Promise<SavedModel> {
     if (this.disposed) throw new Error('Nextword is shutting down');
     const t0 = performance.now();
-    // The n-gram baseline is served by a process of its own: its tens of megabytes stay out of the extension host.
-    const session = await ModelSession.open(dir, { threads: this.deps.threads, scoringThreads: this.deps.scoringThreads, companion: 'server' });
+    // The n-gram baseline is served by a process of its own: its tens of megabytes stay out of the extension
+    // host; and the network's graphs are built on a worker thread: this one only creates the sessions.
+    const session = await ModelSession.open(dir, {
+      threads: this.deps.threads,
+      scoringThreads: this.deps.scoringThreads,
+      companion: 'server',
+      ...(this.deps.scratchDir ? { prepareOffThread: { scratchDir: this.deps.scratchDir } } : {}),
+    });
     if (this.disposed) {
       await session.release();
       throw new Error('Nextword is shutting down');

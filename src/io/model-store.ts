@@ -361,7 +361,8 @@ function isStaleTmp(dir: string, name: string): boolean {
   return !isProcessAlive(pid);
 }
 
-function isProcessAlive(pid: number): boolean {
+/** Whether process `pid` is running (it may be someone else's). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

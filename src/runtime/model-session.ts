@@ -35,9 +35,11 @@ import type { Vocabulary } from '../core/vocabulary.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { loadModelFiles, type ModelFiles } from '../io/model-store.js';
+import { removeScratch } from '../io/scratch-files.js';
 import { OnnxLanguageModel } from './onnx-language-model.js';
 import { OnnxScorer } from './onnx-scorer.js';
 import { RemoteNgramServing } from './remote-ngram.js';
+import { prepareServingGraphs, type ServingGraphs } from './serving-prep.js';
 
 export interface ModelSessionOptions {
   /** Intra-op threads of the prediction session (default 1). */
@@ -50,6 +52,12 @@ export interface ModelSessionOptions {
   decoder?: DecoderPrecision;
   /** Where the n-gram companion is loaded: in this process (default), or served by an n-gram server process. */
   companion?: 'in-process' | 'server';
+  /**
+   * Build the graphs on a worker thread (serving-prep.ts), which hands them over as files in `scratchDir`
+   * for onnxruntime to read: what the editor does, so that its thread only creates the sessions. The
+   * companion is then served by a process (`companion` may not be 'in-process').
+   */
+  prepareOffThread?: { scratchDir: string };
 }
 
 /** The n-gram companion as the baseline a file's perplexity is compared with. */
@@ -71,10 +79,10 @@ export const EDITOR_SCORING_THREADS = Math.min(2, availableParallelism());
 /** Every decoder precision, for options that choose one. */
 export const DECODERS: readonly DecoderPrecision[] = ['int8', 'float32'];
 
-/** The weights as decoded for the inference graph, and their int8 decoder. */
-interface Prepared {
-  params: Float32Array;
-  quantized: Int8Decoder;
+/** Where the scoring session comes from, on first use; or, never used, what to let go of at release. */
+interface ScorerSource {
+  make(): Promise<OnnxScorer>;
+  discard(): Promise<void>;
 }
 
 export class ModelSession implements ServingModel {
@@ -94,14 +102,11 @@ export class ModelSession implements ServingModel {
     readonly vocab: Vocabulary,
     /** The network alone (its inference session). */
     readonly lm: OnnxLanguageModel,
-    private readonly onnx: Uint8Array,
-    /** Intra-op threads of the scoring session. */
-    private readonly scoringThreads: number,
     cache: CacheOptions | false,
     /** How both sessions' decoders multiply. */
     readonly decoder: DecoderPrecision,
-    /** The decoded (and quantised) weights, kept until the scoring graph is built from them. */
-    private prepared: Prepared | undefined,
+    /** Makes the scoring session (given the document cache's flags when there is a cache). */
+    scorerSource: (cache: ModelSession['cache']) => ScorerSource,
     /** The n-gram companion trained with the model, when it was saved with one and loads (in this process). */
     readonly ngram: KneserNey | undefined,
     /** The companion as the status bar's baseline, in this process or served (companion: 'server'). */
@@ -117,28 +122,66 @@ export class ModelSession implements ServingModel {
       this.model = model;
       this.cache = { options: { ...cache }, cached: model.cached };
     }
+    this.scorerSource = scorerSource(this.cache);
   }
+
+  private readonly scorerSource: ScorerSource;
 
   /** Opens the model in `dir`; fails with ModelStoreError (`no-model`, `corrupt`) or a format error that names the folder. */
   static async open(dir: string, opts: ModelSessionOptions = {}): Promise<ModelSession> {
+    if (opts.prepareOffThread) {
+      if (opts.companion === 'in-process') throw new Error('ModelSession: a model prepared off the thread has its companion served by a process');
+      const graphs = await prepareServingGraphs({
+        dir,
+        decoder: opts.decoder ?? DEFAULT_DECODER,
+        cache: opts.cache !== false,
+        scratchDir: opts.prepareOffThread.scratchDir,
+      });
+      return ModelSession.fromGraphs(graphs, opts);
+    }
     return ModelSession.fromFiles(await loadModelFiles(dir, { companion: opts.companion === 'server' ? 'file' : 'bytes' }), opts);
+  }
+
+  /** The model of graphs built by serving-prep.ts: the sessions are read from their files, which are then removed. */
+  private static async fromGraphs(graphs: ServingGraphs, opts: ModelSessionOptions): Promise<ModelSession> {
+    const { files, inference, scoring } = graphs;
+    let scoringKept = false;
+    try {
+      const meta = parseModelMeta(files.meta, files.dir);
+      const vocab = inFolder(files.dir, 'model.json', () => vocabularyOf(meta));
+      const threads = opts.threads ?? 1;
+      const lm = await OnnxLanguageModel.create(inference, meta.config, { threads }).catch((e: unknown) => {
+        throw new Error(`${files.dir}: onnxruntime cannot load the ONNX file: ${(e as Error).message}`, { cause: e });
+      });
+      await removeScratch(inference);
+      await yieldToEventLoop();
+      const companion = await loadCompanion(files, vocab, meta.tokenizer.mode);
+      const scoringThreads = opts.scoringThreads ?? threads;
+      scoringKept = true;
+      return new ModelSession(files.dir, meta, vocab, lm, opts.cache ?? DEFAULT_CACHE, opts.decoder ?? DEFAULT_DECODER, (cache) => ({
+        make: async () => {
+          try {
+            return await OnnxScorer.fromGraph(meta.config, scoring, { threads: scoringThreads, ...(cache ? { cache } : {}) });
+          } finally {
+            await removeScratch(scoring);
+          }
+        },
+        discard: () => removeScratch(scoring),
+      }), companion.ngram, companion.baseline, companion.problem, companion.release);
+    } finally {
+      await removeScratch(inference);
+      if (!scoringKept) await removeScratch(scoring);
+    }
   }
 
   static async fromFiles(files: ModelFiles, opts: ModelSessionOptions = {}): Promise<ModelSession> {
     const threads = opts.threads ?? 1;
     const meta = parseModelMeta(files.meta, files.dir);
     // What follows reads the files' contents: a failure says which folder and which part.
-    const where = <T>(what: string, step: () => T): T => {
-      try {
-        return step();
-      } catch (e) {
-        throw new Error(`${files.dir}: ${what}: ${(e as Error).message}`, { cause: e });
-      }
-    };
-    const vocab = where('model.json', () => vocabularyOf(meta));
+    const vocab = inFolder(files.dir, 'model.json', () => vocabularyOf(meta));
     const decoder = opts.decoder ?? DEFAULT_DECODER;
     let onnx = files.onnx;
-    let prepared: Prepared | undefined;
+    let prepared: { params: Float32Array; quantized: Int8Decoder } | undefined;
     if (decoder === 'int8') {
       // The inference graph is rebuilt around a quantised decoder from the saved weights.
       let params: Float32Array;
@@ -161,16 +204,32 @@ export class ModelSession implements ServingModel {
       await companion.release?.(); // its server, if it started one
       throw new Error(`${files.dir}: onnxruntime cannot load the ONNX file: ${(e as Error).message}`, { cause: e });
     }
+    const scoringThreads = opts.scoringThreads ?? threads;
     return new ModelSession(
       files.dir,
       meta,
       vocab,
       lm,
-      files.onnx,
-      opts.scoringThreads ?? threads,
       opts.cache ?? DEFAULT_CACHE,
       decoder,
-      prepared,
+      (cache) => ({
+        // From the decoded (and quantised) weights, kept until then, or decoded again from the saved bytes.
+        make: async () => {
+          const params = prepared?.params ?? (await parametersFromModelPaced(meta.config, files.onnx, pacer()));
+          await yieldToEventLoop();
+          const scorer = await OnnxScorer.create(meta.config, params, {
+            threads: scoringThreads,
+            decoder,
+            ...(cache ? { cache } : {}),
+            ...(prepared ? { quantized: prepared.quantized } : {}),
+          });
+          prepared = undefined; // the sessions hold their own copies now
+          return scorer;
+        },
+        discard: async () => {
+          prepared = undefined;
+        },
+      }),
       companion.ngram,
       companion.baseline,
       companion.problem,
@@ -200,7 +259,7 @@ export class ModelSession implements ServingModel {
     await Promise.allSettled([...this.scoring]);
     const scoring = this.scoringSession;
     this.scoringSession = undefined;
-    await Promise.allSettled([this.lm.release(), scoring?.then((s) => s.release()), this.releaseBaseline()]);
+    await Promise.allSettled([this.lm.release(), scoring ? scoring.then((s) => s.release()) : this.scorerSource.discard(), this.releaseBaseline()]);
   }
 
   private track<T>(run: Promise<T>): Promise<T> {
@@ -213,20 +272,7 @@ export class ModelSession implements ServingModel {
   private onnxScorer(): Promise<OnnxScorer> {
     if (this.released) return Promise.reject(new Error('ModelSession: scoring after release()'));
     if (!this.scoringSession) {
-      const { config } = this.meta;
-      const prepared = this.prepared;
-      const created = (async () => {
-        const params = prepared?.params ?? (await parametersFromModelPaced(config, this.onnx, pacer()));
-        await yieldToEventLoop();
-        const scorer = await OnnxScorer.create(config, params, {
-          threads: this.scoringThreads,
-          decoder: this.decoder,
-          cache: this.cache,
-          ...(prepared ? { quantized: prepared.quantized } : {}),
-        });
-        this.prepared = undefined; // the sessions hold their own copies now
-        return scorer;
-      })();
+      const created = this.scorerSource.make();
       this.scoringSession = created;
       // A failed build is not kept: the next call tries again.
       created.catch(() => {
@@ -237,9 +283,18 @@ export class ModelSession implements ServingModel {
   }
 }
 
+/** `step()`, its error prefixed with the model's folder and the part being read. */
+function inFolder<T>(dir: string, what: string, step: () => T): T {
+  try {
+    return step();
+  } catch (e) {
+    throw new Error(`${dir}: ${what}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 /** The n-gram companion of a model's files, or why it cannot be used; never throws. */
 async function loadCompanion(
-  files: ModelFiles,
+  files: Omit<ModelFiles, 'onnx'>,
   vocab: Vocabulary,
   mode: TokenizerMode,
 ): Promise<{ ngram?: KneserNey; baseline?: Baseline; problem?: string; release?: () => Promise<void> }> {

@@ -33,14 +33,17 @@ export class OnnxLanguageModel implements LanguageModel {
     this.session = session;
   }
 
-  /** Loads an inference model built for `cfg`; creating the session is the slow part, so keep the result. */
-  static async create(onnxBytes: Uint8Array, cfg: ModelConfig, opts: OnnxLanguageModelOptions = {}): Promise<OnnxLanguageModel> {
+  /**
+   * Loads an inference model built for `cfg`, from its bytes or its file; creating the session is the slow
+   * part, so keep the result.
+   */
+  static async create(onnxBytes: Uint8Array | string, cfg: ModelConfig, opts: OnnxLanguageModelOptions = {}): Promise<OnnxLanguageModel> {
     validateModelConfig(cfg);
     const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {
       throw new Error(`OnnxLanguageModel: chunkSize must be a positive integer (got ${chunkSize})`);
     }
-    if (!(onnxBytes instanceof Uint8Array) || onnxBytes.length === 0) {
+    if (typeof onnxBytes === 'string' ? onnxBytes === '' : !(onnxBytes instanceof Uint8Array) || onnxBytes.length === 0) {
       throw new Error('OnnxLanguageModel: the model bytes are empty');
     }
     let session: ort.InferenceSession;

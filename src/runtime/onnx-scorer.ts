@@ -47,8 +47,21 @@ export class OnnxScorer implements SequenceScorer, ChunkScorer {
     if (opts.cache && opts.cache.cached.length !== cfg.vocab) {
       throw new Error(`OnnxScorer: ${opts.cache.cached.length} cache flags for a vocabulary of ${cfg.vocab}`);
     }
-    const graph = scoreGraph(cfg, params, { decoder: opts.decoder, cache: !!opts.cache, ...(opts.quantized ? { quantized: opts.quantized } : {}) });
+    return OnnxScorer.fromGraph(cfg, scoreGraph(cfg, params, { decoder: opts.decoder, cache: !!opts.cache, ...(opts.quantized ? { quantized: opts.quantized } : {}) }), opts);
+  }
+
+  /** A scorer on a scoring graph of `cfg` built already (its bytes or its file), with the document cache's inputs exactly when `opts.cache` is given. */
+  static async fromGraph(cfg: ModelConfig, graph: Uint8Array | string, opts: Pick<OnnxScorerOptions, 'threads' | 'chunk' | 'cache'> = {}): Promise<OnnxScorer> {
+    if (opts.cache && opts.cache.cached.length !== cfg.vocab) {
+      throw new Error(`OnnxScorer: ${opts.cache.cached.length} cache flags for a vocabulary of ${cfg.vocab}`);
+    }
     const session = await createSession(graph, { threads: opts.threads });
+    const expected = opts.cache ? ['cache_ids', 'cache_weights', 'h0', 'keep', 'target_cache', 'tokens'] : ['h0', 'tokens'];
+    const missing = expected.filter((name) => !session.inputNames.includes(name));
+    if (missing.length > 0) {
+      await session.release();
+      throw new Error(`OnnxScorer: the scoring graph has no input ${missing.join(', ')}`);
+    }
     return new OnnxScorer(cfg, session, opts.chunk ?? DEFAULT_CHUNK, opts.cache);
   }
 

@@ -15,7 +15,8 @@ export interface SessionOptions {
   spin?: boolean;
 }
 
-export async function createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+/** `model`: the ONNX bytes, or a file onnxruntime reads itself (none of it passes through JavaScript). */
+export async function createSession(model: Uint8Array | string, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
@@ -23,7 +24,7 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
     extra: { session: { 'intra_op.allow_spinning': opts.spin ? '1' : '0' } },
   };
   if (opts.threads && opts.threads > 0) options.intraOpNumThreads = opts.threads;
-  return ort.InferenceSession.create(model, options);
+  return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
 }
 
 export function floatTensor(data: Float32Array, dims: readonly number[]): ort.Tensor {

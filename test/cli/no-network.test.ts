@@ -76,7 +76,7 @@ test('the shipped bundles load no network module and use no network global', () 
     'child_process',
   ]);
   const network = /^(net|tls|http|https|http2|dgram|dns|dns\/promises|cluster|inspector)$/;
-  for (const bundle of ['extension.js', 'cli.js', 'train-worker.js', 'ngram-server.js']) {
+  for (const bundle of ['extension.js', 'cli.js', 'train-worker.js', 'ngram-server.js', 'serving-worker.js']) {
     const file = path.join(ROOT, 'dist', bundle);
     assert.ok(existsSync(file), `${bundle} is built (npm run build)`);
     const code = readFileSync(file, 'utf8');
@@ -97,10 +97,11 @@ test('the shipped bundles load no network module and use no network global', () 
       assert.deepEqual([...used], ['fork'], `${bundle} uses child_process for ${[...used].join(', ')}`);
     }
     if (/child_process/.test(code)) {
-      // What it forks: a bundled script found by bundledScriptPath, and only these two.
-      const forked = new Set([...code.matchAll(/bundledScriptPath\("([^"]+)"\)/g)].map((m) => m[1]));
-      for (const f of forked) assert.ok(f === 'train-worker.js' || f === 'ngram-server.js', `${bundle} forks ${f}`);
-      if (bundle === 'extension.js') assert.deepEqual([...forked].sort(), ['ngram-server.js', 'train-worker.js']);
+      // What it runs: bundled scripts found by bundledScriptPath, and only these three (forked, or the
+      // serving worker as a thread).
+      const run = new Set([...code.matchAll(/bundledScriptPath\("([^"]+)"\)/g)].map((m) => m[1]));
+      for (const f of run) assert.ok(['train-worker.js', 'ngram-server.js', 'serving-worker.js'].includes(f!), `${bundle} runs ${f}`);
+      if (bundle === 'extension.js') assert.deepEqual([...run].sort(), ['ngram-server.js', 'serving-worker.js', 'train-worker.js']);
     }
   }
   // The one external package loaded at run time: its JavaScript (not its install script, which the

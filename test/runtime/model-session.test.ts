@@ -8,7 +8,8 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -261,5 +262,77 @@ test('served by an n-gram server (the editor\'s way), the baseline scores as the
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('prepared off the thread (the editor\'s way), a model predicts and scores exactly as opened here, and its graphs\' scratch files are gone once loaded', async () => {
+  const vocab = Vocabulary.fromJSON(WORDS);
+  const scratch = mkdtempSync(path.join(tmpdir(), 'nextword-scratch-'));
+  const rand = mulberry32(77);
+  const ids = Int32Array.from({ length: 150 }, () => Math.floor(rand() * WORDS.length));
+  for (const cfg of configs) {
+    const { dir } = await savedModel(cfg, vocab);
+    try {
+      for (const [decoder, cache] of [['int8', undefined], ['float32', undefined], ['int8', false]] as const) {
+        const what = `${cfg.cell} ${decoder}${cache === false ? ' without the cache' : ''}`;
+        const opts = { decoder, ...(cache === false ? { cache } : {}) };
+        const here = await ModelSession.open(dir, opts);
+        const off = await ModelSession.open(dir, { ...opts, companion: 'server', prepareOffThread: { scratchDir: scratch } });
+        try {
+          assert.deepEqual(readdirSync(scratch).filter((f) => f.includes('inference')), [], `${what}: the inference graph's file is removed once loaded`);
+          assert.equal(off.dir, here.dir);
+          assert.deepEqual(off.vocab.toJSON(), here.vocab.toJSON());
+          const a = await here.model.run(ids.subarray(0, 40), here.model.initialState());
+          const b = await off.model.run(ids.subarray(0, 40), off.model.initialState());
+          assert.deepEqual(b.logProbs, a.logProbs, `${what}: the same predictions`);
+          assert.deepEqual(await off.scorer.scoreSequence(ids), await here.scorer.scoreSequence(ids), `${what}: the same scores`);
+          assert.deepEqual(readdirSync(scratch), [], `${what}: the scoring graph's file is removed once loaded`);
+        } finally {
+          await here.release();
+          await off.release();
+        }
+      }
+      // Never scored: its scoring graph's file goes with the model.
+      const unused = await ModelSession.open(dir, { companion: 'server', prepareOffThread: { scratchDir: scratch } });
+      assert.equal(readdirSync(scratch).length, 1, 'the scoring graph waits for its first use');
+      await unused.release();
+      assert.deepEqual(readdirSync(scratch), [], 'and is removed at release when it never came');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+test('prepared off the thread, a missing or damaged model fails as it does here (the same error and code), leaving no scratch file; a dead process\'s are removed', async () => {
+  const vocab = Vocabulary.fromJSON(WORDS);
+  const scratch = mkdtempSync(path.join(tmpdir(), 'nextword-scratch-'));
+  const { dir } = await savedModel(configs[0]!, vocab);
+  const off = { companion: 'server' as const, prepareOffThread: { scratchDir: scratch } };
+  try {
+    const failure = (p: Promise<unknown>) => p.then(() => assert.fail('opened'), (e: Error & { code?: string }) => ({ name: e.name, code: e.code, message: e.message }));
+    const missing = path.join(dir, 'nothing-here');
+    assert.deepEqual(await failure(ModelSession.open(missing, off)), await failure(ModelSession.open(missing)));
+    assert.equal((await failure(ModelSession.open(missing, off))).code, 'no-model');
+    // Another model's weights under this model.json: same length and name, other contents.
+    const onnxFile = path.join(dir, (JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { onnx: { file: string } }).onnx.file);
+    const bytes = readFileSync(onnxFile);
+    bytes[bytes.length >> 1] ^= 0x55;
+    writeFileSync(onnxFile, bytes);
+    const damaged = await failure(ModelSession.open(dir, off));
+    assert.deepEqual(damaged, await failure(ModelSession.open(dir)));
+    assert.equal(damaged.code, 'corrupt');
+    assert.deepEqual(readdirSync(scratch), [], 'nothing left behind');
+    await assert.rejects(ModelSession.open(dir, { prepareOffThread: { scratchDir: scratch }, companion: 'in-process' }), /served by a process/);
+
+    // Files a crashed editor left (its pid gone) are removed by the next load; a live process's stay.
+    const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+    writeFileSync(path.join(scratch, `serving-${gone}-0-1-inference.onnx`), 'x');
+    writeFileSync(path.join(scratch, `serving-${process.pid}-9-9-scoring.onnx`), 'x');
+    await failure(ModelSession.open(dir, off));
+    assert.deepEqual(readdirSync(scratch), [`serving-${process.pid}-9-9-scoring.onnx`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   }
 });
