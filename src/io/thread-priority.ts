@@ -6,8 +6,16 @@
 // A worker thread can be lowered on Linux only: there a thread has its own nice value (setpriority with a
 // thread id), inherited by the threads it starts later (onnxruntime's). Elsewhere priority is per process,
 // which would slow the editor too: nothing is changed. A worker in a child process can be lowered anywhere.
+//
+// Nice values only order the threads of one scheduling group. Linux with autogroups (the default where a
+// kernel has them) first shares the cores between sessions, each session's processes one group: a child
+// forked into the extension host's session is charged to the host's group however nice it is, and the
+// host's thread then waited for the browser's group, which had had less CPU (177 ms once, the n-gram
+// server loading and training running, with no work of its own). So background children are forked into a
+// session of their own (worker-channel.ts) and lowered as a group: lowerChildPriority, from the parent, as
+// soon as the child exists; lowerOwnProcessPriority, from the child, again.
 
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 
 /** The nice value training runs at: a tenth of a normal thread's share of a contended core. */
@@ -37,6 +45,7 @@ export function lowerThreadPriority(nice = BACKGROUND_NICE): number | undefined 
  */
 export function lowerOwnProcessPriority(nice = BACKGROUND_NICE): boolean {
   if (process.platform === 'linux') {
+    lowerOwnAutogroup(process.pid, nice);
     const main = lowerLinuxThread(nice);
     try {
       for (const tid of readdirSync('/proc/self/task').map(Number)) {
@@ -56,6 +65,42 @@ export function lowerOwnProcessPriority(nice = BACKGROUND_NICE): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The parent's side, for a background child process `pid`: on Linux its session's autogroup when it leads
+ * a session of its own, and its main thread (the threads it starts from then on inherit it); elsewhere the
+ * process. Never raises a priority; returns false where nothing could be lowered.
+ */
+export function lowerChildPriority(pid: number, nice: number): boolean {
+  let lowered = process.platform === 'linux' && lowerOwnAutogroup(pid, nice);
+  try {
+    if (os.getPriority(pid) < nice) os.setPriority(pid, nice);
+    lowered = true;
+  } catch {
+    // ended meanwhile, or not permitted
+  }
+  return lowered;
+}
+
+/**
+ * Linux: the autogroup of `pid`'s session set to `nice`, when `pid` leads that session (else the group is
+ * shared with others, the parent's own perhaps: left alone) and autogroups exist. Returns whether it is.
+ */
+function lowerOwnAutogroup(pid: number, nice: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command's closing parenthesis: state, ppid, pgrp, session, ...
+    const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+    if (session !== pid) return false;
+    const file = `/proc/${pid}/autogroup`;
+    const current = /nice (-?\d+)/.exec(readFileSync(file, 'utf8'));
+    if (current && Number(current[1]) >= nice) return true;
+    writeFileSync(file, String(nice));
+    return true;
+  } catch {
+    return false; // no autogroups (the file is missing), ended meanwhile, or not permitted
   }
 }
 

@@ -10,6 +10,7 @@ import type { ServingModel } from '../core/serving-model.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
 import type { FromNgramServer, NgramCall, NgramReplies, ToNgramServer } from './ngram-protocol.js';
+import { SERVING_NICE } from '../io/thread-priority.js';
 import { bundledScriptPath, openWorker, type WorkerChannel } from './worker-channel.js';
 
 /** How long the server may take to load a model before opening fails. */
@@ -61,7 +62,7 @@ export class RemoteNgramServing implements ServingModel {
     opts: { cache?: false; expect?: { bytes: number; sha256: string } } = {},
     script = bundledScriptPath('ngram-server.js'),
   ): Promise<RemoteNgramServing> {
-    const channel = openWorker<ToNgramServer, FromNgramServer>(script, 'process');
+    const channel = openWorker<ToNgramServer, FromNgramServer>(script, 'process', { nice: SERVING_NICE });
     return new Promise<RemoteNgramServing>((resolve, reject) => {
       let server: RemoteNgramServing | undefined;
       const timer = setTimeout(() => fail(new Error(`the n-gram server did not load the model within ${OPEN_TIMEOUT_MS / 1000} s`)), OPEN_TIMEOUT_MS);

@@ -4,6 +4,7 @@
 
 import { yieldToEventLoop } from '../core/event-loop.js';
 import { removeHandover } from '../io/handover-file.js';
+import { BACKGROUND_NICE } from '../io/thread-priority.js';
 import type { TrainEvent } from '../core/trainer.js';
 import type {
   CompanionHandover,
@@ -105,7 +106,8 @@ function launch<R extends TrainJobOutput | SavedRunOutput>(
   isolation: Isolation = 'thread',
   onSaving: () => void = () => {},
 ): TrainingJob<R> {
-  const worker = openWorker<ParentToWorker, WorkerToParent>(workerScriptPath(), isolation);
+  const background = (first.type === 'start' || first.type === 'prepare') && first.options?.background;
+  const worker = openWorker<ParentToWorker, WorkerToParent>(workerScriptPath(), isolation, background ? { nice: BACKGROUND_NICE } : {});
   let cancelled = false;
   let settled = false;
   const exited = new Promise<void>((resolve) => worker.onExit(() => resolve()));

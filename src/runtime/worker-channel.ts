@@ -13,6 +13,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { lowerChildPriority } from '../io/thread-priority.js';
 import * as path from 'node:path';
 import { parentPort, Worker } from 'node:worker_threads';
 
@@ -129,8 +130,12 @@ export function bundledScriptPath(name: string): string {
   return found;
 }
 
-export function openWorker<In, Out>(script: string, isolation: Isolation): WorkerChannel<In, Out> {
-  return isolation === 'thread' ? threadChannel(new Worker(script)) : processChannel(script);
+/**
+ * `nice`: a child process is background work, lowered from the start (io/thread-priority.ts); a thread
+ * lowers itself.
+ */
+export function openWorker<In, Out>(script: string, isolation: Isolation, opts: { nice?: number } = {}): WorkerChannel<In, Out> {
+  return isolation === 'thread' ? threadChannel(new Worker(script)) : processChannel(script, opts.nice);
 }
 
 function threadChannel<In, Out>(worker: Worker): WorkerChannel<In, Out> {
@@ -145,14 +150,18 @@ function threadChannel<In, Out>(worker: Worker): WorkerChannel<In, Out> {
   };
 }
 
-function processChannel<In, Out>(script: string): WorkerChannel<In, Out> {
+function processChannel<In, Out>(script: string, nice: number | undefined): WorkerChannel<In, Out> {
   const child: ChildProcess = fork(script, [], {
     serialization: 'advanced',
     // In VS Code the extension host's executable is Electron: run it as plain Node.js.
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Linux: a session of its own, so that its CPU is not charged to the caller's scheduling group (the
+    // extension host's); it still ends with its parent (it watches the channel).
+    detached: process.platform === 'linux',
   });
+  if (nice !== undefined && child.pid !== undefined) lowerChildPriority(child.pid, nice);
   const assembler = new MessageAssembler();
   return {
     async send(m, _transfer, pause) {

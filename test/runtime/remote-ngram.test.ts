@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSy
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
+import { assertOwnSchedulingGroup } from '../support/scheduling.js';
 import { startTokenId } from '../../src/core/evaluation.js';
 import { trainCompanion } from '../../src/core/ngram/companion.js';
 import { KneserNey } from '../../src/core/ngram/kneser-ney.js';
@@ -180,4 +181,6 @@ test('the n-gram server runs below the editor and above training: every thread o
   assert.ok(nice.length > 1 && nice.every((n) => n === 5), `threads at ${JSON.stringify(nice)}`);
   const own = readFileSync('/proc/self/stat', 'utf8');
   assert.equal(Number(own.slice(own.lastIndexOf(')') + 2).split(' ')[16]), 0, 'this process untouched');
+  assertOwnSchedulingGroup(remote.pid!, 5);
 });
+

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
+import { assertOwnSchedulingGroup } from '../support/scheduling.js';
 import { dropoutMaskWidths, parameterCount, type ModelConfig } from '../../src/core/model-config.js';
 import { mulberry32 } from '../../src/core/random.js';
 import type { TrainEvent, TrainOptions } from '../../src/core/trainer.js';
@@ -324,15 +325,24 @@ function childThreadNiceValues(): number[][] {
   return out;
 }
 
-test('a background job in a child process runs it at nice 10, this process untouched', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
+test('a background job in a child process runs it at nice 10, in a scheduling group of its own, this process untouched', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
   const mainNice = threadNiceValues().get(process.pid);
   let children: number[] = [];
   let childThreads: number[][] = [];
+  let grouped: unknown = 'not checked';
   await startTrainingOnTexts(
     packedTexts([storyFile(26, 40)], [storyFile(27, 10)]),
     (prepared) => {
       children = childNiceValues();
       childThreads = childThreadNiceValues();
+      const pid = childPids().find((p) => niceOfProcess(p) === 10);
+      try {
+        assert.ok(pid, 'the training process');
+        assertOwnSchedulingGroup(pid, 10);
+        grouped = true;
+      } catch (e) {
+        grouped = e;
+      }
       return smallPlan(prepared, 1);
     },
     () => {},
@@ -345,7 +355,28 @@ test('a background job in a child process runs it at nice 10, this process untou
   assert.ok(training && training.length > 1 && training.every((n) => n >= 10), `every thread of it (V8's helpers too) at nice 10: ${JSON.stringify(childThreads)}`);
   assert.equal(threadNiceValues().get(process.pid), mainNice);
   assert.ok(![...threadNiceValues().values()].includes(10), 'no thread of this process was lowered');
+  if (grouped !== true) throw grouped;
 });
+
+/** This process's children's ids. */
+function childPids(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      } catch {
+        return false;
+      }
+    });
+}
+
+function niceOfProcess(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
 
 test('a training child process whose parent is killed stops at once (no orphan trains on)', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
   const parent = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'orphan-parent.fixture.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -41,7 +41,7 @@ interface Observed {
   blockedIn: Record<string, number>;
   /**
    * Linux: while the thread waited for a core in such a turn, every other task of the machine running or
-   * waiting for one (process/thread, nice), counted over the watcher's looks.
+   * waiting for one (process/thread, nice), counted over the turns (one look each).
    */
   othersRunning: Record<string, number>;
 }
@@ -86,15 +86,21 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
        const dir = '/proc/' + process.pid + '/task/' + workerData.tid;
        const seen = {};
        const read = (f) => { try { return fs.readFileSync(dir + '/' + f, 'utf8'); } catch { return ''; } };
+       // The watcher must not add to what it watches: it runs below everything (its scans of /proc cost
+       // milliseconds), and looks at the machine's tasks once per late turn.
+       try { require('node:os').setPriority(Number(fs.readlinkSync('/proc/thread-self').split('/').pop()), 19); } catch {}
+       let scannedFor = -1;
        setInterval(() => {
-         if (Date.now() - workerData.base - Atomics.load(hb, 0) < 30) return;
+         const beat = Atomics.load(hb, 0);
+         if (Date.now() - workerData.base - beat < 30) return;
          const stat = read('stat');
          const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
          const stack = read('stack').split('\n').filter(Boolean).slice(0, 3).map((l) => l.replace(/^\[<[0-9a-f]+>\] /, '').replace(/\+0x[0-9a-f/x]+$/, '')).join(' < ');
          const key = state + ' ' + (read('wchan') || '-') + (stack ? ' | ' + stack : '');
          seen[key] = (seen[key] || 0) + 1;
          // And who had the cores: every task of the machine that is running or waiting for a core.
-         if (state !== 'R') return;
+         if (state !== 'R' || scannedFor === beat) return;
+         scannedFor = beat;
          for (const pid of fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
            let tasks = [];
            try { tasks = fs.readdirSync('/proc/' + pid + '/task'); } catch { continue; }
