@@ -41,11 +41,15 @@ export class Vocabulary {
   private exactIndex: PrefixIndex | undefined;
   private foldedIndex: PrefixIndex | undefined;
 
-  private constructor(words: readonly string[], counts: Float64Array | undefined) {
+  /** `ids`: each word's id, when the caller has that map already (it is kept, not copied). */
+  private constructor(words: readonly string[], counts: Float64Array | undefined, ids?: Map<string, number>) {
     this.words = words;
     this.counts = counts;
-    this.ids = new Map();
-    for (let i = 0; i < words.length; i++) this.ids.set(words[i], i);
+    if (!ids) {
+      ids = new Map();
+      for (let i = 0; i < words.length; i++) ids.set(words[i]!, i);
+    }
+    this.ids = ids;
   }
 
   /** Adds one to `into` (a new map by default) for every token. */
@@ -138,7 +142,9 @@ export class Vocabulary {
         countArray[i] = v as number;
       }
     }
-    return new Vocabulary((list as string[]).slice(), countArray);
+    // The map of the duplicate check is the vocabulary's index: built once (a 10,000-word model's vocabulary
+    // is read on the editor's thread when it switches models).
+    return new Vocabulary((list as string[]).slice(), countArray, seen);
   }
 
   /** The word list in id order (what JSON.stringify writes). */

@@ -8,8 +8,9 @@
 //
 // The decoder runs in int8 by default (graphs/inference-graph.ts): both sessions are built at load time
 // from the saved weights, which stay float on disk. The weights are decoded and quantised once, for both
-// graphs, and each of those steps (tens of milliseconds of JavaScript) yields to the event loop before the
-// next, so that the editor's extension host never stalls for the whole load.
+// graphs. The editor has that done on a worker thread (`prepareOffThread`, serving-prep.ts), which hands
+// the graphs over as files onnxruntime reads: its thread only creates the sessions. The CLI does it in
+// place, each step (tens of milliseconds of JavaScript) yielding to the event loop before the next.
 //
 // The model's n-gram companion (core/ngram/companion.ts), when saved with it, is loaded too (`baseline`):
 // the baseline the status bar compares a file's perplexity with. The CLI loads it in its own process
@@ -150,6 +151,9 @@ export class ModelSession implements ServingModel {
       const meta = parseModelMeta(files.meta, files.dir);
       const vocab = inFolder(files.dir, 'model.json', () => vocabularyOf(meta));
       const threads = opts.threads ?? 1;
+      // Reading the vocabulary and creating the session (synchronous in onnxruntime-node) are the two
+      // pieces of work left on this thread: one turn of the event loop each.
+      await yieldToEventLoop();
       const lm = await OnnxLanguageModel.create(inference, meta.config, { threads }).catch((e: unknown) => {
         throw new Error(`${files.dir}: onnxruntime cannot load the ONNX file: ${(e as Error).message}`, { cause: e });
       });
@@ -160,11 +164,9 @@ export class ModelSession implements ServingModel {
       scoringKept = true;
       return new ModelSession(files.dir, meta, vocab, lm, opts.cache ?? DEFAULT_CACHE, opts.decoder ?? DEFAULT_DECODER, (cache) => ({
         make: async () => {
-          try {
-            return await OnnxScorer.fromGraph(meta.config, scoring, { threads: scoringThreads, ...(cache ? { cache } : {}) });
-          } finally {
-            await removeScratch(scoring);
-          }
+          const scorer = await OnnxScorer.fromGraph(meta.config, scoring, { threads: scoringThreads, ...(cache ? { cache } : {}) });
+          await removeScratch(scoring); // kept after a failure: the next call tries again, release() removes it
+          return scorer;
         },
         discard: () => removeScratch(scoring),
       }), companion.ngram, companion.baseline, companion.problem, companion.release);
