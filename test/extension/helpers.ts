@@ -121,13 +121,19 @@ export async function acceptInlineCompletion(editor: vscode.TextEditor, prompt: 
   const line = editor.selection.active.line;
   const before = editor.document.lineAt(line).text;
   if (!before.endsWith(prompt)) throw new Error(`the cursor's line should end with "${prompt}", it is "${before}"`);
-  return waitFor(`an inline completion after "${prompt}" to be accepted`, async () => {
-    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
-    await sleep(300);
-    await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
-    const now = editor.document.lineAt(line).text;
-    return now.length > before.length && now.startsWith(before) ? now.slice(before.length) : undefined;
-  }, timeoutMs, 0);
+  try {
+    return await waitFor(`an inline completion after "${prompt}" to be accepted`, async () => {
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+      await sleep(300);
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+      const now = editor.document.lineAt(line).text;
+      return now.length > before.length && now.startsWith(before) ? now.slice(before.length) : undefined;
+    }, timeoutMs, 0);
+  } catch (e) {
+    // What the extension saw meanwhile: its model and its completion requests (asked? answered? skipped why?).
+    const s = await stats().catch(() => undefined);
+    throw new Error(`${(e as Error).message}; the extension: ${JSON.stringify({ model: s?.model, completions: s?.completions })}`, { cause: e });
+  }
 }
 
 /** `nextword eval --json` on one file with the repository's CLI: the reference figures. */
