@@ -358,15 +358,15 @@ test('a background job in a child process runs it at nice 10, in a scheduling gr
   if (grouped !== true) throw grouped;
 });
 
-/** This process's children's ids. */
-function childPids(): number[] {
+/** The ids of `parent`'s children (this process's by default). */
+function childPids(parent = process.pid): number[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .map(Number)
     .filter((pid) => {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
       } catch {
         return false;
       }
@@ -384,16 +384,7 @@ test('a training child process whose parent is killed stops at once (no orphan t
     parent.stdout!.on('data', (d: Buffer) => d.toString().includes('prepared') && resolve());
     parent.once('exit', (code) => reject(new Error(`the parent exited first (${code})`)));
   });
-  const children = readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent.pid;
-      } catch {
-        return false;
-      }
-    });
+  const children = childPids(parent.pid);
   const worker = children.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('train-worker'));
   assert.ok(worker, `the training process is a child of the parent: ${children.join(', ')}`);
   parent.kill('SIGKILL');
