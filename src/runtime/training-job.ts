@@ -75,8 +75,10 @@ export function startTraining(
 /**
  * Training on texts rather than ids: the worker tokenises them and builds the vocabulary (none of it on
  * the caller's thread), then `onPrepared` decides what to train on them (and whether the worker saves the
- * model: TrainPlan.save), or throws to end the run with its error (`result` rejects with it). `texts.bytes` is transferred to a worker thread (the caller's copy
- * becomes unusable); a child process (`isolation: 'process'`, what the editor uses) gets a copy, in pieces.
+ * model: TrainPlan.save), or throws to end the run with its error (`result` rejects with it).
+ * `texts.bytes` is transferred to a worker thread (the caller's copy becomes unusable); a child process
+ * (`isolation: 'process'`, what the editor uses) gets a copy, in pieces. `onSaving`: the worker has trained
+ * and is saving the model.
  */
 export function startTrainingOnTexts(
   texts: TextsInput,

@@ -122,7 +122,10 @@ export interface WorkerChannel<In, Out> {
 
 export type Isolation = 'thread' | 'process';
 
-/** A bundled worker script (`train-worker.js`, `ngram-server.js`): next to this bundle (dist/), or the built copy when running from sources. */
+/**
+ * A bundled script (`train-worker.js`, `ngram-server.js`, `serving-worker.js`): next to this bundle (dist/),
+ * or the built copy when running from sources.
+ */
 export function bundledScriptPath(name: string): string {
   const candidates = [path.join(__dirname, name), path.join(__dirname, '..', '..', 'dist', name)];
   const found = candidates.find((p) => existsSync(p));
