@@ -146,34 +146,36 @@ export class ModelSession implements ServingModel {
   /** The model of graphs built by serving-prep.ts: the sessions are read from their files, which are then removed. */
   private static async fromGraphs(graphs: ServingGraphs, opts: ModelSessionOptions): Promise<ModelSession> {
     const { files, inference, scoring } = graphs;
-    let scoringKept = false;
+    const threads = opts.threads ?? 1;
+    let meta: ModelMeta;
+    let vocab: Vocabulary;
+    let lm: OnnxLanguageModel;
     try {
-      const meta = parseModelMeta(files.meta, files.dir);
-      const vocab = inFolder(files.dir, 'model.json', () => vocabularyOf(meta));
-      const threads = opts.threads ?? 1;
+      meta = parseModelMeta(files.meta, files.dir);
+      vocab = inFolder(files.dir, 'model.json', () => vocabularyOf(meta));
       // Reading the vocabulary and creating the session (synchronous in onnxruntime-node) are the two
       // pieces of work left on this thread: one turn of the event loop each.
       await yieldToEventLoop();
-      const lm = await OnnxLanguageModel.create(inference, meta.config, { threads }).catch((e: unknown) => {
+      lm = await OnnxLanguageModel.create(inference, meta.config, { threads }).catch((e: unknown) => {
         throw new Error(`${files.dir}: onnxruntime cannot load the ONNX file: ${(e as Error).message}`, { cause: e });
       });
-      await removeScratch(inference);
-      await yieldToEventLoop();
-      const companion = await loadCompanion(files, vocab, meta.tokenizer.mode);
-      const scoringThreads = opts.scoringThreads ?? threads;
-      scoringKept = true;
-      return new ModelSession(files.dir, meta, vocab, lm, opts.cache ?? DEFAULT_CACHE, opts.decoder ?? DEFAULT_DECODER, (cache) => ({
-        make: async () => {
-          const scorer = await OnnxScorer.fromGraph(meta.config, scoring, { threads: scoringThreads, ...(cache ? { cache } : {}) });
-          await removeScratch(scoring); // kept after a failure: the next call tries again, release() removes it
-          return scorer;
-        },
-        discard: () => removeScratch(scoring),
-      }), companion.ngram, companion.baseline, companion.problem, companion.release);
+    } catch (e) {
+      await removeScratch(scoring);
+      throw e;
     } finally {
       await removeScratch(inference);
-      if (!scoringKept) await removeScratch(scoring);
     }
+    await yieldToEventLoop();
+    const companion = await loadCompanion(files, vocab, meta.tokenizer.mode);
+    const scoringThreads = opts.scoringThreads ?? threads;
+    return new ModelSession(files.dir, meta, vocab, lm, opts.cache ?? DEFAULT_CACHE, opts.decoder ?? DEFAULT_DECODER, (cache) => ({
+      make: async () => {
+        const scorer = await OnnxScorer.fromGraph(meta.config, scoring, { threads: scoringThreads, ...(cache ? { cache } : {}) });
+        await removeScratch(scoring); // kept after a failure: the next call tries again, release() removes it
+        return scorer;
+      },
+      discard: () => removeScratch(scoring),
+    }), companion.ngram, companion.baseline, companion.problem, companion.release);
   }
 
   static async fromFiles(files: ModelFiles, opts: ModelSessionOptions = {}): Promise<ModelSession> {

@@ -44,9 +44,6 @@ export class OnnxScorer implements SequenceScorer, ChunkScorer {
   ) {}
 
   static async create(cfg: ModelConfig, params: Float32Array, opts: OnnxScorerOptions = {}): Promise<OnnxScorer> {
-    if (opts.cache && opts.cache.cached.length !== cfg.vocab) {
-      throw new Error(`OnnxScorer: ${opts.cache.cached.length} cache flags for a vocabulary of ${cfg.vocab}`);
-    }
     return OnnxScorer.fromGraph(cfg, scoreGraph(cfg, params, { decoder: opts.decoder, cache: !!opts.cache, ...(opts.quantized ? { quantized: opts.quantized } : {}) }), opts);
   }
 

@@ -1,8 +1,8 @@
 // The editor's end of the n-gram server (ngram-server.ts): a ServingModel whose model and scorer are
 // answered by the server process, so that serving an n-gram model (the workspace's while its network
 // trains, a saved model's baseline) costs the extension host a message per call (a prediction's few
-// distributions, a file's scores), not the model's memory or the work. States travel with the calls (they are small: the last n − 1 ids and the
-// cache's window) and, as the interfaces require, are never mutated.
+// distributions, a file's scores), not the model's memory or the work. States travel with the calls (they
+// are small: the last n − 1 ids and the cache's window) and, as the interfaces require, are never mutated.
 
 import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';
 import type { LanguageModel, RecurrentState } from '../core/language-model.js';
