@@ -10,6 +10,7 @@ import { assertOwnSchedulingGroup } from '../support/scheduling.js';
 import { dropoutMaskWidths, parameterCount, type ModelConfig } from '../../src/core/model-config.js';
 import { mulberry32 } from '../../src/core/random.js';
 import type { TrainEvent, TrainOptions } from '../../src/core/trainer.js';
+import { createSession } from '../../src/runtime/ort-session.js';
 import { startTraining, startTrainingOnTexts, TrainingCancelled } from '../../src/runtime/training-job.js';
 import type { CompanionHandover, CompanionOutput, PreparedTexts, SavedRunOutput, TrainJobOutput } from '../../src/runtime/training-protocol.js';
 import { startTokenId } from '../../src/core/evaluation.js';
@@ -29,6 +30,14 @@ const options: TrainOptions = {
   batch: 4, bptt: 8, lr: 0.02, clip: 1, optimizer: 'adam', schedule: { kind: 'plateau', factor: 4 }, dropout: 0.1,
   maskWidths: dropoutMaskWidths(cfg), epochs: 4, timeBudget: 0, seed: 3, evalBatch: 2, evalBptt: 16,
 };
+
+// onnxruntime keeps a thread of its own for the process, started by the first session made in it and at that
+// thread's priority: made here first, as the editor serves a model before it trains one, so that the tests of
+// priorities see the same threads whichever of them runs first.
+test.before(async () => {
+  const dir = path.join(__dirname, '..', '..', 'models', 'default');
+  await (await createSession(path.join(dir, readdirSync(dir).find((f) => f.endsWith('.onnx'))!))).release();
+});
 
 test('a worker trains the model, reports progress, and returns better-than-chance parameters', async () => {
   const events: TrainEvent[] = [];
