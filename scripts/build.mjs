@@ -10,6 +10,7 @@ const entryPoints = {
   'train-worker': 'src/runtime/train-worker.ts',
   'ngram-server': 'src/runtime/ngram-server.ts',
   'serving-worker': 'src/runtime/serving-worker.ts',
+  launcher: 'src/runtime/launcher.ts',
 };
 if (existsSync('src/extension/extension.ts')) entryPoints.extension = 'src/extension/extension.ts';
 

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { CompletionEngine, type CompletionOutcome, type CompletionSettings } from '../core/completion/completion-engine.js';
 import { Predictor } from '../core/predictor.js';
 import { EDITOR_SCORING_THREADS } from '../runtime/model-session.js';
+import { prestartProcessLauncher } from '../runtime/worker-channel.js';
 import { registerCommands } from './commands.js';
 import { affectsConfig, isEnabledFor, readConfig, type NextwordConfig } from './config.js';
 import { InlineProvider } from './inline-provider.js';
@@ -131,6 +132,16 @@ export class Ctx implements vscode.Disposable {
     this.activationMs = performance.now() - this.activatedAt;
     this.log.info(`activated in ${this.activationMs.toFixed(0)} ms; loading the model`);
     this.startupRss.atActivation = process.memoryUsage.rss();
+    // The process that starts the training process and the n-gram servers, started while the extension host
+    // is small (a fork costs the forking thread in proportion to its memory: 26-58 ms at 600 MB).
+    // Untrusted, nothing trains: it starts when a saved model's n-gram companion is first served.
+    if (vscode.workspace.isTrusted) {
+      try {
+        prestartProcessLauncher();
+      } catch (e) {
+        this.log.warn(`the process launcher did not start (it is tried again when needed): ${(e as Error).message}`);
+      }
+    }
     void this.models
       .loadInitial()
       .then(() => {

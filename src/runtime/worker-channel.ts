@@ -14,6 +14,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lowerChildPriority } from '../io/thread-priority.js';
+import { CHANNEL_FD_ENV, launch, prestartLauncher, readFrames, writeFrame } from './process-launcher.js';
+import { Socket } from 'node:net';
 import * as path from 'node:path';
 import { parentPort, Worker } from 'node:worker_threads';
 
@@ -133,12 +135,29 @@ export function bundledScriptPath(name: string): string {
   return found;
 }
 
-/**
- * `nice`: a child process is background work, lowered from the start (io/thread-priority.ts); a thread
- * lowers itself.
- */
-export function openWorker<In, Out>(script: string, isolation: Isolation, opts: { nice?: number } = {}): WorkerChannel<In, Out> {
-  return isolation === 'thread' ? threadChannel(new Worker(script)) : processChannel(script, opts.nice);
+/** How a child process is started: by the process launcher (process-launcher.ts), or forked by this process. */
+export type Spawner = 'launcher' | 'fork';
+
+/** Where handles cannot be sent over an IPC channel (Windows), this process forks its children itself. */
+export const DEFAULT_SPAWNER: Spawner = process.platform === 'win32' ? 'fork' : 'launcher';
+
+export interface OpenOptions {
+  /** A child process is background work, lowered from the start (io/thread-priority.ts); a thread lowers itself. */
+  nice?: number;
+  /** Node.js options of a child process (none for the bundled scripts). */
+  execArgv?: string[];
+  spawner?: Spawner;
+}
+
+export function openWorker<In, Out>(script: string, isolation: Isolation, opts: OpenOptions = {}): WorkerChannel<In, Out> {
+  if (isolation === 'thread') return threadChannel(new Worker(script));
+  const execArgv = opts.execArgv ?? [];
+  return (opts.spawner ?? DEFAULT_SPAWNER) === 'launcher' ? launchedChannel(script, execArgv, opts.nice) : forkedChannel(script, execArgv, opts.nice);
+}
+
+/** Starts the process launcher now, while this process is small: the extension's activation. */
+export function prestartProcessLauncher(): void {
+  if (DEFAULT_SPAWNER === 'launcher') prestartLauncher(bundledScriptPath('launcher.js'));
 }
 
 function threadChannel<In, Out>(worker: Worker): WorkerChannel<In, Out> {
@@ -153,12 +172,12 @@ function threadChannel<In, Out>(worker: Worker): WorkerChannel<In, Out> {
   };
 }
 
-function processChannel<In, Out>(script: string, nice: number | undefined): WorkerChannel<In, Out> {
+function forkedChannel<In, Out>(script: string, execArgv: string[], nice: number | undefined): WorkerChannel<In, Out> {
   const child: ChildProcess = fork(script, [], {
     serialization: 'advanced',
     // In VS Code the extension host's executable is Electron: run it as plain Node.js.
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-    execArgv: [],
+    execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     // Linux: a session of its own, so that its CPU is not charged to the caller's scheduling group (the
     // extension host's); it still ends with its parent (it watches the channel).
@@ -187,6 +206,45 @@ function processChannel<In, Out>(script: string, nice: number | undefined): Work
   };
 }
 
+/** A child of the process launcher, with its channel straight to this process. */
+function launchedChannel<In, Out>(script: string, execArgv: string[], nice: number | undefined): WorkerChannel<In, Out> {
+  const started = launch(bundledScriptPath('launcher.js'), script, execArgv, nice);
+  let pid: number | undefined;
+  const assembler = new MessageAssembler();
+  const errorListeners: ((e: Error) => void)[] = [];
+  const failed = (e: unknown) => {
+    for (const f of errorListeners) f(e as Error);
+  };
+  // What the child cannot be started for, told once to onError (and then as an exit).
+  started.then((c) => (pid = c.pid), failed);
+  return {
+    async send(m, _transfer, pause) {
+      const { socket } = await started;
+      const { message, pieces } = splitMessage(m);
+      for (const p of pieces) {
+        if (!socket.writable) return;
+        writeFrame(socket, p);
+        await pause?.();
+      }
+      if (socket.writable) writeFrame(socket, message);
+    },
+    onMessage: (f) =>
+      void started.then(
+        ({ socket }) =>
+          readFrames(socket, (m) => {
+            if (!assembler.accept(m)) f(assembler.restore(m as Out));
+          }),
+        () => undefined,
+      ),
+    onError: (f) => void errorListeners.push(f),
+    onExit: (f) => void started.then((c) => c.exited, () => null).then((code) => f(code)),
+    terminate: () => void started.then((c) => c.kill(), () => undefined),
+    get pid() {
+      return pid;
+    },
+  };
+}
+
 /** The worker's end of its channel to the parent, in either home. */
 export interface WorkerPort<Out, In> {
   /** In a child process (else a worker thread). */
@@ -211,6 +269,8 @@ export function workerPort<Out, In>(): WorkerPort<Out, In> {
       close: () => p.close(),
     };
   }
+  const fd = process.env[CHANNEL_FD_ENV];
+  if (fd !== undefined) return socketPort(Number(fd));
   const send = process.send?.bind(process);
   if (!send) throw new Error('a worker must run in a worker thread or a child process with an IPC channel');
   const assembler = new MessageAssembler();
@@ -234,5 +294,36 @@ export function workerPort<Out, In>(): WorkerPort<Out, In> {
         if (!assembler.accept(m)) f(assembler.restore(m as In));
       }),
     close: () => void lastSent.then(() => process.disconnect()),
+  };
+}
+
+/** A launched child's end: its channel to the parent on file descriptor `fd` (process-launcher.ts). */
+function socketPort<Out, In>(fd: number): WorkerPort<Out, In> {
+  delete process.env[CHANNEL_FD_ENV]; // not for the processes it may start
+  // Its IPC channel to the launcher is not used: it must not keep the process alive.
+  (process.channel as { unref?: () => void } | undefined)?.unref?.();
+  const socket = new Socket({ fd, readable: true, writable: true });
+  const assembler = new MessageAssembler();
+  // The channel closes when the worker is done, or when the parent is gone (the editor quit or crashed):
+  // either way nothing is left to do, and an orphan must not train on.
+  socket.on('end', () => process.exit(0));
+  socket.on('error', () => process.exit(0));
+  let lastSent: Promise<void> = Promise.resolve();
+  const sendOne = (m: object) => {
+    lastSent = new Promise((resolve) => writeFrame(socket, m, resolve));
+  };
+  return {
+    inChildProcess: true,
+    postMessage(m) {
+      const { message, pieces } = splitMessage(m);
+      for (const piece of pieces) sendOne(piece);
+      sendOne(message as object);
+    },
+    flushed: () => lastSent,
+    onMessage: (f) =>
+      readFrames(socket, (m) => {
+        if (!assembler.accept(m)) f(assembler.restore(m as In));
+      }),
+    close: () => void lastSent.then(() => socket.end()),
   };
 }

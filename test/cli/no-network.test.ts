@@ -72,11 +72,14 @@ test('the shipped bundles load no network module and use no network global', () 
     'string_decoder', 'url', 'util', 'worker_threads', 'zlib', 'readline', 'tty', 'module', 'v8',
     'onnxruntime-node', 'vscode',
     // For one thing only, checked below: fork the bundled training worker and n-gram server (the editor
-    // trains, and serves the n-gram model meanwhile, in child processes).
+    // trains, and serves the n-gram model meanwhile, in child processes started by its process launcher).
     'child_process',
+    // For one thing only, checked below: a launched child's channel to the editor, a socket pair it is
+    // given as a file descriptor (runtime/process-launcher.ts): a Socket made from that descriptor.
+    'net',
   ]);
-  const network = /^(net|tls|http|https|http2|dgram|dns|dns\/promises|cluster|inspector)$/;
-  for (const bundle of ['extension.js', 'cli.js', 'train-worker.js', 'ngram-server.js', 'serving-worker.js']) {
+  const network = /^(tls|http|https|http2|dgram|dns|dns\/promises|cluster|inspector)$/;
+  for (const bundle of ['extension.js', 'cli.js', 'train-worker.js', 'ngram-server.js', 'serving-worker.js', 'launcher.js']) {
     const file = path.join(ROOT, 'dist', bundle);
     assert.ok(existsSync(file), `${bundle} is built (npm run build)`);
     const code = readFileSync(file, 'utf8');
@@ -89,19 +92,27 @@ test('the shipped bundles load no network module and use no network global', () 
     for (const global of ['fetch(', 'new WebSocket', 'XMLHttpRequest', 'EventSource']) {
       assert.ok(!code.includes(global), `${bundle} uses ${global}`);
     }
+    // net: nothing but a Socket on a file descriptor it was given (no connect, no server, no address).
+    for (const m of code.matchAll(/var (\w+) = require\("(?:node:)?net"\)/g)) {
+      const used = new Set([...code.matchAll(new RegExp(`\\b${m[1]}\\.(\\w+)`, 'g'))].map((u) => u[1]));
+      assert.deepEqual([...used], ['Socket'], `${bundle} uses net for ${[...used].join(', ')}`);
+      const made = [...code.matchAll(new RegExp(`new ${m[1]}\\.Socket\\(([^)]*)\\)`, 'g'))].map((u) => u[1]!);
+      assert.ok(made.length > 0 && made.every((args) => /^\{ fd[,:]/.test(args)), `${bundle} makes a Socket other than on a descriptor: ${made.join('; ')}`);
+    }
     // child_process: nothing but fork (no shell, no other program), and only of the bundled scripts.
     const imports = [...code.matchAll(/var (\w+) = require\("(?:node:)?child_process"\)/g)];
-    if (bundle === 'extension.js') assert.equal(imports.length, 1, 'the extension forks its training process (the check below has something to check)');
+    if (bundle === 'extension.js' || bundle === 'launcher.js') assert.ok(imports.length > 0, `${bundle} forks (the check below has something to check)`);
     for (const m of imports) {
       const used = new Set([...code.matchAll(new RegExp(`\\b${m[1]}\\.(\\w+)`, 'g'))].map((u) => u[1]));
       assert.deepEqual([...used], ['fork'], `${bundle} uses child_process for ${[...used].join(', ')}`);
     }
     if (/child_process/.test(code)) {
-      // What it runs: bundled scripts found by bundledScriptPath, and only these three (forked, or the
-      // serving worker as a thread).
+      // What it runs: bundled scripts found by bundledScriptPath, and only these four (forked, the launcher
+      // forking the first two for the editor; or the serving worker as a thread). The launcher forks what
+      // the editor asks it to: these.
       const run = new Set([...code.matchAll(/bundledScriptPath\("([^"]+)"\)/g)].map((m) => m[1]));
-      for (const f of run) assert.ok(['train-worker.js', 'ngram-server.js', 'serving-worker.js'].includes(f!), `${bundle} runs ${f}`);
-      if (bundle === 'extension.js') assert.deepEqual([...run].sort(), ['ngram-server.js', 'serving-worker.js', 'train-worker.js']);
+      for (const f of run) assert.ok(['train-worker.js', 'ngram-server.js', 'serving-worker.js', 'launcher.js'].includes(f!), `${bundle} runs ${f}`);
+      if (bundle === 'extension.js') assert.deepEqual([...run].sort(), ['launcher.js', 'ngram-server.js', 'serving-worker.js', 'train-worker.js']);
     }
   }
   // The one external package loaded at run time: its JavaScript (not its install script, which the

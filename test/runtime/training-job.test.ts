@@ -302,31 +302,13 @@ test('a child process worker hands back arrays larger than a piece intact, and s
   assert.ok(steps < 30, `stopped promptly (${steps} steps)`);
 });
 
-/** The nice values of this process's child processes' main threads (Linux /proc). */
-function childNiceValues(): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === process.pid) out.push(Number(fields[16]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/** The nice values of the threads of each of this process's children, main thread first. */
+/** The nice values of the threads of each process started for this one (directly or by its launcher), main thread first. */
 function childThreadNiceValues(): number[][] {
   const out: number[][] = [];
-  const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+  for (const pid of descendantPids()) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
-      const tids = readdirSync(`/proc/${pid}/task`).sort((a, b) => (a === pid ? -1 : b === pid ? 1 : 0));
-      out.push(tids.map((tid) => niceOf(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))));
+      const tids = readdirSync(`/proc/${pid}/task`).sort((a, b) => (a === String(pid) ? -1 : b === String(pid) ? 1 : 0));
+      out.push(tids.map((tid) => niceOfStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))));
     } catch {
       // gone meanwhile
     }
@@ -337,14 +319,18 @@ function childThreadNiceValues(): number[][] {
 test('a background job in a child process runs it at nice 10, in a scheduling group of its own, this process untouched', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
   const mainNice = threadNiceValues().get(process.pid);
   let children: number[] = [];
+  let forked: string[] = [];
   let childThreads: number[][] = [];
   let grouped: unknown = 'not checked';
   await startTrainingOnTexts(
     packedTexts([storyFile(26, 40)], [storyFile(27, 10)]),
     (prepared) => {
-      children = childNiceValues();
+      children = descendantPids().map(niceOfProcess);
+      // Forked by the launcher, not by this process, which forks nothing else (a fork of a large process
+      // holds its thread for tens of milliseconds).
+      forked = childPids().map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
       childThreads = childThreadNiceValues();
-      const pid = childPids().find((p) => niceOfProcess(p) === 10);
+      const pid = descendantPids().find((p) => niceOfProcess(p) === 10);
       try {
         assert.ok(pid, 'the training process');
         assertOwnSchedulingGroup(pid, 10);
@@ -359,6 +345,7 @@ test('a background job in a child process runs it at nice 10, in a scheduling gr
     { background: true, isolation: 'process' },
   ).result;
   assert.ok(children.includes(10), `a child process at nice 10: ${JSON.stringify(children)}`);
+  assert.ok(forked.length > 0 && forked.every((cmd) => cmd.includes('launcher.js')), `this process forked only the launcher: ${JSON.stringify(forked)}`);
   // The training process (its main thread at 10; a child of an earlier test may still be ending).
   const training = childThreads.find((threads) => threads[0] === 10);
   assert.ok(training && training.length > 1 && training.every((n) => n >= 10), `every thread of it (V8's helpers too) at nice 10: ${JSON.stringify(childThreads)}`);
@@ -374,17 +361,31 @@ function childPids(parent = process.pid): number[] {
     .map(Number)
     .filter((pid) => {
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+        return statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1] === String(parent);
       } catch {
         return false;
       }
     });
 }
 
+/** The ids of `root`'s children, theirs, and so on. */
+function descendantPids(root = process.pid): number[] {
+  const out: number[] = [];
+  for (let level = childPids(root); level.length > 0; level = level.flatMap((pid) => childPids(pid))) out.push(...level);
+  return out;
+}
+
+/** A /proc stat line's fields after the command: state, ppid, pgrp, session, … */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+function niceOfStat(stat: string): number {
+  return Number(statFields(stat)[16]);
+}
+
 function niceOfProcess(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  return niceOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
 
 test('a training child process whose parent is killed stops at once (no orphan trains on)', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
@@ -393,21 +394,21 @@ test('a training child process whose parent is killed stops at once (no orphan t
     parent.stdout!.on('data', (d: Buffer) => d.toString().includes('prepared') && resolve());
     parent.once('exit', (code) => reject(new Error(`the parent exited first (${code})`)));
   });
-  const children = childPids(parent.pid);
-  const worker = children.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('train-worker'));
-  assert.ok(worker, `the training process is a child of the parent: ${children.join(', ')}`);
+  const started = descendantPids(parent.pid);
+  const worker = started.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('train-worker'));
+  assert.ok(worker, `the training process was started for the parent: ${started.join(', ')}`);
   parent.kill('SIGKILL');
-  const gone = () => {
+  const gone = (pid: number) => {
     try {
-      const stat = readFileSync(`/proc/${worker}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z'); // exited, not yet reaped
+      return statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[0] === 'Z'; // exited, not yet reaped
     } catch {
       return true;
     }
   };
   const deadline = Date.now() + 5000;
-  while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(gone(), 'the training process ended within 5 s of its parent');
+  while (!started.every(gone) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(gone(worker), 'the training process ended within 5 s of its parent');
+  assert.deepEqual(started.filter((pid) => !gone(pid)), [], 'and so did every other process started for it (the launcher)');
 });
 
 test('a child process worker can hand its n-gram model over through a file: there while training runs and after, named by the result', async (t) => {

@@ -99,7 +99,7 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
          const key = state + ' ' + (read('wchan') || '-') + (stack ? ' | ' + stack : '');
          seen[key] = (seen[key] || 0) + 1;
          // And who had the cores: every task of the machine that is running or waiting for a core.
-         if (state !== 'R' || scannedFor === beat) return;
+         if (!workerData.scanOthers || state !== 'R' || scannedFor === beat) return;
          scannedFor = beat;
          for (const pid of fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
            let tasks = [];
@@ -125,7 +125,7 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
        }
        const running = {};
        parentPort.on('message', () => parentPort.postMessage({ seen, running }));`,
-      { eval: true, workerData: { sab: heartbeat.buffer, tid, base } },
+      { eval: true, workerData: { sab: heartbeat.buffer, tid, base, scanOthers: process.env.NEXTWORD_LOAD_OTHERS === '1' } },
     );
     watcher.unref();
   }
