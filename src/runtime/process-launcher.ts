@@ -206,13 +206,13 @@ let launcher: Launcher | undefined;
 
 /** Starts `script` (a bundled script) as a child of the launcher, which is started first if need be. */
 export function launch(launcherScript: string, script: string, execArgv: string[], nice: number | undefined): Promise<LaunchedChild> {
-  if (!launcher?.alive) launcher = Launcher.start(launcherScript);
-  return launcher.spawn(script, execArgv, nice);
+  return prestartLauncher(launcherScript).spawn(script, execArgv, nice);
 }
 
-/** Starts the launcher now, while this process is small (the extension's activation). */
-export function prestartLauncher(launcherScript: string): void {
+/** Starts the launcher now, unless it runs: while this process is small (the extension's activation). */
+export function prestartLauncher(launcherScript: string): Launcher {
   if (!launcher?.alive) launcher = Launcher.start(launcherScript);
+  return launcher;
 }
 
 /** The launcher's process id, if it runs (for tests and diagnostics). */

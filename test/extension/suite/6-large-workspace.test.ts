@@ -40,8 +40,10 @@ interface Observed {
    */
   blockedIn: Record<string, number>;
   /**
-   * Linux: while the thread waited for a core in such a turn, every other task of the machine running or
-   * waiting for one (process/thread, nice), counted over the turns (one look each).
+   * Linux, with NEXTWORD_LOAD_OTHERS=1: while the thread waited for a core in such a turn, every other task
+   * of the machine running or waiting for one (process/thread, nice), counted over the turns (one look
+   * each). Off by default: the scan creates /proc entries for every thread of every process, which the
+   * kernel flushes when each process ends, on the thread that reaps it.
    */
   othersRunning: Record<string, number>;
 }
