@@ -48,7 +48,7 @@ for (const spawner of ['launcher', 'fork'] as const) {
   });
 }
 
-test('with the launcher, this process forks only the launcher; the children are its, and a script that cannot run ends with its exit', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
+test('with the launcher, a child is the launcher\'s, not this process\'s, and a script that cannot run ends with its exit', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
   const { channel, received, exit } = open('launcher');
   await channel.send({ type: 'echo', n: 1 });
   while (received.length === 0) await new Promise((r) => setTimeout(r, 10));
