@@ -132,22 +132,28 @@ export class Ctx implements vscode.Disposable {
     this.activationMs = performance.now() - this.activatedAt;
     this.log.info(`activated in ${this.activationMs.toFixed(0)} ms; loading the model`);
     this.startupRss.atActivation = process.memoryUsage.rss();
-    // The process that starts the training process and the n-gram servers, started while the extension host
-    // is small (a fork costs the forking thread in proportion to its memory: 26-58 ms at 600 MB).
-    // Untrusted, nothing trains: it starts when a saved model's n-gram companion is first served.
-    if (vscode.workspace.isTrusted) {
-      try {
-        prestartProcessLauncher();
-      } catch (e) {
-        this.log.warn(`the process launcher did not start (it is tried again when needed): ${(e as Error).message}`);
-      }
-    }
     void this.models
       .loadInitial()
       .then(() => {
         this.startupRss.modelLoaded = process.memoryUsage.rss();
+        this.prestartLauncher();
       })
       .catch((e) => this.log.error(`loading the model failed: ${(e as Error).stack ?? String(e)}`));
+  }
+
+  /**
+   * The process that starts the training process and the n-gram servers, started once the model serves
+   * (not to slow its load) and while the extension host is still small: a fork costs the forking thread in
+   * proportion to its memory (26-58 ms at 600 MB). Untrusted, nothing trains: it starts when a saved
+   * model's n-gram companion is first served.
+   */
+  private prestartLauncher(): void {
+    if (!vscode.workspace.isTrusted) return;
+    try {
+      prestartProcessLauncher();
+    } catch (e) {
+      this.log.warn(`the process launcher did not start (it is tried again when needed): ${(e as Error).message}`);
+    }
   }
 
   pushExtCleanup(...disposables: vscode.Disposable[]): void {
