@@ -12,8 +12,9 @@
 // forked into the extension host's session is charged to the host's group however nice it is, and the
 // host's thread then waited for the browser's group, which had had less CPU (177 ms once, the n-gram
 // server loading and training running, with no work of its own). So background children are forked into a
-// session of their own (worker-channel.ts) and lowered as a group: lowerChildPriority, from the parent, as
-// soon as the child exists; lowerOwnProcessPriority, from the child, again.
+// session of their own (runtime/launcher.ts, or worker-channel.ts where there is no launcher) and lowered as
+// a group: lowerChildPriority, from the process that forks them, as soon as the child exists;
+// lowerOwnProcessPriority, from the child, again.
 
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';

@@ -10,14 +10,17 @@
 // serialised or deserialised in one go on the thread that sends or receives it (tens of milliseconds for the
 // 50 MB of a workspace's text or a 60 MB n-gram model). Typed arrays of a message larger than PIECE_BYTES are
 // therefore sent ahead in pieces and the message carries a reference; the receiver puts them back together.
+//
+// A child process is started by the process launcher (process-launcher.ts: the editor, large, must not
+// fork itself) and talks over a socket pair; on Windows, forked by this process, over its IPC channel.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lowerChildPriority } from '../io/thread-priority.js';
-import { CHANNEL_FD_ENV, launch, prestartLauncher, readFrames, writeFrame } from './process-launcher.js';
 import { Socket } from 'node:net';
 import * as path from 'node:path';
 import { parentPort, Worker } from 'node:worker_threads';
+import { lowerChildPriority } from '../io/thread-priority.js';
+import { CHANNEL_FD_ENV, launch, prestartLauncher, readFrames, writeFrame } from './process-launcher.js';
 
 /** Bytes per piece of a large array sent to or from a child process. */
 export const PIECE_BYTES = 2 * 1024 * 1024;
@@ -273,28 +276,14 @@ export function workerPort<Out, In>(): WorkerPort<Out, In> {
   if (fd !== undefined) return socketPort(Number(fd));
   const send = process.send?.bind(process);
   if (!send) throw new Error('a worker must run in a worker thread or a child process with an IPC channel');
-  const assembler = new MessageAssembler();
   // The channel closes when the worker is done, or when the parent is gone (the editor quit or crashed):
   // either way nothing is left to do, and an orphan must not train on.
   process.on('disconnect', () => process.exit(0));
-  let lastSent: Promise<void> = Promise.resolve();
-  const sendOne = (m: object) => {
-    lastSent = new Promise((resolve) => send(m, undefined, {}, () => resolve()));
-  };
-  return {
-    inChildProcess: true,
-    postMessage(m) {
-      const { message, pieces } = splitMessage(m);
-      for (const piece of pieces) sendOne(piece);
-      sendOne(message as object);
-    },
-    flushed: () => lastSent,
-    onMessage: (f) =>
-      void process.on('message', (m: unknown) => {
-        if (!assembler.accept(m)) f(assembler.restore(m as In));
-      }),
-    close: () => void lastSent.then(() => process.disconnect()),
-  };
+  return childPort(
+    (m, done) => send(m, undefined, {}, () => done()),
+    (f) => void process.on('message', f),
+    () => process.disconnect(),
+  );
 }
 
 /** A launched child's end: its channel to the parent on file descriptor `fd` (process-launcher.ts). */
@@ -303,14 +292,26 @@ function socketPort<Out, In>(fd: number): WorkerPort<Out, In> {
   // Its IPC channel to the launcher is not used: it must not keep the process alive.
   (process.channel as { unref?: () => void } | undefined)?.unref?.();
   const socket = new Socket({ fd, readable: true, writable: true });
-  const assembler = new MessageAssembler();
-  // The channel closes when the worker is done, or when the parent is gone (the editor quit or crashed):
-  // either way nothing is left to do, and an orphan must not train on.
+  // As an IPC channel's disconnect: the worker is done, or the parent is gone.
   socket.on('end', () => process.exit(0));
   socket.on('error', () => process.exit(0));
+  return childPort(
+    (m, done) => writeFrame(socket, m, done),
+    (f) => readFrames(socket, f),
+    () => socket.end(),
+  );
+}
+
+/** A child process's end over a channel that `write`s one message, `listen`s to them, and `end`s. */
+function childPort<Out, In>(
+  write: (m: object, done: () => void) => void,
+  listen: (f: (m: unknown) => void) => void,
+  end: () => void,
+): WorkerPort<Out, In> {
+  const assembler = new MessageAssembler();
   let lastSent: Promise<void> = Promise.resolve();
   const sendOne = (m: object) => {
-    lastSent = new Promise((resolve) => writeFrame(socket, m, resolve));
+    lastSent = new Promise((resolve) => write(m, resolve));
   };
   return {
     inChildProcess: true,
@@ -321,9 +322,9 @@ function socketPort<Out, In>(fd: number): WorkerPort<Out, In> {
     },
     flushed: () => lastSent,
     onMessage: (f) =>
-      readFrames(socket, (m) => {
+      listen((m) => {
         if (!assembler.accept(m)) f(assembler.restore(m as In));
       }),
-    close: () => void lastSent.then(() => socket.end()),
+    close: () => void lastSent.then(end),
   };
 }
