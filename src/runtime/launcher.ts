@@ -4,9 +4,8 @@
 // socket pair as file descriptor 3, whose other end goes to the editor; the launcher keeps nothing of it.
 // It ends when the editor does (its channel closes); the children end by themselves then (theirs close).
 
-import { fork, type ChildProcess } from 'node:child_process';
-import { lowerChildPriority } from '../io/thread-priority.js';
-import { CHANNEL_FD_ENV, type FromLauncher, type ToLauncher } from './process-launcher.js';
+import type { ChildProcess } from 'node:child_process';
+import { CHANNEL_FD_ENV, forkScript, type FromLauncher, type ToLauncher } from './process-launcher.js';
 
 const children = new Map<number, ChildProcess>();
 const send = (m: FromLauncher, handle?: unknown) => process.send?.(m, handle as never, {}, () => undefined);
@@ -18,22 +17,19 @@ process.on('message', (m: ToLauncher) => {
   }
   let child: ChildProcess;
   try {
-    child = fork(m.script, [], {
-      serialization: 'advanced',
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', [CHANNEL_FD_ENV]: '3' },
+    child = forkScript(m.script, {
       execArgv: m.execArgv,
       // fd 3: the channel to the editor; the IPC channel to the launcher (fd 4) is unused, and the child
       // lets go of it.
       stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'ipc'],
-      // Linux: a session of its own, so that its CPU is not charged to the editor's scheduling group.
-      detached: process.platform === 'linux',
+      env: { [CHANNEL_FD_ENV]: '3' },
+      nice: m.nice,
     });
   } catch (e) {
     send({ type: 'failed', id: m.id, message: `could not start ${m.script}: ${(e as Error).message}` });
     return;
   }
   children.set(m.id, child);
-  if (m.nice !== undefined && child.pid !== undefined) lowerChildPriority(child.pid, m.nice);
   child.once('spawn', () => send({ type: 'spawned', id: m.id, pid: child.pid! }, child.stdio[3]));
   child.once('error', (e) => {
     if (child.pid === undefined) send({ type: 'failed', id: m.id, message: `could not start ${m.script}: ${e.message}` });

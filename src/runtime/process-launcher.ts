@@ -14,9 +14,10 @@
 //
 // Windows cannot send such a handle: there the editor forks its children itself (worker-channel.ts).
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { deserialize, serialize } from 'node:v8';
+import { lowerChildPriority } from '../io/thread-priority.js';
 
 /** The editor to the launcher. */
 export type ToLauncher =
@@ -31,6 +32,23 @@ export type FromLauncher =
 
 /** The child's file descriptor of its channel to the editor, when it has one (set by the launcher). */
 export const CHANNEL_FD_ENV = 'NEXTWORD_CHANNEL_FD';
+
+/**
+ * Forks `script` as plain Node.js (in VS Code the executable is Electron), on Linux in a session of its own
+ * (so that its CPU is not charged to the forking process's scheduling group; it still ends with its
+ * channel), lowered to `nice` from the start when given (io/thread-priority.ts).
+ */
+export function forkScript(script: string, opts: { execArgv: string[]; stdio: StdioOptions; env?: Record<string, string>; nice?: number | undefined }): ChildProcess {
+  const child = fork(script, [], {
+    serialization: 'advanced',
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...opts.env },
+    execArgv: opts.execArgv,
+    stdio: opts.stdio,
+    detached: process.platform === 'linux',
+  });
+  if (opts.nice !== undefined && child.pid !== undefined) lowerChildPriority(child.pid, opts.nice);
+  return child;
+}
 
 /** Writes one message as a frame; `done` once it is handed to the kernel. */
 export function writeFrame(socket: Socket, message: unknown, done?: () => void): void {
@@ -109,16 +127,7 @@ class Launcher {
   }
 
   static start(script: string): Launcher {
-    return new Launcher(
-      fork(script, [], {
-        serialization: 'advanced',
-        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-        execArgv: [],
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        // Linux: a session of its own, as the children it starts (worker-channel.ts).
-        detached: process.platform === 'linux',
-      }),
-    );
+    return new Launcher(forkScript(script, { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   }
 
   get alive(): boolean {

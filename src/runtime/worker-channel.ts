@@ -14,13 +14,11 @@
 // A child process is started by the process launcher (process-launcher.ts: the editor, large, must not
 // fork itself) and talks over a socket pair; on Windows, forked by this process, over its IPC channel.
 
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import * as path from 'node:path';
 import { parentPort, Worker } from 'node:worker_threads';
-import { lowerChildPriority } from '../io/thread-priority.js';
-import { CHANNEL_FD_ENV, launch, prestartLauncher, readFrames, writeFrame } from './process-launcher.js';
+import { CHANNEL_FD_ENV, forkScript, launch, prestartLauncher, readFrames, writeFrame } from './process-launcher.js';
 
 /** Bytes per piece of a large array sent to or from a child process. */
 export const PIECE_BYTES = 2 * 1024 * 1024;
@@ -89,6 +87,13 @@ export class MessageAssembler {
     if (!buf) this.blobs.set(p.blob, (buf = new Uint8Array(p.total)));
     buf.set(p.data, p.at);
     return true;
+  }
+
+  /** A listener of what arrives: keeps the pieces, and calls `f` with each whole message. */
+  listener<T>(f: (m: T) => void): (m: unknown) => void {
+    return (m) => {
+      if (!this.accept(m)) f(this.restore(m as T));
+    };
   }
 
   /** The message with its references replaced by the arrays they stand for. */
@@ -175,33 +180,26 @@ function threadChannel<In, Out>(worker: Worker): WorkerChannel<In, Out> {
   };
 }
 
+/**
+ * Sends `m` with `write` while the channel is `open`: the pieces of its large arrays first, `pause` awaited
+ * after each.
+ */
+async function sendInPieces(m: unknown, write: (m: object) => void, open: () => boolean, pause?: () => Promise<void>): Promise<void> {
+  const { message, pieces } = splitMessage(m);
+  for (const p of pieces) {
+    if (!open()) return;
+    write(p);
+    await pause?.();
+  }
+  if (open()) write(message as object);
+}
+
 function forkedChannel<In, Out>(script: string, execArgv: string[], nice: number | undefined): WorkerChannel<In, Out> {
-  const child: ChildProcess = fork(script, [], {
-    serialization: 'advanced',
-    // In VS Code the extension host's executable is Electron: run it as plain Node.js.
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-    execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    // Linux: a session of its own, so that its CPU is not charged to the caller's scheduling group (the
-    // extension host's); it still ends with its parent (it watches the channel).
-    detached: process.platform === 'linux',
-  });
-  if (nice !== undefined && child.pid !== undefined) lowerChildPriority(child.pid, nice);
+  const child = forkScript(script, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], nice });
   const assembler = new MessageAssembler();
   return {
-    async send(m, _transfer, pause) {
-      const { message, pieces } = splitMessage(m);
-      for (const p of pieces) {
-        if (!child.connected) return;
-        child.send(p);
-        await pause?.();
-      }
-      if (child.connected) child.send(message as object);
-    },
-    onMessage: (f) =>
-      void child.on('message', (m: unknown) => {
-        if (!assembler.accept(m)) f(assembler.restore(m as Out));
-      }),
+    send: (m, _transfer, pause) => sendInPieces(m, (x) => child.send(x), () => child.connected, pause),
+    onMessage: (f) => void child.on('message', assembler.listener(f)),
     onError: (f) => void child.on('error', f),
     onExit: (f) => void child.on('exit', (code) => f(code)),
     terminate: () => void child.kill('SIGKILL'),
@@ -223,22 +221,9 @@ function launchedChannel<In, Out>(script: string, execArgv: string[], nice: numb
   return {
     async send(m, _transfer, pause) {
       const { socket } = await started;
-      const { message, pieces } = splitMessage(m);
-      for (const p of pieces) {
-        if (!socket.writable) return;
-        writeFrame(socket, p);
-        await pause?.();
-      }
-      if (socket.writable) writeFrame(socket, message);
+      await sendInPieces(m, (x) => writeFrame(socket, x), () => socket.writable, pause);
     },
-    onMessage: (f) =>
-      void started.then(
-        ({ socket }) =>
-          readFrames(socket, (m) => {
-            if (!assembler.accept(m)) f(assembler.restore(m as Out));
-          }),
-        () => undefined,
-      ),
+    onMessage: (f) => void started.then(({ socket }) => readFrames(socket, assembler.listener(f)), () => undefined),
     onError: (f) => void errorListeners.push(f),
     onExit: (f) => void started.then((c) => c.exited, () => null).then((code) => f(code)),
     terminate: () => void started.then((c) => c.kill(), () => undefined),
@@ -321,10 +306,7 @@ function childPort<Out, In>(
       sendOne(message as object);
     },
     flushed: () => lastSent,
-    onMessage: (f) =>
-      listen((m) => {
-        if (!assembler.accept(m)) f(assembler.restore(m as In));
-      }),
+    onMessage: (f) => listen(assembler.listener(f)),
     close: () => void lastSent.then(end),
   };
 }
