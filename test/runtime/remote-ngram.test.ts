@@ -183,4 +183,3 @@ test('the n-gram server runs below the editor and above training: every thread o
   assert.equal(Number(own.slice(own.lastIndexOf(')') + 2).split(' ')[16]), 0, 'this process untouched');
   assertOwnSchedulingGroup(remote.pid!, 5);
 });
-
