@@ -1,7 +1,7 @@
 // The completion logic behind the editor's inline completions, free of any editor API (Tabby's agent vs its
 // `InlineCompletionProvider.ts`): the extension's provider converts types and turns its CancellationToken
 // into an AbortSignal; debounce, the type-through cache, "latest request wins" and the reasons for showing
-// nothing live here.
+// nothing without the model live here, what the model makes of a request in completion-answer.ts.
 //
 // Coordinates: columns are UTF-16 code units on the cursor's line (VS Code's `character`). An item replaces
 // [startCharacter, endCharacter) of that line: the word being typed is replaced by the whole word plus what
@@ -13,11 +13,12 @@
 // the whole text before the cursor: consecutive keystrokes then extend a cached context (typing inside a
 // word runs no model token, a new word runs just that word), and the predictor feeds only what is new since a cached context and bounds cold starts.
 
-import type { ContextState, Predictor, Suggestion } from '../predictor.js';
+import { answerQuery, type CompletionPredictor, type PredictionQuery, type SelectedCompletion } from './completion-answer.js';
 import { LatencyStats, type Percentiles } from './latency-stats.js';
 import { TypeThroughCache, type EngineItem } from './type-through-cache.js';
 
 export type { EngineItem } from './type-through-cache.js';
+export { MAX_ALTERNATIVES, type CompletionPredictor, type PredictionAnswer, type PredictionQuery, type SelectedCompletion } from './completion-answer.js';
 
 export interface CompletionSettings {
   /** Most words after the word being typed (0: only complete the current word). Punctuation counts as a word. */
@@ -37,13 +38,6 @@ export interface CompletionSettings {
  * `nextword eval` also simulates typing with.
  */
 export const DEFAULT_COMPLETION_SETTINGS: Readonly<CompletionSettings> = Object.freeze({ maxWords: 4, minConfidence: 0.3, debounceMs: 0, maxLineLength: 2000 });
-
-/** The suggest widget's selected item: it would replace [startCharacter, endCharacter) of the cursor's line with text. */
-export interface SelectedCompletion {
-  startCharacter: number;
-  endCharacter: number;
-  text: string;
-}
 
 export interface CompletionRequest {
   /** Identifies the document (its uri): "latest request wins" and the cache are per document. */
@@ -81,9 +75,6 @@ export type CompletionOutcome =
   | { kind: 'items'; items: EngineItem[]; cached: boolean; latencyMs: number }
   | { kind: 'skip'; reason: SkipReason; detail?: string; latencyMs: number };
 
-/** What the engine uses of a Predictor (a Predictor is one). */
-export type CompletionPredictor = Pick<Predictor, 'contextState' | 'topK' | 'continuePhrase'>;
-
 export interface CompletionEngineDeps {
   /** The current model's predictor, or undefined while none is loaded. A new object means a new model. */
   getPredictor: () => CompletionPredictor | undefined;
@@ -106,14 +97,8 @@ export interface CompletionStats {
   predict: Percentiles;
 }
 
-/** Alternatives on an explicit request. */
-export const MAX_ALTERNATIVES = 3;
-/** First words considered for the alternatives (some turn out to be duplicates). */
-const ALTERNATIVE_CANDIDATES = 8;
-
 const WORD_CHAR = /^[\p{L}\p{M}\p{N}_$]/u;
 const LINE_BREAK = /[\n\r]/;
-const BLANK_TOKEN = /^(?:\s+|<eos>)$/u;
 
 type Answer = { kind: 'items'; items: EngineItem[]; cached: boolean } | { kind: 'skip'; reason: SkipReason; detail?: string };
 
@@ -266,121 +251,16 @@ export class CompletionEngine {
     }
 
     ticket.predictStart = this.now();
-    const run: Run = { predictor, stopped, settings, character };
-    if (selected) return this.extendSelection(run, req.textBefore, selected);
-    const answer = req.explicit ? await this.alternatives(run, req.textBefore) : await this.phrase(run, req.textBefore);
-    if (answer.kind === 'items') {
+    const query: PredictionQuery = { textBefore: req.textBefore, character, explicit: req.explicit, maxWords: settings.maxWords, minConfidence: settings.minConfidence };
+    if (selected) query.selected = selected;
+    // A predictor in another process answers the whole query in one call; here, one call per model question.
+    const predicted = predictor.answer ? await predictor.answer(query) : await answerQuery(predictor, query, stopped);
+    if ((stop = stopped())) return stop;
+    const answer: Answer = predicted.kind === 'items' ? { ...predicted, cached: false } : predicted;
+    if (answer.kind === 'items' && !selected) {
       this.cache.set(req.docKey, { source: predictor, textBefore: req.textBefore, lineSuffix, character, explicit: req.explicit, items: answer.items });
     }
     return answer;
-  }
-
-  /** Ghost text: the rest of the typed word, and the next words while the model is confident. */
-  private async phrase(run: Run, text: string): Promise<Answer> {
-    const { predictor, stopped, settings, character } = run;
-    const ctx = await predictor.contextState(text);
-    let stop = stopped();
-    if (stop) return stop;
-    const typed = typedWord(ctx.partial);
-    const maxTokens = settings.maxWords + (typed ? 1 : 0);
-    if (maxTokens === 0) return skip('no-prediction', 'maxWords is 0 and no word is being typed');
-    const phrase = await predictor.continuePhrase(text, { maxWords: maxTokens, minProb: settings.minConfidence, stopAtNewline: true });
-    if ((stop = stopped())) return stop;
-    if (phrase.tokens.length === 0) return this.explainNothing(run, text, ctx, typed);
-    if (phrase.text === '') return skip('no-prediction', `${quote(typed)} is a whole word and no next word qualifies`);
-    return items([{ insertText: typed + phrase.text, startCharacter: character - typed.length, endCharacter: character, confidence: phrase.meanProb }]);
-  }
-
-  /**
-   * Up to MAX_ALTERNATIVES phrases with distinct first words, most likely first word first. The user asked,
-   * so a first word is shown even when its phrase is below the threshold.
-   */
-  private async alternatives(run: Run, text: string): Promise<Answer> {
-    const { predictor, stopped, settings, character } = run;
-    const ctx = await predictor.contextState(text);
-    let stop = stopped();
-    if (stop) return stop;
-    const typed = typedWord(ctx.partial);
-    const maxTokens = Math.max(1, settings.maxWords + (typed ? 1 : 0));
-    const candidates = await predictor.topK(text, ALTERNATIVE_CANDIDATES);
-    if ((stop = stopped())) return stop;
-    const found: EngineItem[] = [];
-    for (const first of candidates) {
-      if (found.length === MAX_ALTERNATIVES) break;
-      const alt = await this.alternative(run, text, first, maxTokens);
-      if ((stop = stopped())) return stop;
-      if (!alt) continue;
-      const insertText = typed + alt.text;
-      if (insertText === typed || found.some((f) => f.insertText === insertText)) continue;
-      found.push({ insertText, startCharacter: character - typed.length, endCharacter: character, confidence: alt.confidence });
-    }
-    if (found.length === 0) {
-      return skip('no-prediction', typed ? `no word of the vocabulary starts with ${quote(typed)}` : 'the model has no word to suggest');
-    }
-    return items(found);
-  }
-
-  /**
-   * The phrase that starts with the token `first`, as text to insert after `text`; undefined when greedy
-   * continuation would turn `first` into a longer, more likely word (that word is an alternative of its own).
-   */
-  private async alternative(run: Run, text: string, first: Suggestion, maxTokens: number): Promise<{ text: string; confidence: number } | undefined> {
-    const { predictor, settings } = run;
-    const opts = { minProb: settings.minConfidence, stopAtNewline: true };
-    const withFirst = text + first.text;
-    const ctx = await predictor.contextState(withFirst);
-    if (run.stopped()) return undefined;
-    if (ctx.partial === '') {
-      // A complete token (punctuation): it is in the context now; continue after it.
-      if (maxTokens === 1) return { text: first.text, confidence: first.prob };
-      const rest = await predictor.continuePhrase(withFirst, { ...opts, maxWords: maxTokens - 1 });
-      return { text: first.text + rest.text, confidence: geometricMean([first.prob, ...rest.probs]) };
-    }
-    if (ctx.partial !== first.token) return undefined; // the token does not stand alone after this text
-    const phrase = await predictor.continuePhrase(withFirst, { ...opts, maxWords: maxTokens });
-    if (phrase.tokens.length === 0) return { text: first.text, confidence: first.prob };
-    if (phrase.tokens[0] !== first.token) return undefined;
-    return { text: first.text + phrase.text, confidence: geometricMean([first.prob, ...phrase.probs.slice(1)]) };
-  }
-
-  /**
-   * With the suggest widget open: the selected item, applied, then the model's continuation, over the
-   * item's range. The selected text is taken as a whole word: when the model would rather complete it into
-   * a longer word, nothing is shown.
-   */
-  private async extendSelection(run: Run, textBefore: string, selected: SelectedCompletion): Promise<Answer> {
-    const { predictor, stopped, settings, character } = run;
-    const applied = textBefore.slice(0, textBefore.length - character + selected.startCharacter) + selected.text;
-    const ctx = await predictor.contextState(applied);
-    let stop = stopped();
-    if (stop) return stop;
-    const word = typedWord(ctx.partial);
-    if (settings.maxWords === 0) return skip('no-prediction', 'maxWords is 0: nothing to add to the selected item');
-    const phrase = await predictor.continuePhrase(applied, { maxWords: settings.maxWords + (word ? 1 : 0), minProb: settings.minConfidence, stopAtNewline: true });
-    if ((stop = stopped())) return stop;
-    if (phrase.tokens.length === 0) return this.explainNothing(run, applied, ctx, word);
-    if (word && phrase.tokens[0] !== ctx.partial) {
-      return skip('selection-mismatch', `the model would complete the selected ${quote(selected.text)} as ${quote(phrase.tokens[0]!)}`);
-    }
-    if (phrase.text === '') return skip('no-prediction', `no word after the selected ${quote(selected.text)} qualifies`);
-    return items([
-      { insertText: selected.text + phrase.text, startCharacter: selected.startCharacter, endCharacter: selected.endCharacter, confidence: phrase.meanProb },
-    ]);
-  }
-
-  /** Why continuePhrase found nothing: no candidate at all, a token it never shows, or a low probability. */
-  private async explainNothing(run: Run, text: string, ctx: ContextState, typed: string): Promise<Answer> {
-    const [best] = await run.predictor.topK(text, 1, { includeWhitespace: true });
-    const stop = run.stopped();
-    if (stop) return stop;
-    if (!best) return skip('no-prediction', typed ? `no word of the vocabulary starts with ${quote(typed)}` : 'the model has no token to suggest');
-    if (!ctx.partial) {
-      // continuePhrase takes the most likely token overall: <unk> (never suggested, so not `best`) or whitespace.
-      if (maxOf(ctx.logProbs) > best.logProb) return skip('no-prediction', 'the most likely next token is an unknown word');
-      if (BLANK_TOKEN.test(best.token)) return skip('no-prediction', `the most likely next token is whitespace (${quote(best.token)})`);
-    }
-    const p = ctx.partial ? best.prob : best.rawProb;
-    return skip('below-threshold', `the most likely ${quote(best.token)} has p = ${p.toFixed(3)} < minConfidence ${run.settings.minConfidence}`);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -413,38 +293,8 @@ export class CompletionEngine {
   }
 }
 
-interface Run {
-  predictor: CompletionPredictor;
-  stopped: () => Answer | undefined;
-  settings: CompletionSettings;
-  character: number;
-}
-
-/** The typed part of the predictor's partial: text mode's leading space is in the document already. */
-function typedWord(partial: string): string {
-  return partial.startsWith(' ') ? partial.slice(1) : partial;
-}
-
 function skip(reason: SkipReason, detail?: string): Answer {
   return detail === undefined ? { kind: 'skip', reason } : { kind: 'skip', reason, detail };
-}
-
-function items(list: EngineItem[]): Answer {
-  return { kind: 'items', items: list, cached: false };
-}
-
-function quote(s: string): string {
-  return JSON.stringify(s);
-}
-
-function geometricMean(ps: number[]): number {
-  return Math.exp(ps.reduce((a, p) => a + Math.log(p), 0) / ps.length);
-}
-
-function maxOf(a: Float32Array): number {
-  let m = -Infinity;
-  for (let i = 0; i < a.length; i++) if (a[i]! > m) m = a[i]!;
-  return m;
 }
 
 /** The contract of a request, checked so a caller's bug reads as one instead of as a wrong suggestion. */
