@@ -21,6 +21,9 @@ import type { LanguageModel, RecurrentState } from './language-model.js';
 import { EOS, isWordLike, splitPartialWord, tokenize, type TokenizerMode } from './tokenizer.js';
 import type { Vocabulary } from './vocabulary.js';
 
+/** Contexts the editor's predictor caches: a few open documents, each with its alternatives. */
+export const EDITOR_CONTEXT_CACHE = 16;
+
 export interface PredictorOptions {
   /**
    * Most context tokens fed on a cold start (no cached context to extend), the start token aside; older text

@@ -6,8 +6,9 @@
 import * as path from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import * as vscode from 'vscode';
-import { CompletionEngine, type CompletionOutcome, type CompletionSettings } from '../core/completion/completion-engine.js';
-import { Predictor } from '../core/predictor.js';
+import { CompletionEngine, type CompletionOutcome, type CompletionPredictor, type CompletionSettings } from '../core/completion/completion-engine.js';
+import { EDITOR_CONTEXT_CACHE, Predictor } from '../core/predictor.js';
+import type { ServingModel } from '../core/serving-model.js';
 import { EDITOR_SCORING_THREADS } from '../runtime/model-session.js';
 import { prestartProcessLauncher } from '../runtime/worker-channel.js';
 import { registerCommands } from './commands.js';
@@ -24,8 +25,6 @@ import { WorkspaceTrainer } from './workspace-training.js';
 /** Intra-op threads of the prediction session: one token step is too little work to share, and the editor shares the machine. */
 const INFERENCE_THREADS = 1;
 
-/** Contexts the predictor caches: a few open documents, each with its alternatives. */
-const PREDICTOR_CACHE = 16;
 /** Period of the event-loop delay sampler; each sample is the period plus the delay. */
 const EVENT_LOOP_SAMPLE_MS = 10;
 /** Text of the warm-up prediction: a few common words, a line break, a word being typed after it. */
@@ -43,7 +42,7 @@ export class Ctx implements vscode.Disposable {
   readonly modelInfoDocument = new ModelInfoDocument();
 
   private config: NextwordConfig = readConfig();
-  private predictor: Predictor | undefined;
+  private predictor: CompletionPredictor | undefined;
   private readonly extCleanup: vscode.Disposable[] = [];
   /** `nextword.enable` by language and folder; cleared when the settings change. */
   private readonly enabledCache = new Map<string, boolean>();
@@ -270,7 +269,7 @@ export class Ctx implements vscode.Disposable {
   /** A new model is loaded: a predictor over it, and the perplexity of the active file under it. */
   private attachModel(model: LoadedModel): void {
     const { session } = model;
-    const predictor = new Predictor(session.model, session.vocab, session.mode, { cacheSize: PREDICTOR_CACHE });
+    const predictor = (session as ServingModel).predictor ?? new Predictor(session.model, session.vocab, session.mode, { cacheSize: EDITOR_CONTEXT_CACHE });
     this.predictor = predictor;
     this.engine.reset();
     this.models.pushModelCleanup({
@@ -289,7 +288,7 @@ export class Ctx implements vscode.Disposable {
    * 15 ms cold and 6 ms after this warm-up (later ones 1–3 ms). Its context is the least recently used of
    * the predictor's cache, the first to go.
    */
-  private async warmUp(predictor: Predictor): Promise<void> {
+  private async warmUp(predictor: CompletionPredictor): Promise<void> {
     const t0 = performance.now();
     try {
       await predictor.continuePhrase(WARM_UP_TEXT, { maxWords: 3, minProb: 0, stopAtNewline: true });

@@ -3,16 +3,36 @@
 // megabytes and the work of predicting and scoring with it stay out of the extension host (remote-ngram.ts
 // is the editor's end).
 
+import type { PredictionAnswer, PredictionQuery } from '../core/completion/completion-answer.js';
 import type { ChunkScores } from '../core/evaluation.js';
 import type { RecurrentState } from '../core/language-model.js';
+import type { ContextState, Phrase, PhraseOptions, Suggestion, TopKOptions } from '../core/predictor.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 
-/** A call of the served model (NgramServing): its `model` (run, advance) or its `scorer`. */
+/**
+ * A text given relative to the last one a predictor call gave (the editor sends the whole document before
+ * the cursor on every keystroke; typing on adds a character, a backspace removes one): that text's first
+ * `keep` characters, then `add`. `keep: 0` gives a text whole.
+ */
+export interface TextRef {
+  keep: number;
+  add: string;
+}
+
+/**
+ * A call of the served model (NgramServing): its `model` (run, advance), its `scorer`, or the predictor the
+ * server keeps over its model (its cached contexts stay there): a whole completion query (`answer`, one
+ * message per request), or one of the predictor's own calls.
+ */
 export type NgramCall =
   | { op: 'run'; ids: Int32Array; state: RecurrentState }
   | { op: 'advance'; ids: Int32Array; state: RecurrentState }
   | { op: 'scoreChunk'; ids: Int32Array; state: RecurrentState }
-  | { op: 'scoreSequence'; ids: Int32Array };
+  | { op: 'scoreSequence'; ids: Int32Array }
+  | { op: 'answer'; text: TextRef; query: Omit<PredictionQuery, 'textBefore'> }
+  | { op: 'contextState'; text: TextRef }
+  | { op: 'topK'; text: TextRef; k: number; opts: TopKOptions }
+  | { op: 'continuePhrase'; text: TextRef; opts: PhraseOptions };
 
 /** What each call answers. */
 export interface NgramReplies {
@@ -20,7 +40,14 @@ export interface NgramReplies {
   advance: RecurrentState;
   scoreChunk: ChunkScores;
   scoreSequence: { logp: Float32Array; rank: Int32Array };
+  answer: PredictionAnswer;
+  contextState: ContextState;
+  topK: Suggestion[];
+  continuePhrase: Phrase;
 }
+
+/** The predictor's calls: they ask for predictions (which come before scoring) and carry a TextRef. */
+export const PREDICTOR_OPS: ReadonlySet<NgramCall['op']> = new Set(['answer', 'contextState', 'topK', 'continuePhrase']);
 
 export type ToNgramServer =
   /**

@@ -3,13 +3,16 @@
 // trains, a saved model's baseline) costs the extension host a message per call (a prediction's few
 // distributions, a file's scores), not the model's memory or the work. States travel with the calls (they
 // are small: the last n − 1 ids and the cache's window) and, as the interfaces require, are never mutated.
+// Its `predictor` is the server's own: a completion request is one message (`answer`), its texts sent as
+// what changed since the last one, and the contexts it caches stay in the server.
 
+import type { CompletionPredictor } from '../core/completion/completion-answer.js';
 import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';
 import type { LanguageModel, RecurrentState } from '../core/language-model.js';
 import type { ServingModel } from '../core/serving-model.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
-import type { FromNgramServer, NgramCall, NgramReplies, ToNgramServer } from './ngram-protocol.js';
+import type { FromNgramServer, NgramCall, NgramReplies, TextRef, ToNgramServer } from './ngram-protocol.js';
 import { SERVING_NICE } from '../io/thread-priority.js';
 import { bundledScriptPath, openWorker, type WorkerChannel } from './worker-channel.js';
 
@@ -19,8 +22,11 @@ const OPEN_TIMEOUT_MS = 120_000;
 export class RemoteNgramServing implements ServingModel {
   readonly model: LanguageModel;
   readonly scorer: ChunkScorer & SequenceScorer;
+  readonly predictor: Required<CompletionPredictor>;
   private readonly pending = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
   private nextId = 1;
+  /** The last text sent to the server's predictor: the next one is sent relative to it. */
+  private lastText = '';
   private ended: Error | undefined;
   private released = false;
   private readonly exitListeners: ((reason: Error) => void)[] = [];
@@ -47,6 +53,14 @@ export class RemoteNgramServing implements ServingModel {
       initialState,
       scoreChunk: (ids, state): Promise<ChunkScores> => call<'scoreChunk'>({ op: 'scoreChunk', ids, state }),
       scoreSequence: (ids) => call<'scoreSequence'>({ op: 'scoreSequence', ids }),
+    };
+    const withText = <K extends NgramCall['op']>(text: string, c: (ref: TextRef) => Extract<NgramCall, { op: K }>) =>
+      this.ended ? Promise.reject(this.ended) : call<K>(c(this.textRef(text)));
+    this.predictor = {
+      answer: ({ textBefore, ...query }) => withText<'answer'>(textBefore, (text) => ({ op: 'answer', text, query })),
+      contextState: (t) => withText<'contextState'>(t, (text) => ({ op: 'contextState', text })),
+      topK: (t, k, opts = {}) => withText<'topK'>(t, (text) => ({ op: 'topK', text, k, opts })),
+      continuePhrase: (t, opts) => withText<'continuePhrase'>(t, (text) => ({ op: 'continuePhrase', text, opts })),
     };
   }
 
@@ -115,6 +129,18 @@ export class RemoteNgramServing implements ServingModel {
       this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
       void this.channel.send({ type: 'call', id, ...c } as ToNgramServer);
     });
+  }
+
+  /**
+   * `text` relative to the last one sent: typing on sends what was typed, a backspace nothing but a length,
+   * anything else the whole text. Called in the order the calls are sent (their messages keep it).
+   */
+  private textRef(text: string): TextRef {
+    const last = this.lastText;
+    this.lastText = text;
+    if (text.startsWith(last)) return { keep: last.length, add: text.slice(last.length) };
+    if (last.startsWith(text)) return { keep: text.length, add: '' };
+    return { keep: 0, add: text };
   }
 
   private receive(m: FromNgramServer): void {

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
 import { assertOwnSchedulingGroup } from '../support/scheduling.js';
+import { answerQuery, type PredictionQuery } from '../../src/core/completion/completion-answer.js';
 import { startTokenId } from '../../src/core/evaluation.js';
 import { trainCompanion } from '../../src/core/ngram/companion.js';
 import { KneserNey } from '../../src/core/ngram/kneser-ney.js';
@@ -89,6 +90,34 @@ test('predictions through the server are the predictor\'s predictions with the m
     assert.deepEqual(remotePhrases[i], await inThread.continuePhrase(c, opts), `phrase after "${c}"`);
   }
   assert.ok(remoteTop[1]!.length === 5, 'it predicts something');
+});
+
+test('a completion request through the server is one call, answered as in this thread, for texts sent as what changed and calls made all at once', async (t) => {
+  const { file, vocab, local } = await fixture(t);
+  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  t.after(() => remote.release());
+  const inThread = new Predictor(local.model, vocab, 'text');
+  const line = 'Alice was beginning to get very tired of sitting by her sister on the bank';
+  // Typing the line a character at a time, two backspaces, another document, a text that is a prefix of the
+  // last one, the same text twice, an empty text.
+  const texts = [...Array.from({ length: line.length }, (_, i) => line.slice(0, i + 1)), line.slice(0, -2), line.slice(0, -1) + 'e', 'The Queen said ', 'The Qu', 'The Qu', ''];
+  const queries = texts.map((textBefore, i) => {
+    const character = textBefore.length;
+    const query: PredictionQuery = { textBefore, character, explicit: i % 7 === 3, maxWords: 4, minConfidence: 0.05 };
+    return query;
+  });
+  const withSelection: PredictionQuery = { textBefore: 'said the ', character: 9, explicit: false, maxWords: 3, minConfidence: 0.05, selected: { startCharacter: 9, endCharacter: 9, text: 'Queen' } };
+  queries.push(withSelection);
+  const viaServer = await Promise.all(queries.map((q) => remote.predictor.answer(q)));
+  for (const [i, q] of queries.entries()) {
+    assert.deepEqual(viaServer[i], await answerQuery(inThread, q), `answer for ${JSON.stringify(q)}`);
+  }
+  assert.ok(viaServer.filter((a) => a.kind === 'items').length > texts.length / 2, 'it mostly predicts something');
+  // The predictor's own calls go through the same texts.
+  assert.deepEqual(await remote.predictor.topK('said the ', 5), await inThread.topK('said the ', 5));
+  assert.deepEqual(await remote.predictor.continuePhrase('said the Q', { maxWords: 3, minProb: 0, stopAtNewline: true }), await inThread.continuePhrase('said the Q', { maxWords: 3, minProb: 0, stopAtNewline: true }));
+  const [r, l] = [await remote.predictor.contextState('Down, down, d'), await inThread.contextState('Down, down, d')];
+  assert.deepEqual([r.logProbs, r.tokens, r.partial], [l.logProbs, l.tokens, l.partial]);
 });
 
 test('a file that is not an n-gram model, or one for another vocabulary, is refused with the reason', async (t) => {

@@ -13,6 +13,7 @@ import {
   type CompletionRequest,
   type CompletionSettings,
 } from '../../../src/core/completion/completion-engine.js';
+import { answerQuery, type PredictionQuery } from '../../../src/core/completion/completion-answer.js';
 import { Predictor } from '../../../src/core/predictor.js';
 import { Vocabulary } from '../../../src/core/vocabulary.js';
 import { BigramModel, type BigramTable } from './bigram-model.js';
@@ -348,6 +349,69 @@ test('a failing model gives "error" with its message', async () => {
   const out = await engine.complete(request('The ca'), live());
   assert.equal(reasonOf(out), 'error');
   assert.match(out.kind === 'skip' ? out.detail ?? '' : '', /session lost/);
+});
+
+test('a predictor that answers whole queries (another process) is asked once per request, and its answers are those of the calls', async () => {
+  const { engine, newPredictor, setPredictor } = setup();
+  const local = newPredictor();
+  const queries: PredictionQuery[] = [];
+  let gate: Promise<void> | undefined;
+  let failure: Error | undefined;
+  const whole: CompletionPredictor = {
+    contextState: () => assert.fail('contextState is not asked for'),
+    topK: () => assert.fail('topK is not asked for'),
+    continuePhrase: () => assert.fail('continuePhrase is not asked for'),
+    answer: async (q) => {
+      queries.push(q);
+      await gate;
+      if (failure) throw failure;
+      return answerQuery(local, q);
+    },
+  };
+  setPredictor(whole);
+  const selected = { startCharacter: 4, endCharacter: 6, text: 'cart' };
+  const cases: [string, CompletionRequest][] = [
+    ['a phrase', request('The ca')],
+    ['alternatives', request('The ca', { explicit: true, docKey: 'b' })],
+    ['below the threshold', request('The car', { docKey: 'c', settings: { ...settings, minConfidence: 0.99 } })],
+    ['the selected item', request('The ca', { docKey: 'd', selected })],
+  ];
+  const viaCalls = setup().engine;
+  for (const [what, req] of cases) {
+    const before = queries.length;
+    const [a, b] = [await engine.complete(req, live()), await viaCalls.complete(req, live())];
+    assert.deepEqual({ ...a, latencyMs: 0 }, { ...b, latencyMs: 0 }, what);
+    assert.equal(queries.length, before + 1, `${what}: one call`);
+    const { textBefore, character, explicit, settings: s } = req;
+    assert.deepEqual(queries.at(-1), { textBefore, character, explicit, maxWords: s.maxWords, minConfidence: s.minConfidence, ...(req.selected ? { selected } : {}) });
+  }
+  // Typing on through the ghost text is answered from the cache, without a call.
+  const cached = await engine.complete(request('The cat'), live());
+  assert.equal(cached.kind === 'items' && cached.cached, true);
+  assert.equal(queries.length, cases.length);
+
+  // Superseded, changed model, failure: as with a predictor in this thread.
+  let open!: () => void;
+  gate = new Promise((r) => (open = r));
+  const older = engine.complete(request('The sat', { docKey: 'e' }), live());
+  await tick();
+  const newer = engine.complete(request('The sat ', { docKey: 'e' }), live());
+  await tick();
+  open();
+  assert.equal(reasonOf(await older), 'superseded');
+  itemsOf(await newer);
+  gate = new Promise((r) => (open = r));
+  const swapped = engine.complete(request('foo(', { docKey: 'f' }), live());
+  await tick();
+  setPredictor(newPredictor());
+  open();
+  assert.equal(reasonOf(await swapped), 'model-changed');
+  setPredictor(whole);
+  gate = undefined;
+  failure = new Error('the n-gram server exited (code null)');
+  const failed = await engine.complete(request('foo(', { docKey: 'g' }), live());
+  assert.equal(reasonOf(failed), 'error');
+  assert.match(failed.kind === 'skip' ? failed.detail ?? '' : '', /server exited/);
 });
 
 // ------------------------------------------------------------------------------------------------
