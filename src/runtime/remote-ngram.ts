@@ -54,10 +54,12 @@ export class RemoteNgramServing implements ServingModel {
       scoreChunk: (ids, state): Promise<ChunkScores> => call<'scoreChunk'>({ op: 'scoreChunk', ids, state }),
       scoreSequence: (ids) => call<'scoreSequence'>({ op: 'scoreSequence', ids }),
     };
-    const withText = <K extends NgramCall['op']>(text: string, c: (ref: TextRef) => Extract<NgramCall, { op: K }>) =>
-      this.ended ? Promise.reject(this.ended) : call<K>(c(this.textRef(text)));
+    const withText = <K extends NgramCall['op']>(text: string, c: (ref: TextRef) => Extract<NgramCall, { op: K }>, signal?: AbortSignal) =>
+      this.ended ? Promise.reject(this.ended) : this.call<K>(c(this.textRef(text)), signal);
     this.predictor = {
-      answer: ({ textBefore, ...query }) => withText<'answer'>(textBefore, (text) => ({ op: 'answer', text, query })),
+      // Aborted, the answer is not waited for (the server still computes it: it warms the contexts the next
+      // keystroke extends).
+      answer: ({ textBefore, ...query }, signal) => withText<'answer'>(textBefore, (text) => ({ op: 'answer', text, query }), signal),
       contextState: (t) => withText<'contextState'>(t, (text) => ({ op: 'contextState', text })),
       topK: (t, k, opts = {}) => withText<'topK'>(t, (text) => ({ op: 'topK', text, k, opts })),
       continuePhrase: (t, opts) => withText<'continuePhrase'>(t, (text) => ({ op: 'continuePhrase', text, opts })),
@@ -122,11 +124,25 @@ export class RemoteNgramServing implements ServingModel {
     this.channel.terminate();
   }
 
-  private call<K extends NgramCall['op']>(c: Extract<NgramCall, { op: K }>): Promise<NgramReplies[K]> {
+  private call<K extends NgramCall['op']>(c: Extract<NgramCall, { op: K }>, signal?: AbortSignal): Promise<NgramReplies[K]> {
     if (this.ended) return Promise.reject(this.ended);
     const id = this.nextId++;
     return new Promise<NgramReplies[K]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
+      let settle = () => undefined as void;
+      if (signal) {
+        // The call is sent even when already aborted: a TextRef was made for it, which the server must see.
+        const abort = () => {
+          this.pending.delete(id);
+          reject(new Error('the n-gram call was aborted'));
+        };
+        if (signal.aborted) queueMicrotask(abort);
+        else signal.addEventListener('abort', abort, { once: true });
+        settle = () => signal.removeEventListener('abort', abort);
+      }
+      this.pending.set(id, {
+        resolve: (v: never) => (settle(), (resolve as (v: never) => void)(v)),
+        reject: (e: Error) => (settle(), reject(e)),
+      });
       void this.channel.send({ type: 'call', id, ...c } as ToNgramServer);
     });
   }

@@ -113,6 +113,13 @@ test('a completion request through the server is one call, answered as in this t
     assert.deepEqual(viaServer[i], await answerQuery(inThread, q), `answer for ${JSON.stringify(q)}`);
   }
   assert.ok(viaServer.filter((a) => a.kind === 'items').length > texts.length / 2, 'it mostly predicts something');
+  // An aborted answer is not waited for; the text it carried still counts for the next one.
+  const aborted = new AbortController();
+  const abandoned = remote.predictor.answer({ ...queries[0]!, textBefore: 'The Queen said to the ' }, aborted.signal);
+  aborted.abort();
+  await assert.rejects(abandoned, /aborted/);
+  const next: PredictionQuery = { ...queries[0]!, textBefore: 'The Queen said to the K', character: 23 };
+  assert.deepEqual(await remote.predictor.answer(next), await answerQuery(inThread, next));
   // The predictor's own calls go through the same texts.
   assert.deepEqual(await remote.predictor.topK('said the ', 5), await inThread.topK('said the ', 5));
   assert.deepEqual(await remote.predictor.continuePhrase('said the Q', { maxWords: 3, minProb: 0, stopAtNewline: true }), await inThread.continuePhrase('said the Q', { maxWords: 3, minProb: 0, stopAtNewline: true }));

@@ -44,10 +44,11 @@ export type PredictionAnswer = { kind: 'items'; items: EngineItem[] } | { kind: 
 
 /**
  * What answering uses of a Predictor (a Predictor is one). `answer`, when present, answers a whole query
- * where the model runs (another process): the engine then makes that one call instead of the others.
+ * where the model runs (another process): the engine then makes that one call instead of the others, and
+ * aborts `signal` when the request no longer wants the answer (it may then reject at once).
  */
 export type CompletionPredictor = Pick<Predictor, 'contextState' | 'topK' | 'continuePhrase'> & {
-  answer?: (query: PredictionQuery) => Promise<PredictionAnswer>;
+  answer?: (query: PredictionQuery, signal?: AbortSignal) => Promise<PredictionAnswer>;
 };
 
 /** Alternatives on an explicit request. */

@@ -13,7 +13,7 @@
 // the whole text before the cursor: consecutive keystrokes then extend a cached context (typing inside a
 // word runs no model token, a new word runs just that word), and the predictor feeds only what is new since a cached context and bounds cold starts.
 
-import { answerQuery, type CompletionPredictor, type PredictionQuery, type SelectedCompletion } from './completion-answer.js';
+import { answerQuery, type CompletionPredictor, type PredictionAnswer, type PredictionQuery, type SelectedCompletion } from './completion-answer.js';
 import { LatencyStats, type Percentiles } from './latency-stats.js';
 import { TypeThroughCache, type EngineItem } from './type-through-cache.js';
 
@@ -254,7 +254,14 @@ export class CompletionEngine {
     const query: PredictionQuery = { textBefore: req.textBefore, character, explicit: req.explicit, maxWords: settings.maxWords, minConfidence: settings.minConfidence };
     if (selected) query.selected = selected;
     // A predictor in another process answers the whole query in one call; here, one call per model question.
-    const predicted = predictor.answer ? await predictor.answer(query) : await answerQuery(predictor, query, stopped);
+    let predicted: PredictionAnswer | Answer;
+    try {
+      predicted = predictor.answer ? await predictor.answer(query, ticket.controller.signal) : await answerQuery(predictor, query, stopped);
+    } catch (e) {
+      // A request that was superseded or cancelled meanwhile says so, whatever the call made of it.
+      if ((stop = stopped())) return stop;
+      throw e;
+    }
     if ((stop = stopped())) return stop;
     const answer: Answer = predicted.kind === 'items' ? { ...predicted, cached: false } : predicted;
     if (answer.kind === 'items' && !selected) {

@@ -406,6 +406,12 @@ test('a predictor that answers whole queries (another process) is asked once per
   setPredictor(newPredictor());
   open();
   assert.equal(reasonOf(await swapped), 'model-changed');
+  // A superseded request does not wait for an answer that is slow to come: the call's signal is aborted.
+  setPredictor({ ...whole, answer: (_q, signal) => new Promise((_, reject) => signal!.addEventListener('abort', () => reject(new Error('aborted')))) });
+  const hanging = engine.complete(request('The c', { docKey: 'h' }), live());
+  await tick();
+  assert.equal(reasonOf(await engine.complete(request('The c', { docKey: 'h', lineSuffix: 'x' }), live())), 'mid-word');
+  assert.equal(reasonOf(await hanging), 'superseded');
   setPredictor(whole);
   gate = undefined;
   failure = new Error('the n-gram server exited (code null)');
