@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { inferenceGraph, parametersFromModel, quantizeDecoder, scoreGraph } from '../core/graphs/inference-graph.js';
 import { parseModelMeta } from '../core/model-format.js';
 import { loadModelFiles } from '../io/model-store.js';
-import { removeStaleScratch, removeScratch, writeScratch } from '../io/scratch-files.js';
+import { removeStaleScratch, removeScratch, writeScratchModel } from '../io/scratch-files.js';
 import { lowerThreadPriority, SERVING_NICE } from '../io/thread-priority.js';
 import type { ServingGraphs, ServingReply, ServingRequest } from './serving-prep.js';
 
@@ -22,9 +22,9 @@ async function prepare(request: ServingRequest): Promise<ServingGraphs> {
     throw new Error(`${files.dir}: the ONNX file cannot be read as this model: ${(e as Error).message}`, { cause: e });
   }
   const quantized = decoder === 'int8' ? quantizeDecoder(config, params) : undefined;
-  const inference = writeScratch(scratchDir, 'inference', quantized ? inferenceGraph(config, params, { decoder, quantized }) : onnx);
+  const inference = writeScratchModel(scratchDir, 'inference', quantized ? inferenceGraph(config, params, { decoder, quantized }) : onnx);
   try {
-    const scoring = writeScratch(scratchDir, 'scoring', scoreGraph(config, params, { decoder, cache, ...(quantized ? { quantized } : {}) }));
+    const scoring = writeScratchModel(scratchDir, 'scoring', scoreGraph(config, params, { decoder, cache, ...(quantized ? { quantized } : {}) }));
     return { files, inference, scoring };
   } catch (e) {
     await removeScratch(inference);

@@ -270,7 +270,10 @@ test('prepared off the thread (the editor\'s way), a model predicts and scores e
   const scratch = mkdtempSync(path.join(tmpdir(), 'nextword-scratch-'));
   const rand = mulberry32(77);
   const ids = Int32Array.from({ length: 150 }, () => Math.floor(rand() * WORDS.length));
-  for (const cfg of configs) {
+  // Large enough that its recurrent weights (4·128·134 floats, 274 KB) are handed to onnxruntime as
+  // external data; the others' initializers all stay inside their graphs.
+  const withExternalData: ModelConfig = { cell: 'lstm', layers: 1, vocab: WORDS.length, embed: 6, hidden: 128, tied: false };
+  for (const cfg of [...configs, withExternalData]) {
     const { dir } = await savedModel(cfg, vocab);
     try {
       for (const [decoder, cache] of [['int8', undefined], ['float32', undefined], ['int8', false]] as const) {
@@ -292,9 +295,10 @@ test('prepared off the thread (the editor\'s way), a model predicts and scores e
           await off.release();
         }
       }
-      // Never scored: its scoring graph's file goes with the model.
+      // Never scored: its scoring graph's files go with the model.
       const unused = await ModelSession.open(dir, { companion: 'server', prepareOffThread: { scratchDir: scratch } });
-      assert.equal(readdirSync(scratch).length, 1, 'the scoring graph waits for its first use');
+      const waiting = cfg === withExternalData ? ['scoring.data', 'scoring.onnx'] : ['scoring.onnx'];
+      assert.deepEqual(readdirSync(scratch).map((f) => f.replace(/^serving-\d+-\d+-\d+-/, '')).sort(), waiting, 'the scoring graph (with its external data when it has some) waits for its first use');
       await unused.release();
       assert.deepEqual(readdirSync(scratch), [], 'and is removed at release when it never came');
     } finally {
@@ -328,6 +332,7 @@ test('prepared off the thread, a missing or damaged model fails as it does here 
     // Files a crashed editor left (its pid gone) are removed by the next load; a live process's stay.
     const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
     writeFileSync(path.join(scratch, `serving-${gone}-0-1-inference.onnx`), 'x');
+    writeFileSync(path.join(scratch, `serving-${gone}-0-1-inference.data`), 'x');
     writeFileSync(path.join(scratch, `serving-${process.pid}-9-9-scoring.onnx`), 'x');
     await failure(ModelSession.open(dir, off));
     assert.deepEqual(readdirSync(scratch), [`serving-${process.pid}-9-9-scoring.onnx`]);

@@ -30,7 +30,7 @@ interface Observed {
    * running at all, its two cores taken by the training worker, the browser and the server), and on Linux how
    * long it was ready to run but waited for a core (the scheduler's run-queue delay, /proc schedstat).
    */
-  lateTurns: { atS: number; ms: number; cpuMs?: number; gcMs?: number; runQueueMs?: number }[];
+  lateTurns: { atS: number; ms: number; cpuMs?: number; gcMs?: number; runQueueMs?: number; minorFaults?: number }[];
   /** When the watch began, on the monotonic clock of CPU profiles (µs). */
   monotonicStartUs: number;
   /**
@@ -73,6 +73,16 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
     }
   };
   let lastQueue: number | undefined;
+  /** The thread's minor page faults so far (memory touched for the first time costs the thread that touches it). */
+  const minorFaults = (): number | undefined => {
+    try {
+      const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+    } catch {
+      return undefined;
+    }
+  };
+  let lastFaults: number | undefined;
   // The watcher: a worker thread that looks at this thread from outside while it is late (Linux only).
   const heartbeat = new Int32Array(new SharedArrayBuffer(4));
   const base = Date.now();
@@ -160,22 +170,26 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
   lastTick = performance.now();
   lastCpu = threadCpuMs();
   lastQueue = runQueueMs();
+  lastFaults = minorFaults();
   ticker = setInterval(() => {
     const now = performance.now();
     const cpu = threadCpuMs();
     const queue = runQueueMs();
+    const faults = minorFaults();
     if (now - lastTick - TICK_MS > 50) {
       lateTurns.push({
         atS: Math.round(now - t0) / 1000,
         ms: Math.round(now - lastTick - TICK_MS),
         ...(cpu !== undefined && lastCpu !== undefined ? { cpuMs: Math.round(cpu - lastCpu) } : {}),
         ...(queue !== undefined && lastQueue !== undefined ? { runQueueMs: Math.round(queue - lastQueue) } : {}),
+        ...(faults !== undefined && lastFaults !== undefined ? { minorFaults: faults - lastFaults } : {}),
         from: lastTick - t0,
       });
     }
     lastTick = now;
     lastCpu = cpu;
     lastQueue = queue;
+    lastFaults = faults;
     Atomics.store(heartbeat, 0, Date.now() - base);
   }, TICK_MS);
   return {
