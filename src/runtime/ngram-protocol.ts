@@ -46,8 +46,8 @@ export interface NgramReplies {
   continuePhrase: Phrase;
 }
 
-/** The predictor's calls: they ask for predictions (which come before scoring) and carry a TextRef. */
-export const PREDICTOR_OPS: ReadonlySet<NgramCall['op']> = new Set(['answer', 'contextState', 'topK', 'continuePhrase']);
+/** The calls that ask for predictions: the server answers them before it goes on scoring. */
+export const PREDICTION_OPS: ReadonlySet<NgramCall['op']> = new Set(['run', 'advance', 'answer', 'contextState', 'topK', 'continuePhrase']);
 
 export type ToNgramServer =
   /**

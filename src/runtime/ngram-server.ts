@@ -26,7 +26,7 @@ import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { EDITOR_CONTEXT_CACHE, Predictor } from '../core/predictor.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { lowerOwnProcessPriority, SERVING_NICE } from '../io/thread-priority.js';
-import { PREDICTOR_OPS, type FromNgramServer, type NgramCall, type TextRef, type ToNgramServer } from './ngram-protocol.js';
+import { PREDICTION_OPS, type FromNgramServer, type NgramCall, type TextRef, type ToNgramServer } from './ngram-protocol.js';
 import { workerPort } from './worker-channel.js';
 
 const port = workerPort<FromNgramServer, ToNgramServer>();
@@ -105,7 +105,7 @@ function call(s: NgramServing, c: NgramCall): Promise<unknown> {
 
 port.onMessage((m) => {
   if (m.type === 'open') return open(m);
-  if (m.op === 'run' || m.op === 'advance' || PREDICTOR_OPS.has(m.op)) lastPredictionAt = performance.now();
+  if (PREDICTION_OPS.has(m.op)) lastPredictionAt = performance.now();
   const s = serving;
   if (!s) {
     port.postMessage({ type: 'failed', id: m.id, message: 'the n-gram model is not open' });

@@ -128,22 +128,17 @@ export class RemoteNgramServing implements ServingModel {
     if (this.ended) return Promise.reject(this.ended);
     const id = this.nextId++;
     return new Promise<NgramReplies[K]>((resolve, reject) => {
-      let settle = () => undefined as void;
-      if (signal) {
-        // The call is sent even when already aborted: a TextRef was made for it, which the server must see.
-        const abort = () => {
-          this.pending.delete(id);
-          reject(new Error('the n-gram call was aborted'));
-        };
-        if (signal.aborted) queueMicrotask(abort);
-        else signal.addEventListener('abort', abort, { once: true });
-        settle = () => signal.removeEventListener('abort', abort);
-      }
+      const abort = () => {
+        if (this.pending.delete(id)) reject(new Error('the n-gram call was aborted'));
+      };
       this.pending.set(id, {
-        resolve: (v: never) => (settle(), (resolve as (v: never) => void)(v)),
-        reject: (e: Error) => (settle(), reject(e)),
+        resolve: (v: never) => (signal?.removeEventListener('abort', abort), (resolve as (v: never) => void)(v)),
+        reject: (e: Error) => (signal?.removeEventListener('abort', abort), reject(e)),
       });
+      // Sent even when already aborted: a TextRef was made for it, which the server must see.
       void this.channel.send({ type: 'call', id, ...c } as ToNgramServer);
+      if (signal?.aborted) abort();
+      else signal?.addEventListener('abort', abort, { once: true });
     });
   }
 
