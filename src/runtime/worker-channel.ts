@@ -49,6 +49,12 @@ function isTyped(v: unknown): v is Typed {
   return ArrayBuffer.isView(v) && !(v instanceof DataView) && (v.constructor as { name: string }).name in CTORS;
 }
 
+/** Only plain objects are searched for arrays: a Map, a Set, a Date… go as they are (the serialisation keeps them). */
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 let nextBlob = 1;
 
 /**
@@ -68,6 +74,7 @@ export function splitMessage<T>(message: T): { message: T; pieces: PieceMessage[
     }
     if (depth >= 4 || v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
     if (Array.isArray(v)) return v.map((x) => visit(x, depth + 1));
+    if (!isPlainObject(v)) return v;
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) out[k] = visit(x, depth + 1);
     return out;
@@ -109,6 +116,7 @@ export class MessageAssembler {
       }
       if (depth >= 4) return v;
       if (Array.isArray(v)) return v.map((x) => visit(x, depth + 1));
+      if (!isPlainObject(v)) return v;
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v)) out[k] = visit(x, depth + 1);
       return out;

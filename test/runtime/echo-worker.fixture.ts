@@ -2,8 +2,8 @@
 // 'bye' sends a few last messages, closes its channel and ends by itself.
 import { workerPort } from '../../src/runtime/worker-channel.js';
 
-type In = { type: 'echo'; n: number; data?: Float32Array } | { type: 'bye'; last: number };
-type Out = { type: 'echo'; n: number; data?: Float32Array; pid: number } | { type: 'last'; n: number };
+type In = { type: 'echo'; n: number; data?: Float32Array; extra?: unknown } | { type: 'bye'; last: number };
+type Out = { type: 'echo'; n: number; data?: Float32Array; extra?: unknown; pid: number } | { type: 'last'; n: number };
 
 const port = workerPort<Out, In>();
 port.onMessage((m) => {

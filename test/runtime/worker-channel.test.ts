@@ -5,8 +5,8 @@ import test from 'node:test';
 import { launcherPid } from '../../src/runtime/process-launcher.js';
 import { openWorker, PIECE_BYTES, type Spawner, type WorkerChannel } from '../../src/runtime/worker-channel.js';
 
-type In = { type: 'echo'; n: number; data?: Float32Array } | { type: 'bye'; last: number };
-type Out = { type: 'echo'; n: number; data?: Float32Array; pid: number } | { type: 'last'; n: number };
+type In = { type: 'echo'; n: number; data?: Float32Array; extra?: unknown } | { type: 'bye'; last: number };
+type Out = { type: 'echo'; n: number; data?: Float32Array; extra?: unknown; pid: number } | { type: 'last'; n: number };
 
 const FIXTURE = path.join(__dirname, 'echo-worker.fixture.ts');
 
@@ -24,15 +24,18 @@ function parentOf(pid: number): number {
 }
 
 for (const spawner of ['launcher', 'fork'] as const) {
-  test(`a child process (${spawner}): messages both ways in order, arrays larger than a piece intact, and every message read before its exit`, async () => {
+  test(`a child process (${spawner}): messages both ways in order, arrays larger than a piece and maps intact, and every message read before its exit`, async () => {
     const { channel, received, exit } = open(spawner);
     const big = Float32Array.from({ length: (PIECE_BYTES * 2.5) / 4 }, (_, i) => Math.sin(i));
-    for (let n = 0; n < 20; n++) await channel.send(n === 7 ? { type: 'echo', n, data: big } : { type: 'echo', n });
+    // A Map and a Set (a scan's skip tallies) keep their kind on the way, beside an array sent in pieces.
+    const extra = { tallies: new Map([['ignored', { count: 3, examples: ['a/'] }]]), tags: new Set(['x', 'y']), data: big };
+    for (let n = 0; n < 20; n++) await channel.send(n === 7 ? { type: 'echo', n, data: big } : n === 9 ? { type: 'echo', n, extra } : { type: 'echo', n });
     await channel.send({ type: 'bye', last: 50 });
     assert.equal(await exit, 0, 'it ended by itself');
     const echoes = received.filter((m) => m.type === 'echo');
     assert.deepEqual(echoes.map((m) => m.n), Array.from({ length: 20 }, (_, n) => n));
     assert.deepEqual(echoes.find((m) => m.n === 7)!.data, big);
+    assert.deepEqual(echoes.find((m) => m.n === 9)!.extra, extra);
     assert.deepEqual(received.filter((m) => m.type === 'last').map((m) => m.n), Array.from({ length: 50 }, (_, n) => n), 'its last messages, all before its exit');
     const pid = echoes[0]!.type === 'echo' ? echoes[0]!.pid : undefined;
     assert.equal(channel.pid, pid);
