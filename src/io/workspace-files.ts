@@ -9,7 +9,11 @@
 //   same tree always yields the same files, listed in that order.
 // - .gitignore files apply at every level (nested rules are relative to their own folder, deeper files
 //   override shallower ones, as in git); `.git/info/exclude` applies below the root .gitignore;
-//   `extraIgnore` (gitignore syntax, relative to the root) excludes on top and cannot re-include.
+//   `extraIgnore` (gitignore syntax, relative to the root) excludes on top and cannot re-include; so do a
+//   folder's VS Code exclude globs (files.exclude, search.exclude, nextword.exclude: core/exclude-globs.ts),
+//   which Train on Workspace passes for the folders it has the training process read.
+// - Several folders (a multi-root workspace) are walked one after the other, each with its own rules, and
+//   sampled as one workspace; their files' relPaths start with the folder's prefix.
 // - Symbolic links are never followed, neither to folders (cycles) nor to files (a link inside the root
 //   duplicates a file that is read anyway; one outside leaks text from outside the workspace).
 // - Excluded, secret and ignored folders are skipped without descending and counted once each.
@@ -31,6 +35,7 @@ import {
   type ScanLimits,
   type SkipReason,
 } from '../core/file-filters.js';
+import { ExcludeGlobs } from '../core/exclude-globs.js';
 import { sampleOrder } from '../core/file-split.js';
 
 export interface ScannedFile {
@@ -89,24 +94,40 @@ const MAX_EXAMPLES = 5;
 const MAX_RULES_FILE_BYTES = 1024 * 1024;
 
 export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOptions = {}): Promise<WorkspaceScan> {
+  return readWorkspaceFolders([{ root, prefix: '' }], opts);
+}
+
+/** A folder to walk: its files' relPaths get `prefix` (a multi-root workspace: the folder's name and "/"). */
+export interface FolderToRead {
+  root: string;
+  prefix: string;
+  /** VS Code exclude globs for this folder (files.exclude, search.exclude, nextword.exclude; core/exclude-globs.ts). */
+  exclude?: readonly string[];
+}
+
+/**
+ * Several folders as one workspace (a multi-root workspace): each walked with its own ignore rules and
+ * exclude globs, the caps applied over all of them in one sample order, the files listed by folder, then in
+ * walk order. `root` of the result is the folders' roots joined by ", ".
+ */
+export async function readWorkspaceFolders(folders: readonly FolderToRead[], opts: ReadWorkspaceOptions = {}): Promise<WorkspaceScan> {
   const limits = resolveLimits(opts);
   const { signal, onProgress } = opts;
   signal?.throwIfAborted();
-
-  const absRoot = path.resolve(root);
-  const rootStat = await fsp.stat(absRoot).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`cannot read workspace folder ${absRoot}: ${err.code ?? err.message}`);
-  });
-  if (!rootStat.isDirectory()) throw new Error(`not a folder: ${absRoot}`);
-
   const ignoreCase = opts.ignoreCase ?? (process.platform === 'darwin' || process.platform === 'win32');
-  const rootRules = IgnoreRules.empty({ ignoreCase }).withFile(
-    '',
-    await readRulesFile(path.join(absRoot, '.git', 'info', 'exclude')),
-  );
   const extraRules = IgnoreRules.empty({ ignoreCase }).withFile('', (opts.extraIgnore ?? []).join('\n'));
 
-  const scan: WorkspaceScan = { root: absRoot, files: [], skipped: new Map(), totalBytes: 0, limits };
+  const roots: { absRoot: string; prefix: string; exclude: ExcludeGlobs }[] = [];
+  for (const folder of folders) {
+    const absRoot = path.resolve(folder.root);
+    const rootStat = await fsp.stat(absRoot).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`cannot read workspace folder ${absRoot}: ${err.code ?? err.message}`);
+    });
+    if (!rootStat.isDirectory()) throw new Error(`not a folder: ${absRoot}`);
+    roots.push({ absRoot, prefix: folder.prefix, exclude: ExcludeGlobs.compile(folder.exclude ?? [], { ignoreCase }).globs });
+  }
+
+  const scan: WorkspaceScan = { root: roots.map((r) => r.absRoot).join(', '), files: [], skipped: new Map(), totalBytes: 0, limits };
   let skippedCount = 0;
   // Once a cap is reached every later candidate (in sample order) is counted under it, unread.
   let capReached: 'file-cap' | 'byte-cap' | undefined;
@@ -123,8 +144,6 @@ export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOption
     skippedCount++;
     progress(relPath);
   };
-  const isIgnored = (relPath: string, isDir: boolean, rules: IgnoreRules): boolean =>
-    rules.ignores(relPath, isDir) || extraRules.ignores(relPath, isDir);
   const sizeOf = async (absPath: string): Promise<number> => {
     try {
       return (await fsp.lstat(absPath)).size;
@@ -133,13 +152,9 @@ export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOption
     }
   };
 
-  // The walk decides by path; files that pass are read afterwards, in the caps' sample order.
+  // The walk decides by path; files that pass are read afterwards, in the caps' sample order. relPaths
+  // here carry the folder's prefix.
   const candidates: { absPath: string; relPath: string }[] = [];
-  const visitFile = async (absPath: string, relPath: string, rules: IgnoreRules): Promise<void> => {
-    const pathReason = classifyPath(relPath) ?? (isIgnored(relPath, false, rules) ? 'ignored' : undefined);
-    if (pathReason) return skip(relPath, pathReason, await sizeOf(absPath));
-    candidates.push({ absPath, relPath });
-  };
 
   const readFile = async (absPath: string, relPath: string): Promise<void> => {
     if (!capReached && scan.files.length >= limits.maxFiles) capReached = 'file-cap';
@@ -181,43 +196,53 @@ export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOption
     progress(relPath);
   };
 
-  const walkDir = async (absDir: string, relDir: string, parentRules: IgnoreRules): Promise<void> => {
-    let entries: Dirent[];
-    try {
-      entries = await fsp.readdir(absDir, { withFileTypes: true });
-    } catch (err) {
-      if (relDir === '') throw new Error(`cannot read workspace folder ${absDir}: ${(err as NodeJS.ErrnoException).code}`);
-      return skip(relDir + '/', 'unreadable', 0);
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const { absRoot, prefix, exclude } of roots) {
+    // Ignore rules and exclude globs see paths relative to their folder; reports see the prefixed path.
+    const isIgnored = (relPath: string, isDir: boolean, rules: IgnoreRules): boolean =>
+      rules.ignores(relPath, isDir) || extraRules.ignores(relPath, isDir) || exclude.matches(relPath);
+    const walkDir = async (absDir: string, relDir: string, parentRules: IgnoreRules): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await fsp.readdir(absDir, { withFileTypes: true });
+      } catch (err) {
+        if (relDir === '') throw new Error(`cannot read workspace folder ${absDir}: ${(err as NodeJS.ErrnoException).code}`);
+        return skip(prefix + relDir + '/', 'unreadable', 0);
+      }
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
-    let rules = parentRules;
-    if (entries.some((e) => e.name === '.gitignore' && e.isFile())) {
-      rules = rules.withFile(relDir, await readRulesFile(path.join(absDir, '.gitignore')));
-    }
+      let rules = parentRules;
+      if (entries.some((e) => e.name === '.gitignore' && e.isFile())) {
+        rules = rules.withFile(relDir, await readRulesFile(path.join(absDir, '.gitignore')));
+      }
 
-    for (const entry of entries) {
-      signal?.throwIfAborted();
-      const relPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
-      const absPath = path.join(absDir, entry.name);
-      if (entry.isSymbolicLink()) skip(relPath, 'symlink', 0);
-      else if (entry.isDirectory()) {
-        const dirReason: SkipReason | undefined = isExcludedDirName(entry.name)
-          ? 'excluded-dir'
-          : SECRET_DIRS.has(entry.name)
-            ? 'secret'
-            : isIgnored(relPath, true, rules)
-              ? 'ignored'
-              : undefined;
-        if (dirReason) skip(relPath + '/', dirReason, 0);
-        else await walkDir(absPath, relPath, rules);
-      } else if (entry.isFile()) await visitFile(absPath, relPath, rules);
-      else skip(relPath, 'unreadable', 0); // FIFO, socket, device
-    }
-  };
+      for (const entry of entries) {
+        signal?.throwIfAborted();
+        const relPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+        const absPath = path.join(absDir, entry.name);
+        if (entry.isSymbolicLink()) skip(prefix + relPath, 'symlink', 0);
+        else if (entry.isDirectory()) {
+          const dirReason: SkipReason | undefined = isExcludedDirName(entry.name)
+            ? 'excluded-dir'
+            : SECRET_DIRS.has(entry.name)
+              ? 'secret'
+              : isIgnored(relPath, true, rules)
+                ? 'ignored'
+                : undefined;
+          if (dirReason) skip(prefix + relPath + '/', dirReason, 0);
+          else await walkDir(absPath, relPath, rules);
+        } else if (entry.isFile()) {
+          const pathReason = classifyPath(relPath) ?? (isIgnored(relPath, false, rules) ? 'ignored' : undefined);
+          if (pathReason) skip(prefix + relPath, pathReason, await sizeOf(absPath));
+          else candidates.push({ absPath, relPath: prefix + relPath });
+        } else skip(prefix + relPath, 'unreadable', 0); // FIFO, socket, device
+      }
+    };
+    const rootRules = IgnoreRules.empty({ ignoreCase }).withFile('', await readRulesFile(path.join(absRoot, '.git', 'info', 'exclude')));
+    await walkDir(absRoot, '', rootRules);
+  }
 
-  await walkDir(absRoot, '', rootRules);
-  // Within the caps, a deterministic sample (sampleOrder); the files are listed in walk order.
+  // Within the caps, a deterministic sample over every folder (sampleOrder); the files are listed in walk
+  // order, folder by folder.
   const order = sampleOrder(candidates.map((c) => c.relPath));
   const walkIndex = new Map(candidates.map((c, i) => [c.relPath, i]));
   for (const i of order) {
@@ -230,11 +255,19 @@ export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOption
   return scan;
 }
 
+/** A scan without its files' texts, only their number: what the training process tells the editor of its reading. */
+export type ScanFigures = Omit<WorkspaceScan, 'files'> & { files: { readonly length: number } };
+
+export function scanFigures(scan: ScanFigures): ScanFigures {
+  const { files, ...rest } = scan;
+  return { ...rest, files: { length: files.length } };
+}
+
 /**
  * One line for logs and the CLI, e.g.
  * "took 123 files (4.5 MB); skipped: 12 ignored, 3 binary, 40 file-cap (limit 20000 files)".
  */
-export function formatScanReport(scan: Omit<WorkspaceScan, 'files'> & { files: readonly unknown[] }): string {
+export function formatScanReport(scan: ScanFigures): string {
   const took = `took ${scan.files.length} ${scan.files.length === 1 ? 'file' : 'files'} (${formatBytes(scan.totalBytes)})`;
   const parts: string[] = [];
   for (const reason of SKIP_REASONS) {

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SkipReason } from '../../src/core/file-filters.js';
 import { sampleOrder } from '../../src/core/file-split.js';
-import { formatBytes, formatScanReport, readWorkspaceFiles, type WorkspaceScan } from '../../src/io/workspace-files.js';
+import { formatBytes, formatScanReport, readWorkspaceFiles, readWorkspaceFolders, type WorkspaceScan } from '../../src/io/workspace-files.js';
 
 /** Builds a tree from { relPath: contents }; a string is written as UTF-8. */
 function makeTree(files: Record<string, string | Uint8Array>): string {
@@ -308,4 +308,46 @@ test('formatScanReport and formatBytes', () => {
   assert.equal(formatBytes(1024), '1.0 KB');
   assert.equal(formatBytes(4.5 * 1024 * 1024), '4.5 MB');
   assert.equal(formatBytes(3 * 1024 ** 3), '3.0 GB');
+});
+
+test('readWorkspaceFolders: VS Code exclude globs leave out files and whole folders, as ignored, per folder', async (t) => {
+  const root = withTree(t, {
+    'notes/a.md': prose(20),
+    'notes/old/b.md': prose(20),
+    'archive/c.md': prose(20),
+    'archive/deep/d.md': prose(20),
+    'logs/e.log.md': prose(20),
+    'f.md': prose(20),
+  });
+  const scan = await readWorkspaceFolders([{ root, prefix: '', exclude: ['**/archive', 'notes/old/**', '**/*.log.md'] }], { ignoreCase: false });
+  assert.deepEqual(scan.files.map((f) => f.relPath), ['f.md', 'notes/a.md']);
+  // An excluded folder is counted once and never entered (its files are not even listed).
+  assert.deepEqual(skippedPaths(scan), { ignored: ['archive/', 'logs/e.log.md', 'notes/old/'] });
+});
+
+test('readWorkspaceFolders: several folders as one workspace: prefixed paths, each folder its own rules, one sample under the caps', async (t) => {
+  const files: Record<string, string> = { '.gitignore': 'private/\n', 'private/p.md': 'secret words\n', 'gen/x.md': prose(5) };
+  for (let i = 0; i < 30; i++) files[`n-${String(i).padStart(2, '0')}.md`] = `note ${i}\n`;
+  const first = withTree(t, files);
+  const second = withTree(t, { 'private/q.md': 'not ignored here\n', 'gen/y.md': prose(5), ...Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`m-${String(i).padStart(2, '0')}.md`, `memo ${i}\n`])) });
+  const folders = [
+    { root: first, prefix: 'one/', exclude: ['gen'] },
+    { root: second, prefix: 'two/' },
+  ];
+  const all = await readWorkspaceFolders(folders);
+  const paths = all.files.map((f) => f.relPath);
+  assert.ok(paths.includes('two/private/q.md'), 'the first folder\'s .gitignore has no say in the second');
+  assert.ok(paths.includes('two/gen/y.md'), 'nor its exclude globs');
+  assert.ok(!paths.some((p) => p.startsWith('one/private/') || p.startsWith('one/gen/')));
+  assert.deepEqual(skippedPaths(all), { ignored: ['one/gen/', 'one/private/'] });
+  // Listed by folder, then in walk order.
+  assert.deepEqual(paths, [...paths.filter((p) => p.startsWith('one/')).sort(), ...paths.filter((p) => p.startsWith('two/')).sort()]);
+  assert.equal(all.root, `${first}, ${second}`);
+
+  // Under a cap, one sample over both folders' (prefixed) paths.
+  const capped = await readWorkspaceFolders(folders, { maxFiles: 10 });
+  const expected = inSampleOrder(paths).slice(0, 10);
+  assert.deepEqual(new Set(capped.files.map((f) => f.relPath)), new Set(expected));
+  const fromEach = new Set(capped.files.map((f) => f.relPath.split('/')[0]));
+  assert.equal(fromEach.size, 2, 'both folders are represented');
 });
