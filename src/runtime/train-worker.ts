@@ -3,7 +3,8 @@
 // to the parent as messages; a 'cancel' message stops the loop between steps. When asked, it first trains
 // the n-gram companion (seconds) and posts it, so that the caller can serve it while the LSTM trains.
 // Given texts instead of ids ('prepare'), it tokenises them and builds the vocabulary, posts it
-// ('prepared'), and trains on the plan the parent answers with ('plan').
+// ('prepared'), and trains on the plan the parent answers with ('plan'). Given workspace folders ('read'),
+// it reads them first (io/workspace-files.ts), posting its progress and then what it read.
 //
 // Asked to (the plan's `save`), it saves the model it trained itself, atomically, with the vocabulary it
 // built and the n-gram companion from its hand-over file: the editor then never holds the model's bytes.
@@ -19,12 +20,14 @@ import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { Vocabulary } from '../core/vocabulary.js';
+import { splitByFile } from '../core/file-split.js';
 import { exportTrainedModel } from '../io/export-model.js';
+import { readWorkspaceFolders, scanFigures } from '../io/workspace-files.js';
 import { writeHandover } from '../io/handover-file.js';
 import { lowerOwnProcessPriority, lowerThreadPriority } from '../io/thread-priority.js';
 import { TrainRunner } from './train-runner.js';
 import { workerPort } from './worker-channel.js';
-import type { CompanionHandover, CompanionOutput, ParentToWorker, PreparedTexts, SavedRunOutput, SavePlan, TextsInput, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
+import type { CompanionHandover, CompanionOutput, FoldersInput, ParentToWorker, PreparedTexts, SavedRunOutput, SavePlan, TextsInput, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
 
 /** The parent's end: a worker thread's port, or a child process's IPC channel (worker-channel.ts). */
 const port = workerPort<WorkerToParent, ParentToWorker>();
@@ -98,8 +101,41 @@ async function prepare(texts: TextsInput): Promise<PreparedTexts> {
     return lengths.map((n) => decoder.decode(texts.bytes.subarray(at, (at += n))));
   };
   const trainBytes = texts.trainLengths.reduce((a, b) => a + b, 0);
-  const trainTexts = decode(texts.trainLengths, 0);
-  const validTexts = decode(texts.validLengths, trainBytes);
+  return prepareTexts(decode(texts.trainLengths, 0), decode(texts.validLengths, trainBytes), texts);
+}
+
+/** Reading progress posted at most this often. */
+const READING_PROGRESS_MS = 200;
+
+/**
+ * Reads the workspace's folders (what Train on Workspace did through VS Code on the editor's thread),
+ * posts what it read ('read'), splits the files and prepares them.
+ */
+async function readAndPrepare(input: FoldersInput): Promise<PreparedTexts> {
+  let lastPosted = performance.now();
+  const scan = await readWorkspaceFolders(input.folders, {
+    ...input.limits,
+    signal: abort.signal,
+    onProgress: ({ taken, skipped, totalBytes }) => {
+      const now = performance.now();
+      if (now - lastPosted < READING_PROGRESS_MS) return;
+      lastPosted = now;
+      port.postMessage({ type: 'reading', progress: { taken, skipped, totalBytes } } satisfies WorkerToParent);
+    },
+  });
+  port.postMessage({ type: 'read', scan: scanFigures(scan) } satisfies WorkerToParent);
+  // (The caller refuses such a workspace with the scan's report as soon as it has it.)
+  if (scan.files.length < 2) throw new Error(`found ${scan.files.length} text files; at least two are needed`);
+  const { train, valid } = splitByFile(scan.files, input.validFraction);
+  scan.files.length = 0;
+  return prepareTexts(
+    train.map((f) => f.text),
+    valid.map((f) => f.text),
+    input,
+  );
+}
+
+async function prepareTexts(trainTexts: string[], validTexts: string[], texts: Omit<TextsInput, 'bytes' | 'trainLengths' | 'validLengths'>): Promise<PreparedTexts> {
   // Breaks for the worker's event loop, so that a 'cancel' message is heard during the passes.
   const pace = pacer(100);
   const enc = {
@@ -140,12 +176,12 @@ port.onMessage((m) => {
     return;
   }
   // Before anything starts threads of its own (onnxruntime's inherit the priority).
-  if ((m.type === 'prepare' || m.type === 'start') && m.options?.background) {
+  if ((m.type === 'prepare' || m.type === 'read' || m.type === 'start') && m.options?.background) {
     if (port.inChildProcess) lowerOwnProcessPriority();
     else lowerThreadPriority();
   }
-  if (m.type === 'prepare') {
-    prepare(m.texts).then(
+  if (m.type === 'prepare' || m.type === 'read') {
+    (m.type === 'prepare' ? prepare(m.texts) : readAndPrepare(m.folders)).then(
       (p) => port.postMessage({ type: 'prepared', prepared: p } satisfies WorkerToParent),
       (e: unknown) => settle(Promise.reject(e)),
     );

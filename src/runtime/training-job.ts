@@ -6,11 +6,14 @@ import { yieldToEventLoop } from '../core/event-loop.js';
 import { removeHandover } from '../io/handover-file.js';
 import { BACKGROUND_NICE } from '../io/thread-priority.js';
 import type { TrainEvent } from '../core/trainer.js';
+import type { ScanFigures } from '../io/workspace-files.js';
 import type {
   CompanionHandover,
   CompanionOutput,
   ParentToWorker,
+  FoldersInput,
   PreparedTexts,
+  ReadingProgress,
   SavedRunOutput,
   TextsInput,
   TrainJobInput,
@@ -69,7 +72,7 @@ export function startTraining(
   onNgram: (ngram: CompanionOutput | CompanionHandover) => void = () => {},
 ): TrainingJob {
   const transfer = [input.train.buffer, input.valid.buffer, ...(input.test ? [input.test.buffer] : [])] as ArrayBuffer[];
-  return launch<TrainJobOutput>({ type: 'start', input }, transfer, onEvent, onNgram);
+  return launch<TrainJobOutput>({ type: 'start', input }, transfer, { onEvent, onNgram });
 }
 
 /**
@@ -77,8 +80,7 @@ export function startTraining(
  * the caller's thread), then `onPrepared` decides what to train on them (and whether the worker saves the
  * model: TrainPlan.save), or throws to end the run with its error (`result` rejects with it).
  * `texts.bytes` is transferred to a worker thread (the caller's copy becomes unusable); a child process
- * (`isolation: 'process'`, what the editor uses) gets a copy, in pieces. `onSaving`: the worker has trained
- * and is saving the model.
+ * (`isolation: 'process'`) gets a copy, in pieces. `onSaving`: the worker has trained and is saving the model.
  */
 export function startTrainingOnTexts(
   texts: TextsInput,
@@ -88,27 +90,56 @@ export function startTrainingOnTexts(
   options: WorkerOptions & { isolation?: Isolation; onSaving?: () => void } = {},
 ): TrainingJob<TrainJobOutput | SavedRunOutput> {
   const { isolation, onSaving, ...workerOptions } = options;
-  return launch<TrainJobOutput | SavedRunOutput>(
-    { type: 'prepare', texts, options: workerOptions },
-    [texts.bytes.buffer as ArrayBuffer],
+  return launch<TrainJobOutput | SavedRunOutput>({ type: 'prepare', texts, options: workerOptions }, [texts.bytes.buffer as ArrayBuffer], {
     onEvent,
     onNgram,
     onPrepared,
-    isolation,
-    onSaving,
-  );
+    ...(onSaving ? { onSaving } : {}),
+  }, isolation);
+}
+
+/** What a run on folders tells its caller, besides what every run does. */
+export interface FolderRunHandlers {
+  /** Reading progress, a few times a second. */
+  onReading?: (p: ReadingProgress) => void;
+  /** The folders are read: what was taken and skipped. Throw to end the run with that error. */
+  onRead: (scan: ScanFigures) => void;
+  onPrepared: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan;
+  onEvent?: (e: TrainEvent) => void;
+  onNgram?: (ngram: CompanionOutput | CompanionHandover) => void;
+  onSaving?: () => void;
+}
+
+/**
+ * Training on workspace folders that the worker reads itself (FoldersInput), in a child process: the
+ * caller's thread sees only messages, from the listing on. Otherwise as startTrainingOnTexts.
+ */
+export function startTrainingOnFolders(
+  folders: FoldersInput,
+  handlers: FolderRunHandlers,
+  options: WorkerOptions & { isolation?: Isolation } = {},
+): TrainingJob<TrainJobOutput | SavedRunOutput> {
+  const { isolation = 'process', ...workerOptions } = options;
+  return launch<TrainJobOutput | SavedRunOutput>({ type: 'read', folders, options: workerOptions }, [], handlers, isolation);
+}
+
+interface Handlers {
+  onEvent?: (e: TrainEvent) => void;
+  onNgram?: (ngram: CompanionOutput | CompanionHandover) => void;
+  onPrepared?: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan;
+  onSaving?: () => void;
+  onReading?: (p: ReadingProgress) => void;
+  onRead?: (scan: ScanFigures) => void;
 }
 
 function launch<R extends TrainJobOutput | SavedRunOutput>(
   first: ParentToWorker,
   transfer: ArrayBuffer[],
-  onEvent: (e: TrainEvent) => void,
-  onNgram: (ngram: CompanionOutput | CompanionHandover) => void,
-  onPrepared?: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
+  handlers: Handlers,
   isolation: Isolation = 'thread',
-  onSaving: () => void = () => {},
 ): TrainingJob<R> {
-  const background = (first.type === 'start' || first.type === 'prepare') && first.options?.background;
+  const { onEvent = () => {}, onNgram = () => {}, onPrepared, onSaving = () => {}, onReading = () => {}, onRead = () => {} } = handlers;
+  const background = first.type !== 'plan' && first.type !== 'cancel' && first.options?.background;
   const worker = openWorker<ParentToWorker, WorkerToParent>(workerScriptPath(), isolation, background ? { nice: BACKGROUND_NICE } : {});
   let cancelled = false;
   let settled = false;
@@ -133,8 +164,26 @@ function launch<R extends TrainJobOutput | SavedRunOutput>(
       f();
       void endWithin(EXIT_GRACE_MS); // the worker closes its port after its last message
     };
+    /** Ends the run with the caller's error (the worker is told to stop and ends by itself). */
+    const refuse = (e: unknown) => {
+      cancelled = true;
+      send({ type: 'cancel' });
+      finish(() => reject(e));
+    };
     worker.onMessage((m) => {
-      if (m.type === 'prepared') {
+      if (settled) {
+        // Ended (refused, failed): nothing more reaches the caller, and a late hand-over file is removed.
+        if (m.type === 'ngram' && 'file' in m.ngram) void removeHandover(m.ngram.file);
+        return;
+      }
+      if (m.type === 'reading') onReading(m.progress);
+      else if (m.type === 'read') {
+        try {
+          onRead(m.scan);
+        } catch (e) {
+          refuse(e);
+        }
+      } else if (m.type === 'prepared') {
         // The caller's decision; its error ends the run (the worker is told to stop and ends by itself).
         Promise.resolve()
           .then(() => {
@@ -145,11 +194,7 @@ function launch<R extends TrainJobOutput | SavedRunOutput>(
             (plan) => {
               if (!cancelled) send({ type: 'plan', plan });
             },
-            (e: unknown) => {
-              cancelled = true;
-              send({ type: 'cancel' });
-              finish(() => reject(e));
-            },
+            (e: unknown) => refuse(e),
           );
       } else if (m.type === 'event') onEvent(m.event);
       else if (m.type === 'saving') onSaving();

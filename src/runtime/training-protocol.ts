@@ -7,6 +7,8 @@ import type { CompanionFigures, CompanionPlan } from '../core/ngram/companion.js
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { TrainEvent, TrainOptions, TrainResult } from '../core/trainer.js';
 import type { VocabularyBuildOptions, VocabularyJSON } from '../core/vocabulary.js';
+import type { ScanLimits } from '../core/file-filters.js';
+import type { FolderToRead, ScanFigures } from '../io/workspace-files.js';
 
 /**
  * Texts to prepare in the worker, instead of ids: the files' UTF-8 bytes packed in one buffer (it is
@@ -23,6 +25,25 @@ export interface TextsInput {
   vocab: VocabularyBuildOptions;
   /** Validation tokens kept at most, in whole files (capTokens). */
   maxValidTokens: number;
+}
+
+/**
+ * Workspace folders for the worker to read itself (a child process; io/workspace-files.ts's walk with the
+ * folders' exclude globs), then prepare as TextsInput: none of the listing, reading or decoding runs on the
+ * caller's thread. The files are split into training and validation files there (splitByFile).
+ */
+export interface FoldersInput extends Omit<TextsInput, 'bytes' | 'trainLengths' | 'validLengths'> {
+  folders: FolderToRead[];
+  limits: Pick<ScanLimits, 'maxFiles' | 'maxTotalBytes'>;
+  /** Files held out for validation (splitByFile). */
+  validFraction: number;
+}
+
+/** Reading progress, a few times a second. */
+export interface ReadingProgress {
+  taken: number;
+  skipped: number;
+  totalBytes: number;
 }
 
 /** What the worker made of the texts. */
@@ -103,6 +124,9 @@ export type SavedRunOutput = Omit<TrainJobOutput, 'params'> & {
 };
 
 export type WorkerToParent =
+  | { type: 'reading'; progress: ReadingProgress }
+  /** The folders are read (FoldersInput); the vocabulary comes next. */
+  | { type: 'read'; scan: ScanFigures }
   | { type: 'prepared'; prepared: PreparedTexts }
   | { type: 'event'; event: TrainEvent }
   | { type: 'ngram'; ngram: CompanionOutput | CompanionHandover }
@@ -114,5 +138,6 @@ export type WorkerToParent =
 export type ParentToWorker =
   | { type: 'start'; input: TrainJobInput; options?: WorkerOptions }
   | { type: 'prepare'; texts: TextsInput; options?: WorkerOptions }
+  | { type: 'read'; folders: FoldersInput; options?: WorkerOptions }
   | { type: 'plan'; plan: TrainPlan }
   | { type: 'cancel' };

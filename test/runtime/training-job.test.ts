@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
@@ -12,8 +12,10 @@ import { mulberry32 } from '../../src/core/random.js';
 import type { TrainEvent, TrainOptions } from '../../src/core/trainer.js';
 import { createSession } from '../../src/runtime/ort-session.js';
 import { launcherPid } from '../../src/runtime/process-launcher.js';
-import { startTraining, startTrainingOnTexts, TrainingCancelled } from '../../src/runtime/training-job.js';
-import type { CompanionHandover, CompanionOutput, PreparedTexts, SavedRunOutput, TrainJobOutput } from '../../src/runtime/training-protocol.js';
+import { startTraining, startTrainingOnFolders, startTrainingOnTexts, TrainingCancelled } from '../../src/runtime/training-job.js';
+import type { CompanionHandover, CompanionOutput, PreparedTexts, ReadingProgress, SavedRunOutput, TrainJobOutput } from '../../src/runtime/training-protocol.js';
+import { splitByFile } from '../../src/core/file-split.js';
+import { readWorkspaceFolders, scanFigures, type ScanFigures } from '../../src/io/workspace-files.js';
 import { startTokenId } from '../../src/core/evaluation.js';
 import { countTextTokens, encodeTexts } from '../../src/core/text-encoding.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
@@ -546,4 +548,114 @@ test('a run cancelled while the worker saves keeps the previous model or commits
     }
   }
   assert.ok(outcomes.includes('cancelled'), `a cancel at the start of the save stops it: ${outcomes.join(', ')}`);
+});
+
+/** Folders of story files on disk for startTrainingOnFolders; removed after the test. */
+function storyFolders(t: { after: (fn: () => void) => void }, trees: Record<string, string>[]): string[] {
+  return trees.map((files) => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'nextword-folders-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    for (const [rel, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      writeFileSync(path.join(root, rel), text);
+    }
+    return root;
+  });
+}
+
+const folderPrep = { tokenizer: 'text' as const, vocab: { maxSize: 50, minCount: 1 }, maxValidTokens: 250_000 };
+
+test('on folders, the child process reads them itself (exclude globs, each folder\'s rules), reports what it read, and prepares what the texts path would', async (t) => {
+  const [first, second] = storyFolders(t, [
+    { 'a.md': storyFile(31, 60), 'b/c.md': storyFile(32, 40), 'archive/old.md': 'zanzibarine '.repeat(30), '.gitignore': 'private/\n', 'private/p.md': 'quorvex '.repeat(30) },
+    { 'd.md': storyFile(33, 50), 'e.md': storyFile(34, 30), 'gen/g.md': 'plinthody '.repeat(30) },
+  ]);
+  const folders = [
+    { root: first!, prefix: 'one/', exclude: ['**/archive'] },
+    { root: second!, prefix: 'two/', exclude: ['gen/**'] },
+  ];
+  // What this thread's walk and split give, prepared through the texts path.
+  const expectedScan = await readWorkspaceFolders(folders);
+  const { train, valid } = splitByFile(expectedScan.files, 0.25);
+  const viaTexts: PreparedTexts[] = [];
+  const plan = (prepared: PreparedTexts) => {
+    const vocab = Vocabulary.fromJSON(prepared.vocab);
+    return { cfg: { ...cfg, vocab: vocab.size }, options: { ...options, epochs: 1 }, threads: 1 };
+  };
+  await startTrainingOnTexts(packedTexts(train.map((f) => f.text), valid.map((f) => f.text)), (p) => (viaTexts.push(p), plan(p))).result;
+
+  const order: string[] = [];
+  let scan: ScanFigures | undefined;
+  let prepared: PreparedTexts | undefined;
+  const r = await startTrainingOnFolders(
+    { ...folderPrep, folders, limits: { maxFiles: 100, maxTotalBytes: 1 << 20 }, validFraction: 0.25 },
+    {
+      onRead: (s) => {
+        order.push('read');
+        scan = s;
+      },
+      onPrepared: (p) => {
+        order.push('prepared');
+        prepared = p;
+        return plan(p);
+      },
+      onEvent: (e) => {
+        if (order.at(-1) !== 'event') order.push('event');
+        assert.ok(e);
+      },
+    },
+  ).result;
+  assert.deepEqual(order, ['read', 'prepared', 'event']);
+  assert.ok(scan);
+  assert.equal(scan.files.length, 5, 'a.md, b/c.md, .gitignore, d.md, e.md');
+  assert.deepEqual(scan, scanFigures({ ...expectedScan, limits: { ...expectedScan.limits, maxFiles: 100, maxTotalBytes: 1 << 20 } }));
+  assert.deepEqual([...scan.skipped.keys()].sort(), ['ignored']);
+  assert.deepEqual(scan.skipped.get('ignored')!.examples, ['one/archive/', 'one/private/', 'two/gen/']);
+  assert.deepEqual(prepared, viaTexts[0], 'the same vocabulary and token counts as the texts path');
+  const words = prepared!.vocab.words.join(' ');
+  for (const w of ['zanzibarine', 'quorvex', 'plinthody']) assert.ok(!words.includes(w), `"${w}" (excluded) was not read`);
+  assert.ok(Number.isFinite(r.bestValidPpl));
+});
+
+test('on folders, an error thrown by the caller on what was read ends the run before any vocabulary', async (t) => {
+  const [root] = storyFolders(t, [{ 'only.md': storyFile(35, 10) }]);
+  class Refused extends Error {}
+  let seen: ScanFigures | undefined;
+  const job = startTrainingOnFolders(
+    { ...folderPrep, folders: [{ root: root!, prefix: '' }], limits: { maxFiles: 10, maxTotalBytes: 1 << 20 }, validFraction: 0.1 },
+    {
+      onRead: (s) => {
+        seen = s;
+        throw new Refused(`only ${s.files.length} file`);
+      },
+      onPrepared: () => assert.fail('no plan is asked for'),
+    },
+  );
+  await assert.rejects(job.result, Refused);
+  assert.equal(seen?.files.length, 1);
+});
+
+test('on folders, reading progress comes while the child process walks, and a cancel stops the walk', async (t) => {
+  const files: Record<string, string> = {};
+  for (let d = 0; d < 100; d++) for (let f = 0; f < 60; f++) files[`d${d}/f${f}.md`] = `line ${d} ${f}\n`;
+  const [root] = storyFolders(t, [files]);
+  const input = { ...folderPrep, folders: [{ root: root!, prefix: '' }], limits: { maxFiles: 100_000, maxTotalBytes: 1 << 30 }, validFraction: 0.1 };
+  // Cancelled as the walk starts: it never completes.
+  const early = startTrainingOnFolders(input, { onRead: () => assert.fail('the walk was cancelled'), onPrepared: () => assert.fail('no plan') });
+  setImmediate(() => early.cancel());
+  await assert.rejects(early.result, TrainingCancelled);
+  // Cancelled at its first progress report, which comes before the walk's end.
+  const progress: ReadingProgress[] = [];
+  let read = false;
+  const job = startTrainingOnFolders(input, {
+    onReading: (p) => {
+      progress.push(p);
+      job.cancel();
+    },
+    onRead: () => (read = true),
+    onPrepared: () => assert.fail('no plan'),
+  });
+  await assert.rejects(job.result, TrainingCancelled);
+  assert.ok(progress.length >= 1 && !read, `progress ${JSON.stringify(progress)} before the walk ended (${read ? 'it ended' : 'it did not'})`);
+  assert.ok(progress[0]!.taken + progress[0]!.skipped < 6000);
 });
