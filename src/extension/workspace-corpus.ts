@@ -1,4 +1,6 @@
-// Reads the training text of a (multi-root) workspace through VS Code: `workspace.findFiles` lists the
+// Reads the training text of a (multi-root) workspace through VS Code, for the workspaces the training
+// process cannot read from the disk itself (remote or virtual folders; a workspace on this machine's disk
+// is read by the training process, io/workspace-files.ts, with the same decisions): `workspace.findFiles` lists the
 // candidates (with files.exclude, search.exclude, nextword.exclude and the default excluded folders as its
 // exclude glob; a large folder in replies of bounded size, chunked-listing.ts), `.gitignore` files found the
 // same way decide with git's precedence, and every file is judged by the same rules as `nextword train`
@@ -21,7 +23,7 @@ import {
 } from '../core/file-filters.js';
 import { pacer } from '../core/event-loop.js';
 import { orderByKeysPaced, SAMPLE_SEED, splitKey } from '../core/file-split.js';
-import type { SkipTally, WorkspaceScan } from '../io/workspace-files.js';
+import type { FolderToRead, SkipTally, WorkspaceScan } from '../io/workspace-files.js';
 import { listInChunks } from './chunked-listing.js';
 import { excludePatternsFor } from './config.js';
 import { excludeGlob } from './exclude-glob.js';
@@ -58,6 +60,19 @@ export interface CorpusFile {
 
 /** The CLI walker's result with bytes for texts, so `formatScanReport` describes both. relPaths of a multi-root workspace start with the folder's name. */
 export type WorkspaceCorpus = Omit<WorkspaceScan, 'files'> & { files: CorpusFile[] };
+
+/**
+ * The folders as the training process reads them from the disk (io/workspace-files.ts), each with its
+ * exclude settings; undefined when one is not on this machine's disk (a remote or virtual folder: read
+ * with readWorkspaceCorpus then). relPaths of a multi-root workspace start with the folder's name.
+ */
+export function foldersOnDisk(folders: readonly vscode.WorkspaceFolder[]): FolderToRead[] | undefined {
+  if (!folders.every((f) => f.uri.scheme === 'file')) return undefined;
+  return folders.map((folder) => {
+    const patterns = excludePatternsFor(folder);
+    return { root: folder.uri.fsPath, prefix: folders.length > 1 ? `${folder.name}/` : '', exclude: [...patterns.settings, ...patterns.nextword] };
+  });
+}
 
 /** Raised when the token is cancelled. */
 export class CorpusCancelled extends Error {

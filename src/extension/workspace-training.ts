@@ -1,8 +1,10 @@
-// "Nextword: Train on Workspace": read the workspace (workspace-corpus.ts), hand the files' bytes to a
-// training process (runtime/training-job.ts) that builds the vocabulary and trains, under a cancellable
-// progress notification, write the model atomically under the workspace's storage, and switch to it. The
-// CLI's `nextword train` is the same flow (src/cli/train-command.ts); only the reading, where the
-// vocabulary is built (the CLI has no event loop to keep free) and the progress display differ.
+// "Nextword: Train on Workspace": a training process (runtime/training-job.ts) reads the workspace (its
+// folders on this machine's disk, with the exclude settings they have here: io/workspace-files.ts; other
+// folders are read through VS Code on this thread, workspace-corpus.ts, and their bytes handed over),
+// builds the vocabulary and trains, under a cancellable progress notification; it writes the model
+// atomically under the workspace's storage, and the editor switches to it. The CLI's `nextword train` is
+// the same flow (src/cli/train-command.ts); only where the reading and the vocabulary run (the CLI has no
+// event loop to keep free) and the progress display differ.
 //
 // The worker first trains the n-gram companion (core/ngram/companion.ts; seconds): unless the workspace
 // already has a model trained on it, that n-gram model serves completions and the status bar at once, from
@@ -23,8 +25,9 @@ import { MAX_VALID_TOKENS } from '../core/text-encoding.js';
 import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { removeHandover } from '../io/handover-file.js';
-import { formatScanReport } from '../io/workspace-files.js';
-import { startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
+import type { ScanLimits } from '../core/file-filters.js';
+import { formatScanReport, scanFigures, type FolderToRead, type ScanFigures } from '../io/workspace-files.js';
+import { startTrainingOnFolders, startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
 import { RemoteNgramServing } from '../runtime/remote-ngram.js';
 import type { CompanionHandover, CompanionOutput, PreparedTexts, SavedRunOutput, TextsInput, TrainJobOutput, TrainPlan } from '../runtime/training-protocol.js';
 import type { NextwordConfig } from './config.js';
@@ -32,7 +35,7 @@ import { duration, exactPerplexity, megabytes, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
 import type { TrainingProgress } from './status.js';
 import { resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
-import { CorpusCancelled, readWorkspaceCorpus, type CorpusFile } from './workspace-corpus.js';
+import { CorpusCancelled, foldersOnDisk, readWorkspaceCorpus, type CorpusFile, type CorpusProgress } from './workspace-corpus.js';
 
 export interface WorkspaceTrainerDeps {
   log: vscode.LogOutputChannel;
@@ -192,36 +195,37 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const token = run.cancel.token;
     const t0 = performance.now();
 
-    // 1. Read.
+    // 1. Read: folders on this machine's disk by the training process itself (from the listing on, nothing
+    // of it runs on this thread: findFiles started `rg` from it and its replies made collections here);
+    // others (remote, virtual) through VS Code here, their bytes then handed to the training process.
     notification.report({ message: 'Reading the workspace…' });
-    const corpus = await readWorkspaceCorpus(folders, {
-      limits: { maxFiles: config.training.maxFiles, maxTotalBytes: Math.round(config.training.maxMegabytes * 1024 * 1024) },
-      token,
-      log: (line) => log.info(`training: ${line}`),
-      debug: (line) => log.debug(`training: ${line}`),
-      onProgress: (p) => {
-        notification.report({ message: `Reading the workspace: ${thousands(p.taken)} files (${megabytes(p.totalBytes)})` });
-        this.setProgress({ phase: 'reading', files: p.taken });
-      },
-    });
-    const report = formatScanReport(corpus);
-    log.info(`training: ${report}`);
-    if (corpus.files.length < 2) {
-      throw new Refusal(
-        `found ${corpus.files.length === 0 ? 'no text files' : 'only one text file'} to train on; at least two are needed (one is held out to measure the model). ${report}`,
-      );
-    }
-
-    // 2. Vocabulary, then ids, in the training worker (core/text-encoding.ts's two passes: 4 bytes a
-    // token, never a string each): tokenising 50 MB took seconds of the extension host's thread in pieces,
-    // and its garbage collector longer pauses. Here the files are only packed into one buffer for it.
-    this.setProgress({ phase: 'vocabulary' });
-    notification.report({ message: `Building the vocabulary from ${thousands(corpus.files.length)} files…` });
-    const { train: trainFiles, valid: validFiles } = splitByFile(corpus.files, s.validFraction);
-    const texts = await packTexts(trainFiles, validFiles, token);
-    const fileCount = corpus.files.length;
-    // The files are not needed any more: let them go before the long part.
-    corpus.files.length = trainFiles.length = validFiles.length = 0;
+    const limits = { maxFiles: config.training.maxFiles, maxTotalBytes: Math.round(config.training.maxMegabytes * 1024 * 1024) };
+    let report = '';
+    let fileCount = 0;
+    const onReading = (p: CorpusProgress) => {
+      notification.report({ message: `Reading the workspace: ${thousands(p.taken)} files (${megabytes(p.totalBytes)})` });
+      this.setProgress({ phase: 'reading', files: p.taken });
+    };
+    /** What was read: logged; refused below two files; then the vocabulary (in the worker). */
+    const onRead = (scan: ScanFigures) => {
+      report = formatScanReport(scan);
+      fileCount = scan.files.length;
+      log.info(`training: ${report}`);
+      if (fileCount < 2) {
+        throw new Refusal(
+          `found ${fileCount === 0 ? 'no text files' : 'only one text file'} to train on; at least two are needed (one is held out to measure the model). ${report}`,
+        );
+      }
+      // 2. Vocabulary, then ids, in the training worker (core/text-encoding.ts's two passes: 4 bytes a
+      // token, never a string each).
+      this.setProgress({ phase: 'vocabulary' });
+      notification.report({ message: `Building the vocabulary from ${thousands(fileCount)} files…` });
+    };
+    const onDisk = foldersOnDisk(folders);
+    for (const f of onDisk ?? []) log.debug(`training: ${f.root}: excluded by the settings: ${f.exclude?.join(', ') || 'nothing'}`);
+    const source: { folders: FolderToRead[] } | { texts: Pick<TextsInput, 'bytes' | 'trainLengths' | 'validLengths'> } = onDisk
+      ? { folders: onDisk }
+      : { texts: await readThroughEditor(folders, limits, s.validFraction, token, log, onReading, onRead) };
     const threads = trainingThreads(config.training.threads, os.availableParallelism());
     if (token.isCancellationRequested) throw new TrainingCancelled();
 
@@ -330,25 +334,24 @@ export class WorkspaceTrainer implements vscode.Disposable {
           if (!token.isCancellationRequested && this.run === run && !run.trained) log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`);
         });
     };
-    const job = startTrainingOnTexts(
-      { ...texts, tokenizer: s.tokenizer, vocab: { maxSize: s.vocab, minCount: s.minCount }, maxValidTokens: MAX_VALID_TOKENS },
-      onPrepared,
-      onEvent,
-      onNgram,
-      // The editor comes first: on a busy machine training takes the cores it leaves; and in a process of
-      // its own, its large allocations never make the extension host's thread wait (worker-channel.ts).
-      {
-        background: true,
-        isolation: 'process',
-        onSaving: () => {
-          // 4. Save (in the worker). Cancelling still works until the save commits (the previous model
-          // stays); after that the new model is on disk, and it is the one used.
-          run.trained = true;
-          this.setProgress({ phase: 'saving' });
-          notification.report({ message: 'Saving the model…' });
-        },
-      },
-    );
+    const onSaving = () => {
+      // 4. Save (in the worker). Cancelling still works until the save commits (the previous model
+      // stays); after that the new model is on disk, and it is the one used.
+      run.trained = true;
+      this.setProgress({ phase: 'saving' });
+      notification.report({ message: 'Saving the model…' });
+    };
+    const prepare = { tokenizer: s.tokenizer, vocab: { maxSize: s.vocab, minCount: s.minCount }, maxValidTokens: MAX_VALID_TOKENS };
+    // The editor comes first: on a busy machine training takes the cores it leaves; and in a process of its
+    // own, its large allocations never make the extension host's thread wait (worker-channel.ts).
+    const job =
+      'folders' in source
+        ? startTrainingOnFolders(
+            { ...prepare, folders: source.folders, limits, validFraction: s.validFraction },
+            { onReading, onRead, onPrepared, onEvent, onNgram, onSaving },
+            { background: true },
+          )
+        : startTrainingOnTexts({ ...source.texts, ...prepare }, onPrepared, onEvent, onNgram, { background: true, isolation: 'process', onSaving });
     run.job = job;
     const stop = token.onCancellationRequested(() => job.cancel());
     let result;
@@ -381,6 +384,34 @@ export class WorkspaceTrainer implements vscode.Disposable {
     this.progressState = p;
     this.changed.fire(p);
   }
+}
+
+/**
+ * A workspace whose folders are not all on this machine's disk (remote, virtual): read through VS Code here
+ * (workspace-corpus.ts), split, and packed into one buffer for the training process.
+ */
+async function readThroughEditor(
+  folders: readonly vscode.WorkspaceFolder[],
+  limits: Pick<ScanLimits, 'maxFiles' | 'maxTotalBytes'>,
+  validFraction: number,
+  token: vscode.CancellationToken,
+  log: vscode.LogOutputChannel,
+  onReading: (p: CorpusProgress) => void,
+  onRead: (scan: ScanFigures) => void,
+): Promise<Pick<TextsInput, 'bytes' | 'trainLengths' | 'validLengths'>> {
+  const corpus = await readWorkspaceCorpus(folders, {
+    limits,
+    token,
+    log: (line) => log.info(`training: ${line}`),
+    debug: (line) => log.debug(`training: ${line}`),
+    onProgress: onReading,
+  });
+  onRead(scanFigures(corpus));
+  const { train, valid } = splitByFile(corpus.files, validFraction);
+  const texts = await packTexts(train, valid, token);
+  // The files are not needed any more: let them go before the long part.
+  corpus.files.length = train.length = valid.length = 0;
+  return texts;
 }
 
 /**

@@ -13,8 +13,11 @@ export const WORKSPACE_WORD = 'zorbulent';
 export const IGNORED_WORD = 'vantraxic';
 /** The word of the multi-root workspace's second folder (test/fixtures/e2e-second-folder). */
 export const SECOND_FOLDER_WORD = 'quillamber';
-/** Words of the second folder's git-ignored file and of its `.env` secret: no model may learn them. */
-export const SECOND_FOLDER_EXCLUDED_WORDS = ['morvatic', 'plumbodyne'];
+/**
+ * Words no model may learn, of the second folder's git-ignored file, its `.env` secret, and files its own
+ * settings exclude (.vscode/settings.json: files.exclude, search.exclude, nextword.exclude).
+ */
+export const SECOND_FOLDER_EXCLUDED_WORDS = ['morvatic', 'plumbodyne', 'glimbrosk', 'trevannic', 'sulvareth'];
 /** In the fixture this phrase is always followed by the workspace word. */
 export const WORD_PROMPT = 'At dawn the tide was ';
 

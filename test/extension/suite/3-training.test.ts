@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'mocha';
 import * as vscode from 'vscode';
+import { foldersOnDisk, readWorkspaceCorpus } from '../../../src/extension/workspace-corpus.js';
+import { readWorkspaceFolders } from '../../../src/io/workspace-files.js';
 import {
   acceptInlineCompletion, appendParagraph, expectPerplexityAsEval, hasDefaultModel, IGNORED_WORD, openAtEnd, recordMetrics,
   repoRoot, SECOND_FOLDER_EXCLUDED_WORDS, SECOND_FOLDER_WORD, settledModel, sleep, stats, waitFor, WORD_PROMPT, WORKSPACE_WORD,
@@ -115,6 +117,24 @@ describe('Train on Workspace', function () {
     for (const excluded of SECOND_FOLDER_EXCLUDED_WORDS) {
       assert.ok(!words.some((w) => w.includes(excluded)), `"${excluded}" (git-ignored or a secret in the second folder) must not be learnt`);
     }
+  });
+
+  it('reads from the disk in the training process exactly the files VS Code\'s own reader (for remote and virtual folders) takes', async () => {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const onDisk = foldersOnDisk(folders);
+    assert.ok(onDisk, 'the fixture folders are on this machine\'s disk');
+    const limits = { maxFiles: 20_000, maxTotalBytes: 50 * 1024 * 1024 };
+    const viaEditor = await readWorkspaceCorpus(folders, { limits, token: new vscode.CancellationTokenSource().token });
+    const fromDisk = await readWorkspaceFolders(onDisk, limits);
+    const paths = (files: readonly { relPath: string }[]) => files.map((f) => f.relPath).sort();
+    assert.deepEqual(paths(fromDisk.files), paths(viaEditor.files));
+    assert.equal(fromDisk.totalBytes, viaEditor.totalBytes);
+    // The settings' exclusions, seen by the disk reader (VS Code's findFiles never lists them at all).
+    const second = folders[1]!.name;
+    assert.deepEqual(
+      fromDisk.skipped.get('ignored')?.examples.filter((p) => p.startsWith(`${second}/`)).sort(),
+      [`${second}/archive/`, `${second}/drafts/`, `${second}/generated/`, `${second}/notes.tmp.md`],
+    );
   });
 
   it('then completes with the workspace\'s own word', async () => {
