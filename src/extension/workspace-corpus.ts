@@ -24,21 +24,15 @@ import {
 import { pacer } from '../core/event-loop.js';
 import { orderByKeysPaced, SAMPLE_SEED, splitKey } from '../core/file-split.js';
 import type { FolderToRead, SkipTally, WorkspaceScan } from '../io/workspace-files.js';
+import type { ReadingProgress } from '../runtime/training-protocol.js';
 import { listInChunks } from './chunked-listing.js';
 import { excludePatternsFor } from './config.js';
 import { excludeGlob } from './exclude-glob.js';
 
-export interface CorpusProgress {
-  /** Files taken so far. */
-  taken: number;
-  skipped: number;
-  totalBytes: number;
-}
-
 export interface ReadCorpusOptions {
   limits: Pick<ScanLimits, 'maxFiles' | 'maxTotalBytes'>;
   token: vscode.CancellationToken;
-  onProgress?: (p: CorpusProgress) => void;
+  onProgress?: (p: ReadingProgress) => void;
   /** Lines for the log (what was excluded and why). */
   log?: (line: string) => void;
   /** Details for the log at debug level. */

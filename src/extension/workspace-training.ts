@@ -29,13 +29,13 @@ import type { ScanLimits } from '../core/file-filters.js';
 import { formatScanReport, scanFigures, type FolderToRead, type ScanFigures } from '../io/workspace-files.js';
 import { startTrainingOnFolders, startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
 import { RemoteNgramServing } from '../runtime/remote-ngram.js';
-import type { CompanionHandover, CompanionOutput, PreparedTexts, SavedRunOutput, TextsInput, TrainJobOutput, TrainPlan } from '../runtime/training-protocol.js';
+import type { CompanionHandover, CompanionOutput, PreparedTexts, ReadingProgress, SavedRunOutput, TextsInput, TrainJobOutput, TrainPlan } from '../runtime/training-protocol.js';
 import type { NextwordConfig } from './config.js';
 import { duration, exactPerplexity, megabytes, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
 import type { TrainingProgress } from './status.js';
 import { resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
-import { CorpusCancelled, foldersOnDisk, readWorkspaceCorpus, type CorpusFile, type CorpusProgress } from './workspace-corpus.js';
+import { CorpusCancelled, foldersOnDisk, readWorkspaceCorpus, type CorpusFile } from './workspace-corpus.js';
 
 export interface WorkspaceTrainerDeps {
   log: vscode.LogOutputChannel;
@@ -202,7 +202,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const limits = { maxFiles: config.training.maxFiles, maxTotalBytes: Math.round(config.training.maxMegabytes * 1024 * 1024) };
     let report = '';
     let fileCount = 0;
-    const onReading = (p: CorpusProgress) => {
+    const onReading = (p: ReadingProgress) => {
       notification.report({ message: `Reading the workspace: ${thousands(p.taken)} files (${megabytes(p.totalBytes)})` });
       this.setProgress({ phase: 'reading', files: p.taken });
     };
@@ -396,7 +396,7 @@ async function readThroughEditor(
   validFraction: number,
   token: vscode.CancellationToken,
   log: vscode.LogOutputChannel,
-  onReading: (p: CorpusProgress) => void,
+  onReading: (p: ReadingProgress) => void,
   onRead: (scan: ScanFigures) => void,
 ): Promise<Pick<TextsInput, 'bytes' | 'trainLengths' | 'validLengths'>> {
   const corpus = await readWorkspaceCorpus(folders, {
