@@ -266,7 +266,7 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
       /** Gaps over 50 ms, by when they were seen (each sample resets the extension's loop histogram). */
       const stalls: { atS: number; phase: string | undefined; maxMs: number }[] = [];
       let worstMs = 0;
-      const completionWindows: { requests: number; shown: number; latency: { count: number; p50: number; max: number }; predict: { count: number; max: number } }[] = [];
+      const completionWindows: { requests: number; shown: number; latency: { count: number; p50: number; max: number }; predict: { count: number; max: number }; atS: number }[] = [];
       let peakRss = 0;
       let peakHeap = 0;
       let done = false;
@@ -281,7 +281,7 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
             completions: { requests: number; shown: number; latency: { count: number; p50: number; max: number }; predict: { count: number; max: number } };
           };
           // Completions answered by the n-gram model while the network trains (each window since the last reset).
-          if (s.model.origin === 'interim' && s.completions.requests > 0) completionWindows.push(s.completions);
+          if (s.model.origin === 'interim' && s.completions.requests > 0) completionWindows.push({ ...s.completions, atS: (Date.now() - t0) / 1000 });
           peakRss = Math.max(peakRss, s.memory.rss);
           peakHeap = Math.max(peakHeap, s.memory.heapUsed);
           const phase = s.training?.phase;
@@ -345,6 +345,11 @@ if (process.env.NEXTWORD_LOAD_TEST === '1') {
           medianOfWindowP50Ms: ((p50s) => p50s[Math.floor(p50s.length / 2)] ?? null)(
             completionWindows.filter((w) => w.latency.count > 0).map((w) => w.latency.p50).sort((a, b) => a - b),
           ),
+          /** When the window of the slowest request ended (the sampler's windows are 250 ms and its own latency). */
+          worstLatencyAtS: completionWindows.filter((w) => w.latency.count > 0).reduce<{ ms: number; atS: number | null }>(
+            (worst, w) => (w.latency.max > worst.ms ? { ms: w.latency.max, atS: w.atS } : worst),
+            { ms: 0, atS: null },
+          ).atS,
         },
         model: end.model,
       };
