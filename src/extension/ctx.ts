@@ -76,7 +76,7 @@ export class Ctx implements vscode.Disposable {
       scoringThreads: EDITOR_SCORING_THREADS,
     });
     this.trainer = new WorkspaceTrainer({ log, models: this.models, readConfig: () => this.config });
-    this.engine = new CompletionEngine({ getPredictor: () => this.predictor });
+    this.engine = new CompletionEngine({ getPredictor: () => this.predictor, waitForPredictor: (signal) => this.waitForPredictor(signal) });
     this.statusBar = new StatusBar({
       models: this.models,
       trainer: this.trainer,
@@ -264,6 +264,26 @@ export class Ctx implements vscode.Disposable {
   /** A sample of the event-loop sampler (ns, its period included) as the delay in ms. */
   private loopDelay(sampleNs: number): number {
     return Math.max(0, sampleNs / 1e6 - EVENT_LOOP_SAMPLE_MS);
+  }
+
+  /**
+   * The predictor once the model that is loading is ready (undefined when loading ends without one), or
+   * the current one at once; early when `signal` aborts. ctx's own listener attaches the model first (it
+   * was registered before any request could wait).
+   */
+  private waitForPredictor(signal: AbortSignal): Promise<CompletionPredictor | undefined> {
+    if (this.predictor || this.models.modelState.kind !== 'loading' || signal.aborted) return Promise.resolve(this.predictor);
+    return new Promise((resolve) => {
+      const done = () => {
+        changed.dispose();
+        signal.removeEventListener('abort', done);
+        resolve(this.predictor);
+      };
+      const changed = this.models.onDidChange((state) => {
+        if (state.kind !== 'loading') done();
+      });
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** A new model is loaded: a predictor over it, and the perplexity of the active file under it. */

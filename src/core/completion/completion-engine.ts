@@ -78,6 +78,13 @@ export type CompletionOutcome =
 export interface CompletionEngineDeps {
   /** The current model's predictor, or undefined while none is loaded. A new object means a new model. */
   getPredictor: () => CompletionPredictor | undefined;
+  /**
+   * While no model is loaded: resolves with the predictor once one is (undefined when none will be: no model
+   * could load), or early when the signal aborts. A request made meanwhile then waits for it instead of
+   * showing nothing: VS Code asks again only at the next key, so a user who paused as the editor started
+   * would see nothing until typing on. Without it, such a request is answered 'no-model' at once.
+   */
+  waitForPredictor?: (signal: AbortSignal) => Promise<CompletionPredictor | undefined>;
   /** Clock in ms for latencies and snoozing. Default performance.now(). */
   now?: () => number;
   /** Resolves after ms, or early when the signal aborts (it may also reject then). Default setTimeout. */
@@ -111,6 +118,8 @@ interface Ticket {
   forgotten: boolean;
   /** When the predictor was first called, for the predict latency. */
   predictStart?: number;
+  /** Time spent waiting for a model to load (not counted in the latency: the request was made too early). */
+  waitedMs?: number;
 }
 
 export class CompletionEngine {
@@ -206,8 +215,7 @@ export class CompletionEngine {
   // One request.
 
   private async answer(req: CompletionRequest, signal: AbortSignal, ticket: Ticket): Promise<Answer> {
-    const predictor = this.deps.getPredictor();
-    if (!predictor) return skip('no-model');
+    let predictor = this.deps.getPredictor();
     const stopped = (): Answer | undefined => {
       if (ticket.forgotten) return skip('cancelled', 'the document was closed');
       if (this.inflight.get(req.docKey) !== ticket) return skip('superseded');
@@ -215,6 +223,12 @@ export class CompletionEngine {
       if (this.deps.getPredictor() !== predictor) return skip('model-changed');
       return undefined;
     };
+    if (!predictor && this.deps.waitForPredictor) {
+      const waitStart = this.now();
+      predictor = await this.deps.waitForPredictor(ticket.controller.signal);
+      ticket.waitedMs = this.now() - waitStart;
+    }
+    if (!predictor) return stopped() ?? skip('no-model');
     let stop = stopped();
     if (stop) return stop;
 
@@ -287,7 +301,7 @@ export class CompletionEngine {
 
   private finish(start: number, ticket: Ticket | undefined, answer: Answer): CompletionOutcome {
     const end = this.now();
-    const latencyMs = Math.max(0, end - start);
+    const latencyMs = Math.max(0, end - start - (ticket?.waitedMs ?? 0));
     if (ticket?.predictStart !== undefined) this.predictLatency.add(Math.max(0, end - ticket.predictStart));
     if (answer.kind === 'items') {
       this.counts.shown++;

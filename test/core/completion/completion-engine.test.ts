@@ -520,3 +520,73 @@ test('the default settings are the extension\'s (package.json), which nextword e
     assert.equal(props[`nextword.completion.${key}`]?.default, value, `nextword.completion.${key}`);
   }
 });
+
+/** An engine whose model is still loading: `ready(p)` ends the load with `p` (undefined: no model could load). */
+function loadingSetup(opts: { now?: () => number } = {}) {
+  const vocab = Vocabulary.fromJSON(words);
+  const model = new BigramModel(vocab, table);
+  let predictor: CompletionPredictor | undefined;
+  const waiting = new Set<() => void>();
+  let waits = 0;
+  const engine = new CompletionEngine({
+    getPredictor: () => predictor,
+    waitForPredictor: (signal) =>
+      new Promise((resolve) => {
+        waits++;
+        const done = () => {
+          waiting.delete(done);
+          resolve(predictor);
+        };
+        waiting.add(done);
+        signal.addEventListener('abort', done, { once: true });
+      }),
+    ...opts,
+  });
+  return {
+    engine,
+    model,
+    waits: () => waits,
+    ready: (p: CompletionPredictor | undefined) => {
+      predictor = p;
+      for (const done of [...waiting]) done();
+    },
+    predictor: () => new Predictor(model, vocab, 'text'),
+  };
+}
+
+test('a request made while the model loads waits for it and is answered by it; the wait is not counted as latency', async () => {
+  let clock = 0;
+  const { engine, ready, predictor, waits } = loadingSetup({ now: () => clock });
+  const pending = engine.complete(request('The ca'), live());
+  await new Promise((r) => setImmediate(r));
+  clock += 2500; // the model takes 2.5 s to load
+  ready(predictor());
+  const outcome = await pending;
+  assert.deepEqual(itemsOf(outcome).map((i) => i.insertText), ['cat sat on the']);
+  assert.equal(outcome.latencyMs, 0, 'the 2.5 s spent loading the model are not the request\'s latency');
+  assert.equal(engine.stats().latency.max, 0);
+  // Once loaded, requests do not wait.
+  assert.deepEqual(itemsOf(await engine.complete(request('x ='), live())).map((i) => i.insertText), [' y;']);
+  assert.equal(waits(), 1);
+});
+
+test('a request waiting for the model is superseded by the next key or cancelled like any other, and no model at all is "no-model"', async () => {
+  const { engine, ready, predictor, waits } = loadingSetup();
+  const first = engine.complete(request('The c'), live());
+  const second = engine.complete(request('The ca'), live());
+  assert.equal(reasonOf(await first), 'superseded', 'the next key ends the wait of the one before');
+  const controller = new AbortController();
+  const other = engine.complete(request('x', { docKey: 'file:///b.txt' }), controller.signal);
+  controller.abort();
+  assert.equal(reasonOf(await other), 'cancelled');
+  ready(predictor());
+  assert.deepEqual(itemsOf(await second).map((i) => i.insertText), ['cat sat on the']);
+  assert.equal(waits(), 3);
+
+  // A load that ends without a model: the waiting request says so.
+  const none = loadingSetup();
+  const pending = none.engine.complete(request('The ca'), live());
+  await new Promise((r) => setImmediate(r));
+  none.ready(undefined);
+  assert.equal(reasonOf(await pending), 'no-model');
+});
