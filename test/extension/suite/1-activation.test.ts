@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import { acceptInlineCompletion, EXTENSION_ID, hasDefaultModel, recordMetrics, settledModel, stats } from '../helpers.js';
+import { EXTENSION_ID, hasDefaultModel, recordMetrics, settledModel, stats, waitFor } from '../helpers.js';
 
 interface CommandContribution {
   command: string;
@@ -36,20 +36,28 @@ describe('activation', () => {
     if (!hasDefaultModel()) this.skip(); // 2-startup-model.test.ts checks the "no model" state instead
     const started = ((await stats()) as unknown as { sinceActivationMs: number }).sinceActivationMs;
     const prompt = 'It was the best of times, it was the ';
-    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: prompt });
+    // Plain text: a first Markdown document makes VS Code activate its Markdown extension in this host, which
+    // held its thread up to ~750 ms here and delayed the first completion by 2 s (its cost, not Nextword's).
+    const doc = await vscode.workspace.openTextDocument({ language: 'plaintext', content: prompt });
     const editor = await vscode.window.showTextDocument(doc);
     const end = doc.lineAt(0).range.end;
     editor.selection = new vscode.Selection(end, end);
-    // As a user would get it: asked before the model is loaded, the extension answers nothing ('no-model'),
-    // and VS Code asks again only once the document changes, not for another explicit trigger at the same
-    // place (measured: one request, then none for 15 s of triggers). So the first request waits for the
-    // model, which loads on a worker thread in 0.2-1.7 s; the figure below still counts from activation.
-    await settledModel();
-    const inserted = await acceptInlineCompletion(editor, prompt);
+    // As a user would get it: asked once, at once, usually while the model still loads (on a worker thread,
+    // 0.2-3.5 s). VS Code asks the provider again only when the document changes, not for another trigger at
+    // the same place (measured: one request, then none for 15 s of triggers); so the request made now must
+    // wait for the model and show its completion then. Only accepting is repeated here, never the request.
+    const stateWhenAsked = (await stats()).model.state;
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    const inserted = await waitFor('the first completion to show', async () => {
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+      const now = doc.lineAt(0).text;
+      return now.length > prompt.length && now.startsWith(prompt) ? now.slice(prompt.length) : undefined;
+    }, 30_000, 100);
     assert.ok(inserted.trim().length > 0, 'a completion was inserted');
     const s = (await stats()) as unknown as {
       activationMs: number | null;
       firstCompletion: { sinceActivationMs: number; latencyMs: number } | null;
+      eventLoopDelayMs: { p50: number; p99: number; max: number };
     };
     const model = await settledModel();
     assert.ok(s.firstCompletion, 'the extension recorded its first completion');
@@ -62,6 +70,9 @@ describe('activation', () => {
       testStartedSinceActivationMs: started,
       firstCompletionSinceActivationMs: s.firstCompletion.sinceActivationMs,
       firstCompletionLatencyMs: s.firstCompletion.latencyMs,
+      askedWhileModelLoading: stateWhenAsked === 'loading',
+      // The extension host's event loop from activation to here: the model's load and the first answers.
+      eventLoopDelayMs: s.eventLoopDelayMs,
     });
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
