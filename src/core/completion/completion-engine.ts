@@ -97,6 +97,8 @@ export interface CompletionStats {
   shown: number;
   /** Outcomes answered from the type-through cache. */
   cached: number;
+  /** Requests made while the model loaded, which waited for it (waitForPredictor). */
+  waitedForModel: number;
   skipped: Partial<Record<SkipReason, number>>;
   /** Outcomes with items: from the request to the answer, debounce included. */
   latency: Percentiles;
@@ -128,7 +130,7 @@ export class CompletionEngine {
   private readonly cache = new TypeThroughCache();
   private readonly inflight = new Map<string, Ticket>();
   private snoozeUntil: number | undefined;
-  private counts = { requests: 0, shown: 0, cached: 0 };
+  private counts = { requests: 0, shown: 0, cached: 0, waitedForModel: 0 };
   private skipped: Partial<Record<SkipReason, number>> = {};
   private readonly latency = new LatencyStats();
   private readonly predictLatency = new LatencyStats();
@@ -205,7 +207,7 @@ export class CompletionEngine {
   }
 
   resetStats(): void {
-    this.counts = { requests: 0, shown: 0, cached: 0 };
+    this.counts = { requests: 0, shown: 0, cached: 0, waitedForModel: 0 };
     this.skipped = {};
     this.latency.clear();
     this.predictLatency.clear();
@@ -224,6 +226,7 @@ export class CompletionEngine {
       return undefined;
     };
     if (!predictor && this.deps.waitForPredictor) {
+      this.counts.waitedForModel++;
       const waitStart = this.now();
       predictor = await this.deps.waitForPredictor(ticket.controller.signal);
       ticket.waitedMs = this.now() - waitStart;

@@ -565,6 +565,7 @@ test('a request made while the model loads waits for it and is answered by it; t
   assert.deepEqual(itemsOf(outcome).map((i) => i.insertText), ['cat sat on the']);
   assert.equal(outcome.latencyMs, 0, 'the 2.5 s spent loading the model are not the request\'s latency');
   assert.equal(engine.stats().latency.max, 0);
+  assert.equal(engine.stats().waitedForModel, 1);
   // Once loaded, requests do not wait.
   assert.deepEqual(itemsOf(await engine.complete(request('x ='), live())).map((i) => i.insertText), [' y;']);
   assert.equal(waits(), 1);

@@ -58,9 +58,12 @@ describe('activation', () => {
       activationMs: number | null;
       firstCompletion: { sinceActivationMs: number; latencyMs: number } | null;
       eventLoopDelayMs: { p50: number; p99: number; max: number };
+      completions: { waitedForModel: number; skipped: Record<string, number> };
     };
     const model = await settledModel();
     assert.ok(s.firstCompletion, 'the extension recorded its first completion');
+    // No request was turned away for want of a model: one made while it loaded waited for it.
+    assert.equal(s.completions.skipped['no-model'] ?? 0, 0, JSON.stringify(s.completions));
     // The first thing this suite does after the window is up, so an upper bound on what a user who types at
     // once waits: activate() itself, the model's load after it, then the first request (an explicit one
     // here, Alt+\'s three alternatives, so it does several times a typing request's work).
@@ -71,6 +74,7 @@ describe('activation', () => {
       firstCompletionSinceActivationMs: s.firstCompletion.sinceActivationMs,
       firstCompletionLatencyMs: s.firstCompletion.latencyMs,
       askedWhileModelLoading: stateWhenAsked === 'loading',
+      requestsThatWaitedForTheModel: s.completions.waitedForModel,
       // The extension host's event loop from activation to here: the model's load and the first answers.
       eventLoopDelayMs: s.eventLoopDelayMs,
     });
