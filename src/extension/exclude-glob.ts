@@ -5,6 +5,7 @@
 // VS Code globs do not nest braces (`{a,{b,c}}` ends the group at the first `}`), so each pattern's own
 // brace groups are expanded first: `**/*.{js,map}` becomes `**/*.js` and `**/*.map`.
 
+import { normalizeGlob } from '../core/exclude-globs.js';
 import { DEFAULT_EXCLUDED_DIRS } from '../core/file-filters.js';
 
 /** Patterns expanded from one brace group at most; a pathological pattern is kept as it is beyond that. */
@@ -79,7 +80,7 @@ export function excludeGlob(patterns: readonly string[]): { glob: string; droppe
   const seen = new Set<string>();
   const dropped: string[] = [];
   const add = (p: string) => {
-    const clean = p.trim().replace(/\\/g, '/').replace(/^\.\//, '');
+    const clean = normalizeGlob(p);
     if (clean === '') return;
     if (clean.includes(',') || clean.includes('{') || clean.includes('}')) dropped.push(p);
     else seen.add(clean);
