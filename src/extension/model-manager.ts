@@ -16,6 +16,7 @@ import type { CompanionFigures } from '../core/ngram/companion.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { ModelStoreError } from '../io/model-store.js';
 import { ModelSession } from '../runtime/model-session.js';
+import { thousands } from './format.js';
 
 /** Where a saved model comes from. */
 export type ModelOrigin = 'workspace' | 'default' | 'folder';
@@ -112,7 +113,7 @@ export class ModelManager implements vscode.Disposable {
       if (this.disposed) throw new Error('Nextword is shutting down');
       const model: InterimModel = { origin: 'interim', session, label: INTERIM_LABEL, loadMs: sinceStartMs, figures, createdAt: new Date().toISOString() };
       this.deps.log.info(
-        `serving ${INTERIM_LABEL} while its network trains: Kneser-Ney ${figures.order}-gram, ${figures.ngrams.toLocaleString('en-US')} n-grams, ` +
+        `serving ${INTERIM_LABEL} while its network trains: Kneser-Ney ${figures.order}-gram, ${thousands(figures.ngrams)} n-grams, ` +
           `validation perplexity ${figures.validPpl.toFixed(2)}`,
       );
       this.swap({ kind: 'ready', model }, { dispose: () => void session.release() });

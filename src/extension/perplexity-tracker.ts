@@ -12,6 +12,7 @@ import * as vscode from 'vscode';
 import { DocumentPerplexity } from '../core/completion/document-perplexity.js';
 import type { LoadedModel } from './model-manager.js';
 import type { Baseline, FilePerplexity, FileState } from './status.js';
+import { thousands } from './format.js';
 
 export interface PerplexityTrackerDeps {
   log: vscode.LogOutputChannel;
@@ -141,7 +142,7 @@ export class PerplexityTracker implements vscode.Disposable {
         return this.setState({
           kind: 'skipped',
           fileName,
-          reason: `it is too long to score while editing (${result.chars.toLocaleString('en-US')} characters; the limit is ${result.maxChars.toLocaleString('en-US')})`,
+          reason: `it is too long to score while editing (${thousands(result.chars)} characters; the limit is ${thousands(result.maxChars)})`,
         });
       }
       const fig = result.figures;

@@ -2,7 +2,9 @@
 // registered, its status bar item drawn, and a first completion as soon as the window is up (the time
 // from activation to it is recorded: what a user who types at once waits).
 import assert from 'node:assert/strict';
-import { describe, it } from 'mocha';
+import { writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
+import { before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { EXTENSION_ID, hasDefaultModel, recordMetrics, settledModel, stats, waitFor } from '../helpers.js';
 
@@ -10,7 +12,24 @@ interface CommandContribution {
   command: string;
 }
 
+/**
+ * NEXTWORD_STARTUP_PROFILE=<file>: a CPU profile of the extension host from this suite's start (as the model
+ * loads) to the first completion, for `scripts/bench/long-tasks.ts <file>` to say what held the thread.
+ */
+const profileFile = process.env.NEXTWORD_STARTUP_PROFILE;
+const profiler = profileFile ? new inspector.Session() : undefined;
+const post = (method: string, params?: object) =>
+  new Promise<unknown>((resolve, reject) => profiler!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
+
 describe('activation', () => {
+  before(async () => {
+    if (!profiler) return;
+    profiler.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 500 });
+    await post('Profiler.start');
+  });
+
   it('is installed under its publisher.name id', () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID);
     assert.ok(ext, `${EXTENSION_ID} is not among ${vscode.extensions.all.map((e) => e.id).filter((id) => !id.startsWith('vscode.')).join(', ')}`);
@@ -78,6 +97,11 @@ describe('activation', () => {
       // The extension host's event loop from activation to here: the model's load and the first answers.
       eventLoopDelayMs: s.eventLoopDelayMs,
     });
+    if (profiler) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      writeFileSync(profileFile!, JSON.stringify(profile));
+      profiler.disconnect();
+    }
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
