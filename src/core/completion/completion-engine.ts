@@ -97,7 +97,7 @@ export interface CompletionStats {
   shown: number;
   /** Outcomes answered from the type-through cache. */
   cached: number;
-  /** Requests made while the model loaded, which waited for it (waitForPredictor). */
+  /** Requests made before the model was loaded that waited for it and went on with it (waitForPredictor). */
   waitedForModel: number;
   skipped: Partial<Record<SkipReason, number>>;
   /** Outcomes with items: from the request to the answer, debounce included. */
@@ -226,10 +226,11 @@ export class CompletionEngine {
       return undefined;
     };
     if (!predictor && this.deps.waitForPredictor) {
-      this.counts.waitedForModel++;
       const waitStart = this.now();
       predictor = await this.deps.waitForPredictor(ticket.controller.signal);
       ticket.waitedMs = this.now() - waitStart;
+      // Only a wait that ended with a model: with none to load, every request would count.
+      if (predictor) this.counts.waitedForModel++;
     }
     if (!predictor) return stopped() ?? skip('no-model');
     let stop = stopped();

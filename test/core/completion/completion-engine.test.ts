@@ -583,6 +583,7 @@ test('a request waiting for the model is superseded by the next key or cancelled
   ready(predictor());
   assert.deepEqual(itemsOf(await second).map((i) => i.insertText), ['cat sat on the']);
   assert.equal(waits(), 3);
+  assert.equal(engine.stats().waitedForModel, 1, 'only the request that went on with the model');
 
   // A load that ends without a model: the waiting request says so.
   const none = loadingSetup();
@@ -590,4 +591,5 @@ test('a request waiting for the model is superseded by the next key or cancelled
   await new Promise((r) => setImmediate(r));
   none.ready(undefined);
   assert.equal(reasonOf(await pending), 'no-model');
+  assert.equal(none.engine.stats().waitedForModel, 0);
 });
