@@ -1,4 +1,4 @@
-// Bundles the CLI, the training worker, the n-gram server, the serving worker and the extension with esbuild.
+// Bundles the CLI, the training worker, the model server and the extension with esbuild.
 // Type-checking is separate (`npm run typecheck`); esbuild only strips types.
 import { build } from 'esbuild';
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,8 +8,7 @@ const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const entryPoints = {
   cli: 'src/cli/main.ts',
   'train-worker': 'src/runtime/train-worker.ts',
-  'ngram-server': 'src/runtime/ngram-server.ts',
-  'serving-worker': 'src/runtime/serving-worker.ts',
+  'model-server': 'src/runtime/model-server.ts',
   launcher: 'src/runtime/launcher.ts',
 };
 if (existsSync('src/extension/extension.ts')) entryPoints.extension = 'src/extension/extension.ts';

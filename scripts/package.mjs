@@ -118,8 +118,7 @@ function checkContents(entries, target, opts) {
     'extension/package.json',
     'extension/dist/extension.js',
     'extension/dist/train-worker.js',
-    'extension/dist/ngram-server.js',
-    'extension/dist/serving-worker.js',
+    'extension/dist/model-server.js',
     'extension/dist/launcher.js',
     'extension/media/icon.png',
     'extension/node_modules/onnxruntime-node/dist/index.js',
@@ -151,7 +150,7 @@ const out = opts.out ?? path.join(ROOT, 'dist', 'vsix', `${name}-${version}-${op
 const started = Date.now();
 
 if (opts.build) run(process.execPath, ['scripts/build.mjs']);
-for (const f of ['dist/extension.js', 'dist/train-worker.js', 'dist/ngram-server.js', 'dist/serving-worker.js', 'dist/launcher.js']) {
+for (const f of ['dist/extension.js', 'dist/train-worker.js', 'dist/model-server.js', 'dist/launcher.js']) {
   if (!existsSync(path.join(ROOT, f))) fail(`${f} is missing after the build (does src/extension/extension.ts exist?)`);
 }
 if (!existsSync(path.join(ROOT, 'models/default/model.json'))) {

@@ -4,7 +4,9 @@
 // types a sentence at its end and waits for the editor to settle; then the extension host's resident set
 // (VmRSS of the process whose command line holds "extensionHost", in the server's process group) is read
 // once a second and the median reported. With Nextword: the packaged VSIX installed (bundled default
-// model), the status bar has scored the file and completions were shown while typing.
+// model), the status bar has scored the file and completions were shown while typing; the processes
+// Nextword starts (its model server, which holds the model and onnxruntime, and its process launcher) are
+// sampled with the host and reported beside it.
 //
 //   node --import tsx scripts/bench/editor-memory.ts [--vsix file.vsix] [--rounds N] [--json]
 //
@@ -46,12 +48,35 @@ function groupRss(pgid: number, needle: string): { pid: number; rss: number }[] 
   return found;
 }
 
+/** Nextword's own processes (bundled scripts run from the extension installed under `extensionsDir`): VmRSS by script. */
+function nextwordRss(extensionsDir: string): Record<string, number> {
+  const found: Record<string, number> = {};
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const script = cmdline.includes(extensionsDir) ? /dist\/(model-server|launcher|train-worker)\.js/.exec(cmdline)?.[1] : undefined;
+      const m = script && /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
+      if (script && m) found[script] = (found[script] ?? 0) + Number(m[1]) * 1024;
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return found;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function measure(vsix: string | undefined): Promise<number> {
+interface Measured {
+  host: number;
+  /** Nextword's processes, by script (empty without it). */
+  children: Record<string, number>;
+}
+
+async function measure(vsix: string | undefined): Promise<Measured> {
   const dir = tempDir('memory');
   const workspace = copyWorkspace(FIXTURE_WORKSPACE, dir);
   const server = await startCodeServer({ workspace, dir, ...(vsix ? { vsix } : {}), settings: { 'nextword.completion.minConfidence': 0 } });
@@ -68,13 +93,15 @@ async function measure(vsix: string | undefined): Promise<number> {
     if (vsix) await wb.waitForGhostText('ghost text');
     await page.waitForTimeout(SETTLE_MS);
     const samples: number[] = [];
+    const children: Record<string, number[]> = {};
     for (let i = 0; i < SAMPLES; i++) {
       const hosts = groupRss(server.pid, 'extensionHost');
       if (hosts.length !== 1) throw new Error(`expected one extension host in the server's process group, found ${hosts.length}`);
       samples.push(hosts[0]!.rss);
+      for (const [script, rss] of Object.entries(nextwordRss(server.extensionsDir))) (children[script] ??= []).push(rss);
       await page.waitForTimeout(1000);
     }
-    return median(samples);
+    return { host: median(samples), children: Object.fromEntries(Object.entries(children).map(([k, v]) => [k, median(v)])) };
   } finally {
     await browser.close().catch(() => undefined);
     await server.stop();
@@ -92,18 +119,22 @@ async function main(): Promise<void> {
     if (r.status !== 0) throw new Error('packaging the VSIX failed');
   }
   const without: number[] = [];
-  const withIt: number[] = [];
+  const withIt: Measured[] = [];
   for (let i = 0; i < rounds; i++) {
-    without.push(await measure(undefined));
+    without.push((await measure(undefined)).host);
     withIt.push(await measure(vsix));
   }
   const mb = (b: number) => Math.round(b / 1e6);
-  const result = { without_mb: mb(median(without)), with_mb: mb(median(withIt)), nextword_mb: mb(median(withIt) - median(without)), rounds };
+  const host = median(withIt.map((m) => m.host));
+  const scripts = [...new Set(withIt.flatMap((m) => Object.keys(m.children)))].sort();
+  const processes = Object.fromEntries(scripts.map((s) => [s, mb(median(withIt.map((m) => m.children[s] ?? 0)))]));
+  const result = { without_mb: mb(median(without)), with_mb: mb(host), nextword_mb: mb(host - median(without)), processes_mb: processes, rounds };
   if (args.includes('--json')) console.log(JSON.stringify(result));
   else {
     console.log(
       `extension host RSS (median of ${rounds} round${rounds === 1 ? '' : 's'}): without Nextword ${result.without_mb} MB, ` +
-        `with Nextword ${result.with_mb} MB (bundled default model, file scored, completions typed): Nextword's share ${result.nextword_mb} MB`,
+        `with Nextword ${result.with_mb} MB (bundled default model, file scored, completions typed): Nextword's share ${result.nextword_mb} MB; ` +
+        `its own processes: ${scripts.map((s) => `${s} ${processes[s]} MB`).join(', ') || 'none'}`,
     );
   }
 }

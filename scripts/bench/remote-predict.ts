@@ -24,7 +24,7 @@ import { trainCompanion } from '../../src/core/ngram/companion.js';
 import { EDITOR_CONTEXT_CACHE, Predictor } from '../../src/core/predictor.js';
 import { countTextTokens, encodeTexts } from '../../src/core/text-encoding.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
-import { RemoteNgramServing } from '../../src/runtime/remote-ngram.js';
+import { RemoteServing } from '../../src/runtime/remote-serving.js';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   try {
     for (let round = 0; round < rounds; round++) {
       for (const way of round % 2 === 0 ? ['calls', 'whole'] : ['whole', 'calls']) {
-        const remote = await RemoteNgramServing.open(file, vocab, 'text');
+        const remote = await RemoteServing.openNgram(file, vocab, 'text');
         try {
           let messages = 0;
           const counted: LanguageModel = {

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { CompletionEngine, type CompletionOutcome, type CompletionPredictor, type CompletionSettings } from '../core/completion/completion-engine.js';
 import { EDITOR_CONTEXT_CACHE, Predictor } from '../core/predictor.js';
 import type { ServingModel } from '../core/serving-model.js';
-import { EDITOR_SCORING_THREADS } from '../runtime/model-session.js';
+import { EDITOR_SCORING_THREADS } from '../runtime/remote-serving.js';
 import { prestartProcessLauncher } from '../runtime/worker-channel.js';
 import { registerCommands } from './commands.js';
 import { affectsConfig, isEnabledFor, readConfig, type NextwordConfig } from './config.js';
@@ -69,7 +69,6 @@ export class Ctx implements vscode.Disposable {
       log,
       workspaceModelDir: context.storageUri?.scheme === 'file' ? path.join(context.storageUri.fsPath, 'model') : undefined,
       defaultModelDir: path.join(context.extensionUri.fsPath, 'models', 'default'),
-      scratchDir: context.globalStorageUri.scheme === 'file' ? path.join(context.globalStorageUri.fsPath, 'scratch') : undefined,
       workspaceState: context.workspaceState,
       threads: INFERENCE_THREADS,
       // The status bar's scoring: a 64-token run is enough work for two threads.
@@ -222,8 +221,8 @@ export class Ctx implements vscode.Disposable {
               vocabSize: model.session.vocab.size,
               validPpl: (model.origin === 'interim' ? model.figures.validPpl : model.session.meta.training?.validPpl) ?? null,
               loadMs: model.loadMs,
-              // The process that serves it: the n-gram server while the network trains, else this one.
-              servedByPid: model.origin === 'interim' ? (model.session.pid ?? null) : process.pid,
+              // The process that serves it: its model server (this one where none could be started).
+              servedByPid: model.session.pid ?? process.pid,
               // The process that serves the n-gram baseline (a saved model's companion), when there is one.
               baselineServedByPid: model.origin !== 'interim' ? (model.session.baseline?.pid ?? null) : null,
               // The n-gram model the status bar compares the file with (the interim model has none).

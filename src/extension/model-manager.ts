@@ -15,7 +15,8 @@ import * as vscode from 'vscode';
 import type { CompanionFigures } from '../core/ngram/companion.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { ModelStoreError } from '../io/model-store.js';
-import { ModelSession } from '../runtime/model-session.js';
+import type { SavedServing } from '../runtime/model-session.js';
+import { RemoteServing, ServerOpenError } from '../runtime/remote-serving.js';
 import { thousands } from './format.js';
 
 /** Where a saved model comes from. */
@@ -26,7 +27,11 @@ export interface SavedModel {
   origin: ModelOrigin;
   /** The absolute model folder. */
   dir: string;
-  session: ModelSession;
+  /**
+   * Served by a model server process (runtime/remote-serving.ts: `pid` is its id), or, where none could be
+   * started, opened in this process (no `pid`).
+   */
+  session: SavedServing & { readonly pid?: number | undefined };
   /** "the workspace model", "the bundled default model", or "model in <folder>". */
   label: string;
   /** Milliseconds the load took (files, checks, sessions). */
@@ -63,11 +68,6 @@ export interface ModelManagerDeps {
   /** Where this workspace's trained model lives; undefined without a workspace (or on a non-file storage). */
   workspaceModelDir: string | undefined;
   defaultModelDir: string;
-  /**
-   * Where a model's serving graphs pass on their way from the worker thread that builds them to
-   * onnxruntime (runtime/serving-prep.ts); undefined (no local storage): they are built on this thread.
-   */
-  scratchDir: string | undefined;
   workspaceState: vscode.Memento;
   /** Intra-op threads of the prediction session. */
   threads: number;
@@ -75,8 +75,13 @@ export interface ModelManagerDeps {
   scoringThreads: number;
 }
 
+/** Model servers that may fail to start or die before models are opened in the extension host instead. */
+const MAX_SERVER_FAILURES = 3;
+
 export class ModelManager implements vscode.Disposable {
   private state: ModelState = { kind: 'loading' };
+  /** Model servers that could not start or died while serving (this window's). */
+  private serverFailures = 0;
   private modelCleanup: vscode.Disposable[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -201,27 +206,51 @@ export class ModelManager implements vscode.Disposable {
   private async load(origin: ModelOrigin, dir: string): Promise<SavedModel> {
     if (this.disposed) throw new Error('Nextword is shutting down');
     const t0 = performance.now();
-    // The n-gram baseline is served by a process of its own: its tens of megabytes stay out of the extension
-    // host; and the network's graphs are built on a worker thread: this one only creates the sessions.
-    const session = await ModelSession.open(dir, {
-      threads: this.deps.threads,
-      scoringThreads: this.deps.scoringThreads,
-      companion: 'server',
-      ...(this.deps.scratchDir ? { prepareOffThread: { scratchDir: this.deps.scratchDir } } : {}),
-    });
+    const session = await this.open(dir);
     if (this.disposed) {
       await session.release();
       throw new Error('Nextword is shutting down');
     }
     const model: SavedModel = { origin, dir: session.dir, session, label: labelFor(origin, session.dir), loadMs: performance.now() - t0 };
     const { config } = session.meta;
+    const where = session.pid !== undefined ? `served by process ${session.pid}` : 'in the extension host';
     this.deps.log.info(
-      `loaded ${model.label} from ${model.dir} in ${Math.round(model.loadMs)} ms: ${config.cell} ${config.layers}×${config.hidden}, vocabulary ${config.vocab}` +
-        (session.baseline ? `, with its n-gram baseline (${session.baseline.order}-gram, served by process ${session.baseline.pid})` : ''),
+      `loaded ${model.label} from ${model.dir} in ${Math.round(model.loadMs)} ms (${where}): ${config.cell} ${config.layers}×${config.hidden}, vocabulary ${config.vocab}` +
+        (session.baseline ? `, with its n-gram baseline (${session.baseline.order}-gram)` : ''),
     );
     if (session.ngramProblem) this.deps.log.warn(`the n-gram baseline of ${model.label} is not used: ${session.ngramProblem}`);
+    if (session instanceof RemoteServing) {
+      session.onExit((reason) => {
+        if (this.current !== model) return;
+        // Loaded again (by a new server) as on activation; a server that keeps failing is not restarted.
+        this.serverFailures++;
+        this.deps.log.warn(`${reason.message}; loading ${model.label} again`);
+        void this.loadInitial();
+      });
+    }
     this.swap({ kind: 'ready', model }, { dispose: () => void session.release().catch((e) => this.deps.log.warn(`releasing a model failed: ${(e as Error).message}`)) });
     return model;
+  }
+
+  /**
+   * The model in `dir`, served by a model server process: neither onnxruntime nor the model enters the
+   * extension host, and while it loads the previous model goes on answering from its own. Where no server
+   * can be started (or servers keep dying), the model is opened in this process instead.
+   */
+  private async open(dir: string): Promise<SavedModel['session']> {
+    const opts = { threads: this.deps.threads, scoringThreads: this.deps.scoringThreads };
+    if (this.serverFailures < MAX_SERVER_FAILURES) {
+      try {
+        return await RemoteServing.openSaved(dir, opts);
+      } catch (e) {
+        if (!(e instanceof ServerOpenError && e.reason === 'process')) throw e;
+        this.serverFailures++;
+        this.deps.log.warn(`the model server could not serve ${dir}: ${e.message}; opening the model in the extension host`);
+      }
+    }
+    // Imported only then: onnxruntime is not loaded into the extension host otherwise.
+    const { ModelSession } = await import('../runtime/model-session.js');
+    return ModelSession.open(dir, { ...opts, companion: 'server' });
   }
 
   private setNone(reason: string): void {

@@ -8,7 +8,7 @@
 //
 // The worker first trains the n-gram companion (core/ngram/companion.ts; seconds): unless the workspace
 // already has a model trained on it, that n-gram model serves completions and the status bar at once, from
-// a process of its own (runtime/ngram-server.ts), while the network trains; the finished model replaces it,
+// a process of its own (runtime/model-server.ts), while the network trains; the finished model replaces it,
 // and it is saved with the model as its baseline.
 //
 // One run at a time; cancelling (the notification's button, the command, the status menu) goes back to
@@ -28,7 +28,7 @@ import { removeHandover } from '../io/handover-file.js';
 import type { ScanLimits } from '../core/file-filters.js';
 import { formatScanReport, scanFigures, type FolderToRead, type ScanFigures } from '../io/workspace-files.js';
 import { startTrainingOnFolders, startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
-import { RemoteNgramServing } from '../runtime/remote-ngram.js';
+import { RemoteServing } from '../runtime/remote-serving.js';
 import type { CompanionHandover, CompanionOutput, PreparedTexts, ReadingProgress, SavedRunOutput, TextsInput, TrainJobOutput, TrainPlan } from '../runtime/training-protocol.js';
 import type { NextwordConfig } from './config.js';
 import { duration, exactPerplexity, megabytes, thousands } from './format.js';
@@ -317,8 +317,8 @@ export class WorkspaceTrainer implements vscode.Disposable {
       );
       if (!serveInterim || token.isCancellationRequested || !('file' in posted)) return;
       // Served by a process of its own, loaded from the hand-over file: its 60 MB (for a 50 MB workspace) and
-      // the work of predicting with it stay out of the extension host (runtime/ngram-server.ts).
-      void RemoteNgramServing.open(posted.file, vocabulary!, s.tokenizer)
+      // the work of predicting with it stay out of the extension host (runtime/model-server.ts).
+      void RemoteServing.openNgram(posted.file, vocabulary!, s.tokenizer)
         .then((server) => {
           if (token.isCancellationRequested || this.run !== run || run.trained) return server.release();
           log.info(`training: the n-gram server loaded the model in ${duration(server.loadMs / 1000)}`);

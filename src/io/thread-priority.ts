@@ -23,7 +23,7 @@ import * as os from 'node:os';
 export const BACKGROUND_NICE = 10;
 
 /**
- * The nice value of the n-gram server (runtime/ngram-server.ts): a third of a normal thread's share, so that
+ * The nice value of the model server (runtime/model-server.ts): a third of a normal thread's share, so that
  * the extension host's thread wins a contended core from it (the host waited 57–93 ms for one, with no
  * work of its own, when the server started serving as the user typed), while it still comes before training.
  */

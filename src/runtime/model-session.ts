@@ -8,23 +8,22 @@
 //
 // The decoder runs in int8 by default (graphs/inference-graph.ts): both sessions are built at load time
 // from the saved weights, which stay float on disk. The weights are decoded and quantised once, for both
-// graphs. The editor has that done on a worker thread (`prepareOffThread`, serving-prep.ts), which hands
-// the graphs over as files onnxruntime reads: its thread only creates the sessions. The CLI does it in
-// place, each step (tens of milliseconds of JavaScript) yielding to the event loop before the next.
+// graphs, each step (tens of milliseconds of JavaScript) yielding to the event loop before the next.
 //
 // The model's n-gram companion (core/ngram/companion.ts), when saved with it, is loaded too (`baseline`):
-// the baseline the status bar compares a file's perplexity with. The CLI loads it in its own process
-// (`ngram`); the editor has it served by an n-gram server process (`companion: 'server'`, remote-ngram.ts),
-// so that its tens of megabytes never enter the extension host. A damaged companion does not stop the model
+// the baseline the status bar compares a file's perplexity with, in this process (`ngram`), or served by a
+// model server process of its own (`companion: 'server'`). A damaged companion does not stop the model
 // from loading; `ngramProblem` says why it is missing.
 //
+// The CLI opens models here, in its own process; the editor has a model server process open it
+// (model-server.ts, remote-serving.ts), so that neither onnxruntime nor the model enters the extension host,
+// and opens it here only when no server can be started.
+//
 // Both sessions get few threads: the editor shares the machine, and one token step of a small model is
-// too little work to spread over many cores. A scoring run (64 tokens) has enough work for two: the
-// editor gives its scoring session two threads where it has them (the default model scored a book at
-// 17.3k tokens/s on one and 21.1k on two, medians of 5 alternating runs, 2026-11-27).
+// too little work to spread over many cores. A scoring run (64 tokens) has enough work for two
+// (EDITOR_SCORING_THREADS, remote-serving.ts).
 //
 
-import { availableParallelism } from 'node:os';
 import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../core/cache-model.js';
 import type { ChunkScorer, SequenceScorer } from '../core/evaluation.js';
 import { pacer, yieldToEventLoop } from '../core/event-loop.js';
@@ -36,11 +35,9 @@ import type { Vocabulary } from '../core/vocabulary.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { loadModelFiles, type ModelFiles } from '../io/model-store.js';
-import { removeScratch } from '../io/scratch-files.js';
 import { OnnxLanguageModel } from './onnx-language-model.js';
 import { OnnxScorer } from './onnx-scorer.js';
-import { RemoteNgramServing } from './remote-ngram.js';
-import { prepareServingGraphs, type ServingGraphs } from './serving-prep.js';
+import { RemoteServing } from './remote-serving.js';
 
 export interface ModelSessionOptions {
   /** Intra-op threads of the prediction session (default 1). */
@@ -51,14 +48,21 @@ export interface ModelSessionOptions {
   cache?: CacheOptions | false;
   /** How the decoder multiplies (default DEFAULT_DECODER). */
   decoder?: DecoderPrecision;
-  /** Where the n-gram companion is loaded: in this process (default), or served by an n-gram server process. */
+  /** Where the n-gram companion is loaded: in this process (default), or served by a model server process. */
   companion?: 'in-process' | 'server';
-  /**
-   * Build the graphs on a worker thread (serving-prep.ts), which hands them over as files in `scratchDir`
-   * for onnxruntime to read: what the editor does, so that its thread only creates the sessions. The
-   * companion is then served by a process (`companion` may not be 'in-process').
-   */
-  prepareOffThread?: { scratchDir: string };
+}
+
+/** A saved model being served, here (ModelSession) or by a model server (RemoteSavedModel). */
+export interface SavedServing extends ServingModel {
+  /** The absolute model folder. */
+  readonly dir: string;
+  readonly meta: ModelMeta;
+  /** How the decoder multiplies. */
+  readonly decoder: DecoderPrecision;
+  /** The model's n-gram companion as the status bar's baseline, when it was saved with one and loads. */
+  readonly baseline: Baseline | undefined;
+  /** Why a companion model.json names could not be used. */
+  readonly ngramProblem: string | undefined;
 }
 
 /** The n-gram companion as the baseline a file's perplexity is compared with. */
@@ -74,9 +78,6 @@ export interface Baseline {
 /** The decoder's precision unless told otherwise: int8 keeps perplexity within 1 % (see the README). */
 export const DEFAULT_DECODER: DecoderPrecision = 'int8';
 
-/** The editor's scoring session's threads, and `bench score`'s default: two where the machine has two. */
-export const EDITOR_SCORING_THREADS = Math.min(2, availableParallelism());
-
 /** Every decoder precision, for options that choose one. */
 export const DECODERS: readonly DecoderPrecision[] = ['int8', 'float32'];
 
@@ -86,7 +87,7 @@ interface ScorerSource {
   discard(): Promise<void>;
 }
 
-export class ModelSession implements ServingModel {
+export class ModelSession implements SavedServing {
   private scoringSession: Promise<OnnxScorer> | undefined;
   private readonly scoring = new Set<Promise<unknown>>();
   private released = false;
@@ -130,52 +131,7 @@ export class ModelSession implements ServingModel {
 
   /** Opens the model in `dir`; fails with ModelStoreError (`no-model`, `corrupt`) or a format error that names the folder. */
   static async open(dir: string, opts: ModelSessionOptions = {}): Promise<ModelSession> {
-    if (opts.prepareOffThread) {
-      if (opts.companion === 'in-process') throw new Error('ModelSession: a model prepared off the thread has its companion served by a process');
-      const graphs = await prepareServingGraphs({
-        dir,
-        decoder: opts.decoder ?? DEFAULT_DECODER,
-        cache: opts.cache !== false,
-        scratchDir: opts.prepareOffThread.scratchDir,
-      });
-      return ModelSession.fromGraphs(graphs, opts);
-    }
     return ModelSession.fromFiles(await loadModelFiles(dir, { companion: opts.companion === 'server' ? 'file' : 'bytes' }), opts);
-  }
-
-  /** The model of graphs built by serving-prep.ts: the sessions are read from their files, which are then removed. */
-  private static async fromGraphs(graphs: ServingGraphs, opts: ModelSessionOptions): Promise<ModelSession> {
-    const { files, inference, scoring } = graphs;
-    const threads = opts.threads ?? 1;
-    let meta: ModelMeta;
-    let vocab: Vocabulary;
-    let lm: OnnxLanguageModel;
-    try {
-      meta = parseModelMeta(files.meta, files.dir);
-      vocab = inFolder(files.dir, 'model.json', () => vocabularyOf(meta));
-      // Reading the vocabulary and creating the session (synchronous in onnxruntime-node) are the two
-      // pieces of work left on this thread: one turn of the event loop each.
-      await yieldToEventLoop();
-      lm = await OnnxLanguageModel.create(inference, meta.config, { threads }).catch((e: unknown) => {
-        throw new Error(`${files.dir}: onnxruntime cannot load the ONNX file: ${(e as Error).message}`, { cause: e });
-      });
-    } catch (e) {
-      await removeScratch(scoring);
-      throw e;
-    } finally {
-      await removeScratch(inference);
-    }
-    await yieldToEventLoop();
-    const companion = await loadCompanion(files, vocab, meta.tokenizer.mode);
-    const scoringThreads = opts.scoringThreads ?? threads;
-    return new ModelSession(files.dir, meta, vocab, lm, opts.cache ?? DEFAULT_CACHE, opts.decoder ?? DEFAULT_DECODER, (cache) => ({
-      make: async () => {
-        const scorer = await OnnxScorer.fromGraph(meta.config, scoring, { threads: scoringThreads, ...(cache ? { cache } : {}) });
-        await removeScratch(scoring); // kept after a failure: the next call tries again, release() removes it
-        return scorer;
-      },
-      discard: () => removeScratch(scoring),
-    }), companion.ngram, companion.baseline, companion.problem, companion.release);
   }
 
   static async fromFiles(files: ModelFiles, opts: ModelSessionOptions = {}): Promise<ModelSession> {
@@ -306,7 +262,7 @@ async function loadCompanion(
   try {
     if (files.ngramFile) {
       const { path: file, bytes, sha256 } = files.ngramFile;
-      const server = await RemoteNgramServing.open(file, vocab, mode, { cache: false, expect: { bytes, sha256 } });
+      const server = await RemoteServing.openNgram(file, vocab, mode, { cache: false, expect: { bytes, sha256 } });
       return { baseline: { order: server.order, scorer: server.scorer, pid: server.pid }, release: () => server.release() };
     }
     if (!files.ngram) return {};

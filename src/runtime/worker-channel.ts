@@ -141,7 +141,7 @@ export interface WorkerChannel<In, Out> {
 export type Isolation = 'thread' | 'process';
 
 /**
- * A bundled script (`train-worker.js`, `ngram-server.js`, `serving-worker.js`): next to this bundle (dist/),
+ * A bundled script (`train-worker.js`, `model-server.js`): next to this bundle (dist/),
  * or the built copy when running from sources.
  */
 export function bundledScriptPath(name: string): string {

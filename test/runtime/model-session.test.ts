@@ -8,7 +8,6 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -24,6 +23,10 @@ import type { LanguageModel } from '../../src/core/language-model.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
 import { saveModel } from '../../src/io/model-store.js';
 import { ModelSession } from '../../src/runtime/model-session.js';
+import { assertOwnSchedulingGroup } from '../support/scheduling.js';
+import { RemoteServing, ServerOpenError } from '../../src/runtime/remote-serving.js';
+import { answerQuery, type PredictionQuery } from '../../src/core/completion/completion-answer.js';
+import { Predictor } from '../../src/core/predictor.js';
 import { KneserNey } from '../../src/core/ngram/kneser-ney.js';
 
 const WORDS = ['<unk>', '\n', 'the', ' cat', ' sat', ' on', ' mat', '.', ' a', ' dog', ','];
@@ -207,17 +210,8 @@ test('the n-gram companion saved with a model is loaded with it; a mismatched on
   }
 });
 
-test('served by an n-gram server (the editor\'s way), the baseline scores as the companion in this process; a damaged or mismatched one is reported; release ends the server', async () => {
+test('with its companion served by a model server of its own, the baseline scores as the companion in this process; a damaged or mismatched one is reported; release ends the server', async () => {
   const { onnx, meta, kn, other, dir, rand } = companionFixture(21);
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-    } catch {
-      return false;
-    }
-  };
   try {
     await saveModel(dir, { onnx, meta, ngram: kn.toBytes() });
     const local = await ModelSession.open(dir);
@@ -235,10 +229,7 @@ test('served by an n-gram server (the editor\'s way), the baseline scores as the
       await local.release();
       await served.release();
     }
-    const pid = served.baseline!.pid!;
-    const deadline = Date.now() + 5000;
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(!alive(pid), 'released with the model');
+    assert.ok(await waitUntilGone(served.baseline!.pid!), 'released with the model');
 
     const companion = path.join(dir, (JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { ngram: { file: string } }).ngram.file);
     const bytes = readFileSync(companion);
@@ -265,79 +256,149 @@ test('served by an n-gram server (the editor\'s way), the baseline scores as the
   }
 });
 
-test('prepared off the thread (the editor\'s way), a model predicts and scores exactly as opened here, and its graphs\' scratch files are gone once loaded', async () => {
+/** Whether process `pid` is alive (not gone, not a zombie). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilGone(pid: number): Promise<boolean> {
+  const deadline = Date.now() + 5000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return !alive(pid);
+}
+
+test('served by a model server (the editor\'s way), a model predicts, answers and scores exactly as opened here; release ends the server', async () => {
   const vocab = Vocabulary.fromJSON(WORDS);
-  const scratch = mkdtempSync(path.join(tmpdir(), 'nextword-scratch-'));
   const rand = mulberry32(77);
+  // 150 ids: the server scores a chunk in slices of 64 targets (as the scoring graph's own runs).
   const ids = Int32Array.from({ length: 150 }, () => Math.floor(rand() * WORDS.length));
-  // Large enough that its recurrent weights (4·128·134 floats, 274 KB) are handed to onnxruntime as
-  // external data; the others' initializers all stay inside their graphs.
-  const withExternalData: ModelConfig = { cell: 'lstm', layers: 1, vocab: WORDS.length, embed: 6, hidden: 128, tied: false };
-  for (const cfg of [...configs, withExternalData]) {
+  const big: ModelConfig = { cell: 'lstm', layers: 1, vocab: WORDS.length, embed: 6, hidden: 128, tied: false };
+  for (const cfg of [...configs, big]) {
     const { dir } = await savedModel(cfg, vocab);
     try {
-      for (const [decoder, cache] of [['int8', undefined], ['float32', undefined], ['int8', false]] as const) {
-        const what = `${cfg.cell} ${decoder}${cache === false ? ' without the cache' : ''}`;
-        const opts = { decoder, ...(cache === false ? { cache } : {}) };
-        const here = await ModelSession.open(dir, opts);
-        const off = await ModelSession.open(dir, { ...opts, companion: 'server', prepareOffThread: { scratchDir: scratch } });
+      for (const decoder of ['int8', 'float32'] as const) {
+        const what = `${cfg.cell} H${cfg.hidden} ${decoder}`;
+        const here = await ModelSession.open(dir, { decoder });
+        const served = await RemoteServing.openSaved(dir, { threads: 1, scoringThreads: 2, decoder });
         try {
-          assert.deepEqual(readdirSync(scratch).filter((f) => f.includes('inference')), [], `${what}: the inference graph's file is removed once loaded`);
-          assert.equal(off.dir, here.dir);
-          assert.deepEqual(off.vocab.toJSON(), here.vocab.toJSON());
+          assert.ok(served.pid && served.pid !== process.pid, `${what}: in a process of its own`);
+          if (process.platform === 'linux') {
+            // Every thread, onnxruntime's pools included, below the editor and above training.
+            const nice = readdirSync(`/proc/${served.pid}/task`).map((tid) => {
+              const stat = readFileSync(`/proc/${served.pid}/task/${tid}/stat`, 'utf8');
+              return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+            });
+            assert.ok(nice.length > 1 && nice.every((n) => n === 5), `${what}: threads at ${JSON.stringify(nice)}`);
+            assertOwnSchedulingGroup(served.pid!, 5);
+          }
+          assert.equal(served.dir, here.dir);
+          assert.equal(served.decoder, decoder);
+          assert.deepEqual(served.meta, here.meta);
+          assert.deepEqual(served.vocab.toJSON(), here.vocab.toJSON());
+          assert.equal(served.mode, here.mode);
+          assert.deepEqual(served.model.initialState(), here.model.initialState());
           const a = await here.model.run(ids.subarray(0, 40), here.model.initialState());
-          const b = await off.model.run(ids.subarray(0, 40), off.model.initialState());
+          const b = await served.model.run(ids.subarray(0, 40), served.model.initialState());
           assert.deepEqual(b.logProbs, a.logProbs, `${what}: the same predictions`);
-          assert.deepEqual(await off.scorer.scoreSequence(ids), await here.scorer.scoreSequence(ids), `${what}: the same scores`);
-          assert.deepEqual(readdirSync(scratch), [], `${what}: the scoring graph's file is removed once loaded`);
+          assert.deepEqual(b.state, a.state, `${what}: the same state`);
+          const start = here.scorer.initialState();
+          const [local, remote] = [await here.scorer.scoreChunk(ids, start), await served.scorer.scoreChunk(ids, served.scorer.initialState())];
+          assert.deepEqual(remote, local, `${what}: the same scores and state for a chunk scored in slices`);
+          assert.deepEqual(await served.scorer.scoreSequence(ids), await here.scorer.scoreSequence(ids), `${what}: the same sequence scores`);
+          const query: PredictionQuery = { textBefore: 'the cat sat on', character: 14, explicit: true, maxWords: 3, minConfidence: 0 };
+          assert.deepEqual(await served.predictor.answer(query), await answerQuery(new Predictor(here.model, here.vocab, here.mode), query), `${what}: the same answer`);
         } finally {
           await here.release();
-          await off.release();
+          await served.release();
         }
+        assert.ok(await waitUntilGone(served.pid!), `${what}: the server is gone once released`);
+        await assert.rejects(served.model.run(ids.subarray(0, 2), served.model.initialState()), /released/);
       }
-      // Never scored: its scoring graph's files go with the model.
-      const unused = await ModelSession.open(dir, { companion: 'server', prepareOffThread: { scratchDir: scratch } });
-      const waiting = cfg === withExternalData ? ['scoring.data', 'scoring.onnx'] : ['scoring.onnx'];
-      assert.deepEqual(readdirSync(scratch).map((f) => f.replace(/^serving-\d+-\d+-\d+-/, '')).sort(), waiting, 'the scoring graph (with its external data when it has some) waits for its first use');
-      await unused.release();
-      assert.deepEqual(readdirSync(scratch), [], 'and is removed at release when it never came');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  rmSync(scratch, { recursive: true, force: true });
 });
 
-test('prepared off the thread, a missing or damaged model fails as it does here (the same error and code), leaving no scratch file; a dead process\'s are removed', async () => {
-  const vocab = Vocabulary.fromJSON(WORDS);
-  const scratch = mkdtempSync(path.join(tmpdir(), 'nextword-scratch-'));
-  const { dir } = await savedModel(configs[0]!, vocab);
-  const off = { companion: 'server' as const, prepareOffThread: { scratchDir: scratch } };
+test('served by a model server, the baseline is the companion scored in the same process; a damaged one is reported and the network still serves', async () => {
+  const { onnx, meta, kn, dir, rand } = companionFixture(31);
   try {
-    const failure = (p: Promise<unknown>) => p.then(() => assert.fail('opened'), (e: Error & { code?: string }) => ({ name: e.name, code: e.code, message: e.message }));
-    const missing = path.join(dir, 'nothing-here');
-    assert.deepEqual(await failure(ModelSession.open(missing, off)), await failure(ModelSession.open(missing)));
-    assert.equal((await failure(ModelSession.open(missing, off))).code, 'no-model');
-    // Another model's weights under this model.json: same length and name, other contents.
-    const onnxFile = path.join(dir, (JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { onnx: { file: string } }).onnx.file);
-    const bytes = readFileSync(onnxFile);
-    bytes[bytes.length >> 1] ^= 0x55;
-    writeFileSync(onnxFile, bytes);
-    const damaged = await failure(ModelSession.open(dir, off));
-    assert.deepEqual(damaged, await failure(ModelSession.open(dir)));
-    assert.equal(damaged.code, 'corrupt');
-    assert.deepEqual(readdirSync(scratch), [], 'nothing left behind');
-    await assert.rejects(ModelSession.open(dir, { prepareOffThread: { scratchDir: scratch }, companion: 'in-process' }), /served by a process/);
-
-    // Files a crashed editor left (its pid gone) are removed by the next load; a live process's stay.
-    const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
-    writeFileSync(path.join(scratch, `serving-${gone}-0-1-inference.onnx`), 'x');
-    writeFileSync(path.join(scratch, `serving-${gone}-0-1-inference.data`), 'x');
-    writeFileSync(path.join(scratch, `serving-${process.pid}-9-9-scoring.onnx`), 'x');
-    await failure(ModelSession.open(dir, off));
-    assert.deepEqual(readdirSync(scratch), [`serving-${process.pid}-9-9-scoring.onnx`]);
+    await saveModel(dir, { onnx, meta, ngram: kn.toBytes() });
+    const local = await ModelSession.open(dir);
+    const served = await RemoteServing.openSaved(dir, { threads: 1, scoringThreads: 1 });
+    // 200 ids: the baseline is scored in slices of 32 targets.
+    const ids = Int32Array.from({ length: 200 }, () => Math.floor(rand() * WORDS.length));
+    try {
+      assert.ok(served.baseline && local.baseline, served.ngramProblem);
+      assert.equal(served.baseline.order, local.baseline.order);
+      assert.equal(served.baseline.pid, served.pid, 'one process serves both');
+      assert.deepEqual(served.baseline.scorer.initialState(), local.baseline.scorer.initialState());
+      const state = local.baseline.scorer.initialState();
+      assert.deepEqual(await served.baseline.scorer.scoreChunk(ids, state), await local.baseline.scorer.scoreChunk(ids, state));
+      assert.deepEqual(await served.baseline.scorer.scoreSequence(ids), await local.baseline.scorer.scoreSequence(ids));
+      // The network's scorer is not the baseline's.
+      assert.notDeepEqual((await served.scorer.scoreChunk(ids, served.scorer.initialState())).logp, (await served.baseline.scorer.scoreChunk(ids, state)).logp);
+    } finally {
+      await local.release();
+      await served.release();
+    }
+    const companion = path.join(dir, (JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { ngram: { file: string } }).ngram.file);
+    const bytes = readFileSync(companion);
+    bytes[bytes.length - 1] ^= 0xff; // same length, other contents
+    writeFileSync(companion, bytes);
+    const damaged = await RemoteServing.openSaved(dir, { threads: 1, scoringThreads: 1 });
+    try {
+      assert.equal(damaged.baseline, undefined);
+      assert.match(damaged.ngramProblem ?? '', /sha256/);
+      assert.ok((await damaged.model.run(Int32Array.from([1, 2]), damaged.model.initialState())).logProbs.length > 0, 'the network still serves');
+    } finally {
+      await damaged.release();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    rmSync(scratch, { recursive: true, force: true });
   }
+});
+
+test('served by a model server, a missing or damaged model fails as it does here (the same error and code); a server that cannot start or dies says so', async (t) => {
+  const vocab = Vocabulary.fromJSON(WORDS);
+  const { dir } = await savedModel(configs[0]!, vocab);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const opts = { threads: 1, scoringThreads: 1 };
+  const failure = (p: Promise<unknown>) => p.then(() => assert.fail('opened'), (e: Error & { code?: string }) => ({ name: e.name, code: e.code, message: e.message }));
+  const missing = path.join(dir, 'nothing-here');
+  assert.deepEqual(await failure(RemoteServing.openSaved(missing, opts)), await failure(ModelSession.open(missing)));
+  assert.equal((await failure(RemoteServing.openSaved(missing, opts))).code, 'no-model');
+  // Another model's weights under this model.json: same length and name, other contents.
+  const onnxFile = path.join(dir, (JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { onnx: { file: string } }).onnx.file);
+  const original = readFileSync(onnxFile);
+  const bytes = Buffer.from(original);
+  bytes[bytes.length >> 1] ^= 0x55;
+  writeFileSync(onnxFile, bytes);
+  const damaged = await failure(RemoteServing.openSaved(dir, opts));
+  assert.deepEqual(damaged, await failure(ModelSession.open(dir)));
+  assert.equal(damaged.code, 'corrupt');
+  writeFileSync(onnxFile, original);
+
+  // A server that exits before it is ready: a process failure (the editor then opens the model itself).
+  const script = path.join(dir, 'exits.js');
+  writeFileSync(script, 'process.exit(3)');
+  const early = await RemoteServing.openSaved(dir, opts, script).then(() => assert.fail('opened'), (e: unknown) => e);
+  assert.ok(early instanceof ServerOpenError && early.reason === 'process', String(early));
+  assert.match(early.message, /exited \(code 3\)/);
+
+  // A server killed while serving: its calls fail, later ones too, and its listener hears of it once.
+  const served = await RemoteServing.openSaved(dir, opts);
+  const heard: string[] = [];
+  served.onExit((e) => heard.push(e.message));
+  process.kill(served.pid!, 'SIGKILL');
+  await assert.rejects(served.model.run(Int32Array.from([1, 2, 3]), served.model.initialState()), /exited|model server/);
+  await assert.rejects(served.predictor.answer({ textBefore: 'the', character: 3, explicit: false, maxWords: 2, minConfidence: 0 }), /exited|model server/);
+  assert.equal(heard.length, 1);
+  await served.release();
 });

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KneserNey } from '../../src/core/ngram/kneser-ney.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
-import { RemoteNgramServing } from '../../src/runtime/remote-ngram.js';
+import { RemoteServing } from '../../src/runtime/remote-serving.js';
 
 const words = ['<unk>', '\n', ' ', 'the', 'tide', 'was', 'high'];
 const vocab = Vocabulary.fromJSON(words);
@@ -12,7 +12,7 @@ const ids = Int32Array.from({ length: 400 }, (_, i) => 1 + (i % (words.length - 
 const model = KneserNey.train([ids], { vocabSize: words.length, order: 3, startId: 1 });
 const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'nextword-server-parent-')), 'model.ngram-handover.tmp');
 writeFileSync(file, model.toBytes());
-void RemoteNgramServing.open(file, vocab, 'text').then((server) => {
+void RemoteServing.openNgram(file, vocab, 'text').then((server) => {
   process.stdout.write(`server ${server.pid}\n`);
   setInterval(() => {}, 1000); // waits to be killed
 });

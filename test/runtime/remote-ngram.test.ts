@@ -1,4 +1,4 @@
-// The n-gram server (a child process) serves exactly what the n-gram model serves in the caller's own
+// The model server (a child process) serving an n-gram model serves exactly what the n-gram model serves in the caller's own
 // thread: the same distributions, states, scores and predictions, for calls in any number at once; a model
 // it cannot load is refused with the reason; a server that dies fails its calls and says so; released, it
 // is gone.
@@ -18,7 +18,7 @@ import { NgramServing } from '../../src/core/ngram/ngram-serving.js';
 import { Predictor } from '../../src/core/predictor.js';
 import { countTextTokens, encodeTexts } from '../../src/core/text-encoding.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
-import { RemoteNgramServing } from '../../src/runtime/remote-ngram.js';
+import { RemoteServing } from '../../src/runtime/remote-serving.js';
 
 const ALICE = readFileSync(path.join(__dirname, '../../samples/alice/train.txt'), 'utf8');
 
@@ -41,7 +41,7 @@ async function fixture(t: test.TestContext) {
 
 test('the server answers run, advance, scoreChunk and scoreSequence exactly as the model in this thread', async (t) => {
   const { file, vocab, local, ids } = await fixture(t);
-  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  const remote = await RemoteServing.openNgram(file, vocab, 'text');
   t.after(() => remote.release());
   unlinkSync(file); // once open, the server no longer needs the file
   assert.equal(remote.model.vocabSize, vocab.size);
@@ -75,7 +75,7 @@ test('the server answers run, advance, scoreChunk and scoreSequence exactly as t
 
 test('predictions through the server are the predictor\'s predictions with the model in this thread, for calls made all at once', async (t) => {
   const { file, vocab, local } = await fixture(t);
-  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  const remote = await RemoteServing.openNgram(file, vocab, 'text');
   t.after(() => remote.release());
   const contexts = ['Alice was beginning to get very tired of sitting by her ', 'said the ', 'The Queen ', 'and the White Rabbit w', 'Down, down, '];
   const viaServer = new Predictor(remote.model, vocab, 'text');
@@ -94,7 +94,7 @@ test('predictions through the server are the predictor\'s predictions with the m
 
 test('a completion request through the server is one call, answered as in this thread, for texts sent as what changed and calls made all at once', async (t) => {
   const { file, vocab, local } = await fixture(t);
-  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  const remote = await RemoteServing.openNgram(file, vocab, 'text');
   t.after(() => remote.release());
   const inThread = new Predictor(local.model, vocab, 'text');
   const line = 'Alice was beginning to get very tired of sitting by her sister on the bank';
@@ -131,24 +131,24 @@ test('a file that is not an n-gram model, or one for another vocabulary, is refu
   const { dir, file, vocab } = await fixture(t);
   const junk = path.join(dir, 'junk.tmp');
   writeFileSync(junk, Buffer.from('this is not an n-gram model, not even close to one'));
-  await assert.rejects(RemoteNgramServing.open(junk, vocab, 'text'), /the n-gram model could not be loaded: KneserNey\.fromBytes/);
-  await assert.rejects(RemoteNgramServing.open(path.join(dir, 'missing.tmp'), vocab, 'text'), /could not be loaded: .*ENOENT/);
+  await assert.rejects(RemoteServing.openNgram(junk, vocab, 'text'), /the model could not be loaded: KneserNey\.fromBytes/);
+  await assert.rejects(RemoteServing.openNgram(path.join(dir, 'missing.tmp'), vocab, 'text'), /could not be loaded: .*ENOENT/);
   const smaller = Vocabulary.fromJSON(vocab.toJSON().slice(0, 100));
-  await assert.rejects(RemoteNgramServing.open(file, smaller, 'text'), /n-gram model has \d+ ids, the vocabulary 100/);
+  await assert.rejects(RemoteServing.openNgram(file, smaller, 'text'), /n-gram model has \d+ ids, the vocabulary 100/);
 });
 
 test('a server that dies fails its calls in flight and later ones, and tells its listener once; a released one is gone without a word', async (t) => {
   const { file, vocab, ids } = await fixture(t);
-  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  const remote = await RemoteServing.openNgram(file, vocab, 'text');
   const reasons: string[] = [];
   remote.onExit((e) => reasons.push(e.message));
   const inFlight = remote.scorer.scoreSequence(ids.subarray(0, 3000));
   process.kill(remote.pid!, 'SIGKILL');
-  await assert.rejects(inFlight, /the n-gram server exited/);
-  await assert.rejects(remote.model.run(ids.subarray(0, 2), remote.model.initialState()), /the n-gram server exited/);
-  assert.deepEqual(reasons, ['the n-gram server exited (code null)']);
+  await assert.rejects(inFlight, /the model server exited/);
+  await assert.rejects(remote.model.run(ids.subarray(0, 2), remote.model.initialState()), /the model server exited/);
+  assert.deepEqual(reasons, ['the model server exited (code null)']);
 
-  const other = await RemoteNgramServing.open(file, vocab, 'text');
+  const other = await RemoteServing.openNgram(file, vocab, 'text');
   const otherReasons: string[] = [];
   other.onExit((e) => otherReasons.push(e.message));
   const pid = other.pid!;
@@ -162,7 +162,7 @@ test('a server that dies fails its calls in flight and later ones, and tells its
 
 test('a prediction asked for while a long file is being scored is answered first, and the scores are still exact', async (t) => {
   const { file, vocab, local, ids } = await fixture(t);
-  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  const remote = await RemoteServing.openNgram(file, vocab, 'text');
   t.after(() => remote.release());
   const long = Int32Array.from({ length: 20_000 }, (_, i) => ids[i % ids.length]!);
   const order: string[] = [];
@@ -208,7 +208,7 @@ function alive(pid: number): boolean {
 
 test('the n-gram server runs below the editor and above training: every thread of it at nice 5', { skip: process.platform !== 'linux' && 'read from /proc' }, async (t) => {
   const { file, vocab } = await fixture(t);
-  const remote = await RemoteNgramServing.open(file, vocab, 'text');
+  const remote = await RemoteServing.openNgram(file, vocab, 'text');
   t.after(() => remote.release());
   const nice = readdirSync(`/proc/${remote.pid}/task`).map((tid) => {
     const stat = readFileSync(`/proc/${remote.pid}/task/${tid}/stat`, 'utf8');

@@ -1,8 +1,8 @@
 // What a completion request is answered with once it reaches the model: the ghost text's phrase, the
 // alternatives of an explicit request, or the continuation of the suggest widget's selected item, and the
 // reason when there is nothing to show. Pure logic over a predictor's three calls (contextState, topK,
-// continuePhrase); the engine (completion-engine.ts) runs it in this thread over a Predictor, and the n-gram
-// server (runtime/ngram-server.ts) runs it where its model is, so that a request costs the editor one message
+// continuePhrase); the engine (completion-engine.ts) runs it in this thread over a Predictor, and the model
+// server (runtime/model-server.ts) runs it where its model is, so that a request costs the editor one message
 // to that process instead of one per model call.
 //
 // Coordinates as in completion-engine.ts: columns are UTF-16 code units on the cursor's line; text mode's

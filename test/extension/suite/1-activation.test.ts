@@ -2,7 +2,7 @@
 // registered, its status bar item drawn, and a first completion as soon as the window is up (the time
 // from activation to it is recorded: what a user who types at once waits).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import { before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
@@ -61,7 +61,7 @@ describe('activation', () => {
     const editor = await vscode.window.showTextDocument(doc);
     const end = doc.lineAt(0).range.end;
     editor.selection = new vscode.Selection(end, end);
-    // As a user would get it: asked once, at once, usually while the model still loads (on a worker thread,
+    // As a user would get it: asked once, at once, usually while the model still loads (in its model server,
     // 0.2-3.5 s). VS Code asks the provider again only when the document changes, not for another trigger at
     // the same place (measured: one request, then none for 15 s of triggers); so the request made now must
     // wait for the model and show its completion then. Only accepting is repeated here, never the request.
@@ -83,6 +83,12 @@ describe('activation', () => {
     assert.ok(s.firstCompletion, 'the extension recorded its first completion');
     // No request was turned away for want of a model: one made while it loaded waited for it.
     assert.equal(s.completions.skipped['no-model'] ?? 0, 0, JSON.stringify(s.completions));
+    // Served by a model server process: neither the model nor onnxruntime is in the extension host.
+    assert.ok(typeof model.servedByPid === 'number' && model.servedByPid !== process.pid, `served by process ${model.servedByPid}, not the host (${process.pid})`);
+    if (process.platform === 'linux') {
+      const mapped = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /onnxruntime/i.test(l));
+      assert.deepEqual(mapped, [], 'onnxruntime is not loaded into the extension host');
+    }
     // The first thing this suite does after the window is up, so an upper bound on what a user who types at
     // once waits: activate() itself, the model's load after it, then the first request (an explicit one
     // here, Alt+\'s three alternatives, so it does several times a typing request's work).

@@ -1,0 +1,35 @@
+// A scorer whose chunks are scored in slices: `scoreChunk` runs as pieces of at most `piece` targets, each
+// from the state the one before it ended in, with `between` awaited between two pieces. The scores and the
+// final state are the scorer's own for the whole chunk (scoring is sequential: a target's score depends
+// only on the state before it), but the thread is let go between pieces: the model server (runtime/
+// model-server.ts) answers a prediction that arrives while a long file is scored after one piece, not after
+// the whole chunk. `scoreSequence` (a whole text from the start: `nextword eval`) is passed through.
+
+import type { ChunkScorer, ChunkScores, SequenceScorer } from './evaluation.js';
+
+export function slicedScorer(scorer: ChunkScorer & SequenceScorer, piece: number, between: () => Promise<void>): ChunkScorer & SequenceScorer {
+  if (!Number.isInteger(piece) || piece < 1) throw new Error(`slicedScorer: piece must be a positive integer (got ${piece})`);
+  return {
+    initialState: () => scorer.initialState(),
+    scoreSequence: (ids) => scorer.scoreSequence(ids),
+    async scoreChunk(ids, state): Promise<ChunkScores> {
+      const m = ids.length - 1; // targets
+      if (m <= piece) return scorer.scoreChunk(ids, state);
+      const logp = new Float32Array(m);
+      const rank = new Int32Array(m);
+      let at = state;
+      for (let start = 0; start < m; start += piece) {
+        if (start > 0) await between();
+        const end = Math.min(m, start + piece);
+        const out = await scorer.scoreChunk(ids.subarray(start, end + 1), at);
+        if (out.logp.length !== end - start || out.rank.length !== end - start) {
+          throw new Error(`slicedScorer: the scorer returned ${out.logp.length} scores for ${end - start} targets`);
+        }
+        logp.set(out.logp, start);
+        rank.set(out.rank, start);
+        at = out.state;
+      }
+      return { logp, rank, state: at };
+    },
+  };
+}

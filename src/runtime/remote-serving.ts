@@ -1,0 +1,296 @@
+// The editor's end of the model server (model-server.ts): a ServingModel whose model and scorer are
+// answered by the server process, so that serving a model (a saved LSTM with its n-gram baseline, or the
+// workspace's n-gram model while its network trains) costs the extension host a message per call, not the
+// model's memory, onnxruntime, or the work. States travel with the calls (they are small: an LSTM's [L, H]
+// vectors or the last n − 1 ids, and the cache's window) and, as the interfaces require, are never mutated.
+// Its `predictor` is the server's own: a completion request is one message (`answer`), its texts sent as
+// what changed since the last one, and the contexts it caches stay in the server.
+
+import { availableParallelism } from 'node:os';
+import type { CompletionPredictor } from '../core/completion/completion-answer.js';
+import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';
+import type { DecoderPrecision } from '../core/graphs/inference-graph.js';
+import type { LanguageModel, RecurrentState } from '../core/language-model.js';
+import { vocabularyOf, type ModelMeta } from '../core/model-format.js';
+import type { ServingModel } from '../core/serving-model.js';
+import type { TokenizerMode } from '../core/tokenizer.js';
+import type { Vocabulary } from '../core/vocabulary.js';
+import { ModelStoreError } from '../io/model-store.js';
+import { SERVING_NICE } from '../io/thread-priority.js';
+import type { Baseline } from './model-session.js';
+import type { FromServer, SavedModelInfo, ServedModel, ServingCall, ServingReplies, TextRef, ToServer } from './serving-protocol.js';
+import { bundledScriptPath, openWorker, type WorkerChannel } from './worker-channel.js';
+
+/**
+ * The threads of a saved model's scoring session in the editor, and `bench score`'s default: two where the
+ * machine has two. A scoring run (64 tokens) has enough work for two (the default model scored a book at
+ * 17.3k tokens/s on one and 21.1k on two, medians of 5 alternating runs, 2026-11-27).
+ */
+export const EDITOR_SCORING_THREADS = Math.min(2, availableParallelism());
+
+/** How long the server may take to load a model before opening fails. */
+const OPEN_TIMEOUT_MS = 120_000;
+
+/** Why opening failed: the server could not start or went away (`process`), or the model cannot be served (`model`). */
+export class ServerOpenError extends Error {
+  constructor(
+    readonly reason: 'process' | 'model',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ServerOpenError';
+  }
+}
+
+type Ready = Extract<FromServer, { type: 'ready' }>;
+
+export class RemoteServing implements ServingModel {
+  readonly model: LanguageModel;
+  readonly scorer: ChunkScorer & SequenceScorer;
+  readonly predictor: Required<CompletionPredictor>;
+  private readonly pending = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  /** The last text sent to the server's predictor: the next one is sent relative to it. */
+  private lastText = '';
+  private ended: Error | undefined;
+  private released = false;
+  private readonly exitListeners: ((reason: Error) => void)[] = [];
+  /** Milliseconds the server took to read and load the model. */
+  readonly loadMs: number;
+  private readonly channel: WorkerChannel<ToServer, FromServer>;
+
+  protected constructor(
+    { channel, ready, route }: Started,
+    readonly vocab: Vocabulary,
+    readonly mode: TokenizerMode,
+  ) {
+    this.channel = channel;
+    this.loadMs = ready.loadMs;
+    const initial = ready.initialState;
+    const initialState = () => initial;
+    this.model = {
+      vocabSize: vocab.size,
+      initialState,
+      run: (ids, state) => this.call<'run'>({ op: 'run', ids, state }),
+      advance: (ids, state) => this.call<'advance'>({ op: 'advance', ids, state }),
+    };
+    this.scorer = this.scorerOf(initialState, false);
+    const withText = <K extends ServingCall['op']>(text: string, c: (ref: TextRef) => Extract<ServingCall, { op: K }>, signal?: AbortSignal) =>
+      this.ended ? Promise.reject(this.ended) : this.call<K>(c(this.textRef(text)), signal);
+    this.predictor = {
+      // Aborted, the answer is not waited for (the server still computes it: it warms the contexts the next
+      // keystroke extends).
+      answer: ({ textBefore, ...query }, signal) => withText<'answer'>(textBefore, (text) => ({ op: 'answer', text, query }), signal),
+      contextState: (t) => withText<'contextState'>(t, (text) => ({ op: 'contextState', text })),
+      topK: (t, k, opts = {}) => withText<'topK'>(t, (text) => ({ op: 'topK', text, k, opts })),
+      continuePhrase: (t, opts) => withText<'continuePhrase'>(t, (text) => ({ op: 'continuePhrase', text, opts })),
+    };
+    route({ message: (m) => this.receive(m), gone: (e) => this.end(e) });
+  }
+
+  /** The served model's scorer, or its baseline's (a saved model's companion). */
+  protected scorerOf(initialState: () => RecurrentState, baseline: boolean): ChunkScorer & SequenceScorer {
+    const flag = baseline ? ({ baseline: true } as const) : {};
+    return {
+      initialState,
+      scoreChunk: (ids, state): Promise<ChunkScores> => this.call<'scoreChunk'>({ op: 'scoreChunk', ids, state, ...flag }),
+      scoreSequence: (ids) => this.call<'scoreSequence'>({ op: 'scoreSequence', ids, ...flag }),
+    };
+  }
+
+  /**
+   * Starts a server on the n-gram model in `file` (KneserNey.toBytes(), for `vocab`); resolves once it is
+   * loaded, rejects with the reason it cannot be (the server is then gone). `file` may be removed once this resolves.
+   */
+  static async openNgram(
+    file: string,
+    vocab: Vocabulary,
+    mode: TokenizerMode,
+    /** `cache: false`: the model alone; `expect`: the file's length and sha256 to check first. */
+    opts: { cache?: false; expect?: { bytes: number; sha256: string } } = {},
+    script = bundledScriptPath('model-server.js'),
+  ): Promise<RemoteNgramServing> {
+    const started = await start(script, { kind: 'ngram', file, words: vocab.toJSON(), mode, ...opts });
+    const { ngram } = started.ready;
+    if (!ngram) {
+      started.channel.terminate();
+      throw new ServerOpenError('process', 'the model server answered for another kind of model');
+    }
+    return new RemoteNgramServing(started, vocab, mode, ngram.order);
+  }
+
+  /**
+   * Starts a server on the saved model in `dir`; resolves once it is loaded (its sessions created). A model
+   * that cannot be served fails as ModelSession.open would (a ModelStoreError with its code for a missing or
+   * corrupt model; a ServerOpenError 'model' else); a server that could not start or died, with a
+   * ServerOpenError 'process'.
+   */
+  static async openSaved(
+    dir: string,
+    opts: { threads: number; scoringThreads: number; decoder?: DecoderPrecision },
+    script = bundledScriptPath('model-server.js'),
+  ): Promise<RemoteSavedModel> {
+    const started = await start(script, { kind: 'saved', dir, ...opts });
+    const info = started.ready.saved;
+    try {
+      if (!info) throw new ServerOpenError('process', 'the model server answered for another kind of model');
+      return new RemoteSavedModel(started, vocabularyOf(info.meta), info);
+    } catch (e) {
+      started.channel.terminate();
+      throw e;
+    }
+  }
+
+  /** The server process's id. */
+  get pid(): number | undefined {
+    return this.channel.pid;
+  }
+
+  /** Called once if the server goes away before release() (its calls in flight have failed with `reason`). */
+  onExit(f: (reason: Error) => void): void {
+    if (this.ended && !this.released) f(this.ended);
+    else this.exitListeners.push(f);
+  }
+
+  /** Ends the server; calls in flight fail, later ones too. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.end(new Error('the model was released'));
+    this.channel.terminate();
+  }
+
+  private call<K extends ServingCall['op']>(c: Extract<ServingCall, { op: K }>, signal?: AbortSignal): Promise<ServingReplies[K]> {
+    if (this.ended) return Promise.reject(this.ended);
+    const id = this.nextId++;
+    return new Promise<ServingReplies[K]>((resolve, reject) => {
+      const abort = () => {
+        if (this.pending.delete(id)) reject(new Error('the call was aborted'));
+      };
+      this.pending.set(id, {
+        resolve: (v: never) => (signal?.removeEventListener('abort', abort), (resolve as (v: never) => void)(v)),
+        reject: (e: Error) => (signal?.removeEventListener('abort', abort), reject(e)),
+      });
+      // Sent even when already aborted: a TextRef was made for it, which the server must see.
+      void this.channel.send({ type: 'call', id, ...c } as ToServer);
+      if (signal?.aborted) abort();
+      else signal?.addEventListener('abort', abort, { once: true });
+    });
+  }
+
+  /**
+   * `text` relative to the last one sent: typing on sends what was typed, a backspace nothing but a length,
+   * anything else the whole text. Called in the order the calls are sent (their messages keep it).
+   */
+  private textRef(text: string): TextRef {
+    const last = this.lastText;
+    this.lastText = text;
+    if (text.startsWith(last)) return { keep: last.length, add: text.slice(last.length) };
+    if (last.startsWith(text)) return { keep: text.length, add: '' };
+    return { keep: 0, add: text };
+  }
+
+  /** Attached once the server is ready. */
+  protected receive(m: FromServer): void {
+    if (m.type !== 'reply' && m.type !== 'failed') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === 'reply') p.resolve(m.result as never);
+    else p.reject(new Error(m.message));
+  }
+
+  protected end(reason: Error): void {
+    if (this.ended) return;
+    this.ended = reason;
+    for (const p of this.pending.values()) p.reject(reason);
+    this.pending.clear();
+    if (!this.released) for (const f of this.exitListeners.splice(0)) f(reason);
+  }
+}
+
+/** An n-gram model served by a model server. */
+export class RemoteNgramServing extends RemoteServing {
+  constructor(
+    started: Started,
+    vocab: Vocabulary,
+    mode: TokenizerMode,
+    /** The model's order (n of the n-grams). */
+    readonly order: number,
+  ) {
+    super(started, vocab, mode);
+  }
+}
+
+/** A saved model served by a model server: what ModelSession holds, but in the server's process. */
+export class RemoteSavedModel extends RemoteServing {
+  readonly dir: string;
+  readonly meta: ModelMeta;
+  readonly decoder: DecoderPrecision;
+  /** Its n-gram companion as the baseline, scored by the same server. */
+  readonly baseline: Baseline | undefined;
+  readonly ngramProblem: string | undefined;
+
+  constructor(started: Started, vocab: Vocabulary, info: SavedModelInfo) {
+    super(started, vocab, info.meta.tokenizer.mode);
+    this.dir = info.dir;
+    this.meta = info.meta;
+    this.decoder = info.decoder;
+    this.ngramProblem = info.ngramProblem;
+    const b = info.baseline;
+    this.baseline = b ? { order: b.order, scorer: this.scorerOf(() => b.initialState, true), pid: started.channel.pid } : undefined;
+  }
+}
+
+/** Where a started server's messages after `ready`, and its end, go. */
+type Route = (to: { message: (m: FromServer) => void; gone: (e: Error) => void }) => void;
+
+interface Started {
+  channel: WorkerChannel<ToServer, FromServer>;
+  ready: Ready;
+  route: Route;
+}
+
+/** Starts a model server and asks it to open `serve`; resolves once it is ready. */
+function start(script: string, serve: ServedModel): Promise<Started> {
+  const channel = openWorker<ToServer, FromServer>(script, 'process', { nice: SERVING_NICE });
+  return new Promise((resolve, reject) => {
+    let to: Parameters<Route>[0] | undefined;
+    let early: Error | undefined;
+    const route: Route = (t) => {
+      to = t;
+      if (early) t.gone(early);
+    };
+    let settled = false;
+    const timer = setTimeout(() => fail(new ServerOpenError('process', `the model server did not load the model within ${OPEN_TIMEOUT_MS / 1000} s`)), OPEN_TIMEOUT_MS);
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      channel.terminate();
+      reject(e);
+    };
+    const gone = (e: Error) => {
+      if (!settled) return fail(new ServerOpenError('process', e.message));
+      if (to) to.gone(e);
+      else early ??= e;
+    };
+    channel.onMessage((m) => {
+      if (settled) return to?.message(m);
+      if (m.type === 'ready') {
+        settled = true;
+        clearTimeout(timer);
+        resolve({ channel, ready: m, route });
+      } else if (m.type === 'error') {
+        fail(
+          m.name === 'ModelStoreError' && (m.code === 'no-model' || m.code === 'corrupt')
+            ? new ModelStoreError(m.code, m.message)
+            : new ServerOpenError('model', `the model could not be loaded: ${m.message}`),
+        );
+      } else fail(new ServerOpenError('process', `the model server answered before it was ready (${m.type})`));
+    });
+    channel.onError((e) => gone(e));
+    channel.onExit((code) => gone(new Error(`the model server exited (code ${code})`)));
+    void channel.send({ type: 'open', serve });
+  });
+}

@@ -1,0 +1,88 @@
+// Messages between the editor and the model server (model-server.ts): the process that serves a model to
+// the editor, so that the model's memory and the work of predicting and scoring with it stay out of the
+// extension host (remote-serving.ts is the editor's end). It serves one of two kinds of model: a saved model
+// (the LSTM, with the document cache, and its n-gram companion as the status bar's baseline), or an n-gram
+// model alone (the workspace's while its network trains).
+
+import type { PredictionAnswer, PredictionQuery } from '../core/completion/completion-answer.js';
+import type { ChunkScores } from '../core/evaluation.js';
+import type { DecoderPrecision } from '../core/graphs/inference-graph.js';
+import type { RecurrentState } from '../core/language-model.js';
+import type { ModelMeta } from '../core/model-format.js';
+import type { ContextState, Phrase, PhraseOptions, Suggestion, TopKOptions } from '../core/predictor.js';
+import type { TokenizerMode } from '../core/tokenizer.js';
+
+/**
+ * A text given relative to the last one a predictor call gave (the editor sends the whole document before
+ * the cursor on every keystroke; typing on adds a character, a backspace removes one): that text's first
+ * `keep` characters, then `add`. `keep: 0` gives a text whole.
+ */
+export interface TextRef {
+  keep: number;
+  add: string;
+}
+
+/**
+ * A call of the served model: its `model` (run, advance), its `scorer` (or the baseline's, `baseline: true`:
+ * a saved model's n-gram companion), or the predictor the server keeps over its model (its cached contexts
+ * stay there): a whole completion query (`answer`, one message per request), or one of the predictor's own calls.
+ */
+export type ServingCall =
+  | { op: 'run'; ids: Int32Array; state: RecurrentState }
+  | { op: 'advance'; ids: Int32Array; state: RecurrentState }
+  | { op: 'scoreChunk'; ids: Int32Array; state: RecurrentState; baseline?: true }
+  | { op: 'scoreSequence'; ids: Int32Array; baseline?: true }
+  | { op: 'answer'; text: TextRef; query: Omit<PredictionQuery, 'textBefore'> }
+  | { op: 'contextState'; text: TextRef }
+  | { op: 'topK'; text: TextRef; k: number; opts: TopKOptions }
+  | { op: 'continuePhrase'; text: TextRef; opts: PhraseOptions };
+
+/** What each call answers. */
+export interface ServingReplies {
+  run: { logProbs: Float32Array; state: RecurrentState };
+  advance: RecurrentState;
+  scoreChunk: ChunkScores;
+  scoreSequence: { logp: Float32Array; rank: Int32Array };
+  answer: PredictionAnswer;
+  contextState: ContextState;
+  topK: Suggestion[];
+  continuePhrase: Phrase;
+}
+
+/** The calls that ask for predictions: the server answers them before it goes on scoring. */
+export const PREDICTION_OPS: ReadonlySet<ServingCall['op']> = new Set(['run', 'advance', 'answer', 'contextState', 'topK', 'continuePhrase']);
+
+/** What the server is asked to serve. */
+export type ServedModel =
+  /**
+   * The n-gram model written to `file` (KneserNey.toBytes()) for the vocabulary `words` (id order): with the
+   * document cache (the interim model) or alone (`cache: false`), its length and sha256 checked when
+   * `expect` gives them.
+   */
+  | { kind: 'ngram'; file: string; words: string[]; mode: TokenizerMode; cache?: false; expect?: { bytes: number; sha256: string } }
+  /**
+   * The saved model in the folder `dir`, as runtime/model-session.ts opens it: the network (its decoder
+   * in `decoder`), mixed with the document cache, its companion as the baseline.
+   */
+  | { kind: 'saved'; dir: string; threads: number; scoringThreads: number; decoder?: DecoderPrecision };
+
+/** A saved model as the server opened it. */
+export interface SavedModelInfo {
+  /** The absolute model folder. */
+  dir: string;
+  meta: ModelMeta;
+  decoder: DecoderPrecision;
+  /** The companion, when it serves as the baseline: n of its n-grams, and its scorer's initial state. */
+  baseline?: { order: number; initialState: RecurrentState };
+  /** Why a companion model.json names could not be used. */
+  ngramProblem?: string;
+}
+
+export type ToServer = { type: 'open'; serve: ServedModel } | ({ type: 'call'; id: number } & ServingCall);
+
+export type FromServer =
+  | { type: 'ready'; initialState: RecurrentState; loadMs: number; ngram?: { order: number }; saved?: SavedModelInfo }
+  /** The model could not be opened (`code`: a ModelStoreError's); the server then ends. */
+  | { type: 'error'; message: string; name: string; code?: string }
+  | { type: 'reply'; id: number; result: ServingReplies[ServingCall['op']] }
+  | { type: 'failed'; id: number; message: string };
