@@ -17,7 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS, type CompletionPredictor } from '../../src/core/completion/completion-engine.js';
+import type { CompletionPredictor } from '../../src/core/completion/completion-engine.js';
 import { startTokenId } from '../../src/core/evaluation.js';
 import type { LanguageModel } from '../../src/core/language-model.js';
 import { trainCompanion } from '../../src/core/ngram/companion.js';
@@ -25,6 +25,7 @@ import { EDITOR_CONTEXT_CACHE, Predictor } from '../../src/core/predictor.js';
 import { countTextTokens, encodeTexts } from '../../src/core/text-encoding.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
 import { RemoteServing } from '../../src/runtime/remote-serving.js';
+import { typeThrough } from './type-through.js';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -94,21 +95,6 @@ async function main(): Promise<void> {
         `${(r.messages / r.requests).toFixed(2)} messages a request`,
     );
   }
-}
-
-/** Types `text` a character at a time through an engine over `predictor`: each request's latency, when it reached the predictor. */
-async function typeThrough(predictor: CompletionPredictor, text: string): Promise<{ predict: number[] }> {
-  const engine = new CompletionEngine({ getPredictor: () => predictor });
-  const signal = new AbortController().signal;
-  const predict: number[] = [];
-  for (let i = 1; i <= text.length; i++) {
-    const textBefore = text.slice(0, i);
-    const character = i - (textBefore.lastIndexOf('\n') + 1);
-    const outcome = await engine.complete({ docKey: 'doc', textBefore, lineSuffix: '', character, explicit: false, settings: DEFAULT_COMPLETION_SETTINGS }, signal);
-    // Requests answered from the type-through cache never reach the predictor (nothing else skips before it here).
-    if (!(outcome.kind === 'items' && outcome.cached)) predict.push(outcome.latencyMs);
-  }
-  return { predict };
 }
 
 main().catch((e) => {

@@ -326,6 +326,27 @@ test('served by a model server (the editor\'s way), a model predicts, answers an
   }
 });
 
+test('served by a model server, a prediction asked for while a long file is being scored is answered first, and the scores are still exact', async (t) => {
+  const vocab = Vocabulary.fromJSON(WORDS);
+  const cfg: ModelConfig = { cell: 'lstm', layers: 1, vocab: WORDS.length, embed: 6, hidden: 128, tied: false };
+  const { dir } = await savedModel(cfg, vocab);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const here = await ModelSession.open(dir);
+  const served = await RemoteServing.openSaved(dir, { threads: 1, scoringThreads: 1 });
+  t.after(() => Promise.all([here.release(), served.release()]));
+  const rand = mulberry32(3);
+  const long = Int32Array.from({ length: 20_000 }, () => Math.floor(rand() * WORDS.length));
+  const order: string[] = [];
+  const t0 = performance.now();
+  const scoring = served.scorer.scoreChunk(long, served.scorer.initialState()).then((r) => (order.push('scores'), r));
+  await new Promise((r) => setTimeout(r, 30)); // scoring has started
+  const predicted = served.model.run(long.subarray(0, 3), served.model.initialState()).then((r) => (order.push('prediction'), r));
+  const [scores, prediction] = await Promise.all([scoring, predicted]);
+  assert.deepEqual(order, ['prediction', 'scores'], `scoring took ${Math.round(performance.now() - t0)} ms`);
+  assert.deepEqual(prediction.logProbs, (await here.model.run(long.subarray(0, 3), here.model.initialState())).logProbs);
+  assert.deepEqual(scores, await here.scorer.scoreChunk(long, here.scorer.initialState()));
+});
+
 test('served by a model server, the baseline is the companion scored in the same process; a damaged one is reported and the network still serves', async () => {
   const { onnx, meta, kn, dir, rand } = companionFixture(31);
   try {

@@ -1,11 +1,12 @@
 // The model the extension starts with: the bundled default (models/default), scored and used for
-// completions before any training; without it, a "no model" state that says why.
+// completions before any training, and loaded again if its model server dies; without it, a "no model"
+// state that says why.
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'mocha';
 import {
   acceptInlineCompletion, appendParagraph, expectPerplexityAsEval, hasDefaultModel, openAtEnd, repoRoot,
-  settledModel, WORD_PROMPT, WORKSPACE_WORD,
+  settledModel, stats, waitFor, WORD_PROMPT, WORKSPACE_WORD,
 } from '../helpers.js';
 
 describe('the model at startup', () => {
@@ -29,6 +30,22 @@ describe('the model at startup', () => {
       assert.match(inserted, /\S/, 'the completion inserts words');
       assert.ok(!inserted.includes(WORKSPACE_WORD), `the bundled model cannot know "${WORKSPACE_WORD}", it inserted "${inserted}"`);
       assert.ok(!inserted.includes('\n'), 'a completion stops at the end of the line');
+    });
+
+    it('loads the model again in a new server when its model server is killed, and completes again', async () => {
+      const before = await settledModel();
+      const pid = before.servedByPid;
+      assert.ok(typeof pid === 'number' && pid !== process.pid, `served by process ${pid}`);
+      process.kill(pid, 'SIGKILL');
+      const after = await waitFor('the model served by a new process', async () => {
+        const m = (await stats()).model;
+        return m.state === 'ready' && typeof m.servedByPid === 'number' && m.servedByPid !== pid ? m : undefined;
+      }, 30_000);
+      assert.equal(after.origin, before.origin);
+      assert.notEqual(after.servedByPid, process.pid, 'still out of the extension host');
+      const editor = await openAtEnd('draft.md');
+      await appendParagraph(editor, WORD_PROMPT);
+      assert.match(await acceptInlineCompletion(editor, WORD_PROMPT), /\S/, 'it completes again');
     });
   } else {
     // models/default/ is built by its own npm script; until it exists the extension must say so.
