@@ -55,7 +55,7 @@ function nextwordRss(extensionsDir: string): Record<string, number> {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const script = cmdline.includes(extensionsDir) ? /dist\/(model-server|launcher|train-worker)\.js/.exec(cmdline)?.[1] : undefined;
+      const script = cmdline.includes(extensionsDir) ? /dist\/([\w-]+)\.js/.exec(cmdline)?.[1] : undefined;
       const m = script && /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
       if (script && m) found[script] = (found[script] ?? 0) + Number(m[1]) * 1024;
     } catch {

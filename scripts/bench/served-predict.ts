@@ -6,7 +6,8 @@
 // is (a scheduling group of their own at nice 10).
 // `--score` has the server score a long text meanwhile, as the status bar does for a large file (predictions
 // come first). Figures per request that reached the model (type-through-cache hits excluded): the predict
-// latency's p50/p90/p99/max.
+// latency's p50/p90/p99/max (the first 100 of each round left out); how long opening the model took (for the
+// server: starting it, loading and warming the model) and each round's first request.
 //
 //   node --import tsx scripts/bench/served-predict.ts [--model models/default] [--busy 2] [--rounds 4] [--chars 2000] [--score]
 // Typed text: corpora/gutenberg/valid/frankenstein.txt from its middle.
@@ -45,10 +46,14 @@ async function main(): Promise<void> {
   const loops = Array.from({ length: busy }, () => openWorker<never, never>(loopScript, 'process', { nice: BACKGROUND_NICE }));
   const opts = { threads: 1, scoringThreads: EDITOR_SCORING_THREADS };
   const results: Record<string, number[]> = { here: [], served: [] };
+  const first: Record<string, number[]> = { here: [], served: [] };
+  const opened: Record<string, number[]> = { here: [], served: [] };
   try {
     for (let round = 0; round < rounds; round++) {
       for (const way of round % 2 === 0 ? ['here', 'served'] : ['served', 'here']) {
+        const t0 = performance.now();
         const session: ServingModel = way === 'here' ? await ModelSession.open(dir, opts) : await RemoteServing.openSaved(dir, opts);
+        opened[way]!.push(performance.now() - t0);
         try {
           const predictor: CompletionPredictor = session.predictor ?? new Predictor(session.model, session.vocab, session.mode, { cacheSize: EDITOR_CONTEXT_CACHE });
           let scoring = true;
@@ -58,6 +63,7 @@ async function main(): Promise<void> {
           await scored;
           // The first 100 requests warm up (compilation in both processes).
           results[way]!.push(...r.predict.slice(100));
+          first[way]!.push(r.predict[0]!);
         } finally {
           await session.release();
         }
@@ -70,7 +76,10 @@ async function main(): Promise<void> {
   for (const [way, predict] of Object.entries(results)) {
     const s = predict.sort((a, b) => a - b);
     const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(2);
-    console.log(`${way}: ${s.length} requests predicted; predict ms p50 ${q(0.5)}, p90 ${q(0.9)}, p99 ${q(0.99)}, max ${s.at(-1)!.toFixed(2)}`);
+    console.log(
+      `${way}: ${s.length} requests predicted; predict ms p50 ${q(0.5)}, p90 ${q(0.9)}, p99 ${q(0.99)}, max ${s.at(-1)!.toFixed(2)}; ` +
+        `opened in ${opened[way]!.map((ms) => ms.toFixed(0)).join(', ')} ms, its first request ${first[way]!.map((ms) => ms.toFixed(1)).join(', ')} ms`,
+    );
   }
 }
 

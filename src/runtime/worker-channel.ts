@@ -62,6 +62,9 @@ let nextBlob = 1;
  * returns the pieces to send first.
  */
 export function splitMessage<T>(message: T): { message: T; pieces: PieceMessage[] } {
+  // Most messages (a completion request, a chunk to score) hold no large array: sent as they are, not
+  // rebuilt (rebuilding every message was a tenth of what Nextword allocated in the extension host).
+  if (!holdsLarge(message, 0)) return { message, pieces: [] };
   const pieces: PieceMessage[] = [];
   const visit = (v: unknown, depth: number): unknown => {
     if (isTyped(v) && v.byteLength > PIECE_BYTES) {
@@ -80,6 +83,16 @@ export function splitMessage<T>(message: T): { message: T; pieces: PieceMessage[
     return out;
   };
   return { message: visit(message, 0) as T, pieces };
+}
+
+/** Whether `v` holds a typed array larger than PIECE_BYTES where splitMessage looks (up to 4 levels deep). */
+function holdsLarge(v: unknown, depth: number): boolean {
+  if (isTyped(v)) return v.byteLength > PIECE_BYTES;
+  if (depth >= 4 || v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
+  if (Array.isArray(v)) return v.some((x) => holdsLarge(x, depth + 1));
+  if (!isPlainObject(v)) return false;
+  for (const k in v) if (holdsLarge((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
 }
 
 /** Puts arrays back together from their pieces and substitutes them for their references. */
@@ -105,6 +118,8 @@ export class MessageAssembler {
 
   /** The message with its references replaced by the arrays they stand for. */
   restore<T>(message: T): T {
+    // References come after their pieces: with none waiting, the message holds none (and is not rebuilt).
+    if (this.blobs.size === 0) return message;
     const visit = (v: unknown, depth: number): unknown => {
       if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
       const ref = v as Partial<BlobRef>;
