@@ -175,7 +175,7 @@ test('a prediction asked for while a long file is being scored is answered first
   assert.deepEqual(scores, await local.scorer.scoreSequence(long));
 });
 
-test('an n-gram server whose parent is killed ends at once (no orphan keeps the model in memory)', { skip: process.platform === 'win32' && 'signals' }, async () => {
+test('a model server whose parent is killed ends at once (no orphan keeps the model in memory)', { skip: process.platform === 'win32' && 'signals' }, async () => {
   const parent = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'ngram-server-parent.fixture.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = await new Promise<number>((resolve, reject) => {
     parent.stdout!.on('data', (d: Buffer) => {
@@ -206,7 +206,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test('the n-gram server runs below the editor and above training: every thread of it at nice 5', { skip: process.platform !== 'linux' && 'read from /proc' }, async (t) => {
+test('a model server runs below the editor and above training: every thread of it at nice 5, and serving an n-gram model it never loads onnxruntime', { skip: process.platform !== 'linux' && 'read from /proc' }, async (t) => {
   const { file, vocab } = await fixture(t);
   const remote = await RemoteServing.openNgram(file, vocab, 'text');
   t.after(() => remote.release());
@@ -218,4 +218,6 @@ test('the n-gram server runs below the editor and above training: every thread o
   const own = readFileSync('/proc/self/stat', 'utf8');
   assert.equal(Number(own.slice(own.lastIndexOf(')') + 2).split(' ')[16]), 0, 'this process untouched');
   assertOwnSchedulingGroup(remote.pid!, 5);
+  // Serving an n-gram model, the server never loads onnxruntime (it is imported for a saved model only).
+  assert.deepEqual(readFileSync(`/proc/${remote.pid}/maps`, 'utf8').split('\n').filter((l) => /onnxruntime/.test(l)), []);
 });
