@@ -62,37 +62,44 @@ let nextBlob = 1;
  * returns the pieces to send first.
  */
 export function splitMessage<T>(message: T): { message: T; pieces: PieceMessage[] } {
-  // Most messages (a completion request, a chunk to score) hold no large array: sent as they are, not
-  // rebuilt (rebuilding every message was a tenth of what Nextword allocated in the extension host).
-  if (!holdsLarge(message, 0)) return { message, pieces: [] };
   const pieces: PieceMessage[] = [];
-  const visit = (v: unknown, depth: number): unknown => {
-    if (isTyped(v) && v.byteLength > PIECE_BYTES) {
-      const blob = nextBlob++;
-      const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-      for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
-        pieces.push({ type: '$piece', blob, at, total: bytes.length, data: bytes.subarray(at, at + PIECE_BYTES) });
-      }
-      return { $blob: blob, ctor: v.constructor.name as CtorName, length: v.length } satisfies BlobRef;
+  const split = (v: unknown): unknown => {
+    if (!isTyped(v) || v.byteLength <= PIECE_BYTES) return v;
+    const blob = nextBlob++;
+    const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
+      pieces.push({ type: '$piece', blob, at, total: bytes.length, data: bytes.subarray(at, at + PIECE_BYTES) });
     }
-    if (depth >= 4 || v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
-    if (Array.isArray(v)) return v.map((x) => visit(x, depth + 1));
-    if (!isPlainObject(v)) return v;
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = visit(x, depth + 1);
-    return out;
+    return { $blob: blob, ctor: v.constructor.name as CtorName, length: v.length } satisfies BlobRef;
   };
-  return { message: visit(message, 0) as T, pieces };
+  return { message: replaceIn(message, split) as T, pieces };
 }
 
-/** Whether `v` holds a typed array larger than PIECE_BYTES where splitMessage looks (up to 4 levels deep). */
-function holdsLarge(v: unknown, depth: number): boolean {
-  if (isTyped(v)) return v.byteLength > PIECE_BYTES;
-  if (depth >= 4 || v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
-  if (Array.isArray(v)) return v.some((x) => holdsLarge(x, depth + 1));
-  if (!isPlainObject(v)) return false;
-  for (const k in v) if (holdsLarge((v as Record<string, unknown>)[k], depth + 1)) return true;
-  return false;
+/**
+ * `v` with what `leaf` replaces, looked for in `v` and, up to 4 levels deep, in its plain objects and arrays.
+ * An object or array is copied only when something in it is replaced: most messages (a completion request, a
+ * chunk to score) come back as they were (copying every message was a tenth of what Nextword allocated in
+ * the extension host). Anything else (a Map, a class instance) is left as it is.
+ */
+function replaceIn(v: unknown, leaf: (v: unknown) => unknown, depth = 0): unknown {
+  const replaced = leaf(v);
+  if (replaced !== v || depth >= 4 || v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return replaced;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = replaceIn(v[i], leaf, depth + 1);
+      if (x !== v[i]) (out ??= v.slice())[i] = x;
+    }
+    return out ?? v;
+  }
+  if (!isPlainObject(v)) return v;
+  const obj = v as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(obj)) {
+    const x = replaceIn(obj[k], leaf, depth + 1);
+    if (x !== obj[k]) (out ??= { ...obj })[k] = x;
+  }
+  return out ?? v;
 }
 
 /** Puts arrays back together from their pieces and substitutes them for their references. */
@@ -118,25 +125,17 @@ export class MessageAssembler {
 
   /** The message with its references replaced by the arrays they stand for. */
   restore<T>(message: T): T {
-    // References come after their pieces: with none waiting, the message holds none (and is not rebuilt).
+    // References come after their pieces: with none waiting, the message holds none.
     if (this.blobs.size === 0) return message;
-    const visit = (v: unknown, depth: number): unknown => {
-      if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
-      const ref = v as Partial<BlobRef>;
-      if (typeof ref.$blob === 'number' && typeof ref.ctor === 'string' && ref.ctor in CTORS) {
-        const bytes = this.blobs.get(ref.$blob);
-        if (!bytes) throw new Error(`worker channel: no pieces arrived for array ${ref.$blob}`);
-        this.blobs.delete(ref.$blob);
-        return new CTORS[ref.ctor as CtorName](bytes.buffer as ArrayBuffer, 0, ref.length);
-      }
-      if (depth >= 4) return v;
-      if (Array.isArray(v)) return v.map((x) => visit(x, depth + 1));
-      if (!isPlainObject(v)) return v;
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = visit(x, depth + 1);
-      return out;
+    const join = (v: unknown): unknown => {
+      const ref = v as Partial<BlobRef> | null;
+      if (typeof v !== 'object' || ref === null || ArrayBuffer.isView(v) || typeof ref.$blob !== 'number' || typeof ref.ctor !== 'string' || !(ref.ctor in CTORS)) return v;
+      const bytes = this.blobs.get(ref.$blob);
+      if (!bytes) throw new Error(`worker channel: no pieces arrived for array ${ref.$blob}`);
+      this.blobs.delete(ref.$blob);
+      return new CTORS[ref.ctor as CtorName](bytes.buffer as ArrayBuffer, 0, ref.length);
     };
-    return visit(message, 0) as T;
+    return replaceIn(message, join) as T;
   }
 }
 
