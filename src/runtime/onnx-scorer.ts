@@ -17,6 +17,7 @@ import { cacheRows, cacheState, cacheStateParts, type CacheOptions } from '../co
 import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';
 import { scoreGraph, type DecoderPrecision, type Int8Decoder } from '../core/graphs/inference-graph.js';
 import type { RecurrentState } from '../core/language-model.js';
+import { scoreInPieces } from '../core/sliced-scorer.js';
 import type { ModelConfig } from '../core/model-config.js';
 import { createSession, floatData, floatTensor, idsTensor, int32Tensor, type ort } from './ort-session.js';
 
@@ -75,17 +76,7 @@ export class OnnxScorer implements SequenceScorer, ChunkScorer {
     for (let k = 0; k < ids.length; k++) {
       if (!(ids[k]! >= 0 && ids[k]! < V)) throw new Error(`ids[${k}] = ${ids[k]} is outside the vocabulary [0, ${V})`);
     }
-    if (m <= this.chunk) return this.run(ids, state);
-    const logp = new Float32Array(m); //                                             [m]
-    const rank = new Int32Array(m); //                                               [m]
-    let at = state;
-    for (let start = 0; start < m; start += this.chunk) {
-      const r = await this.run(ids.subarray(start, Math.min(m, start + this.chunk) + 1), at);
-      logp.set(r.logp, start);
-      rank.set(r.rank, start);
-      at = r.state;
-    }
-    return { logp, rank, state: at };
+    return scoreInPieces(ids, state, this.chunk, (piece, at) => this.run(piece, at));
   }
 
   async scoreSequence(ids: Int32Array): Promise<{ logp: Float32Array; rank: Int32Array }> {
