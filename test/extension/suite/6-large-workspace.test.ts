@@ -187,24 +187,20 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
   });
   observer.observe({ entryTypes: ['gc'] });
   const file = process.env.NEXTWORD_LOAD_PROFILE;
-  const session = file ? new inspector.Session() : undefined;
+  // NEXTWORD_LOAD_HEAP_PROFILE=<file>: every allocation of the thread sampled (collected ones included), for
+  // `scripts/bench/allocations.ts <file>` to say whose code allocated what the collector then had to collect.
+  const heapFile = process.env.NEXTWORD_LOAD_HEAP_PROFILE;
+  const session = file || heapFile ? new inspector.Session() : undefined;
   const post = (method: string, params?: object) =>
     new Promise<unknown>((resolve, reject) => session!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
-  if (session) {
-    session.connect();
+  session?.connect();
+  if (file) {
     await post('Profiler.enable');
     await post('Profiler.setSamplingInterval', { interval: 500 });
     await post('Profiler.start');
   }
-  // NEXTWORD_LOAD_HEAP_PROFILE=<file>: every allocation of the thread sampled (collected ones included), for
-  // `scripts/bench/allocations.ts <file>` to say whose code allocated what the collector then had to collect.
-  const heapFile = process.env.NEXTWORD_LOAD_HEAP_PROFILE;
-  const heapSession = heapFile ? new inspector.Session() : undefined;
-  const heapPost = (method: string, params?: object) =>
-    new Promise<unknown>((resolve, reject) => heapSession!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
-  if (heapSession) {
-    heapSession.connect();
-    await heapPost('HeapProfiler.startSampling', { samplingInterval: 64 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  if (heapFile) {
+    await post('HeapProfiler.startSampling', { samplingInterval: 64 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }
   // Started after the profiler, whose start holds the thread ~100 ms.
   lastTick = performance.now();
@@ -255,16 +251,15 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
         if (gcMs > 0) t.gcMs = Math.round(gcMs);
         delete t.from;
       }
-      if (session && file) {
+      if (file) {
         const { profile } = (await post('Profiler.stop')) as { profile: unknown };
         writeFileSync(file, JSON.stringify(profile));
-        session.disconnect();
       }
-      if (heapSession && heapFile) {
-        const { profile } = (await heapPost('HeapProfiler.stopSampling')) as { profile: unknown };
+      if (heapFile) {
+        const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
         writeFileSync(heapFile, JSON.stringify(profile));
-        heapSession.disconnect();
       }
+      session?.disconnect();
       return { longGcs, lateTurns, monotonicStartUs, blockedIn, othersRunning };
     },
   };
