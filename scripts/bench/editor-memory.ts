@@ -27,20 +27,18 @@ function option(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** Processes of the process group `pgid` whose command line contains `needle`: their VmRSS in bytes. */
-function groupRss(pgid: number, needle: string): { pid: number; rss: number }[] {
-  const found: { pid: number; rss: number }[] = [];
+/** Every process now: its id, process group and command line (spaces for NULs), and VmRSS in bytes. */
+function processes(): { pid: number; pgid: number; cmdline: string; rss: number }[] {
+  const found: { pid: number; pgid: number; cmdline: string; rss: number }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       // Fields after the command name (which may hold spaces): state ppid pgrp …
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
+      const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (!cmdline.includes(needle)) continue;
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
-      if (m) found.push({ pid: Number(entry), rss: Number(m[1]) * 1024 });
+      if (m) found.push({ pid: Number(entry), pgid, cmdline, rss: Number(m[1]) * 1024 });
     } catch {
       // The process ended while being read.
     }
@@ -48,19 +46,17 @@ function groupRss(pgid: number, needle: string): { pid: number; rss: number }[] 
   return found;
 }
 
+/** Processes of the process group `pgid` whose command line contains `needle`: their VmRSS in bytes. */
+function groupRss(pgid: number, needle: string): { pid: number; rss: number }[] {
+  return processes().filter((p) => p.pgid === pgid && p.cmdline.includes(needle));
+}
+
 /** Nextword's own processes (bundled scripts run from the extension installed under `extensionsDir`): VmRSS by script. */
 function nextwordRss(extensionsDir: string): Record<string, number> {
   const found: Record<string, number> = {};
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const script = cmdline.includes(extensionsDir) ? /dist\/([\w-]+)\.js/.exec(cmdline)?.[1] : undefined;
-      const m = script && /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
-      if (script && m) found[script] = (found[script] ?? 0) + Number(m[1]) * 1024;
-    } catch {
-      // The process ended while being read.
-    }
+  for (const p of processes()) {
+    const script = p.cmdline.includes(extensionsDir) ? /dist\/([\w-]+)\.js/.exec(p.cmdline)?.[1] : undefined;
+    if (script) found[script] = (found[script] ?? 0) + p.rss;
   }
   return found;
 }
