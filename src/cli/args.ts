@@ -23,21 +23,7 @@ export function oneOf<T extends string>(v: string | undefined, name: string, all
   return v as T;
 }
 
-/** 1234567 → "1,234,567" */
-export function thousands(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-/** Seconds → "1:02:03" / "2:03". */
-export function duration(s: number): string {
-  if (!Number.isFinite(s)) return '--:--';
-  const t = Math.max(0, Math.round(s));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  const sec = t % 60;
-  const mm = h ? String(m).padStart(2, '0') : String(m);
-  return `${h ? `${h}:` : ''}${mm}:${String(sec).padStart(2, '0')}`;
-}
+export { duration, thousands } from '../core/figures.js';
 
 export function round(x: number, digits: number): number {
   const f = 10 ** digits;
