@@ -93,7 +93,7 @@ describe('Nextword in VS Code (code-server)', { timeout: 280_000 }, () => {
     page.on('console', (msg) => appendFileSync(consoleLog, `[${msg.type()}] ${msg.text()}\n`));
     page.on('pageerror', (err) => appendFileSync(consoleLog, `[pageerror] ${err.stack ?? String(err)}\n`));
     wb = new Workbench(page, workspace, ARTEFACTS);
-    await page.goto(server.workbenchUrl());
+    await wb.goto(server.workbenchUrl());
     await wb.ready();
     // Activation (onStartupFinished) ends with the status bar item.
     await waitFor('the Nextword status bar item', async () => ((await wb.statusBarLabels('Nextword')).length ? true : undefined), 30_000);
@@ -103,7 +103,7 @@ describe('Nextword in VS Code (code-server)', { timeout: 280_000 }, () => {
   after(async () => {
     // What the user waited, for the issue's figures (not asserted: a browser's frame timing is not a test).
     writeFileSync(path.join(ARTEFACTS, 'metrics.json'), JSON.stringify({ keyToGhostTextMs: ghostTimes }, null, 2) + '\n');
-    if (ghostTimes.length) console.log(`e2e: key to ghost text on screen: ${ghostTimes.map((g) => `${g.ms} ms`).join(', ')}`);
+    if (ghostTimes.length) console.log(`e2e: key to ghost text on screen: ${ghostTimes.map((g) => `${g.ms.toFixed(1)} ms`).join(', ')}`);
     // The extension's own log (a LogOutputChannel) and the workbench's, for the artefacts.
     if (server) {
       const logs = path.join(server.userDataDir, 'logs');

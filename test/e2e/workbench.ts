@@ -9,6 +9,30 @@ function clean(text: string): string {
   return text.replace(/\u00a0/g, ' ');
 }
 
+/** The active editor's ghost text, as the editor draws it. */
+const GHOST_SELECTOR = '.editor-group-container.active .monaco-editor .ghost-text-decoration';
+
+/**
+ * Run in the page before the workbench loads: records the time of every keydown (capture phase, first)
+ * and of every message the page receives on a WebSocket (the last 2,000), for pressAndTimeGhostText.
+ */
+const KEY_PROBE = `(() => {
+  const probe = { keys: [], messages: [] };
+  globalThis.__nextwordProbe = probe;
+  addEventListener('keydown', (e) => probe.keys.push(e.timeStamp), true);
+  const add = WebSocket.prototype.addEventListener;
+  WebSocket.prototype.addEventListener = function (type, listener, options) {
+    if (type === 'message' && !this.__nextwordProbe) {
+      this.__nextwordProbe = true;
+      add.call(this, 'message', () => {
+        probe.messages.push(performance.now());
+        if (probe.messages.length > 2000) probe.messages.splice(0, 1000);
+      });
+    }
+    return add.call(this, type, listener, options);
+  };
+})();`;
+
 /** Polls `probe` until it returns a value other than undefined, or fails with `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -88,39 +112,68 @@ export class Workbench {
 
   /** The ghost text now shown in the active editor, or '' when there is none. */
   async ghostText(): Promise<string> {
-    const parts = await this.page.locator('.editor-group-container.active .monaco-editor .ghost-text-decoration').allTextContents();
+    const parts = await this.page.locator(GHOST_SELECTOR).allTextContents();
     return clean(parts.join(''));
   }
 
+  /** Opens the workbench at `url`, with the page's key timing in place (see pressAndTimeGhostText). */
+  async goto(url: string): Promise<void> {
+    await this.page.addInitScript({ content: KEY_PROBE });
+    await this.page.goto(url);
+  }
+
   /**
-   * Types `text`, then waits for ghost text that satisfies `ok`. `ms` is the time from pressing the last
-   * key to that ghost text on screen, polled in the page on every animation frame — what the user waits —
-   * when the first ghost text drawn after the key is the one waited for (undefined otherwise: it was
-   * replaced by a later one, so the time would not be one answer's).
+   * Presses `key` (one character) and times it in the page: from its keydown event to the first animation
+   * frame that shows ghost text (what the user waits), and to the last message from the server before that
+   * frame (the answer's arrival; the rest is the workbench drawing it). Undefined when no ghost text shows
+   * within `timeoutMs`. Needs goto (the probe is installed before the workbench loads).
+   */
+  async pressAndTimeGhostText(key: string, timeoutMs = 5000): Promise<{ ghost: string; screenMs: number; answerMs: number | undefined } | undefined> {
+    const keysBefore = (await this.page.evaluate('globalThis.__nextwordProbe.keys.length')) as number;
+    // A string, not a function: a bundler's helpers for named functions do not exist in the page.
+    const seen = this.page.evaluate(`new Promise((resolve) => {
+      const probe = globalThis.__nextwordProbe, sel = ${JSON.stringify(GHOST_SELECTOR)}, before = ${keysBefore};
+      const deadline = performance.now() + ${timeoutMs};
+      function poll(t) {
+        const keyAt = probe.keys.length > before ? probe.keys[before] : undefined;
+        const text = keyAt === undefined ? '' : Array.from(document.querySelectorAll(sel)).map((e) => e.textContent || '').join('');
+        if (keyAt !== undefined && t > keyAt && text.trim() !== '') {
+          const msgs = probe.messages.filter((m) => m > keyAt && m <= t);
+          resolve({ ghost: text, screenMs: t - keyAt, answerMs: msgs.length ? msgs[msgs.length - 1] - keyAt : undefined });
+        } else if (performance.now() > deadline) resolve(undefined);
+        else requestAnimationFrame(poll);
+      }
+      requestAnimationFrame(poll);
+    })`) as Promise<{ ghost: string; screenMs: number; answerMs?: number } | undefined>;
+    await this.page.keyboard.type(key);
+    const r = await seen;
+    return r ? { ghost: clean(r.ghost), screenMs: r.screenMs, answerMs: r.answerMs } : undefined;
+  }
+
+  /**
+   * Types `text`, then waits for ghost text that satisfies `ok`. Before the last key any ghost text is
+   * dismissed (Escape, once the earlier keys' answers are in), so what shows after it is that key's answer, not the rest of an earlier suggestion
+   * kept as the user types through it. `ms`: the last key to that ghost text on screen
+   * (pressAndTimeGhostText), when the first ghost text drawn after the key is the one waited for
+   * (undefined otherwise: it was replaced by a later one, so the time would not be one answer's).
    */
   async typeAndTimeGhostText(text: string, what: string, ok: (ghost: string) => boolean, timeoutMs = 15_000): Promise<{ ghost: string; ms: number | undefined }> {
     await this.type(text.slice(0, -1));
-    const before = await this.ghostText();
-    const selector = '.editor-group-container.active .monaco-editor .ghost-text-decoration';
-    const started = Date.now();
-    await this.page.keyboard.type(text.slice(-1));
-    let ms: number | undefined;
-    try {
-      const handle = await this.page.waitForFunction(
-        ([sel, prev]) => {
-          const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> } }).document;
-          const t = Array.from(doc.querySelectorAll(sel)).map((e) => e.textContent ?? '').join('').replace(/\u00a0/g, ' ');
-          return t.trim() !== '' && t !== prev ? t : undefined;
-        },
-        [selector, before] as const,
-        { polling: 'raf', timeout: timeoutMs },
-      );
-      const first = clean((await handle.jsonValue()) as string);
-      if (ok(first)) ms = Date.now() - started;
-    } catch {
-      // No new ghost text in time: the wait below reports what was expected.
-    }
+    // The earlier keys' answers arrive first (VS Code asks 50 ms after a key), then go.
+    await this.page.waitForTimeout(150);
+    await this.dismissGhostText();
+    const timed = await this.pressAndTimeGhostText(text.slice(-1), timeoutMs);
+    const ms = timed && ok(timed.ghost) ? timed.screenMs : undefined;
     return { ghost: await this.waitForGhostText(what, ok, timeoutMs), ms };
+  }
+
+  /** Escape, until no ghost text is drawn. */
+  async dismissGhostText(): Promise<void> {
+    await waitFor('the ghost text to be dismissed', async () => {
+      if ((await this.ghostText()) === '') return true;
+      await this.page.keyboard.press('Escape');
+      return undefined;
+    }, 5000, 50);
   }
 
   /** Waits for ghost text that satisfies `ok` (default: any), and returns it. */
