@@ -12,6 +12,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { FailureWindow } from '../core/failure-window.js';
 import type { CompanionFigures } from '../core/ngram/companion.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { ModelStoreError } from '../io/model-store.js';
@@ -75,13 +76,17 @@ export interface ModelManagerDeps {
   scoringThreads: number;
 }
 
-/** Model servers that may fail to start or die before models are opened in the extension host instead. */
+/**
+ * Model servers that may fail to start or die within SERVER_FAILURE_WINDOW_MS before models are opened in
+ * the extension host instead (until the failures are that old: then servers are tried again).
+ */
 const MAX_SERVER_FAILURES = 3;
+const SERVER_FAILURE_WINDOW_MS = 10 * 60_000;
 
 export class ModelManager implements vscode.Disposable {
   private state: ModelState = { kind: 'loading' };
-  /** Model servers that could not start or died while serving (this window's). */
-  private serverFailures = 0;
+  /** Model servers that could not start or died while serving, lately. */
+  private readonly serverFailures = new FailureWindow(MAX_SERVER_FAILURES, SERVER_FAILURE_WINDOW_MS);
   private modelCleanup: vscode.Disposable[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -222,8 +227,8 @@ export class ModelManager implements vscode.Disposable {
     if (session instanceof RemoteServing) {
       session.onExit((reason) => {
         if (this.current !== model) return;
-        // Loaded again (by a new server) as on activation; a server that keeps failing is not restarted.
-        this.serverFailures++;
+        // Loaded again (by a new server) as on activation; servers that keep failing are not restarted.
+        this.serverFailures.record();
         this.deps.log.warn(`${reason.message}; loading ${model.label} again`);
         void this.loadInitial();
       });
@@ -235,16 +240,17 @@ export class ModelManager implements vscode.Disposable {
   /**
    * The model in `dir`, served by a model server process: neither onnxruntime nor the model enters the
    * extension host, and while it loads the previous model goes on answering from its own. Where no server
-   * can be started (or servers keep dying), the model is opened in this process instead.
+   * can be started (or servers keep dying: three failures within ten minutes), the model is opened in this
+   * process instead.
    */
   private async open(dir: string): Promise<SavedModel['session']> {
     const opts = { threads: this.deps.threads, scoringThreads: this.deps.scoringThreads };
-    if (this.serverFailures < MAX_SERVER_FAILURES) {
+    if (!this.serverFailures.tripped) {
       try {
         return await RemoteServing.openSaved(dir, opts);
       } catch (e) {
         if (!(e instanceof ServerOpenError && e.reason === 'process')) throw e;
-        this.serverFailures++;
+        this.serverFailures.record();
         this.deps.log.warn(`the model server could not serve ${dir}: ${e.message}; opening the model in the extension host`);
       }
     }

@@ -1,12 +1,12 @@
 // The last resort of model serving: where model servers keep dying, the extension opens the model in the
-// extension host itself (model-manager.ts: after three servers failed), so completions go on. Runs last, as
-// the extension then serves every model in the host for the rest of the session.
+// extension host itself (model-manager.ts: after three servers failed within ten minutes), so completions go
+// on. Runs last, as the extension then serves its models in the host for the next ten minutes.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'mocha';
 import { acceptInlineCompletion, appendParagraph, expectPerplexityAsEval, openAtEnd, settledModel, stats, waitFor, WORD_PROMPT } from '../helpers.js';
 
-/** The manager's MAX_SERVER_FAILURES: servers that may die before the model is opened in the host. */
+/** The manager's MAX_SERVER_FAILURES: servers that may die (within ten minutes) before the model is opened in the host. */
 const SERVERS_BEFORE_FALLBACK = 3;
 
 describe('model servers that keep dying', () => {
