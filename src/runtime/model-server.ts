@@ -34,7 +34,7 @@ import type { ServingModel } from '../core/serving-model.js';
 import { slicedScorer } from '../core/sliced-scorer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { lowerOwnProcessPriority, SERVING_NICE } from '../io/thread-priority.js';
-import { PREDICTION_OPS, type FromServer, type SavedModelInfo, type ServedModel, type ServingCall, type TextRef, type ToServer } from './serving-protocol.js';
+import { PREDICTION_OPS, resolveTextRef, type FromServer, type SavedModelInfo, type ServedModel, type ServingCall, type TextRef, type ToServer } from './serving-protocol.js';
 import { workerPort } from './worker-channel.js';
 
 const port = workerPort<FromServer, ToServer>();
@@ -152,10 +152,7 @@ function predictorOver(s: ServingModel): Predictor {
 
 /** The text `ref` gives; it becomes the one the next TextRef is relative to. */
 function resolveText(ref: TextRef): string {
-  if (!(Number.isInteger(ref.keep) && ref.keep >= 0 && ref.keep <= lastText.length) || typeof ref.add !== 'string') {
-    throw new Error(`a text reference keeps ${ref.keep} characters of a text of ${lastText.length}`);
-  }
-  lastText = lastText.slice(0, ref.keep) + ref.add;
+  lastText = resolveTextRef(lastText, ref);
   return lastText;
 }
 

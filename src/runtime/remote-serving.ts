@@ -18,7 +18,7 @@ import type { Vocabulary } from '../core/vocabulary.js';
 import { ModelStoreError } from '../io/model-store.js';
 import { SERVING_NICE } from '../io/thread-priority.js';
 import type { Baseline } from './model-session.js';
-import type { FromServer, SavedModelInfo, ServedModel, ServingCall, ServingReplies, TextRef, ToServer } from './serving-protocol.js';
+import { textRefFrom, type FromServer, type SavedModelInfo, type ServedModel, type ServingCall, type ServingReplies, type TextRef, type ToServer } from './serving-protocol.js';
 import { bundledScriptPath, openWorker, type WorkerChannel } from './worker-channel.js';
 
 /**
@@ -179,15 +179,14 @@ export class RemoteServing implements ServingModel {
   }
 
   /**
-   * `text` relative to the last one sent: typing on sends what was typed, a backspace nothing but a length,
-   * anything else the whole text. Called in the order the calls are sent (their messages keep it).
+   * `text` relative to the last one sent (textRefFrom): typing on sends what was typed, a backspace nothing
+   * but a length, an edit earlier on the line what follows it. Called in the order the calls are sent
+   * (their messages keep it).
    */
   private textRef(text: string): TextRef {
-    const last = this.lastText;
+    const ref = textRefFrom(this.lastText, text);
     this.lastText = text;
-    if (text.startsWith(last)) return { keep: last.length, add: text.slice(last.length) };
-    if (last.startsWith(text)) return { keep: text.length, add: '' };
-    return { keep: 0, add: text };
+    return ref;
   }
 
   /** Attached once the server is ready. */

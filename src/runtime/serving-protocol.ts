@@ -4,6 +4,7 @@
 // (the LSTM, with the document cache, and its n-gram companion as the status bar's baseline), or an n-gram
 // model alone (the workspace's while its network trains).
 
+import { commonPrefixLength } from '../core/common-prefix.js';
 import type { PredictionAnswer, PredictionQuery } from '../core/completion/completion-answer.js';
 import type { ChunkScores } from '../core/evaluation.js';
 import type { DecoderPrecision } from '../core/graphs/inference-graph.js';
@@ -20,6 +21,24 @@ import type { TokenizerMode } from '../core/tokenizer.js';
 export interface TextRef {
   keep: number;
   add: string;
+}
+
+/**
+ * `text` relative to `last`: what the two share kept, the rest added. Typing on sends the characters typed,
+ * an edit before the cursor (a typo fixed earlier on the line) what follows the edit, another document the
+ * whole text.
+ */
+export function textRefFrom(last: string, text: string): TextRef {
+  const keep = commonPrefixLength(last, text);
+  return { keep, add: keep === text.length ? '' : text.slice(keep) };
+}
+
+/** The text `ref` gives relative to `last`; a reference that does not fit `last` is refused. */
+export function resolveTextRef(last: string, ref: TextRef): string {
+  if (!(Number.isInteger(ref.keep) && ref.keep >= 0 && ref.keep <= last.length) || typeof ref.add !== 'string') {
+    throw new Error(`a text reference keeps ${ref.keep} characters of a text of ${last.length}`);
+  }
+  return (ref.keep === last.length ? last : last.slice(0, ref.keep)) + ref.add;
 }
 
 /**
