@@ -1,5 +1,6 @@
 // Context window: which cached model state a context continues from, and which token ids remain to be fed.
-// The Predictor asks on every keystroke with the whole text before the cursor, so the work of a request
+// The Predictor is asked on every keystroke with the text before the cursor (from a start that stays put:
+// the document's, or the editor's window, completion/request-window.ts), so the work of a request
 // must not grow with the document's length.
 //
 // Shapes: n ids, V vocabulary; the recurrent state is opaque here.

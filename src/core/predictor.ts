@@ -8,7 +8,8 @@
 // line", which is where a file begins: the newline token "\n" in text mode (or `<unk>` when the vocabulary has
 // no "\n"), `<eos>` in whitespace mode (or `<unk>`). Scoring uses the same start token for the first token.
 //
-// The editor asks on every keystroke with the whole text before the cursor, so contexts are cached (a small
+// The editor asks on every keystroke with the text before the cursor (from the document's start, or from a
+// line above that stays put: completion/request-window.ts), so contexts are cached (a small
 // LRU, see context-window.ts): a text that extends a cached context runs only its new tokens, however long
 // the document, and typing inside a word runs nothing. Only a cold start (no cached context applies, e.g.
 // after an edit higher up) is bounded, to the last `maxContextTokens` tokens. So the state for a text depends

@@ -5,6 +5,7 @@
 
 import * as vscode from 'vscode';
 import type { CompletionEngine, CompletionOutcome, CompletionRequest, CompletionSettings } from '../core/completion/completion-engine.js';
+import { windowStartLine } from '../core/completion/request-window.js';
 
 export interface InlineProviderDeps {
   engine: CompletionEngine;
@@ -70,7 +71,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
   }
 }
 
-/** The engine's request for a position: the text up to the cursor, the rest of its line, the widget's selection. */
+/** The engine's request for a position: the text before the cursor (its window), the rest of its line, the widget's selection. */
 export function toRequest(
   document: vscode.TextDocument,
   position: vscode.Position,
@@ -81,7 +82,8 @@ export function toRequest(
   const selected = context.selectedCompletionInfo;
   const request: CompletionRequest = {
     docKey: document.uri.toString(),
-    textBefore: document.getText(new vscode.Range(0, 0, position.line, position.character)),
+    // From a line that stays put while the user types, not the document's start (request-window.ts).
+    textBefore: document.getText(new vscode.Range(windowStartLine(position.line, (i) => document.lineAt(i).text.length), 0, position.line, position.character)),
     lineSuffix: lineText.slice(position.character),
     character: position.character,
     explicit: context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke,

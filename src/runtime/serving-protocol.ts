@@ -14,8 +14,8 @@ import type { ContextState, Phrase, PhraseOptions, Suggestion, TopKOptions } fro
 import type { TokenizerMode } from '../core/tokenizer.js';
 
 /**
- * A text given relative to the last one a predictor call gave (the editor sends the whole document before
- * the cursor on every keystroke; typing on adds a character, a backspace removes one): that text's first
+ * A text given relative to the last one a predictor call gave (the editor sends the text before the cursor
+ * on every keystroke; typing on adds a character, a backspace removes one): that text's first
  * `keep` characters, then `add`. `keep: 0` gives a text whole.
  */
 export interface TextRef {

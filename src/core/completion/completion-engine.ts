@@ -10,7 +10,8 @@
 // document) and its token " quick" becomes the item "quick …" over the columns of "qu".
 //
 // The predictor caches recurrent states by context and advances them incrementally, so every request passes
-// the whole text before the cursor: consecutive keystrokes then extend a cached context (typing inside a
+// the text before the cursor from a start that stays put (the document's, or a line the editor's window
+// starts at: request-window.ts): consecutive keystrokes then extend a cached context (typing inside a
 // word runs no model token, a new word runs just that word), and the predictor feeds only what is new since a cached context and bounds cold starts.
 
 import { answerQuery, type CompletionPredictor, type PredictionAnswer, type PredictionQuery, type SelectedCompletion } from './completion-answer.js';
@@ -42,7 +43,10 @@ export const DEFAULT_COMPLETION_SETTINGS: Readonly<CompletionSettings> = Object.
 export interface CompletionRequest {
   /** Identifies the document (its uri): "latest request wins" and the cache are per document. */
   docKey: string;
-  /** The document's text from its start up to the cursor. */
+  /**
+   * The text before the cursor: from the document's start, or from the start of a line above the cursor that
+   * stays put while the user types (the editor's window, request-window.ts).
+   */
   textBefore: string;
   /** The rest of the cursor's line after the cursor. */
   lineSuffix: string;

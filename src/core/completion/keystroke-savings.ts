@@ -4,7 +4,8 @@
 //
 // The rules (the README's "Keystroke savings" section states them for users):
 // - The typist types the text from its first character to its last into an empty document, so the text
-//   before the cursor is the text typed so far and nothing follows the cursor on its line.
+//   before the cursor is the text typed so far and nothing follows the cursor on its line. Each request
+//   carries the window of it the editor sends (request-window.ts: all of it up to 1,000 lines).
 // - Before every key the typist looks at the ghost text the completer shows at the cursor (the extension
 //   asks on every keystroke; typing faster than VS Code asks is not modelled).
 // - If the whole ghost text is what comes next, the typist accepts it: one key (Tab), all of its characters.
@@ -24,6 +25,7 @@
 // starts with the typed part of the word, accepted with one key).
 
 import type { CompletionEngine, CompletionSettings } from './completion-engine.js';
+import { GrowingDocument } from './request-window.js';
 
 /** What the typist sees at the cursor. */
 export interface Ghost {
@@ -180,6 +182,8 @@ export function combineKeystrokeFigures(parts: KeystrokeFigures[]): KeystrokeFig
 export class EngineCompleter implements Completer {
   private docCount = 0;
   private docKey = 'typist:0';
+  /** Each request carries the window of the text the editor would send (request-window.ts). */
+  private document = new GrowingDocument();
 
   constructor(
     private readonly engine: CompletionEngine,
@@ -189,12 +193,15 @@ export class EngineCompleter implements Completer {
   reset(): void {
     this.engine.forget(this.docKey);
     this.docKey = `typist:${++this.docCount}`;
+    this.document = new GrowingDocument();
   }
 
   async suggest(textBefore: string, signal: AbortSignal): Promise<Ghost | undefined> {
     const lineStart = Math.max(textBefore.lastIndexOf('\n'), textBefore.lastIndexOf('\r')) + 1;
     const character = textBefore.length - lineStart;
-    const outcome = await this.engine.complete({ docKey: this.docKey, textBefore, lineSuffix: '', character, explicit: false, settings: this.settings }, signal);
+    const from = this.document.windowStart(textBefore);
+    const windowed = from === 0 ? textBefore : textBefore.slice(from);
+    const outcome = await this.engine.complete({ docKey: this.docKey, textBefore: windowed, lineSuffix: '', character, explicit: false, settings: this.settings }, signal);
     if (outcome.kind !== 'items') return undefined;
     const item = outcome.items[0]!;
     const text = item.insertText.slice(character - item.startCharacter);
