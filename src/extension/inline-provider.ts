@@ -83,7 +83,7 @@ export function toRequest(
   const request: CompletionRequest = {
     docKey: document.uri.toString(),
     // From a line that stays put while the user types, not the document's start (request-window.ts).
-    textBefore: document.getText(new vscode.Range(windowStartLine(position.line, (i) => document.lineAt(i).text.length), 0, position.line, position.character)),
+    textBefore: document.getText(new vscode.Range(windowStartLine(position.line, (from, to) => document.offsetAt(new vscode.Position(to, 0)) - document.offsetAt(new vscode.Position(from, 0))), 0, position.line, position.character)),
     lineSuffix: lineText.slice(position.character),
     character: position.character,
     explicit: context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke,

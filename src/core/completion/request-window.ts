@@ -20,23 +20,15 @@ export const WINDOW_STEP = 250;
 export const WINDOW_CHARS = 256 * 1024;
 
 /**
- * The first line of the text a request at `cursorLine` carries; `lineLength(i)` is line i's length without
- * its line break (the break is counted as one character).
+ * The first line of the text a request at `cursorLine` carries; `charsBetween(from, to)` is the number of
+ * characters of lines [from, to), their line breaks included: the difference of the two lines' start offsets
+ * (VS Code's offsetAt), so a request looks at no line's text.
  */
-export function windowStartLine(cursorLine: number, lineLength: (line: number) => number): number {
+export function windowStartLine(cursorLine: number, charsBetween: (from: number, to: number) => number): number {
   if (!(Number.isInteger(cursorLine) && cursorLine >= 0)) throw new RangeError(`cursorLine must be an integer ≥ 0 (got ${cursorLine})`);
   let start = Math.max(0, Math.floor((cursorLine - WINDOW_LINES) / WINDOW_STEP) * WINDOW_STEP);
-  if (start === cursorLine) return start;
-  // The characters of lines [start, cursorLine), each with its line break.
-  let chars = 0;
-  for (let i = start; i < cursorLine; i++) chars += lineLength(i) + 1;
-  while (chars > WINDOW_CHARS) {
-    const next = start + WINDOW_STEP;
-    if (next >= cursorLine) return cursorLine;
-    for (let i = start; i < next; i++) chars -= lineLength(i) + 1;
-    start = next;
-  }
-  return start;
+  while (start < cursorLine && charsBetween(start, cursorLine) > WINDOW_CHARS) start += WINDOW_STEP;
+  return Math.min(start, cursorLine);
 }
 
 /**
@@ -45,9 +37,8 @@ export function windowStartLine(cursorLine: number, lineLength: (line: number) =
  * counts them: "\n", "\r\n" or "\r".
  */
 export class GrowingDocument {
-  /** Offsets where each line starts, and where its text ends (its line break begins). */
+  /** Offsets where each line starts. */
   private readonly starts: number[] = [0];
-  private readonly ends: number[] = [];
   private scanned = 0;
 
   /**
@@ -62,18 +53,16 @@ export class GrowingDocument {
         // "\r\n": the line that "\r" ended starts after the "\n" instead.
         this.starts[this.starts.length - 1] = i + 1;
       } else if (c === 0x0a || c === 0x0d) {
-        this.ends.push(i);
         this.starts.push(i + 1);
       }
     }
     this.scanned = text.length;
-    const cursorLine = this.starts.length - 1;
-    return this.starts[windowStartLine(cursorLine, (k) => this.ends[k]! - this.starts[k]!)]!;
+    const { starts } = this;
+    return starts[windowStartLine(starts.length - 1, (from, to) => starts[to]! - starts[from]!)]!;
   }
 
   private restart(): void {
     this.starts.length = 1;
-    this.ends.length = 0;
     this.scanned = 0;
   }
 }

@@ -5,7 +5,13 @@ import { EngineCompleter } from '../../../src/core/completion/keystroke-savings.
 import { GrowingDocument, WINDOW_CHARS, WINDOW_LINES, WINDOW_STEP, windowStartLine } from '../../../src/core/completion/request-window.js';
 import { mulberry32 } from '../../../src/core/random.js';
 
-const short = () => 40;
+/** charsBetween for lines of the given lengths, each with a one-character line break. */
+const lines = (length: (line: number) => number) => (from: number, to: number) => {
+  let chars = 0;
+  for (let i = from; i < to; i++) chars += length(i) + 1;
+  return chars;
+};
+const short = lines(() => 40);
 
 test('a document of up to WINDOW_LINES lines above the cursor is carried whole', () => {
   for (const line of [0, 1, 10, WINDOW_LINES - 1, WINDOW_LINES, WINDOW_LINES + WINDOW_STEP - 1]) assert.equal(windowStartLine(line, short), 0, `line ${line}`);
@@ -29,7 +35,7 @@ test('further down, the start is a multiple of WINDOW_STEP with at least WINDOW_
 test('long lines above move the start down by steps until the window fits WINDOW_CHARS', () => {
   const line = 5000;
   const long = 2000; // 1,000 lines of 2,000 characters: 2 MB
-  const start = windowStartLine(line, () => long);
+  const start = windowStartLine(line, lines(() => long));
   assert.equal(start % WINDOW_STEP, 0);
   const chars = (line - start) * (long + 1);
   assert.ok(chars <= WINDOW_CHARS, `${chars} characters`);
@@ -39,13 +45,13 @@ test('long lines above move the start down by steps until the window fits WINDOW
 test('a window that no step can fit starts at the cursor\'s line', () => {
   // One line of 1 MB just above the cursor (a minified bundle pasted into the document).
   const line = 4321;
-  assert.equal(windowStartLine(line, (i) => (i === line - 1 ? 1_000_000 : 40)), line);
-  assert.equal(windowStartLine(3, (i) => (i === 2 ? 1_000_000 : 40)), 3);
+  assert.equal(windowStartLine(line, lines((i) => (i === line - 1 ? 1_000_000 : 40))), line);
+  assert.equal(windowStartLine(3, lines((i) => (i === 2 ? 1_000_000 : 40))), 3);
 });
 
 test('the start stays put as the cursor\'s own line grows, and only its lines above are counted', () => {
   const lengths = new Map<number, number>();
-  const at = (i: number) => lengths.get(i) ?? 40;
+  const at = lines((i) => lengths.get(i) ?? 40);
   const line = 3000;
   const before = windowStartLine(line, at);
   lengths.set(line, 100_000);
@@ -60,13 +66,9 @@ test('refuses a line that is not a line', () => {
 /** The window start offset computed from the whole text, as the editor would from its lines. */
 function wholeWindowStart(text: string): number {
   const starts = [0];
-  const ends: number[] = [];
   const breaks = /\r\n|\r|\n/g;
-  for (let m = breaks.exec(text); m; m = breaks.exec(text)) {
-    ends.push(m.index);
-    starts.push(m.index + m[0].length);
-  }
-  return starts[windowStartLine(starts.length - 1, (k) => ends[k]! - starts[k]!)]!;
+  for (let m = breaks.exec(text); m; m = breaks.exec(text)) starts.push(m.index + m[0].length);
+  return starts[windowStartLine(starts.length - 1, (from, to) => starts[to]! - starts[from]!)]!;
 }
 
 test('a growing document finds the same window as the whole text does, fed a few characters at a time, line breaks of every kind', () => {
