@@ -1,5 +1,7 @@
-// The one place that creates onnxruntime sessions, with the options every Nextword session shares.
+// The one place that loads onnxruntime and creates its sessions, with the options every Nextword session
+// shares.
 
+import './ort-telemetry-off.js'; // first: before onnxruntime-node is loaded
 import * as ort from 'onnxruntime-node';
 
 export { ort };

@@ -18,6 +18,7 @@ import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { deserialize, serialize } from 'node:v8';
 import { lowerChildPriority } from '../io/thread-priority.js';
+import { ORT_TELEMETRY_OFF } from './ort-telemetry.js';
 
 /** The editor to the launcher. */
 export type ToLauncher =
@@ -34,14 +35,15 @@ export type FromLauncher =
 export const CHANNEL_FD_ENV = 'NEXTWORD_CHANNEL_FD';
 
 /**
- * Forks `script` as plain Node.js (in VS Code the executable is Electron), on Linux in a session of its own
+ * Forks `script` as plain Node.js (in VS Code the executable is Electron), with onnxruntime's telemetry off
+ * (ort-telemetry.ts; the only change to the environment it inherits), on Linux in a session of its own
  * (so that its CPU is not charged to the forking process's scheduling group; it still ends with its
  * channel), lowered to `nice` from the start when given (io/thread-priority.ts).
  */
 export function forkScript(script: string, opts: { execArgv: string[]; stdio: StdioOptions; env?: Record<string, string>; nice?: number | undefined }): ChildProcess {
   const child = fork(script, [], {
     serialization: 'advanced',
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...opts.env },
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ...ORT_TELEMETRY_OFF, ...opts.env },
     execArgv: opts.execArgv,
     stdio: opts.stdio,
     detached: process.platform === 'linux',

@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import * as path from 'node:path';
 import { parentPort, Worker } from 'node:worker_threads';
+import { disableOrtTelemetry } from './ort-telemetry.js';
 import { CHANNEL_FD_ENV, forkScript, launch, prestartLauncher, readFrames, writeFrame } from './process-launcher.js';
 
 /** Bytes per piece of a large array sent to or from a child process. */
@@ -180,7 +181,11 @@ export interface OpenOptions {
 }
 
 export function openWorker<In, Out>(script: string, isolation: Isolation, opts: OpenOptions = {}): WorkerChannel<In, Out> {
-  if (isolation === 'thread') return threadChannel(new Worker(script));
+  if (isolation === 'thread') {
+    // A thread shares this process's environment, which onnxruntime reads: its telemetry off first.
+    disableOrtTelemetry();
+    return threadChannel(new Worker(script));
+  }
   const execArgv = opts.execArgv ?? [];
   return (opts.spawner ?? DEFAULT_SPAWNER) === 'launcher' ? launchedChannel(script, execArgv, opts.nice) : forkedChannel(script, execArgv, opts.nice);
 }
