@@ -89,6 +89,12 @@ test('the shipped bundles load no network module and use no network global', () 
       assert.ok(!network.test(mod), `${bundle} loads the network module "${mod}"`);
       assert.ok(allowed.has(mod) || mod.startsWith('.'), `${bundle} loads "${mod}", which is not on the allowlist`);
     }
+    // onnxruntime's telemetry is turned off in the bundle's code just before the package is loaded
+    // (ort-telemetry.ts; a bundle could otherwise hoist the require above it).
+    for (const m of code.matchAll(/require\("onnxruntime-node"\)/g)) {
+      const before = code.slice(Math.max(0, m.index - 200), m.index);
+      assert.match(before, /(init_ort_telemetry_off|disableOrtTelemetry)\(\);(\s*\/\/[^\n]*)*\s*(var |let |const )?\w+ = (__toESM\()?$/, `${bundle} loads onnxruntime-node without turning its telemetry off first`);
+    }
     for (const global of ['fetch(', 'new WebSocket', 'XMLHttpRequest', 'EventSource']) {
       assert.ok(!code.includes(global), `${bundle} uses ${global}`);
     }
