@@ -15,7 +15,7 @@ Commands:
   predict --model DIR "text" the most likely next words after the text
   generate --model DIR "prompt" --words N --temperature T
                              continue a prompt by sampling
-  bench train|predict        training throughput and prediction latency
+  bench train|predict|score  training throughput, prediction latency, file scoring speed
 
 Run \`nextword <command> --help\` for a command's options.
 `;
@@ -69,6 +69,12 @@ export async function main(argv: string[]): Promise<number> {
 
 declare const VERSION: string;
 void TRAIN_HELP;
+
+// A reader that stops early (`nextword predict … | head`) closes the pipe: stop quietly, as Unix tools do.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
 
 main(process.argv.slice(2)).then(
   (code) => {
