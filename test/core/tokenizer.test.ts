@@ -15,6 +15,8 @@ import {
 } from '../../src/core/tokenizer.js';
 import { mulberry32 } from '../../src/core/random.js';
 
+const ROOT = path.join(__dirname, '..', '..');
+
 const HSPACE = /^[\t\v\f\p{Zs}\u0085]+$/u;
 const HSPACE_CHAR = /[\t\v\f\p{Zs}\u0085]/u;
 const LINE_BREAK = /^(?:\r\n|[\n\r\u2028\u2029])$/;
@@ -245,7 +247,7 @@ function findFiles(root: string, exts: readonly string[], maxBytes: number): str
 }
 
 test('text mode: round trip and token rules hold on real .ts and .md files', () => {
-  const root = path.join(__dirname, '..', '..', 'node_modules');
+  const root = path.join(ROOT, 'node_modules');
   const files = findFiles(root, ['.ts', '.md'], 200_000);
   assert.ok(files.length >= 10, `expected .ts/.md files under ${root}, found ${files.length}`);
   // An even sample of about 40 files keeps the test fast.
@@ -260,7 +262,7 @@ test('text mode: round trip and token rules hold on real .ts and .md files', () 
 });
 
 test('text mode: speed on about 1 MB of prose (diagnostic)', (t) => {
-  const alice = readFileSync('/work/shared/corpora/gutenberg/train/alice_in_wonderland.txt', 'utf8');
+  const alice = readFileSync(path.join(ROOT, 'corpora', 'gutenberg', 'train', 'alice_in_wonderland.txt'), 'utf8');
   const text = alice.repeat(Math.ceil(1_000_000 / alice.length));
   tokenize(text, 'text'); // warm up
   const t0 = performance.now();
@@ -335,8 +337,8 @@ test('splitPartialWord (whitespace): the text after the last space', () => {
 
 // --- whitespace mode -----------------------------------------------------------------------------------
 
-test('whitespace mode: Penn Treebank lines', () => {
-  const lines = readFileSync('/work/shared/corpora/ptb/valid.txt', 'utf8').split('\n').slice(0, 50);
+test('whitespace mode: Penn Treebank-style lines', () => {
+  const lines = readFileSync(path.join(ROOT, 'test', 'fixtures', 'ptb-style', 'valid.txt'), 'utf8').split('\n').slice(0, 50);
   const text = lines.join('\n') + '\n';
   const expected = lines.flatMap((line) => [...line.split(' ').filter((w) => w !== ''), EOS]);
   const tokens = tokenize(text, 'whitespace');
