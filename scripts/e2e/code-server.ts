@@ -1,7 +1,7 @@
 // A real VS Code for the tests: code-server (VS Code in the browser, its extension host in Node 24)
 // started on loopback with throw-away user data, and Debian's Chromium driven by playwright-core.
 // Shared by run-in-host.ts (the in-host mocha suite) and test/e2e/ (the browser test).
-// The facts behind each choice: /work/shared/notes/vscode-e2e.md.
+// The facts behind each choice: scripts/e2e/README.md.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';

@@ -11,7 +11,7 @@
 // --untrusted keeps VS Code's workspace trust on, so the fixtures open in Restricted Mode, and runs the
 // suite for it (test/extension/suite/7-untrusted.test.ts; NEXTWORD_UNTRUSTED_TEST=1).
 //
-// How (/work/shared/notes/vscode-e2e.md): code-server with --vscode-option enable-smoke-test-driver; the
+// How (scripts/e2e/README.md): code-server with --vscode-option enable-smoke-test-driver; the
 // workbench URL's payload names the extension and the test entry as vscode-remote:// URIs; the page
 // exposes codeAutomationLog (the workbench's and the extension host's console, mocha's report among it)
 // and codeAutomationExit (the outcome of the entry's run()). Exit status 0 when every test passed.

@@ -1,5 +1,5 @@
 // Driving VS Code's workbench (1.139, inside code-server) like a user: keyboard and what the screen shows.
-// Selectors: /work/shared/notes/vscode-e2e.md. Every wait has a deadline and says what it waited for.
+// Selectors: scripts/e2e/README.md. Every wait has a deadline and says what it waited for.
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
