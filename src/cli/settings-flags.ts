@@ -22,6 +22,7 @@ export const SETTINGS_OPTIONS = {
   optimizer: { type: 'string' },
   clip: { type: 'string' },
   epochs: { type: 'string' },
+  patience: { type: 'string' },
   'time-budget': { type: 'string' },
   seed: { type: 'string' },
   threads: { type: 'string' },
@@ -55,6 +56,7 @@ export function settingsFromFlags(values: FlagValues, fallback = DEFAULT_PRESET)
   s.optimizer = oneOf(values.optimizer, 'optimizer', ['sgd', 'adam'] as const) ?? s.optimizer;
   s.clip = num(values.clip, 'clip', { min: 0 }) ?? s.clip;
   s.epochs = num(values.epochs, 'epochs', { int: true, min: 1 }) ?? s.epochs;
+  s.patience = num(values.patience, 'patience', { int: true, min: 0 }) ?? s.patience;
   s.timeBudget = num(values['time-budget'], 'time-budget', { min: 0 }) ?? s.timeBudget;
   s.seed = num(values.seed, 'seed', { int: true }) ?? s.seed;
   s.weights = oneOf(values.weights, 'weights', ['float32', 'float16'] as const) ?? s.weights;

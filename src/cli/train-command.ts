@@ -7,8 +7,8 @@ import { parseArgs } from 'node:util';
 import { startTokenId } from '../core/evaluation.js';
 import { parameterCount } from '../core/model-config.js';
 import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text-encoding.js';
-import { DEFAULT_PRESET, PRESETS, trainingPlan } from '../core/presets.js';
-import type { TrainEvent } from '../core/trainer.js';
+import { DEFAULT_PRESET, epochLabel, PRESETS, trainingPlan, type TrainSettings } from '../core/presets.js';
+import type { TrainEvent, TrainResult } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { ModelSession } from '../runtime/model-session.js';
 import { startTraining, TrainingCancelled } from '../runtime/training-job.js';
@@ -48,7 +48,8 @@ Options (defaults come from --preset; flags override them):
   --samples K            train on a sampled softmax of K words per step (0: the full softmax); the
                          validation perplexity is always exact
   --full-softmax-epochs N  with --samples: the last N epochs use the full softmax
-  --epochs N             passes over the training text
+  --epochs N             passes over the training text, at most
+  --patience N           stop once N epochs in a row bring no progress on validation (0: run every epoch)
   --time-budget SECONDS  stop training after this long (0: none)
   --threads K            onnxruntime threads (0: all cores)
   --seed S               random seed (weights, dropout)
@@ -122,7 +123,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     emit({ event: 'start', preset: presetName, config: cfg, params, ...counts, files: corpus.files, options: { ...s } });
   }
   const ngram = values['no-ngram'] ? undefined : { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), trainSizes, validSizes };
-  const bar = new ProgressLine(process.stderr, s.epochs);
+  const bar = new ProgressLine(process.stderr, s);
   const onNgram = ({ figures: f }: { figures: { order: number; ngrams: number; validPpl: number; seconds: number } }) => {
     bar.clear();
     log(`n-gram companion: Kneser-Ney ${f.order}-gram, ${thousands(f.ngrams)} n-grams, valid ppl ${f.validPpl.toFixed(2)} (${f.seconds.toFixed(1)} s)`);
@@ -170,7 +171,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   log(
     `best valid ppl ${result.bestValidPpl.toFixed(2)} (epoch ${result.bestEpoch})` +
       (result.testPpl !== undefined ? `, test ppl ${result.testPpl.toFixed(2)}` : '') +
-      `; ${thousands(result.tokensPerS)} tok/s; ${duration(result.seconds)}${result.stoppedBy === 'time-budget' ? ' (time budget)' : ''}`,
+      `; ${thousands(result.tokensPerS)} tok/s; ${duration(result.seconds)}${STOPPED_BY[result.stoppedBy]}`,
   );
   log(`model written to ${saved.dir}`);
   let heldOut: Figures | undefined;
@@ -215,13 +216,15 @@ function emit(obj: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
+const STOPPED_BY: Record<TrainResult['stoppedBy'], string> = { epochs: '', 'time-budget': ' (time budget)', 'no-improvement': ' (validation stopped improving)' };
+
 /** One self-rewriting progress line on a terminal; occasional plain lines otherwise. */
 class ProgressLine {
   private lastPlain = 0;
   private shown = false;
   constructor(
     private readonly out: NodeJS.WriteStream,
-    private readonly epochs: number,
+    private readonly s: Pick<TrainSettings, 'epochs' | 'patience'>,
   ) {}
 
   update(e: TrainEvent): void {
@@ -230,7 +233,7 @@ class ProgressLine {
     const width = 20;
     const filled = Math.round(frac * width);
     const line =
-      `epoch ${e.epoch}/${this.epochs} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% | ` +
+      `${epochLabel(e.epoch, this.s)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% | ` +
       `${thousands(e.tokensPerS)} tok/s | loss ${e.loss.toFixed(3)}${e.sampled ? ' (sampled)' : ''} | ppl ${e.ppl.toFixed(1)} | lr ${round(e.lr, 6)} | ETA ${duration(e.etaS)}`;
     if (this.out.isTTY) {
       this.out.write(`\r${line.slice(0, (this.out.columns || 120) - 1)}\x1b[K`);

@@ -24,7 +24,10 @@ export interface TrainSettings {
   optimizer: OptimizerType;
   clip: number;
   schedule: LrSchedule;
+  /** Epochs at most. */
   epochs: number;
+  /** Stop after this many epochs in a row without progress on validation (0: run every epoch). */
+  patience: number;
   /** Seconds; 0 for none. */
   timeBudget: number;
   seed: number;
@@ -59,6 +62,7 @@ const base: TrainSettings = {
   clip: 0.25,
   schedule: { kind: 'plateau', factor: 4 },
   epochs: 10,
+  patience: 0,
   timeBudget: 0,
   seed: 1111,
   evalBatch: 10,
@@ -84,7 +88,10 @@ const extension: TrainSettings = {
   lr: 0.002,
   clip: 1,
   schedule: { kind: 'plateau', factor: 4 },
-  timeBudget: 0,
+  // Until validation stops improving (3 epochs without progress), within the extension's default budget.
+  epochs: 100,
+  patience: 3,
+  timeBudget: 10 * 60,
 };
 
 /**
@@ -132,6 +139,7 @@ export const PRESETS: Record<string, TrainSettings> = {
     ...SAMPLED_BATCH,
     samples: 1024,
     epochs: 100,
+    patience: 0,
     timeBudget: 30 * 60,
     evalBatch: 1,
     evalBptt: 256,
@@ -142,8 +150,8 @@ export const PRESETS: Record<string, TrainSettings> = {
    * unlike the SGD-at-20 recipe gets a usable model out of a few minutes of training on a few hundred
    * thousand tokens. `nextword train --preset small` trains what the extension trains.
    */
-  small: { ...extension, layers: 1, hidden: 256, embed: 256, vocab: 10_000, epochs: 6, ...SAMPLED_BATCH, samples: 1024 },
-  medium: { ...extension, layers: 2, hidden: 384, embed: 384, vocab: 20_000, epochs: 8, ...SAMPLED_BATCH, samples: 2048 },
+  small: { ...extension, layers: 1, hidden: 256, embed: 256, vocab: 10_000, ...SAMPLED_BATCH, samples: 1024 },
+  medium: { ...extension, layers: 2, hidden: 384, embed: 384, vocab: 20_000, ...SAMPLED_BATCH, samples: 2048 },
   /**
    * The model bundled with the extension, trained on public-domain books (corpora/gutenberg): small
    * enough to download fast (float16 weights) and to answer in a millisecond.
@@ -163,6 +171,7 @@ export const PRESETS: Record<string, TrainSettings> = {
     lr: 0.002,
     clip: 1,
     epochs: 3,
+    patience: 0,
     timeBudget: 45 * 60,
     evalBatch: 1,
     evalBptt: 256,
@@ -183,7 +192,13 @@ export const PRESETS: Record<string, TrainSettings> = {
   },
 };
 
-export const DEFAULT_PRESET = 'workspace';
+/** What `nextword train` trains unless told otherwise: what Train on Workspace trains. */
+export const DEFAULT_PRESET = 'small';
+
+/** "epoch 3/10", or "epoch 3" where the run ends when validation stops improving (its epochs a mere cap). */
+export function epochLabel(epoch: number, s: Pick<TrainSettings, 'epochs' | 'patience'>): string {
+  return s.patience > 0 ? `epoch ${epoch}` : `epoch ${epoch}/${s.epochs}`;
+}
 
 /** The model configuration and trainer options that `s` describes, for a vocabulary of `vocabSize` words. */
 export function trainingPlan(s: TrainSettings, vocabSize: number): { cfg: ModelConfig; options: TrainOptions } {
@@ -198,6 +213,7 @@ export function trainingPlan(s: TrainSettings, vocabSize: number): { cfg: ModelC
     dropout: s.dropout,
     maskWidths: dropoutMaskWidths(cfg),
     epochs: s.epochs,
+    ...(s.patience > 0 ? { patience: s.patience } : {}),
     timeBudget: s.timeBudget,
     seed: s.seed,
     evalBatch: s.evalBatch,

@@ -1,6 +1,6 @@
 // The training loop: epochs of truncated-BPTT windows over B streams, a validation perplexity after every
-// epoch, a learning-rate schedule, a time budget, cancellation, and the parameters of the best epoch
-// kept as the result. It drives an engine (the ONNX training graph in src/runtime, or anything with the
+// epoch, a learning-rate schedule, early stopping (no improvement for `patience` epochs), a time budget,
+// cancellation, and the parameters of the best epoch kept as the result. It drives an engine (the ONNX training graph in src/runtime, or anything with the
 // same contract) and knows nothing about files, threads or onnxruntime.
 
 import { toStreams, windowCount, windows, type Streams } from './batching.js';
@@ -33,7 +33,13 @@ export interface TrainOptions {
   dropout: number;
   /** Widths of the dropout masks (dropoutMaskWidths of the model). */
   maskWidths: number[];
+  /** Epochs at most. */
   epochs: number;
+  /**
+   * Stop once this many epochs in a row have not lowered the best validation perplexity by
+   * MIN_IMPROVEMENT (0 or absent: run every epoch).
+   */
+  patience?: number;
   /** Stop after this many seconds of training (0: no budget); the epoch in progress is validated. */
   timeBudget: number;
   seed: number;
@@ -86,7 +92,7 @@ export interface TrainResult {
   trainTokens: number;
   seconds: number;
   tokensPerS: number;
-  stoppedBy: 'epochs' | 'time-budget';
+  stoppedBy: 'epochs' | 'time-budget' | 'no-improvement';
   history: Extract<TrainEvent, { kind: 'epoch' }>[];
 }
 
@@ -114,6 +120,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (!(o.clip > 0)) fail(`clip must be positive (got ${o.clip}); use Infinity for no clipping`);
   if (!(o.dropout >= 0 && o.dropout < 1)) fail(`dropout must be in [0, 1) (got ${o.dropout})`);
   if (!(o.timeBudget >= 0)) fail(`time budget must be ≥ 0 seconds (got ${o.timeBudget})`);
+  if (o.patience !== undefined && !(Number.isInteger(o.patience) && o.patience >= 0)) fail(`patience must be an integer ≥ 0 (got ${o.patience})`);
   if (!(o.schedule.factor > 0)) fail('schedule factor must be positive');
   if (o.sampled) {
     const { samples, vocab, fullEpochs } = o.sampled;
@@ -122,6 +129,12 @@ export function validateTrainOptions(o: TrainOptions): void {
     if (!Number.isInteger(fullEpochs) || fullEpochs < 0) fail(`fullEpochs must be an integer ≥ 0 (got ${fullEpochs})`);
   }
 }
+
+/**
+ * The relative fall of the best validation perplexity that counts as progress for `patience`: smaller
+ * gains (a plateau schedule's last, tiny steps) do not keep a run going, although the best epoch is kept.
+ */
+export const MIN_IMPROVEMENT = 0.002;
 
 /** Windows each stream holds at least, where the text allows: see streamsFor. */
 export const MIN_WINDOWS_PER_STREAM = 4;
@@ -163,6 +176,9 @@ export async function train(
   let lr = o.lr;
   let best = Infinity;
   let bestEpoch = 0;
+  /** The best perplexity that counted as progress, and the epochs since. */
+  let progress = Infinity;
+  let stale = 0;
   let bestParams = engine.flatParams();
   let trainTokens = 0;
   let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
@@ -214,6 +230,13 @@ export async function train(
     history.push(ev);
     hooks.onEvent?.(ev);
     if (stoppedBy === 'time-budget') break;
+    if (validPpl < progress * (1 - MIN_IMPROVEMENT)) {
+      progress = validPpl;
+      stale = 0;
+    } else if (o.patience && ++stale >= o.patience && epoch < o.epochs) {
+      stoppedBy = 'no-improvement';
+      break;
+    }
     if (o.schedule.kind === 'plateau') {
       if (!improved) lr /= o.schedule.factor;
     } else if (epoch >= o.schedule.after) {

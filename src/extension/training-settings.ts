@@ -32,6 +32,7 @@ const ADVANCED_KEYS = {
   optimizer: { kind: 'enum', values: ['sgd', 'adam'] },
   clip: { kind: 'number', min: 0 },
   epochs: { kind: 'int', min: 1, max: 1000 },
+  patience: { kind: 'int', min: 0, max: 1000 },
   seed: { kind: 'int' },
   samples: { kind: 'int', min: 0 },
   fullSoftmaxEpochs: { kind: 'int', min: 0 },
@@ -57,6 +58,7 @@ export interface AdvancedOverrides {
   optimizer?: OptimizerType;
   clip?: number;
   epochs?: number;
+  patience?: number;
   seed?: number;
   samples?: number;
   fullSoftmaxEpochs?: number;
@@ -74,7 +76,7 @@ export interface TrainingSettingsInput {
   preset: string;
   /** The raw value of `nextword.training.advanced` (anything the user wrote). */
   advanced: unknown;
-  /** 0: train for the preset's epochs. */
+  /** 0: no budget (train until validation stops improving, or for the epochs). */
   timeBudgetMinutes: number;
 }
 

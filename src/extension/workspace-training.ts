@@ -20,7 +20,7 @@ import { startTokenId } from '../core/evaluation.js';
 import { pacer } from '../core/event-loop.js';
 import { splitByFile } from '../core/file-split.js';
 import { parameterCount } from '../core/model-config.js';
-import { trainingPlan } from '../core/presets.js';
+import { epochLabel, trainingPlan } from '../core/presets.js';
 import { MAX_VALID_TOKENS } from '../core/text-encoding.js';
 import type { TrainEvent } from '../core/trainer.js';
 import { Vocabulary } from '../core/vocabulary.js';
@@ -247,12 +247,13 @@ export class WorkspaceTrainer implements vscode.Disposable {
       const now = performance.now();
       if (now - lastShown < 250 && e.step !== e.steps) return;
       lastShown = now;
-      const byEpochs = (e.epoch - 1 + e.step / e.steps) / s.epochs;
+      // With patience the epochs are only a cap: the budget measures the way (and the ETA is the budget's).
+      const byEpochs = s.patience > 0 && s.timeBudget > 0 ? 0 : (e.epoch - 1 + e.step / e.steps) / s.epochs;
       const byTime = s.timeBudget > 0 ? e.elapsedS / s.timeBudget : 0;
       const fraction = Math.min(1, Math.max(byEpochs, byTime));
       const pct = Math.floor(fraction * 100);
       const parts = [
-        `Epoch ${e.epoch}/${s.epochs}`,
+        `E${epochLabel(e.epoch, s).slice(1)}`,
         `${pct}%`,
         `${thousands(e.tokensPerS)} tokens/s`,
         ...(lastEpoch ? [`validation perplexity ${exactPerplexity(lastEpoch.validPpl)}`] : []),
@@ -285,7 +286,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
       log.info(
         `training: ${preset} preset, ${cfg.cell} ${cfg.layers}×${cfg.hidden}, vocabulary ${vocab.size}, ${thousands(params)} parameters; ` +
           `${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens; ${s.optimizer} lr ${s.lr}, ` +
-          `${s.epochs} epochs${s.timeBudget ? `, time budget ${duration(s.timeBudget)}` : ''}, ${threads} ${threads === 1 ? 'thread' : 'threads'}`,
+          `${s.patience > 0 ? `until ${s.patience} epochs bring no progress (at most ${s.epochs})` : `${s.epochs} epochs`}${s.timeBudget ? `, time budget ${duration(s.timeBudget)}` : ''}, ${threads} ${threads === 1 ? 'thread' : 'threads'}`,
       );
       vocabulary = vocab;
       this.setProgress({ phase: 'training', fraction: 0 });
@@ -371,7 +372,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     void vscode.window
       .showInformationMessage(
         `Nextword trained on ${thousands(fileCount)} files in ${duration(total)}` +
-          `${result.stoppedBy === 'time-budget' ? ' (time budget reached)' : ''}: validation perplexity ${exactPerplexity(result.bestValidPpl)}. ` +
+          `${result.stoppedBy === 'time-budget' ? ' (time budget reached)' : ''}${result.stoppedBy === 'no-improvement' ? ' (until validation stopped improving)' : ''}: validation perplexity ${exactPerplexity(result.bestValidPpl)}. ` +
           'Completions now use the new model.',
         'Show Model Info',
       )

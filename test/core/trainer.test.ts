@@ -58,6 +58,25 @@ test('decay schedule keeps the rate for `after` epochs, then multiplies it every
   assert.deepEqual([...new Set(engine.steps.map((s) => s.lr))], [8, 4, 2]);
 });
 
+test('patience stops a run once that many epochs in a row bring no real progress; the best epoch is kept', async () => {
+  // Validation losses (log perplexity): real progress at epochs 2 and 3; epoch 4 is a tiny gain (0.05 %
+  // in perplexity: best, but not progress); epochs 5 and 6 are worse.
+  const losses = [3, 2, 1.5, 1.5 - 0.0005, 1.6, 1.7, 1, 1];
+  const engine = new ScriptedEngine(losses);
+  const events: TrainEvent[] = [];
+  const r = await train(engine, data, { ...base, epochs: 8, patience: 3 }, { onEvent: (e) => events.push(e) });
+  assert.equal(r.stoppedBy, 'no-improvement');
+  assert.equal(r.epochs, 6, 'three epochs without progress after epoch 3');
+  assert.equal(r.bestEpoch, 4, 'the tiny gain is still the best model');
+  assert.equal(r.params[0], 4);
+  assert.deepEqual(events.filter((e) => e.kind === 'epoch').map((e) => e.kind === 'epoch' && e.best), [true, true, true, true, false, false]);
+  // Without patience the same run goes on to its last epoch.
+  const all = await train(new ScriptedEngine(losses), data, { ...base, epochs: 8 });
+  assert.equal(all.stoppedBy, 'epochs');
+  assert.equal(all.epochs, 8);
+  assert.equal(all.bestEpoch, 7);
+});
+
 test('the time budget stops training and still validates the epoch in progress', async () => {
   const engine = new ScriptedEngine([3, 2, 1, 1]);
   let clock = 0;
