@@ -11,11 +11,17 @@ import type { Vocabulary } from './vocabulary.js';
 export interface ChunkScores {
   /** [m] log p(target t | inputs up to t). */
   logp: Float32Array;
-  /** [m] how many tokens score strictly higher than target t (0: the model's first guess). */
-  rank: Int32Array;
+  /**
+   * [m] how many tokens score strictly higher than target t (0: the model's first guess). Left out by a
+   * scorer that was not asked for ranks (a mixture's take whole distributions: mixture-model.ts).
+   */
+  rank?: Int32Array;
   /** The state after the m inputs (not after the last target): the state to score the next chunk from. */
   state: RecurrentState;
 }
+
+/** Scores with every target's rank: what a scorer that always ranks returns. */
+export type RankedScores = ChunkScores & { rank: Int32Array };
 
 /**
  * Scores from a given recurrent state. `ids` holds m + 1 ids: the m inputs, then the last target (so
@@ -29,7 +35,7 @@ export interface ChunkScorer {
 
 /** Scores a sequence: for ids [start, w1..wn], log p(w_t | before) and how many words scored higher. */
 export interface SequenceScorer {
-  scoreSequence(ids: Int32Array): Promise<{ logp: Float32Array; rank: Int32Array }>;
+  scoreSequence(ids: Int32Array): Promise<{ logp: Float32Array; rank?: Int32Array }>;
 }
 
 export interface EvalFigures {
@@ -39,7 +45,7 @@ export interface EvalFigures {
   nll: number;
   /** exp(nll / tokens); NaN for an empty text. */
   ppl: number;
-  /** Share of tokens that were the model's first guess; of those among its three first guesses. */
+  /** Share of tokens that were the model's first guess; of those among its three first guesses (NaN without ranks). */
   top1: number;
   top3: number;
   /** Tokens outside the vocabulary (scored as `<unk>`). */
@@ -72,12 +78,12 @@ export async function evaluateText(scorer: SequenceScorer, vocab: Vocabulary, mo
   let oov = 0;
   for (let t = 0; t < ids.length; t++) {
     nll -= logp[t]!;
-    if (rank[t]! < 1) top1++;
-    if (rank[t]! < 3) top3++;
+    if (rank && rank[t]! < 1) top1++;
+    if (rank && rank[t]! < 3) top3++;
     if (ids[t] === 0) oov++;
   }
   const n = ids.length;
-  return { tokens: n, nll, ppl: Math.exp(nll / n), top1: top1 / n, top3: top3 / n, oov };
+  return { tokens: n, nll, ppl: Math.exp(nll / n), top1: rank ? top1 / n : NaN, top3: rank ? top3 / n : NaN, oov };
 }
 
 /** Figures over several texts, weighted by their tokens. */

@@ -24,28 +24,29 @@ export function slicedScorer(scorer: ChunkScorer & SequenceScorer, piece: number
  * `scorePiece` from the state the one before it ended in (`between` awaited between two), and puts the
  * pieces' scores together: the chunk's scores and final state. A chunk of at most `piece` targets is one piece.
  */
-export async function scoreInPieces(
+export async function scoreInPieces<S extends ChunkScores>(
   ids: Int32Array,
   state: RecurrentState,
   piece: number,
-  scorePiece: (ids: Int32Array, state: RecurrentState) => Promise<ChunkScores>,
+  scorePiece: (ids: Int32Array, state: RecurrentState) => Promise<S>,
   between?: () => Promise<void>,
-): Promise<ChunkScores> {
+): Promise<S> {
   const m = ids.length - 1; // targets
   if (m <= piece) return scorePiece(ids, state);
   const logp = new Float32Array(m); //                                               [m]
-  const rank = new Int32Array(m); //                                                 [m]
+  let rank: Int32Array | undefined; //                                               [m], if the pieces have ranks
   let at = state;
   for (let start = 0; start < m; start += piece) {
     if (start > 0 && between) await between();
     const end = Math.min(m, start + piece);
     const out = await scorePiece(ids.subarray(start, end + 1), at);
-    if (out.logp.length !== end - start || out.rank.length !== end - start) {
-      throw new Error(`the scorer returned ${out.logp.length} scores for ${end - start} targets`);
+    if (start === 0 && out.rank) rank = new Int32Array(m);
+    if (out.logp.length !== end - start || (out.rank === undefined) !== (rank === undefined) || (out.rank && out.rank.length !== end - start)) {
+      throw new Error(`the scorer returned ${out.logp.length} scores and ${out.rank ? out.rank.length : 'no'} ranks for ${end - start} targets`);
     }
     logp.set(out.logp, start);
-    rank.set(out.rank, start);
+    rank?.set(out.rank!, start);
     at = out.state;
   }
-  return { logp, rank, state: at };
+  return { logp, ...(rank ? { rank } : {}), state: at } as S; // ranks exactly when the pieces have them
 }

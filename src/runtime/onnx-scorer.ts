@@ -14,7 +14,7 @@
 // same speed (about 7,300 tokens/s on one thread either way).
 
 import { cacheRows, cacheState, cacheStateParts, type CacheOptions } from '../core/cache-model.js';
-import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';
+import type { ChunkScorer, RankedScores, SequenceScorer } from '../core/evaluation.js';
 import { scoreGraph, type DecoderPrecision, type Int8Decoder } from '../core/graphs/inference-graph.js';
 import type { RecurrentState } from '../core/language-model.js';
 import { scoreInPieces } from '../core/sliced-scorer.js';
@@ -69,7 +69,7 @@ export class OnnxScorer implements SequenceScorer, ChunkScorer {
     return this.cache ? cacheState(base, new Int32Array(0)) : base;
   }
 
-  async scoreChunk(ids: Int32Array, state: RecurrentState): Promise<ChunkScores> {
+  async scoreChunk(ids: Int32Array, state: RecurrentState): Promise<RankedScores> {
     const { vocab: V } = this.cfg;
     const m = ids.length - 1;
     if (m < 1) throw new Error('scoring needs at least two ids (an input and a target)');
@@ -90,7 +90,7 @@ export class OnnxScorer implements SequenceScorer, ChunkScorer {
   }
 
   /** One run of the graph: ids holds m + 1 ≤ chunk + 1 checked ids. */
-  private async run(ids: Int32Array, state: RecurrentState): Promise<ChunkScores> {
+  private async run(ids: Int32Array, state: RecurrentState): Promise<RankedScores> {
     const { layers: L, hidden: H, cell } = this.cfg;
     const m = ids.length - 1;
     const parts = this.cache ? cacheStateParts(state) : undefined;

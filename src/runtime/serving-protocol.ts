@@ -61,7 +61,7 @@ export interface ServingReplies {
   run: { logProbs: Float32Array; state: RecurrentState };
   advance: RecurrentState;
   scoreChunk: ChunkScores;
-  scoreSequence: { logp: Float32Array; rank: Int32Array };
+  scoreSequence: { logp: Float32Array; rank?: Int32Array };
   answer: PredictionAnswer;
   contextState: ContextState;
   topK: Suggestion[];

@@ -54,6 +54,6 @@ test('a scorer that returns the wrong number of scores for a piece fails the chu
       return { ...out, logp: out.logp.subarray(1), rank: out.rank.subarray(1) };
     },
   };
-  await assert.rejects(slicedScorer(short, 10, async () => {}).scoreChunk(text.subarray(0, 51), kn.initialState()), /returned 9 scores for 10 targets/);
+  await assert.rejects(slicedScorer(short, 10, async () => {}).scoreChunk(text.subarray(0, 51), kn.initialState()), /returned 9 scores and 9 ranks for 10 targets/);
   for (const piece of [0, -1, 1.5, NaN]) assert.throws(() => slicedScorer(kn, piece, async () => {}), /positive integer/);
 });

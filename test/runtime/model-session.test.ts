@@ -83,14 +83,14 @@ for (const [cfg, cached] of configs.flatMap((c) => [[c, false], [c, true]] as co
       const whole = await session.scorer.scoreChunk(ids, session.scorer.initialState());
       const expected = await referenceScores(ref, ids, ref.initialState());
       assertClose(whole.logp, expected.logp, 'logp');
-      assert.deepEqual(Array.from(whole.rank), Array.from(expected.rank), 'ranks');
+      assert.deepEqual(Array.from(whole.rank!), Array.from(expected.rank), 'ranks');
       assertClose(whole.state.h, expected.state.h, 'state h');
 
       // Two chunks: the second starts at the first's last target, from the state after its inputs.
       const first = await session.scorer.scoreChunk(ids.subarray(0, 13), session.scorer.initialState());
       const second = await session.scorer.scoreChunk(ids.subarray(12), first.state);
       assertClose(Float32Array.from([...first.logp, ...second.logp]), expected.logp, 'chunked logp');
-      assert.deepEqual([...first.rank, ...second.rank], Array.from(expected.rank), 'chunked ranks');
+      assert.deepEqual([...first.rank!, ...second.rank!], Array.from(expected.rank), 'chunked ranks');
 
       const seq = await session.scorer.scoreSequence(ids);
       assertClose(seq.logp, expected.logp, 'scoreSequence logp');

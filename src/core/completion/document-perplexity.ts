@@ -213,11 +213,13 @@ export class DocumentPerplexity {
       seq.set(ids.subarray(s, e), 1);
       const out = await this.scorer.scoreChunk(seq, this.states[s / K]!);
       if (this.disposed) return CANCELLED;
-      if (out.logp.length !== e - s || out.rank.length !== e - s) {
-        throw new Error(`DocumentPerplexity: the scorer returned ${out.logp.length} scores and ${out.rank.length} ranks for ${e - s} targets`);
+      if (out.logp.length !== e - s || (out.rank && out.rank.length !== e - s)) {
+        throw new Error(`DocumentPerplexity: the scorer returned ${out.logp.length} scores and ${out.rank?.length ?? 'no'} ranks for ${e - s} targets`);
       }
       this.logp.set(out.logp, s);
-      this.rank.set(out.rank, s);
+      // A scorer that does not rank (a mixture's: mixture-model.ts) leaves top-1 and top-3 unknown.
+      if (out.rank) this.rank.set(out.rank, s);
+      else this.rank.fill(-1, s, e);
       this.scored = e;
       if (e % K === 0) this.states[e / K] = out.state;
       if (stale()) return CANCELLED;
@@ -238,13 +240,15 @@ export class DocumentPerplexity {
     let nll = 0;
     let top1 = 0;
     let top3 = 0;
+    let unranked = 0;
     let oov = 0;
     let unigramNll = 0;
     const uni = this.unigramLogp;
     for (let t = 0; t < n; t++) {
       nll -= logp[t]!;
-      if (rank[t]! < 1) top1++;
-      if (rank[t]! < 3) top3++;
+      if (rank[t]! < 0) unranked++;
+      else if (rank[t]! < 1) top1++;
+      if (rank[t]! >= 0 && rank[t]! < 3) top3++;
       if (ids[t] === 0) oov++;
       if (uni) unigramNll -= uni[ids[t]!]!;
     }
@@ -252,8 +256,8 @@ export class DocumentPerplexity {
       tokens: n,
       nll,
       ppl: Math.exp(nll / n),
-      top1: top1 / n,
-      top3: top3 / n,
+      top1: unranked ? NaN : top1 / n,
+      top3: unranked ? NaN : top3 / n,
       oov,
       oovShare: oov / n,
       unigramPpl: uni ? Math.exp(unigramNll / n) : undefined,

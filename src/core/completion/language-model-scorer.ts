@@ -9,7 +9,7 @@
 
 import type { SequenceScorer } from '../evaluation.js';
 import type { LanguageModel, RecurrentState } from '../language-model.js';
-import type { ChunkScorer, ChunkScores } from '../evaluation.js';
+import type { ChunkScorer, RankedScores } from '../evaluation.js';
 
 export class LanguageModelScorer implements ChunkScorer, SequenceScorer {
   private readonly chunk: number;
@@ -38,7 +38,7 @@ export class LanguageModelScorer implements ChunkScorer, SequenceScorer {
     return this.model.initialState();
   }
 
-  async scoreChunk(ids: Int32Array, state: RecurrentState): Promise<ChunkScores> {
+  async scoreChunk(ids: Int32Array, state: RecurrentState): Promise<RankedScores> {
     if (!(ids instanceof Int32Array) || ids.length < 1) throw new Error('LanguageModelScorer: scoreChunk needs at least one id (an Int32Array)');
     const n = ids.length - 1;
     const V = this.model.vocabSize;
