@@ -3,6 +3,7 @@
 // with a message that says what to do instead of producing nonsense.
 
 import { validateModelConfig, type ModelConfig } from './model-config.js';
+import { validateMixtureSpec, type MixtureFit, type MixtureSpec } from './mixture-model.js';
 import type { CompanionFigures } from './ngram/companion.js';
 import type { TokenizerMode } from './tokenizer.js';
 import { Vocabulary } from './vocabulary.js';
@@ -38,6 +39,12 @@ export interface ModelMeta {
   onnx?: { file: string; bytes: number; sha256: string };
   /** Added by the model store: the n-gram companion file, when the model was saved with one. */
   ngram?: { file: string; bytes: number; sha256: string };
+  /**
+   * What is served: the network, its n-gram companion and the document cache interpolated with these
+   * weights (core/mixture-model.ts), fitted on the validation files; `fit` says how each did on them. Absent:
+   * the network with the document cache.
+   */
+  mixture?: MixtureSpec & { fit?: MixtureFit };
 }
 
 /** Validates parsed model.json content; `where` names the model in error messages. */
@@ -74,7 +81,20 @@ export function parseModelMeta(json: unknown, where: string): ModelMeta {
   if (counts !== undefined && (!Array.isArray(counts) || counts.length !== (vocab as string[]).length || !counts.every((c) => typeof c === 'number' && c >= 0))) {
     fail('vocabularyCounts must hold one count ≥ 0 per vocabulary word');
   }
+  if (m.mixture !== undefined) {
+    try {
+      validateMixtureSpec(m.mixture);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    if (m.ngram === undefined) fail('mixture: the model has no n-gram companion to mix');
+  }
   return m as unknown as ModelMeta;
+}
+
+/** The validation perplexity of what is served: the mixture's when the model has one, else the network's. */
+export function servedValidPpl(meta: Pick<ModelMeta, 'mixture' | 'training'>): number | undefined {
+  return meta.mixture?.fit?.ppl.model ?? meta.training?.validPpl;
 }
 
 /** The vocabulary a model was saved with (with its counts when recorded). */

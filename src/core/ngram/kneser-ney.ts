@@ -42,7 +42,7 @@
 // discounts (D1, D2, D3+ of orders 1..N), i32 [C − 1] nodeToken of nodes 1…, u32 [C + 1] childStart,
 // u32 [C + 1] followStart, i32 [F] followWord, u32 [F] followCount. Totals and γ are recomputed on load.
 
-import type { ChunkScorer, ChunkScores, SequenceScorer } from '../evaluation.js';
+import type { ChunkScorer, RankedScores, SequenceScorer } from '../evaluation.js';
 import { runSteps, runStepsPaced, type Steps } from '../event-loop.js';
 import type { LanguageModel, RecurrentState } from '../language-model.js';
 
@@ -200,6 +200,27 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     return sum;
   }
 
+  /**
+   * The context the model predicts from after history[0, end) (unchecked ids: the caller's own): `levels`,
+   * how many orders matched (1: none, only the unigram level; at most `order`), and `total`, the adjusted
+   * counts seen after the deepest matched context (how much evidence it has). What an interpolation with
+   * other models can weigh the n-gram model by (mixture-model.ts).
+   */
+  context(history: ArrayLike<number>, end: number): { levels: number; total: number } {
+    const levels = this.walk(history, end);
+    return { levels, total: this.total[this.path[levels - 1]!]! };
+  }
+
+  /** p(next | history[0, end)), unchecked: logProb's number without the log. */
+  probAfter(history: ArrayLike<number>, end: number, next: number): number {
+    return this.probOf(this.walk(history, end), next);
+  }
+
+  /** p of every id after history[0, end), unchecked, in a scratch vector valid until the next call. */
+  probabilitiesAfter(history: ArrayLike<number>, end: number): Float64Array {
+    return this.fill(this.walk(history, end));
+  }
+
   /** Stored n-grams of every order. */
   get ngramCount(): number {
     return this.followWord.length;
@@ -229,7 +250,7 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
     return this.stateOf(this.extend(state, ids, 'advance'));
   }
 
-  async scoreChunk(ids: Int32Array, state: RecurrentState): Promise<ChunkScores> {
+  async scoreChunk(ids: Int32Array, state: RecurrentState): Promise<RankedScores> {
     if (!(ids instanceof Int32Array) || ids.length < 1) throw new Error('KneserNey.scoreChunk: needs at least one id (an Int32Array)');
     const history = this.extend(state, ids, 'scoreChunk');
     const m = ids.length - 1;
@@ -486,7 +507,7 @@ function estimateDiscounts(coc: Float64Array): number[] {
 }
 
 /** How many entries of p are strictly above `target`, deciding near-ties by ln p as logProb reports it. */
-function countHigher(p: Float64Array, target: number): number {
+export function countHigher(p: Float64Array, target: number): number {
   // Beyond a relative 1e-10 the logs differ by far more than their rounding error.
   const clear = target * (1 + 1e-10);
   const logTarget = Math.log(target);
