@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { cachedIdsOf } from '../core/cache-model.js';
 import { startTokenId } from '../core/evaluation.js';
 import { parameterCount } from '../core/model-config.js';
 import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text-encoding.js';
@@ -129,7 +130,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     log(`n-gram companion: Kneser-Ney ${f.order}-gram, ${thousands(f.ngrams)} n-grams, valid ppl ${f.validPpl.toFixed(2)} (${f.seconds.toFixed(1)} s)`);
     if (json) emit({ event: 'ngram', order: f.order, ngrams: f.ngrams, valid_ppl: round(f.validPpl, 3), seconds: round(f.seconds, 2) });
   };
-  const job = startTraining({ cfg, options, train, valid, ...(test ? { test } : {}), threads, ...(ngram ? { ngram } : {}) }, (e) => {
+  // With its n-gram companion, the model is served as their mixture with the document cache, fitted at the end.
+  const mixture = ngram ? { cached: Uint8Array.from(cachedIdsOf(vocab), (b) => (b ? 1 : 0)) } : undefined;
+  const job = startTraining({ cfg, options, train, valid, ...(test ? { test } : {}), threads, ...(ngram ? { ngram, mixture } : {}) }, (e) => {
     bar.update(e);
     if (e.kind === 'epoch') {
       bar.clear();
@@ -173,14 +176,21 @@ export async function trainCommand(argv: string[]): Promise<number> {
       (result.testPpl !== undefined ? `, test ppl ${result.testPpl.toFixed(2)}` : '') +
       `; ${thousands(result.tokensPerS)} tok/s; ${duration(result.seconds)}${STOPPED_BY[result.stoppedBy]}`,
   );
+  if (result.mixture) {
+    const { ppl, tokens } = result.mixture.fit;
+    log(
+      `served: the network, the n-gram companion and the document cache mixed, validation ppl ${ppl.model.toFixed(2)} on ${thousands(tokens)} tokens ` +
+        `(network ${ppl.network.toFixed(2)}, with the cache ${ppl.networkCache.toFixed(2)}; n-gram ${ppl.ngram.toFixed(2)}, with the cache ${ppl.ngramCache.toFixed(2)})`,
+    );
+  }
   log(`model written to ${saved.dir}`);
   let heldOut: Figures | undefined;
   if (corpus.heldOut) {
     const source = corpus.source;
     const texts = corpus.heldOut.map((f) => ({ file: path.join(source, f.relPath), text: f.text }));
-    const session = await ModelSession.open(saved.dir, { threads });
+    const session = await ModelSession.open(saved.dir, { threads, ranks: true });
     try {
-      heldOut = (await evaluateMethod(modelMethod('lstm', session), texts, ksrChars ? { ksrChars } : {})).all;
+      heldOut = (await evaluateMethod(modelMethod('model', session), texts, ksrChars ? { ksrChars } : {})).all;
     } finally {
       await session.release();
     }
@@ -201,6 +211,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       epochs: result.epochs,
       best_epoch: result.bestEpoch,
       stopped_by: result.stoppedBy,
+      ...(result.mixture ? { mixture: { tokens: result.mixture.fit.tokens, valid_ppl: Object.fromEntries(Object.entries(result.mixture.fit.ppl).map(([k, v]) => [k, round(v, 3)])) } } : {}),
       model: saved.dir,
     });
   }

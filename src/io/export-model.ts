@@ -18,6 +18,8 @@ export interface ExportInput {
   precision?: WeightPrecision;
   /** The n-gram companion trained on the same tokens (KneserNey.toBytes(), or a file of it), saved with the model. */
   ngram?: Uint8Array | { file: string };
+  /** The served mixture of the network, the companion and the cache (with `ngram` only). */
+  mixture?: ModelMeta['mixture'];
 }
 
 /** What a finished training run hands over (runtime/training-job.ts's outcome, structurally). */
@@ -31,6 +33,8 @@ export interface TrainedRun {
   tokensPerS: number;
   /** Its bytes, or the file the worker handed it over in (copied into the model's folder, not read into memory). */
   ngram?: ({ bytes: Uint8Array } | { file: string }) & { figures: NonNullable<TrainingRecord['ngram']> };
+  /** The mixture fitted at the end of the run (saved only with the companion). */
+  mixture?: ModelMeta['mixture'];
 }
 
 /**
@@ -55,7 +59,16 @@ export function exportTrainedModel(
     tokensPerS: run.tokensPerS,
     ...(run.ngram ? { ngram: run.ngram.figures } : {}),
   };
-  return exportModel(dir, { ...model, params: run.params, training, ...(run.ngram ? { ngram: 'bytes' in run.ngram ? run.ngram.bytes : { file: run.ngram.file } } : {}) }, opts);
+  return exportModel(
+    dir,
+    {
+      ...model,
+      params: run.params,
+      training,
+      ...(run.ngram ? { ngram: 'bytes' in run.ngram ? run.ngram.bytes : { file: run.ngram.file }, ...(run.mixture ? { mixture: run.mixture } : {}) } : {}),
+    },
+    opts,
+  );
 }
 
 export function modelMeta(input: ExportInput): ModelMeta {
@@ -69,6 +82,7 @@ export function modelMeta(input: ExportInput): ModelMeta {
     vocabulary: input.vocab.toJSON(),
     ...(counts ? { vocabularyCounts: counts } : {}),
     ...(input.training ? { training: input.training } : {}),
+    ...(input.ngram && input.mixture ? { mixture: input.mixture } : {}),
   };
 }
 

@@ -1,8 +1,12 @@
 // A saved model opened for use in a long-running host (the editor) and by the CLI: its metadata and
-// vocabulary, the inference session, and what predicts and scores with it. By default the model is mixed
-// with the document cache (core/cache-model.ts): `model` predicts with the mixture and `scorer` scores the
-// same mixture in the scoring graph (built on first use; the window's words and their weights go in with
-// each run, and two numbers per token come back). Without the cache, `model` is the network itself. The editor and
+// vocabulary, the inference session, and what predicts and scores with it. A model trained with its
+// mixture (model.json's `mixture`: core/mixture-model.ts) is served as that: the network, its n-gram
+// companion and the document cache interpolated with the fitted weights; `scorer` scores the same mixture
+// from the network's scoring graph (the target's log p), the n-gram model and the cache. Otherwise the
+// network is mixed with the document cache alone (core/cache-model.ts): `model` predicts with the mixture
+// and `scorer` scores the same mixture in the scoring graph (built on first use; the window's words and
+// their weights go in with each run, and two numbers per token come back). Without the cache, `model` is
+// the network itself. The editor and
 // `nextword eval` both take these, so the status bar and eval agree by construction. One release() frees
 // every session, after the runs in flight, so a model can be swapped while requests are running.
 //
@@ -33,6 +37,7 @@ import { parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-form
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
+import { MixtureLanguageModel, MixtureScorer, type MixtureSpec } from '../core/mixture-model.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { loadModelFiles, type ModelFiles } from '../io/model-store.js';
 import { OnnxLanguageModel } from './onnx-language-model.js';
@@ -48,8 +53,15 @@ export interface ModelSessionOptions {
   cache?: CacheOptions | false;
   /** How the decoder multiplies (default DEFAULT_DECODER). */
   decoder?: DecoderPrecision;
-  /** Where the n-gram companion is loaded: in this process (default), or served by a model server process. */
+  /**
+   * Where the n-gram companion is loaded: in this process (default), or served by a model server process
+   * (as the baseline; a model served as a mixture needs its companion here, and loads it here).
+   */
   companion?: 'in-process' | 'server';
+  /** false: the network with the cache even where model.json has a mixture (what `eval --compare` calls `network`). */
+  mixture?: false;
+  /** Scores come with ranks (top-1 accuracy): a mixture's take whole distributions (`nextword eval`). */
+  ranks?: boolean;
 }
 
 /** A saved model being served, here (ModelSession) or by a model server (RemoteSavedModel). */
@@ -92,8 +104,11 @@ export class ModelSession implements SavedServing {
   private readonly scoring = new Set<Promise<unknown>>();
   private released = false;
 
-  /** What predicts: the network mixed with the document cache, or the network alone. */
+  /** What predicts: the mixture, the network mixed with the document cache, or the network alone. */
   readonly model: LanguageModel;
+  /** What is served (Show Model Info, eval): the fitted mixture, the network with the cache, or the network alone. */
+  readonly served: 'mixture' | 'network+cache' | 'network';
+  private readonly mixtureScorer: MixtureScorer | undefined;
   private readonly cache: { options: CacheOptions; cached: Uint8Array } | undefined;
 
   private constructor(
@@ -116,10 +131,21 @@ export class ModelSession implements SavedServing {
     /** Why a companion model.json names could not be used. */
     readonly ngramProblem: string | undefined,
     private readonly releaseBaseline: () => Promise<void> = async () => {},
+    /** The mixture to serve, with its n-gram model (in this process); `ranks` as ModelSessionOptions. */
+    mixture?: { spec: MixtureSpec; ngram: KneserNey; ranks: boolean },
   ) {
     if (cache === false) {
       this.model = lm;
+      this.served = 'network';
+    } else if (mixture) {
+      const parts = { ngram: mixture.ngram, cached: Uint8Array.from(cachedIdsOf(vocab), (b) => (b ? 1 : 0)), spec: mixture.spec };
+      this.model = new MixtureLanguageModel({ network: lm, ...parts });
+      // The network's own scores come from the scoring graph without the cache (this.cache stays unset).
+      const networkScorer: ChunkScorer = { initialState: () => lm.initialState(), scoreChunk: (ids, state) => this.onnxScorer().then((s) => s.scoreChunk(ids, state)) };
+      this.mixtureScorer = new MixtureScorer({ networkScorer, ...parts }, mixture.ranks ? { network: lm } : undefined);
+      this.served = 'mixture';
     } else {
+      this.served = 'network+cache';
       const model = new CacheLanguageModel(lm, cachedIdsOf(vocab), cache);
       this.model = model;
       this.cache = { options: { ...cache }, cached: model.cached };
@@ -157,6 +183,8 @@ export class ModelSession implements SavedServing {
       await yieldToEventLoop();
     }
     const companion = await loadCompanion(files, vocab, meta.tokenizer.mode);
+    const mixture =
+      meta.mixture && companion.ngram && opts.mixture !== false && opts.cache !== false ? { spec: meta.mixture, ngram: companion.ngram, ranks: !!opts.ranks } : undefined;
     let lm: OnnxLanguageModel;
     try {
       lm = await OnnxLanguageModel.create(onnx, meta.config, { threads });
@@ -194,6 +222,7 @@ export class ModelSession implements SavedServing {
       companion.baseline,
       companion.problem,
       companion.release,
+      mixture,
     );
   }
 
@@ -208,8 +237,8 @@ export class ModelSession implements SavedServing {
    */
   readonly scorer: ChunkScorer & SequenceScorer = {
     initialState: () => this.model.initialState(),
-    scoreChunk: (ids, state) => this.track(this.onnxScorer().then((s) => s.scoreChunk(ids, state))),
-    scoreSequence: (ids) => this.track(this.onnxScorer().then((s) => s.scoreSequence(ids))),
+    scoreChunk: (ids, state) => this.track(this.mixtureScorer ? this.mixtureScorer.scoreChunk(ids, state) : this.onnxScorer().then((s) => s.scoreChunk(ids, state))),
+    scoreSequence: (ids) => this.track(this.mixtureScorer ? this.mixtureScorer.scoreSequence(ids) : this.onnxScorer().then((s) => s.scoreSequence(ids))),
   };
 
   /** Frees both sessions once their runs in flight are done. Later runs fail; calling it twice is harmless. */

@@ -15,7 +15,9 @@
 
 import { pacer } from '../core/event-loop.js';
 import { initialParameters } from '../core/model-config.js';
+import { cachedIdsOf } from '../core/cache-model.js';
 import { trainCompanion } from '../core/ngram/companion.js';
+import type { KneserNey } from '../core/ngram/kneser-ney.js';
 import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
@@ -25,6 +27,7 @@ import { exportTrainedModel } from '../io/export-model.js';
 import { readWorkspaceFolders, scanFigures } from '../io/workspace-files.js';
 import { writeHandover } from '../io/handover-file.js';
 import { lowerOwnProcessPriority, lowerThreadPriority } from '../io/thread-priority.js';
+import { fitServedMixture } from './mixture-fit.js';
 import { TrainRunner } from './train-runner.js';
 import { workerPort } from './worker-channel.js';
 import type { CompanionHandover, CompanionOutput, FoldersInput, ParentToWorker, PreparedTexts, SavedRunOutput, SavePlan, TextsInput, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
@@ -40,8 +43,10 @@ async function run(input: TrainJobInput, save?: Save): Promise<TrainJobOutput | 
   const { cfg, options } = input;
   validateTrainOptions(options);
   let companion: CompanionOutput | CompanionHandover | undefined;
+  let ngramModel: KneserNey | undefined;
   if (input.ngram) {
     const { model, figures } = trainCompanion(input.train, input.valid, input.ngram);
+    ngramModel = model;
     const bytes = model.toBytes();
     if (input.ngram.handoverFile) {
       writeHandover(input.ngram.handoverFile, bytes);
@@ -74,10 +79,17 @@ async function run(input: TrainJobInput, save?: Save): Promise<TrainJobOutput | 
       testPpl = await perplexity(runner, input.test, options.evalBatch, options.evalBptt, abort.signal);
     }
     abort.signal.throwIfAborted();
-    const output: TrainJobOutput = { ...result, ...(testPpl === undefined ? {} : { testPpl }) };
-    if (!save) return output;
+    // The training session's memory goes before the fit's scoring session comes.
     await runner.release();
-    port.postMessage({ type: 'saving' } satisfies WorkerToParent);
+    if (save) port.postMessage({ type: 'saving' } satisfies WorkerToParent);
+    const mixture =
+      ngramModel && input.ngram && input.mixture
+        ? await fitServedMixture({
+            cfg, params: result.params, ngram: ngramModel, cached: input.mixture.cached, startId: input.ngram.startId, valid: input.valid, validSizes: input.ngram.validSizes, threads: input.threads, signal: abort.signal,
+          })
+        : undefined;
+    const output: TrainJobOutput = { ...result, ...(testPpl === undefined ? {} : { testPpl }), ...(mixture ? { mixture } : {}) };
+    if (!save) return output;
     // A cancel from here on is heard up to the save's commit (the previous model then stays); after it, the
     // new model is saved and the run has succeeded.
     await exportTrainedModel(save.dir, { cfg, vocab: save.vocab, tokenizer: save.tokenizer, precision: save.precision }, { ...output, ...(companion ? { ngram: companion } : {}) }, save.about, {
@@ -194,7 +206,13 @@ port.onMessage((m) => {
     const { ngram, save, ...rest } = m.plan;
     settle(
       run(
-        { ...rest, train: data.train, valid: data.valid, ...(ngram ? { ngram: { ...ngram, trainSizes: data.trainSizes, validSizes: data.validSizes } } : {}) },
+        {
+          ...rest,
+          train: data.train,
+          valid: data.valid,
+          // With the companion, the mixture is fitted too, over the vocabulary built here.
+          ...(ngram ? { ngram: { ...ngram, trainSizes: data.trainSizes, validSizes: data.validSizes }, mixture: { cached: Uint8Array.from(cachedIdsOf(data.vocab), (b) => (b ? 1 : 0)) } } : {}),
+        },
         save && { ...save, vocab: data.vocab },
       ),
     );

@@ -2,6 +2,7 @@
 
 import type { WeightPrecision } from '../core/graphs/inference-graph.js';
 import type { ModelConfig } from '../core/model-config.js';
+import type { MixtureFit, MixtureSpec } from '../core/mixture-model.js';
 import type { TrainingRecord } from '../core/model-format.js';
 import type { CompanionFigures, CompanionPlan } from '../core/ngram/companion.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
@@ -89,6 +90,12 @@ export interface TrainJobInput {
   threads: number;
   /** Train the n-gram companion first (before the LSTM's first step) and post it. */
   ngram?: CompanionPlan & Handover;
+  /**
+   * With `ngram`: after training, fit the served mixture of the network, the companion and the document
+   * cache on the validation files (core/mixture-model.ts); `cached` [V] flags the ids the cache remembers.
+   * (A run prepared from texts or folders fits it without being told, from the vocabulary it built.)
+   */
+  mixture?: { cached: Uint8Array };
 }
 
 /** Where the worker writes the n-gram model for the parent instead of posting its bytes (io/handover-file.ts). */
@@ -116,6 +123,8 @@ export interface CompanionHandover {
 
 export type TrainJobOutput = TrainResult & {
   testPpl?: number;
+  /** The mixture fitted on the validation files, when asked for (TrainJobInput.mixture). */
+  mixture?: MixtureSpec & { fit: MixtureFit };
 };
 
 /** A run the worker saved (TrainPlan.save): its figures and where it is, not its parameters. */

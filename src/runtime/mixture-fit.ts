@@ -1,0 +1,52 @@
+// Fits the served mixture (core/mixture-model.ts) at the end of a training run, where the network's best
+// parameters, its n-gram companion and the validation files all are: the network's log p of each
+// validation token comes from its scoring graph (int8 decoder, as it is served), the companion's and the
+// cache's from themselves, and EM sets the weights.
+
+import { DEFAULT_CACHE } from '../core/cache-model.js';
+import { fitMixtureSpec, mixtureSamples, COUNT_EDGES, type MixtureFit, type MixtureSpec } from '../core/mixture-model.js';
+import type { ModelConfig } from '../core/model-config.js';
+import { splitSequences } from '../core/ngram/companion.js';
+import type { KneserNey } from '../core/ngram/kneser-ney.js';
+import { OnnxScorer } from './onnx-scorer.js';
+
+/** Validation tokens the fit reads at most (whole files, in order): EM needs far fewer than validation has. */
+export const MIXTURE_FIT_TOKENS = 200_000;
+
+export interface MixtureFitInput {
+  cfg: ModelConfig;
+  params: Float32Array;
+  ngram: KneserNey;
+  /** [V] 1 for the ids the document cache remembers (cachedIdsOf). */
+  cached: Uint8Array;
+  /** The token every file is read after (startTokenId). */
+  startId: number;
+  valid: Int32Array;
+  validSizes: readonly number[];
+  threads: number;
+  signal?: AbortSignal;
+}
+
+export async function fitServedMixture(input: MixtureFitInput): Promise<MixtureSpec & { fit: MixtureFit }> {
+  const sequences: Int32Array[] = [];
+  let tokens = 0;
+  for (const ids of splitSequences(input.valid, input.validSizes)) {
+    if (ids.length === 0) continue;
+    if (tokens > 0 && tokens + ids.length > MIXTURE_FIT_TOKENS) break;
+    const seq = new Int32Array(ids.length + 1);
+    seq[0] = input.startId;
+    seq.set(ids.subarray(0, MIXTURE_FIT_TOKENS), 1);
+    sequences.push(seq.subarray(0, Math.min(seq.length, MIXTURE_FIT_TOKENS + 1)));
+    tokens += seq.length - 1;
+  }
+  if (tokens === 0) throw new Error('no validation tokens to fit the mixture on');
+  const scorer = await OnnxScorer.create(input.cfg, input.params, { threads: input.threads, decoder: 'int8' });
+  try {
+    const shape = { order: input.ngram.order, countEdges: [...COUNT_EDGES], window: DEFAULT_CACHE.window };
+    const samples = await mixtureSamples(sequences, scorer, input.ngram, input.cached, shape, async () => input.signal?.throwIfAborted());
+    const { spec, fit } = fitMixtureSpec(samples, shape, DEFAULT_CACHE.lambda);
+    return { ...spec, fit };
+  } finally {
+    await scorer.release();
+  }
+}
