@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Keystroke savings on real projects, "train on your workspace, type in a new file of it": for each
 # project, `nextword train --split 0.1` holds out 10 % of its files (deterministic, by path), trains on the
-# rest with the extension's preset, then `nextword eval --compare` types the held-out files with the model,
-# an interpolated modified Kneser-Ney 4-gram and VS Code-style word-frequency completion, the baselines
-# trained on the same (not held-out) files.
+# rest with the extension's preset and time budget (as Train on Workspace does), then `nextword eval
+# --compare` types the held-out files with the model as served (the mixture), the network with the cache,
+# the n-gram companion with the cache (served while training), an interpolated modified Kneser-Ney 4-gram
+# and VS Code-style word-frequency completion, the baselines trained on the same (not held-out) files.
 #
 # Projects (Debian packages on this machine; nothing here tuned anything):
 #   nodejs-docs     the Node.js documentation, Markdown (package nodejs): /usr/share/doc/nodejs/api/*.md,
@@ -11,14 +12,14 @@
 #   python-stdlib   the Python 3.11 standard library's top-level modules (package libpython3.11-minimal and
 #                   -stdlib): /usr/lib/python3.11/*.py
 #
-# Usage: scripts/bench/ksr-projects.sh [OUT=runs/ksr] [PRESET=small] [EPOCHS=3] [KSR_CHARS=20000] [project…]
+# Usage: scripts/bench/ksr-projects.sh [OUT=runs/ksr] [PRESET=small] [BUDGET_SECONDS=600] [KSR_CHARS=20000] [project…]
 # TRAIN_FLAGS in the environment adds flags to `nextword train` (e.g. TRAIN_FLAGS="--samples 0 --batch 20").
 # Writes OUT/<project>/{train.jsonl,eval.json,held-out.txt} and prints one summary line per project.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${1:-runs/ksr}"
 preset="${2:-small}"
-epochs="${3:-3}"
+budget="${3:-600}"
 ksr_chars="${4:-20000}"
 shift $(( $# < 4 ? $# : 4 ))
 projects=("$@")
@@ -42,7 +43,7 @@ for p in "${projects[@]}"; do
   dir="$out/$p"
   data="$dir/data"
   assemble "$p" "$data"
-  node bin/nextword.js train "$data" --preset "$preset" --epochs "$epochs" --split 0.1 --split-list "$dir/held-out.txt" \
+  node bin/nextword.js train "$data" --preset "$preset" --time-budget "$budget" --split 0.1 --split-list "$dir/held-out.txt" \
     --ksr-chars "$ksr_chars" --out "$dir/model" ${TRAIN_FLAGS:-} --json > "$dir/train.jsonl"
   # The held-out files, and the rest for the baselines, as two folders.
   rm -rf "$dir/held-out" "$dir/rest" && cp -r "$data" "$dir/rest" && mkdir -p "$dir/held-out"
@@ -55,8 +56,8 @@ for p in "${projects[@]}"; do
     const t = require("fs").readFileSync(process.argv[2], "utf8").trim().split("\n").map(JSON.parse);
     const fin = t.at(-1), start = t[0];
     const f = (m) => `${m}: ppl ${e[m].ppl.toFixed(1)}, top-1 ${(e[m].top1 * 100).toFixed(1)} %, ksr ${(e[m].ksr * 100).toFixed(1)} %, accept ${(e[m].accept_rate * 100).toFixed(1)} %, p99 ${e[m].latency_p99_ms} ms`;
-    console.log(`${process.argv[3]}: ${fin.heldout.files} held-out files, ${e.lstm.tokens} tokens (${e.lstm.chars} characters typed); trained on ${start.trainTokens} tokens in ${fin.seconds.toFixed(0)} s (valid ppl ${fin.valid_ppl})`);
-    console.log("  " + ["lstm", "ngram", "wordfreq"].map(f).join("\n  "));
-    console.log(`  ksr lstm / wordfreq ${(e.lstm.ksr / e.wordfreq.ksr).toFixed(2)}x; ppl lstm vs ngram ${((1 - e.lstm.ppl / e.ngram.ppl) * 100).toFixed(1)} % lower`);
+    console.log(`${process.argv[3]}: ${fin.heldout.files} held-out files, ${e.model.tokens} tokens (${e.model.chars} characters typed); trained on ${start.trainTokens} tokens in ${fin.seconds.toFixed(0)} s, ${fin.epochs} epochs, stopped by ${fin.stopped_by} (valid ppl ${fin.valid_ppl})`);
+    console.log("  " + ["model", "network", "companion", "ngram", "wordfreq"].filter((m) => e[m]).map(f).join("\n  "));
+    console.log(`  ksr model / companion ${(e.model.ksr / e.companion.ksr).toFixed(2)}x, / wordfreq ${(e.model.ksr / e.wordfreq.ksr).toFixed(2)}x; ppl model / ngram ${(e.model.ppl / e.ngram.ppl).toFixed(2)}`);
   ' "$dir/eval.json" "$dir/train.jsonl" "$p"
 done

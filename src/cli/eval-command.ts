@@ -1,6 +1,6 @@
 // `nextword eval`: perplexity, next-word accuracy and keystroke savings of a model on files and folders,
-// optionally side by side with the built-in baselines (an n-gram model and word-frequency completion)
-// trained on a given folder.
+// as the extension serves it, optionally side by side with its parts and the built-in baselines (an n-gram
+// model and word-frequency completion) trained on a given folder.
 
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,7 +14,9 @@ import { evaluateMethod, modelMethod, ngramMethod, roundedFigures, wordFrequency
 export const EVAL_HELP = `Usage: nextword eval --model DIR <files|folders…> [options]
 
 Scores every token of the given files (folders are read like \`nextword train\` reads a project:
-ignore rules, no binary, minified, huge or secret files) with the model, each token predicted from the
+ignore rules, no binary, minified, huge or secret files) with the model as the extension serves it (a
+model trained with its n-gram companion: the network, the companion and the document cache mixed with the
+weights fitted on its validation files; else the network with the document cache), each token predicted from the
 tokens before it (the first from the start of a line), and types each file with a simulated typist who
 accepts the extension's ghost text whenever it is right (the README's "Keystroke savings" gives the
 rules). Prints per file and overall:
@@ -27,17 +29,19 @@ rules). Prints per file and overall:
   latency_p50_ms, latency_p90_ms, latency_p99_ms  time of each completion request while typing
 
 Options:
-  --compare            also evaluate the baselines, trained on --train: an interpolated modified
-                       Kneser-Ney n-gram model of the model's tokens ("ngram") and VS Code's word-based
-                       suggestions ("wordfreq": the most frequent known word with the typed prefix; its
-                       ppl and top-k are the unigram distribution's)
+  --compare            also evaluate, on the same files: "network" (the network with the document cache,
+                       as served before mixtures), "companion" (the model's n-gram companion with the
+                       cache, as served while the network trains), and the baselines trained on --train:
+                       an interpolated modified Kneser-Ney n-gram model of the model's tokens ("ngram")
+                       and VS Code's word-based suggestions ("wordfreq": the most frequent known word with
+                       the typed prefix; its ppl and top-k are the unigram distribution's)
   --train FOLDER       the files the baselines learn from (those the model was trained on)
   --order N            n-gram order, 1 to 5 (default 4)
   --companion          evaluate the model's n-gram companion (saved by \`nextword train\` next to the
-                       network) instead of the network, served as the extension serves it while the
+                       network) instead of the model, served as the extension serves it while the
                        network trains (with the document cache unless --no-cache)
-  --no-cache           the model alone, without the document cache (which mixes in the distribution of
-                       the words among the last tokens of the file, as the extension does)
+  --no-cache           the network alone: no document cache (which mixes in the distribution of the
+                       words among the last tokens of the file) and no n-gram companion
   --cache-lambda X     the cache's share of the mixture (default ${DEFAULT_CACHE.lambda})
   --cache-window N     the tokens the cache remembers (default ${DEFAULT_CACHE.window})
   --decoder P          int8 (default: weights quantised per word when the model is loaded, 2–3 times
@@ -46,8 +50,8 @@ Options:
   --ksr-chars N        type only the first N characters of each file
   --threads K          onnxruntime threads (0: all cores)
   --json               one JSON object: the figures above and per-file figures in "files"; with
-                       --compare, one object with keys "lstm", "ngram" and "wordfreq", each such an object
-                       ("companion" instead of "lstm" with --companion)
+                       --compare, one object with keys "model", "network", "companion", "ngram" and
+                       "wordfreq", each such an object
 `;
 
 export async function evalCommand(argv: string[]): Promise<number> {
@@ -94,20 +98,28 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const trainTexts = values.train ? await readTexts([values.train]) : [];
   if (values.compare && trainTexts.length === 0) throw new UsageError(`no text files to train the baselines on in ${values.train}`);
 
-  const model = await ModelSession.open(path.resolve(values.model), { threads, cache, decoder });
+  const dir = path.resolve(values.model);
+  const model = await ModelSession.open(dir, { threads, cache, decoder, ranks: true });
+  const sessions = [model];
   const results: Record<string, MethodResult> = {};
   const progress = (name: string) => (done: number, total: number) => {
     if (process.stderr.isTTY) process.stderr.write(`\r${name}: ${done}/${total} files\x1b[K${done === total ? '\r\x1b[K' : ''}`);
   };
   try {
     const methods: Method[] = [];
-    let lstm: Method = modelMethod('lstm', model);
-    if (values.companion) {
+    const companion = () => {
       if (!model.ngram) throw new UsageError(`${values.model} has no n-gram companion${model.ngramProblem ? ` (${model.ngramProblem})` : ' (it was trained with --no-ngram, or before companions existed)'}`);
-      lstm = modelMethod('companion', new NgramServing(model.ngram, model.vocab, model.mode, cache));
-    }
-    methods.push(lstm);
+      return modelMethod('companion', new NgramServing(model.ngram, model.vocab, model.mode, cache));
+    };
+    if (values.companion) methods.push(companion());
+    else methods.push(modelMethod('model', model));
     if (values.compare) {
+      if (!values.companion) {
+        const network = await ModelSession.open(dir, { threads, cache, decoder, ranks: true, mixture: false });
+        sessions.push(network);
+        methods.push(modelMethod('network', network));
+        if (model.ngram) methods.push(companion());
+      }
       methods.push(ngramMethod(trainTexts, model.vocab, model.mode, order));
       methods.push(wordFrequencyMethod(trainTexts, model.vocab, model.mode));
     }
@@ -115,7 +127,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       results[m.name] = await evaluateMethod(m, texts, { ksr: !values['no-ksr'], ...(ksrChars ? { ksrChars } : {}), onText: progress(m.name) });
     }
   } finally {
-    await model.release();
+    await Promise.all(sessions.map((s) => s.release()));
   }
 
   if (values.json) {

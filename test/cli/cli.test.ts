@@ -82,6 +82,22 @@ test('a corpus folder with train/valid/test is used as given and reports test pe
   assert.equal(typeof final.test_ppl, 'number');
 });
 
+test('the model is served as the mixture fitted at the end of training: eval on the validation text gives the fit\'s own figure', () => {
+  const corpus = path.join(work, 'corpus'); // the previous test's
+  const dir = path.join(work, 'corpus-model');
+  const meta = parseModelMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')), dir);
+  assert.ok(meta.mixture?.fit, 'model.json records the mixture and its fit');
+  const { ppl, tokens } = meta.mixture.fit;
+  const out = JSON.parse(nextword('eval', '--model', dir, path.join(corpus, 'valid.txt'), '--no-ksr', '--json').stdout);
+  assert.equal(out.tokens, tokens, 'the fit read the whole validation text');
+  assert.ok(Math.abs(out.ppl - ppl.model) / ppl.model < 1e-4, `eval ${out.ppl} vs the fit's ${ppl.model}`);
+  // The served mixture is better on it than each of its parts, and than the network with the cache.
+  assert.ok(ppl.model < Math.min(ppl.network, ppl.ngram, ppl.networkCache, ppl.ngramCache), JSON.stringify(ppl));
+  const network = JSON.parse(nextword('eval', '--model', dir, path.join(corpus, 'valid.txt'), '--no-ksr', '--no-cache', '--json').stdout);
+  assert.ok(Math.abs(network.ppl - ppl.network) / ppl.network < 1e-4, `the network alone: eval ${network.ppl} vs the fit's ${ppl.network}`);
+  assert.ok(out.top1 > 0 && out.top1 <= out.top3, 'eval ranks the mixture\'s distributions');
+});
+
 test('eval --json gives overall and per-file figures, consistent with each other', () => {
   const r = nextword('eval', '--model', modelDir, FIXTURE, '--json');
   assert.equal(r.code, 0, r.stderr);
@@ -101,28 +117,32 @@ test('eval --json gives overall and per-file figures, consistent with each other
   assert.ok(out.latency_p50_ms <= out.latency_p99_ms);
 });
 
-test('eval --compare: the model, the n-gram and the word-frequency baselines on the same files', () => {
+test('eval --compare: the served model, the network, the companion, the n-gram and the word-frequency baselines on the same files', () => {
   const r = nextword('eval', '--model', modelDir, path.join(FIXTURE, 'docs', 'guide.md'), '--compare', '--train', FIXTURE, '--order', '3', '--ksr-chars', '100', '--json');
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(out).sort(), ['lstm', 'ngram', 'wordfreq']);
-  for (const m of ['lstm', 'ngram', 'wordfreq']) {
+  assert.deepEqual(Object.keys(out).sort(), ['companion', 'model', 'network', 'ngram', 'wordfreq']);
+  for (const m of ['model', 'network', 'companion', 'ngram', 'wordfreq']) {
     for (const k of ['ppl', 'top1', 'top3', 'tokens', 'ksr', 'accept_rate', 'accepted_chars', 'latency_p50_ms', 'latency_p99_ms']) {
       assert.equal(typeof out[m][k], 'number', `${m}.${k}`);
     }
     assert.equal(out[m].chars, 100, `${m} typed the first 100 characters`);
   }
-  assert.equal(out.ngram.tokens, out.lstm.tokens, 'the same tokens');
+  for (const m of ['network', 'companion', 'ngram', 'wordfreq']) assert.equal(out[m].tokens, out.model.tokens, `${m}: the same tokens`);
+  // The served model is the fitted mixture: not the network's figure, nor the companion's.
+  assert.notEqual(out.model.ppl, out.network.ppl);
+  assert.notEqual(out.model.ppl, out.companion.ppl);
   // The n-gram model learnt the very file it is scored on (it is in --train): far below the unigram.
   assert.ok(out.ngram.ppl < out.wordfreq.ppl, `ngram ${out.ngram.ppl} vs unigram ${out.wordfreq.ppl}`);
   // The companion saved with the model, as the extension serves it while a network trains.
   const companion = nextword('eval', '--model', modelDir, path.join(FIXTURE, 'docs', 'guide.md'), '--companion', '--no-cache', '--no-ksr', '--json');
   assert.equal(companion.code, 0, companion.stderr);
   const c = JSON.parse(companion.stdout);
-  assert.equal(c.tokens, out.lstm.tokens);
-  assert.ok(c.ppl > 1 && c.ppl !== out.lstm.ppl, `the companion's own figure (${c.ppl})`);
+  assert.equal(c.tokens, out.model.tokens);
+  assert.ok(c.ppl > 1 && c.ppl !== out.model.ppl, `the companion's own figure (${c.ppl})`);
   const cached = JSON.parse(nextword('eval', '--model', modelDir, path.join(FIXTURE, 'docs', 'guide.md'), '--companion', '--no-ksr', '--json').stdout);
   assert.notEqual(cached.ppl, c.ppl, 'with the document cache the figure differs');
+  assert.ok(Math.abs(cached.ppl - out.companion.ppl) < 1e-9, 'eval --companion is --compare\'s "companion"');
   const none = nextword('eval', '--model', path.join(work, 'nosplit-model'), FIXTURE, '--companion');
   assert.equal(none.code, 2);
   assert.match(none.stderr, /has no n-gram companion/);
