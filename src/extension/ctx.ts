@@ -8,6 +8,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { CompletionEngine, type CompletionOutcome, type CompletionPredictor, type CompletionSettings } from '../core/completion/completion-engine.js';
 import { EDITOR_CONTEXT_CACHE, Predictor } from '../core/predictor.js';
+import { servedValidPpl } from '../core/model-format.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { EDITOR_SCORING_THREADS } from '../runtime/remote-serving.js';
 import { prestartProcessLauncher } from '../runtime/worker-channel.js';
@@ -219,7 +220,7 @@ export class Ctx implements vscode.Disposable {
               label: model.label,
               dir: model.dir,
               vocabSize: model.session.vocab.size,
-              validPpl: (model.origin === 'interim' ? model.figures.validPpl : model.session.meta.training?.validPpl) ?? null,
+              validPpl: (model.origin === 'interim' ? model.figures.validPpl : servedValidPpl(model.session.meta)) ?? null,
               loadMs: model.loadMs,
               // The process that serves it: its model server (this one where none could be started).
               servedByPid: model.session.pid ?? process.pid,

@@ -4,6 +4,7 @@
 
 import { parameterCount } from '../core/model-config.js';
 import type { ModelMeta, TrainingRecord } from '../core/model-format.js';
+import type { MixtureFit } from '../core/mixture-model.js';
 import type { CompanionFigures } from '../core/ngram/companion.js';
 import { compactCount, duration, escapeMarkdown, exactPerplexity, megabytes, millis, thousands } from './format.js';
 
@@ -34,6 +35,8 @@ export interface ModelInfo {
   /** The model's TrainingRecord, flattened for display: the corpus counts inline, the source as a label. */
   training?: Pick<TrainingRecord, 'validPpl' | 'testPpl' | 'epochs' | 'bestEpoch' | 'seconds' | 'tokensPerS'> &
     Omit<TrainingRecord['corpus'], 'source'> & { corpus: string; preset?: string };
+  /** What is served when it is not the network alone: the fitted mixture's figures on the validation files. */
+  mixture?: MixtureFit;
   session: SessionFigures;
 }
 
@@ -77,6 +80,8 @@ export function modelInfo(
     parameters: t?.params ?? parameterCount(c),
     createdAt: meta.createdAt,
     ...(meta.onnx ? { onnxBytes: meta.onnx.bytes } : {}),
+    // Served as a mixture only when its companion loaded (ngram.problem says why not).
+    ...(meta.mixture?.fit && ngram?.problem === undefined ? { mixture: meta.mixture.fit } : {}),
     ...(ngram?.problem !== undefined ? { ngram: { problem: ngram.problem } } : t?.ngram ? { ngram: t.ngram } : {}),
     ...(t
       ? {
@@ -120,6 +125,15 @@ export function modelInfoMarkdown(info: ModelInfo): string {
           : `**${exactPerplexity(g.validPpl)}** (trained in ${g.seconds.toFixed(1)} s)`,
     ]);
   }
+  const m = info.mixture;
+  if (m) {
+    rows.push([
+      'Served',
+      `the network, its n-gram companion and the document cache mixed, with weights fitted on ${thousands(m.tokens)} validation tokens: ` +
+        `validation perplexity **${exactPerplexity(m.ppl.model)}** (the network alone ${exactPerplexity(m.ppl.network)}, with the cache ${exactPerplexity(m.ppl.networkCache)}; ` +
+        `the n-gram model alone ${exactPerplexity(m.ppl.ngram)}, with the cache ${exactPerplexity(m.ppl.ngramCache)})`,
+    ]);
+  }
   if (info.onnxBytes !== undefined) rows.push(['ONNX file', megabytes(info.onnxBytes)]);
   rows.push(['Created', escapeMarkdown(info.createdAt)]);
 
@@ -132,7 +146,7 @@ export function modelInfoMarkdown(info: ModelInfo): string {
           `${thousands(t.trainTokens)} training tokens, ${thousands(t.validTokens)} validation tokens` +
             (t.testTokens !== undefined ? `, ${thousands(t.testTokens)} test tokens` : ''),
         ],
-        ['Validation perplexity', `**${exactPerplexity(t.validPpl)}** (best epoch ${t.bestEpoch} of ${t.epochs})`],
+        ['Validation perplexity', `${m ? 'the network: ' : ''}**${exactPerplexity(t.validPpl)}** (best epoch ${t.bestEpoch} of ${t.epochs})`],
         ...(t.testPpl !== undefined ? ([['Test perplexity', exactPerplexity(t.testPpl)]] as [string, string][]) : []),
         ['Training time', `${duration(t.seconds)} at ${thousands(t.tokensPerS)} tokens/s${t.preset ? `, preset ${escapeMarkdown(t.preset)}` : ''}`],
       ]

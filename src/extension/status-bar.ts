@@ -4,6 +4,7 @@
 
 import * as vscode from 'vscode';
 import { parameterCount } from '../core/model-config.js';
+import { servedValidPpl } from '../core/model-format.js';
 import type { ModelManager, LoadedModel } from './model-manager.js';
 import type { Snooze } from './snooze.js';
 import { compactCount } from './format.js';
@@ -100,7 +101,7 @@ export function summarize(model: LoadedModel): ModelSummary {
   return {
     label: model.label,
     vocabSize: meta.config.vocab,
-    ...(meta.training?.validPpl !== undefined ? { validPpl: meta.training.validPpl } : {}),
+    ...(servedValidPpl(meta) !== undefined ? { validPpl: servedValidPpl(meta) } : {}),
     params: meta.training?.params ?? parameterCount(meta.config),
   };
 }

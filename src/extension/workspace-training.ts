@@ -372,7 +372,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     void vscode.window
       .showInformationMessage(
         `Nextword trained on ${thousands(fileCount)} files in ${duration(total)}` +
-          `${result.stoppedBy === 'time-budget' ? ' (time budget reached)' : ''}${result.stoppedBy === 'no-improvement' ? ' (until validation stopped improving)' : ''}: validation perplexity ${exactPerplexity(result.bestValidPpl)}. ` +
+          `${result.stoppedBy === 'time-budget' ? ' (time budget reached)' : ''}${result.stoppedBy === 'no-improvement' ? ' (until validation stopped improving)' : ''}: validation perplexity ${exactPerplexity(result.mixture?.fit.ppl.model ?? result.bestValidPpl)}. ` +
           'Completions now use the new model.',
         'Show Model Info',
       )
