@@ -16,6 +16,11 @@ stamp="$(sha256sum "$0" | cut -c1-16)"
 # (its user agent names Node 20, which code-server's postinstall reads as the Node version it runs under,
 # and the project's ignore-scripts) and npm_package_*, npm_lifecycle_*, INIT_CWD.
 while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep -iE '^(npm_|INIT_CWD$)' || true)
+# Node 24 from the npm registry trusts only its own bundled certificates, where Debian's Node.js uses the
+# system's: a registry reached through a proxy with a certificate of the machine's own needs the system's.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 
 if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
   echo "installing chromium and libkrb5-dev (apt)" >&2
