@@ -16,9 +16,9 @@ import {
 
 const TRAIN = 'nextword.trainWorkspace';
 
-/** Makes a run long enough to act on while it runs (the fixture alone trains in seconds). */
+/** Makes a run long enough to act on while it runs (the fixture alone trains in seconds): that many epochs, whatever validation does. */
 async function setEpochs(epochs: number | undefined): Promise<void> {
-  await vscode.workspace.getConfiguration('nextword').update('training.advanced', epochs === undefined ? undefined : { epochs }, vscode.ConfigurationTarget.Global);
+  await vscode.workspace.getConfiguration('nextword').update('training.advanced', epochs === undefined ? undefined : { epochs, patience: 0 }, vscode.ConfigurationTarget.Global);
 }
 
 function processAlive(pid: number): boolean {
