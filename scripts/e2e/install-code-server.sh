@@ -33,7 +33,8 @@ if [ ! -x "$node24/node_modules/node/bin/node" ] || [ "$(cat "$node24/.complete"
   echo "installing node@$NODE24_VERSION from the npm registry" >&2
   rm -rf "$node24"
   mkdir -p "$node24"
-  (cd "$node24" && npm init -y >/dev/null && npm install --no-audit --no-fund --ignore-scripts=false "node@$NODE24_VERSION" >/dev/null)
+  # The package's install script fetches its platform's binary package from the registry: allowed (npm 11).
+  (cd "$node24" && npm init -y >/dev/null && npm pkg set allowScripts.node=true --json && npm install --no-audit --no-fund --ignore-scripts=false "node@$NODE24_VERSION" >/dev/null)
   echo "$stamp" > "$node24/.complete"
 fi
 node24bin="$node24/node_modules/node/bin"
