@@ -6,11 +6,17 @@
 # the n-gram companion with the cache (served while training), an interpolated modified Kneser-Ney 4-gram
 # and VS Code-style word-frequency completion, the baselines trained on the same (not held-out) files.
 #
-# Projects (Debian packages on this machine; nothing here tuned anything):
-#   nodejs-docs     the Node.js documentation, Markdown (package nodejs): /usr/share/doc/nodejs/api/*.md,
-#                   /usr/share/doc/nodejs/contributing/**/*.md, /usr/share/doc/nodejs/*.md
-#   python-stdlib   the Python 3.11 standard library's top-level modules (package libpython3.11-minimal and
-#                   -stdlib): /usr/lib/python3.11/*.py
+# Projects (Debian packages on this machine, and npm packages this repository installs; nothing here
+# tuned anything):
+#   nodejs-docs     documentation with code listings: the Node.js docs, Markdown (Debian's nodejs):
+#                   /usr/share/doc/nodejs/api/*.md, contributing/**/*.md, *.md
+#   python-stdlib   a Python codebase over 3 MB: the Python 3.11 standard library's top-level modules
+#                   (Debian's libpython3.11-minimal and -stdlib): /usr/lib/python3.11/*.py
+#   msal            a TypeScript codebase: Microsoft's authentication library, the sources of
+#                   @azure/msal-common and @azure/msal-node (npm, installed by npm ci for @vscode/vsce)
+#   ajv             a TypeScript codebase: the JSON schema validator's lib/**/*.ts (npm, for @vscode/vsce)
+#   npm-cli         prose and code mixed: npm's own lib/**/*.js and docs/content/**/*.md (Debian's npm)
+#   commander       a project under 0.3 MB: the commander package (npm): its JavaScript, typings and README
 #
 # Usage: scripts/bench/ksr-projects.sh [OUT=runs/ksr] [PRESET=small] [BUDGET_SECONDS=600] [KSR_CHARS=20000] [project…]
 # TRAIN_FLAGS in the environment adds flags to `nextword train` (e.g. TRAIN_FLAGS="--samples 0 --batch 20").
@@ -27,14 +33,27 @@ projects=("$@")
 
 assemble() { # project dir
   rm -rf "$2" && mkdir -p "$2"
+  local to
+  to="$(cd "$2" && pwd)"
+  # Copies the files under $1 that `find $1 <tests>` selects into $to/$2, keeping their paths.
+  take() { (cd "$1" && find . "${@:3}" -type f -print0 | while IFS= read -r -d '' f; do mkdir -p "$to/$2/$(dirname "$f")" && cp "$f" "$to/$2/$f"; done); }
   case "$1" in
     nodejs-docs)
-      mkdir -p "$2/api" "$2/contributing"
-      cp /usr/share/doc/nodejs/api/*.md "$2/api/"
-      (cd /usr/share/doc/nodejs/contributing && find . -name '*.md' -exec cp --parents {} "$OLDPWD/$2/contributing/" \;)
-      cp /usr/share/doc/nodejs/*.md "$2/" ;;
+      cp /usr/share/doc/nodejs/*.md "$to/"
+      take /usr/share/doc/nodejs/api api -maxdepth 1 -name '*.md'
+      take /usr/share/doc/nodejs/contributing contributing -name '*.md' ;;
     python-stdlib)
-      cp /usr/lib/python3.11/*.py "$2/" ;;
+      cp /usr/lib/python3.11/*.py "$to/" ;;
+    msal)
+      take node_modules/@azure/msal-common/src msal-common
+      take node_modules/@azure/msal-node/src msal-node ;;
+    ajv)
+      take node_modules/ajv/lib lib -name '*.ts' ! -name '*.d.ts' ;;
+    npm-cli)
+      take /usr/lib/node_modules/npm/lib lib
+      take /usr/lib/node_modules/npm/docs/content docs ;;
+    commander)
+      take node_modules/commander . -path ./node_modules -prune -o \( -name '*.js' -o -name '*.mjs' -o -name '*.ts' -o -name '*.md' \) ;;
     *) echo "unknown project $1" >&2; exit 2 ;;
   esac
 }
