@@ -138,6 +138,10 @@ interface Context extends Advanced {
   partial: string;
 }
 
+/** d and θ of the Pitman–Yor estimate of which unknown word comes next (documentWords). */
+const UNKNOWN_DISCOUNT = 0.5;
+const UNKNOWN_CONCENTRATION = 1;
+
 export class Predictor {
   private readonly V: number;
   private readonly startId: number;
@@ -441,8 +445,11 @@ export class Predictor {
 
   /**
    * The document's words outside the vocabulary (word-like tokens of the context that encode to `<unk>`),
-   * with their share of those tokens: where the model predicts `<unk>`, the document says which word (the
-   * names and identifiers a file keeps using). Counted over the context's last tokens (≤ maxContextTokens).
+   * with the probability that the next unknown word is each of them: where the model predicts `<unk>`, the
+   * document says which word (the names and identifiers a file keeps using). Counted over the context's last
+   * tokens (≤ maxContextTokens). As a Pitman–Yor process predicts a draw from what it has seen, n seen
+   * unknown words (of which word w n_w times) give w (n_w − d)/(n + θ), and a word not seen yet the rest: a
+   * name seen once stands for `<unk>` with a quarter of its probability, one seen ten times with 86 %.
    */
   private documentWords(ctx: Context): DocumentWords {
     const counts = new Map<string, number>();
@@ -452,7 +459,7 @@ export class Predictor {
       counts.set(t, (counts.get(t) ?? 0) + 1);
       total++;
     }
-    const entries = [...counts].map(([token, n]) => ({ token, logShare: Math.log(n / total) }));
+    const entries = [...counts].map(([token, n]) => ({ token, logShare: Math.log((n - UNKNOWN_DISCOUNT) / (total + UNKNOWN_CONCENTRATION)) }));
     return {
       best: () => entries.reduce<(typeof entries)[number] | undefined>((a, e) => (!a || e.logShare > a.logShare || (e.logShare === a.logShare && e.token < a.token) ? e : a), undefined),
       withPrefix: (prefix) => entries.filter((e) => e.token.startsWith(prefix) && e.token.length > prefix.length),

@@ -183,16 +183,20 @@ test('continuePhrase: maxWords, newlines, <unk> and trailing whitespace', async 
   assert.equal((await predictor.continuePhrase('The.', { ...opts, maxWords: 5 })).text, '');
 });
 
-test('continuePhrase: the document\'s own unknown words stand for <unk>, with <unk>\'s probability times their share', async () => {
+test('continuePhrase: the document\'s own unknown words stand for <unk>, with <unk>\'s probability times their Pitman–Yor share', async () => {
   const { predictor } = textSetup();
   // The text ends in "The", a word being typed: the phrase completes it (the first token), then goes on.
   const opts = { minProb: 0, stopAtNewline: true, maxWords: 2 };
-  // After "The" the table gives <unk> 0.3, " cat" 0.25: the one unknown word of the document takes <unk>'s place.
-  const one = await predictor.continuePhrase('The zorblax.\r\nThe', opts);
-  assert.deepEqual(one.tokens, ['The', ' zorblax']);
-  assert.equal(one.text, ' zorblax');
-  close(one.probs[1]!, 0.3, 'p(<unk>) · 1/1');
-  // Two unknown words, " quux" twice: 0.3 · 2/3 = 0.2 < 0.25, so the known " cat" wins.
+  // After "The" the table gives <unk> 0.3, " cat" 0.25. The document's one unknown word, seen 9 times, takes
+  // <unk>'s place: its share is (9 − 0.5) / (9 + 1) = 0.85, and 0.3 · 0.85 = 0.255 > 0.25.
+  const nine = await predictor.continuePhrase('The zorblax.\r\n'.repeat(9) + 'The', opts);
+  assert.deepEqual(nine.tokens, ['The', ' zorblax']);
+  assert.equal(nine.text, ' zorblax');
+  close(nine.probs[1]!, 0.3 * 0.85, 'p(<unk>) · (9 − 0.5)/(9 + 1)');
+  // Seen once, a word is little evidence of the next unknown one: 0.3 · (1 − 0.5)/(1 + 1) = 0.075 < 0.25.
+  const once = await predictor.continuePhrase('The zorblax.\r\nThe', opts);
+  assert.deepEqual(once.tokens, ['The', ' cat']);
+  // Two unknown words, " quux" twice: 0.3 · (2 − 0.5)/(3 + 1) = 0.1125 < 0.25, so the known " cat" wins.
   const two = await predictor.continuePhrase('The zorblax.\r\nThe quux.\r\nThe quux.\r\nThe', opts);
   assert.deepEqual(two.tokens, ['The', ' cat']);
   // Typing a word that only the document knows completes it; its probability among the candidates is 1.
@@ -201,27 +205,31 @@ test('continuePhrase: the document\'s own unknown words stand for <unk>, with <u
   assert.equal(typed.text, 'rblax');
   close(typed.probs[0]!, 1, 'the only candidate');
   // A known word with the prefix competes on probability: " ca…" has " cat" 0.25, " car" 0.15, " cart" 0.05
-  // and the document's " cazoo" 0.3 (its only unknown word): " cazoo" wins with 0.3 / 0.75.
-  const mixed = await predictor.continuePhrase('The cazoo.\r\nThe ca', { ...opts, maxWords: 1 });
+  // and the document's " cazoo" 0.255 (its only unknown word, 9 times): " cazoo" wins with 0.255 / 0.705.
+  const mixed = await predictor.continuePhrase('The cazoo.\r\n'.repeat(9) + 'The ca', { ...opts, maxWords: 1 });
   assert.deepEqual(mixed.tokens, [' cazoo']);
-  close(mixed.probs[0]!, 0.3 / 0.75, 'among the candidates with the prefix');
+  close(mixed.probs[0]!, 0.255 / 0.705, 'among the candidates with the prefix');
   // No unknown word in the document: the phrase stops before <unk>, as before.
   assert.deepEqual((await predictor.continuePhrase('The cat.\r\nThe', opts)).tokens, ['The']);
 });
 
 test('topK: the document\'s unknown words are suggested in <unk>\'s place, ranked by p(<unk>) times their share', async () => {
   const { predictor } = textSetup();
-  // After "The" and a space: <unk> 0.3 (never shown), " cat" 0.25: the document's one unknown word comes first.
-  const next = await predictor.topK('The zorblax.\r\nThe ', 3);
+  // After "The" and a space: <unk> 0.3 (never shown), " cat" 0.25: the document's one unknown word, seen 9
+  // times, comes first with 0.3 · 0.85; seen once, it comes after " cat" with 0.3 · 0.25.
+  const next = await predictor.topK('The zorblax.\r\n'.repeat(9) + 'The ', 3);
   assert.equal(next[0]!.token, ' zorblax');
   assert.equal(next[0]!.id, 0);
-  close(next[0]!.rawProb, 0.3, 'p(<unk>) · 1/1');
+  close(next[0]!.rawProb, 0.3 * 0.85, 'p(<unk>) · (9 − 0.5)/(9 + 1)');
   assert.equal(next[1]!.token, ' cat');
   assert.ok(next.every((s) => s.token !== '<unk>'));
-  // With a prefix, it competes with the known words that have it: " cazoo" 0.3 of 0.75.
-  const typed = await predictor.topK('The cazoo.\r\nThe ca', 4);
+  const once = await predictor.topK('The zorblax.\r\nThe ', 10);
+  assert.deepEqual(once.slice(0, 1).map((s) => s.token), [' cat']);
+  close(once.find((s) => s.token === ' zorblax')?.rawProb ?? NaN, 0.3 * 0.25, 'p(<unk>) · (1 − 0.5)/(1 + 1)');
+  // With a prefix, it competes with the known words that have it: " cazoo" 0.255 of 0.705.
+  const typed = await predictor.topK('The cazoo.\r\n'.repeat(9) + 'The ca', 4);
   assert.deepEqual(typed.map((s) => s.token), [' cazoo', ' cat', ' car', ' cart']);
-  close(typed[0]!.prob, 0.3 / 0.75, 'among the candidates with the prefix');
+  close(typed[0]!.prob, 0.255 / 0.705, 'among the candidates with the prefix');
   assert.equal(typed[0]!.text, 'zoo');
   // Without unknown words in the document nothing changes.
   assert.deepEqual((await predictor.topK('The cat.\r\nThe ca', 3)).map((s) => s.token), [' cat', ' car', ' cart']);
