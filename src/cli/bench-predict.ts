@@ -61,7 +61,7 @@ export async function benchPredict(argv: string[]): Promise<number> {
     mode = m.mode;
     lm = m.model;
     release = () => m.release();
-    source = `${m.dir}, decoder ${decoder}, ${values['no-cache'] ? 'without' : 'with'} the document cache`;
+    source = `${m.dir}, decoder ${decoder}, served as ${m.served === 'mixture' ? 'the mixture of the network, its n-gram companion and the document cache' : m.served === 'network' ? 'the network alone' : 'the network with the document cache'}`;
   } else {
     const V = num(values.vocab, 'vocab', { int: true, min: 3 }) ?? 20000;
     const H = num(values.hidden, 'hidden', { int: true, min: 1 }) ?? 256;

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
+import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
 import { NgramServing } from '../core/ngram/ngram-serving.js';
 import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
 import { num, oneOf, thousands, UsageError } from './args.js';
@@ -48,6 +49,10 @@ Options:
                        faster) or float32 (the saved weights as they are)
   --no-ksr             skip the typing simulation
   --ksr-chars N        type only the first N characters of each file
+  --max-words N        the typist's ghost text adds at most N words (the setting
+                       nextword.completion.maxWords; default ${DEFAULT_COMPLETION_SETTINGS.maxWords})
+  --min-confidence X   and only while their geometric mean probability stays at or above X
+                       (nextword.completion.minConfidence; default ${DEFAULT_COMPLETION_SETTINGS.minConfidence})
   --threads K          onnxruntime threads (0: all cores)
   --json               one JSON object: the figures above and per-file figures in "files"; with
                        --compare, one object with keys "model", "network", "companion", "ngram" and
@@ -71,6 +76,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
       'cache-lambda': { type: 'string' },
       'cache-window': { type: 'string' },
       'ksr-chars': { type: 'string' },
+      'max-words': { type: 'string' },
+      'min-confidence': { type: 'string' },
       decoder: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -86,6 +93,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
   const order = num(values.order, 'order', { int: true, min: 1, max: 5 }) ?? 4;
   const ksrChars = num(values['ksr-chars'], 'ksr-chars', { int: true, min: 1 });
+  const maxWords = num(values['max-words'], 'max-words', { int: true, min: 0, max: 12 });
+  const minConfidence = num(values['min-confidence'], 'min-confidence', { min: 0, max: 1 });
+  const typing = { ...(maxWords !== undefined ? { maxWords } : {}), ...(minConfidence !== undefined ? { minConfidence } : {}) };
   const cache = values['no-cache']
     ? false
     : {
@@ -109,18 +119,18 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const methods: Method[] = [];
     const companion = () => {
       if (!model.ngram) throw new UsageError(`${values.model} has no n-gram companion${model.ngramProblem ? ` (${model.ngramProblem})` : ' (it was trained with --no-ngram, or before companions existed)'}`);
-      return modelMethod('companion', new NgramServing(model.ngram, model.vocab, model.mode, cache));
+      return modelMethod('companion', new NgramServing(model.ngram, model.vocab, model.mode, cache), typing);
     };
     if (values.companion) methods.push(companion());
-    else methods.push(modelMethod('model', model));
+    else methods.push(modelMethod('model', model, typing));
     if (values.compare) {
       if (!values.companion) {
         const network = await ModelSession.open(dir, { threads, cache, decoder, ranks: true, mixture: false });
         sessions.push(network);
-        methods.push(modelMethod('network', network));
+        methods.push(modelMethod('network', network, typing));
         if (model.ngram) methods.push(companion());
       }
-      methods.push(ngramMethod(trainTexts, model.vocab, model.mode, order));
+      methods.push(ngramMethod(trainTexts, model.vocab, model.mode, order, typing));
       methods.push(wordFrequencyMethod(trainTexts, model.vocab, model.mode));
     }
     for (const m of methods) {

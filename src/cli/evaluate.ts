@@ -7,7 +7,7 @@
 // word-frequency baseline (VS Code's word-based suggestions; its perplexity and accuracy are those of the
 // unigram distribution of the same tokens).
 
-import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
+import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS, type CompletionSettings } from '../core/completion/completion-engine.js';
 import {
   combineKeystrokeFigures, EngineCompleter, simulateTyping, WordFrequencyCompleter, type Completer, type KeystrokeFigures,
 } from '../core/completion/keystroke-savings.js';
@@ -133,18 +133,21 @@ function keystrokeFields(k: KeystrokeFigures): Figures {
 // ------------------------------------------------------------------------------------------------
 // The methods.
 
+/** The completion settings a typing simulation uses: the extension's defaults, or those given. */
+export type TypingSettings = Partial<Pick<CompletionSettings, 'maxWords' | 'minConfidence'>>;
+
 /** Typing with `lm` through the extension's own code path. */
-function engineCompleter(lm: LanguageModel, vocab: Vocabulary, mode: TokenizerMode): () => Completer {
+function engineCompleter(lm: LanguageModel, vocab: Vocabulary, mode: TokenizerMode, settings: TypingSettings = {}): () => Completer {
   return () => {
     const predictor = new Predictor(lm, vocab, mode);
     const engine = new CompletionEngine({ getPredictor: () => predictor });
-    return new EngineCompleter(engine, { ...DEFAULT_COMPLETION_SETTINGS });
+    return new EngineCompleter(engine, { ...DEFAULT_COMPLETION_SETTINGS, ...settings });
   };
 }
 
 /** A trained model as ModelSession opened it (with or without the document cache): what predicts and what scores. */
-export function modelMethod(name: string, model: { model: LanguageModel; scorer: SequenceScorer; vocab: Vocabulary; mode: TokenizerMode }): Method {
-  return { name, vocab: model.vocab, mode: model.mode, scorer: model.scorer, completer: engineCompleter(model.model, model.vocab, model.mode) };
+export function modelMethod(name: string, model: { model: LanguageModel; scorer: SequenceScorer; vocab: Vocabulary; mode: TokenizerMode }, settings: TypingSettings = {}): Method {
+  return { name, vocab: model.vocab, mode: model.mode, scorer: model.scorer, completer: engineCompleter(model.model, model.vocab, model.mode, settings) };
 }
 
 /** The ids of `texts` under `vocab` (each a sequence read after the start token). */
@@ -153,9 +156,9 @@ export function encodeTexts(texts: Text[], vocab: Vocabulary, mode: TokenizerMod
 }
 
 /** An interpolated modified Kneser-Ney model of `order` over `train`, on the model's vocabulary and tokens. */
-export function ngramMethod(train: Text[], vocab: Vocabulary, mode: TokenizerMode, order: number): Method & { model: KneserNey } {
+export function ngramMethod(train: Text[], vocab: Vocabulary, mode: TokenizerMode, order: number, settings: TypingSettings = {}): Method & { model: KneserNey } {
   const model = KneserNey.train(encodeTexts(train, vocab, mode), { vocabSize: vocab.size, order, startId: startTokenId(vocab, mode) });
-  return { name: 'ngram', vocab, mode, scorer: model, completer: engineCompleter(model, vocab, mode), model };
+  return { name: 'ngram', vocab, mode, scorer: model, completer: engineCompleter(model, vocab, mode, settings), model };
 }
 
 /** VS Code's word-based suggestions over the words of `train`; scored as the unigram distribution of its tokens. */

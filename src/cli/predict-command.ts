@@ -2,6 +2,7 @@
 
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
 import { mulberry32 } from '../core/random.js';
 import { num, UsageError } from './args.js';
 import { Predictor } from '../core/predictor.js';
@@ -16,7 +17,7 @@ phrase the editor would suggest (greedy, while the mean word probability stays a
 
   --top K          how many words (default 10)
   --max-words N    longest suggested phrase (default 4)
-  --min-prob P     confidence threshold of the phrase (default 0.2)
+  --min-prob P     confidence threshold of the phrase (default ${DEFAULT_COMPLETION_SETTINGS.minConfidence}, the editor's)
   --json           { "words": [{ "word", "prob", "logprob" }], "phrase": { "text", "prob" } }
 `;
 
@@ -52,7 +53,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('predict takes one text argument\n\n' + PREDICT_HELP);
   const k = num(values.top, 'top', { int: true, min: 1 }) ?? 10;
   const maxWords = num(values['max-words'], 'max-words', { int: true, min: 0 }) ?? 4;
-  const minProb = num(values['min-prob'], 'min-prob', { min: 0, max: 1 }) ?? 0.2;
+  const minProb = num(values['min-prob'], 'min-prob', { min: 0, max: 1 }) ?? DEFAULT_COMPLETION_SETTINGS.minConfidence;
   const model = await ModelSession.open(path.resolve(values.model), { threads: num(values.threads, 'threads', { int: true, min: 0 }) ?? 0 });
   const predictor = new Predictor(model.model, model.vocab, model.mode);
   try {

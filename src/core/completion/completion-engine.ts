@@ -38,7 +38,8 @@ export interface CompletionSettings {
  * The extension's default settings (package.json's `nextword.completion.*` defaults, checked by a test), which
  * `nextword eval` also simulates typing with.
  */
-export const DEFAULT_COMPLETION_SETTINGS: Readonly<CompletionSettings> = Object.freeze({ maxWords: 4, minConfidence: 0.3, debounceMs: 0, maxLineLength: 2000 });
+/** minConfidence trades keystroke savings for suggestions that are taken: chosen on validation files (docs/quality.md). */
+export const DEFAULT_COMPLETION_SETTINGS: Readonly<CompletionSettings> = Object.freeze({ maxWords: 4, minConfidence: 0.4, debounceMs: 0, maxLineLength: 2000 });
 
 export interface CompletionRequest {
   /** Identifies the document (its uri): "latest request wins" and the cache are per document. */
