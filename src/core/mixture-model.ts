@@ -34,6 +34,9 @@ const C = MIXTURE_COMPONENTS.length;
 /** The count classes' upper bounds: totals below 4, below 32, and the rest. */
 export const COUNT_EDGES: readonly number[] = [4, 32];
 
+/** Validation tokens a fit reads at most (whole files, in order): EM needs far fewer than validation has. */
+export const MIXTURE_FIT_TOKENS = 200_000;
+
 /** Validation tokens the prior on a bucket's weights is worth (MAP-EM towards the weights of all tokens). */
 export const PRIOR_TOKENS = 20;
 

@@ -6,6 +6,7 @@
 // it gets a usable model out of a few minutes of training on a few hundred thousand tokens.
 
 import type { CellType, OptimizerType } from '../core/model-config.js';
+import { MIXTURE_FIT_TOKENS } from '../core/mixture-model.js';
 import { PRESETS, type TrainSettings } from '../core/presets.js';
 
 export type PresetName = 'small' | 'medium';
@@ -162,4 +163,17 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return 'an object';
   return JSON.stringify(v);
+}
+
+/** Validation tokens a second the end of a run scores to fit the mixture (the network's scoring graph, the n-gram model, EM). */
+const FIT_TOKENS_PER_S = 15_000;
+
+/**
+ * Seconds the network may train so that the whole run, `spent` seconds in, ends within `budget`: less what
+ * fitting the mixture on the validation tokens (at most MIXTURE_FIT_TOKENS) and saving take; at least a tenth
+ * of the budget.
+ */
+export function networkBudget(budget: number, spent: number, validTokens: number): number {
+  const after = 5 + Math.min(validTokens, MIXTURE_FIT_TOKENS) / FIT_TOKENS_PER_S;
+  return Math.max(budget / 10, budget - spent - after);
 }

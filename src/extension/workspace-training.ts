@@ -34,7 +34,7 @@ import type { NextwordConfig } from './config.js';
 import { duration, exactPerplexity, megabytes, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
 import type { TrainingProgress } from './status.js';
-import { resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
+import { networkBudget, resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
 import { CorpusCancelled, foldersOnDisk, readWorkspaceCorpus, type CorpusFile } from './workspace-corpus.js';
 
 export interface WorkspaceTrainerDeps {
@@ -276,6 +276,9 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const onPrepared = (prepared: PreparedTexts): TrainPlan => {
       const vocab = Vocabulary.fromJSON(prepared.vocab);
       const { cfg, options } = trainingPlan(s, vocab.size);
+      // The budget is the whole run's: what reading took, and what fitting the mixture and saving will take
+      // after the network's training, come out of the network's share.
+      if (s.timeBudget > 0) options.timeBudget = networkBudget(s.timeBudget, (performance.now() - t0) / 1000, prepared.validTokens);
       const params = parameterCount(cfg);
       const counts = { trainTokens: prepared.trainTokens, validTokens: prepared.validTokens };
       if (counts.trainTokens < s.batch * 2 || counts.validTokens < 2) {
@@ -437,3 +440,4 @@ async function packTexts(
   }
   return { bytes, trainLengths: train.map((f) => f.data.length), validLengths: valid.map((f) => f.data.length) };
 }
+

@@ -4,14 +4,11 @@
 // cache's from themselves, and EM sets the weights.
 
 import { DEFAULT_CACHE } from '../core/cache-model.js';
-import { fitMixtureSpec, mixtureSamples, COUNT_EDGES, type MixtureFit, type MixtureSpec } from '../core/mixture-model.js';
+import { fitMixtureSpec, mixtureSamples, COUNT_EDGES, MIXTURE_FIT_TOKENS, type MixtureFit, type MixtureSpec } from '../core/mixture-model.js';
 import type { ModelConfig } from '../core/model-config.js';
 import { splitSequences } from '../core/ngram/companion.js';
 import type { KneserNey } from '../core/ngram/kneser-ney.js';
 import { OnnxScorer } from './onnx-scorer.js';
-
-/** Validation tokens the fit reads at most (whole files, in order): EM needs far fewer than validation has. */
-export const MIXTURE_FIT_TOKENS = 200_000;
 
 export interface MixtureFitInput {
   cfg: ModelConfig;
