@@ -4,7 +4,8 @@
 # rest with the extension's preset and time budget (as Train on Workspace does), then `nextword eval
 # --compare` types the held-out files with the model as served (the mixture), the network with the cache,
 # the n-gram companion with the cache (served while training), an interpolated modified Kneser-Ney 4-gram
-# and VS Code-style word-frequency completion, the baselines trained on the same (not held-out) files.
+# and VS Code-style word-frequency completion, the baselines trained on the same (not held-out) files; and
+# scores them with the bundled default model, what the user had before training.
 #
 # Projects (Debian packages on this machine, and npm packages this repository installs; nothing here
 # tuned anything):
@@ -70,6 +71,8 @@ for p in "${projects[@]}"; do
     mkdir -p "$dir/held-out/$(dirname "$f")" && mv "$dir/rest/$f" "$dir/held-out/$f"
   done < "$dir/held-out.txt"
   node bin/nextword.js eval --model "$dir/model" --compare --train "$dir/rest" --ksr-chars "$ksr_chars" "$dir/held-out" --json > "$dir/eval.json"
+  # What the user had before training: the bundled model (its own vocabulary: compare with its OOV share).
+  node bin/nextword.js eval --model models/default "$dir/held-out" --no-ksr --json > "$dir/eval-default.json"
   node -e '
     const e = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const t = require("fs").readFileSync(process.argv[2], "utf8").trim().split("\n").map(JSON.parse);
@@ -77,6 +80,8 @@ for p in "${projects[@]}"; do
     const f = (m) => `${m}: ppl ${e[m].ppl.toFixed(1)}, top-1 ${(e[m].top1 * 100).toFixed(1)} %, ksr ${(e[m].ksr * 100).toFixed(1)} %, accept ${(e[m].accept_rate * 100).toFixed(1)} %, p99 ${e[m].latency_p99_ms} ms`;
     console.log(`${process.argv[3]}: ${fin.heldout.files} held-out files, ${e.model.tokens} tokens (${e.model.chars} characters typed); trained on ${start.trainTokens} tokens in ${fin.seconds.toFixed(0)} s, ${fin.epochs} epochs, stopped by ${fin.stopped_by} (valid ppl ${fin.valid_ppl})`);
     console.log("  " + ["model", "network", "companion", "ngram", "wordfreq"].filter((m) => e[m]).map(f).join("\n  "));
+    const d = JSON.parse(require("fs").readFileSync(process.argv[4], "utf8"));
+    console.log(`  bundled default model: ppl ${d.ppl.toFixed(1)}, oov ${(d.oov / d.tokens * 100).toFixed(1)} % of ${d.tokens} tokens (the model: oov ${(e.model.oov / e.model.tokens * 100).toFixed(1)} %)`);
     console.log(`  ksr model / companion ${(e.model.ksr / e.companion.ksr).toFixed(2)}x, / wordfreq ${(e.model.ksr / e.wordfreq.ksr).toFixed(2)}x; ppl model / ngram ${(e.model.ppl / e.ngram.ppl).toFixed(2)}`);
-  ' "$dir/eval.json" "$dir/train.jsonl" "$p"
+  ' "$dir/eval.json" "$dir/train.jsonl" "$p" "$dir/eval-default.json"
 done

@@ -13,7 +13,7 @@ import { inferenceGraph } from '../core/graphs/inference-graph.js';
 import { OnnxLanguageModel } from '../runtime/onnx-language-model.js';
 import { num, oneOf, round, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-command.js';
-import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
+import { DECODERS, DEFAULT_DECODER, ModelSession, SERVED } from '../runtime/model-session.js';
 import type { LanguageModel } from '../core/language-model.js';
 
 function percentile(sorted: number[], p: number): number {
@@ -61,7 +61,7 @@ export async function benchPredict(argv: string[]): Promise<number> {
     mode = m.mode;
     lm = m.model;
     release = () => m.release();
-    source = `${m.dir}, decoder ${decoder}, served as ${m.served === 'mixture' ? 'the mixture of the network, its n-gram companion and the document cache' : m.served === 'network' ? 'the network alone' : 'the network with the document cache'}`;
+    source = `${m.dir}, decoder ${decoder}, served as ${SERVED[m.served]}`;
   } else {
     const V = num(values.vocab, 'vocab', { int: true, min: 3 }) ?? 20000;
     const H = num(values.hidden, 'hidden', { int: true, min: 1 }) ?? 256;

@@ -1,5 +1,5 @@
 // `nextword bench score`: how fast a file's perplexity is computed, as the status bar and `nextword eval`
-// compute it (ModelSession's scorer: the model with its document cache, the scoring graph in chunks, on
+// compute it (ModelSession's scorer: the model as served, its mixture or the network with its document cache, the scoring graph in chunks, on
 // two threads by default like the editor where the machine has two). The texts are tokenised once, outside the timing; each repeat scores
 // every text from its start, and the median repeat is reported.
 
@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
 import { scoringSequence } from '../core/evaluation.js';
-import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
+import { DECODERS, DEFAULT_DECODER, ModelSession, SERVED } from '../runtime/model-session.js';
 import { EDITOR_SCORING_THREADS } from '../runtime/remote-serving.js';
 import { num, oneOf, round, thousands, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-command.js';
@@ -63,6 +63,7 @@ export async function benchScore(argv: string[]): Promise<number> {
       repeats,
       decoder,
       cache: !values['no-cache'],
+      served: session.served,
       threads: threads || 'all',
       model: session.dir,
     };
@@ -70,7 +71,7 @@ export async function benchScore(argv: string[]): Promise<number> {
     else {
       process.stdout.write(
         `scoring: ${thousands(result.tokens_per_s)} tokens/s (median of ${repeats} passes over ${thousands(tokens)} tokens in ${texts.length} files; ` +
-          `decoder ${decoder}, ${result.cache ? 'with' : 'without'} the document cache, ${threads || 'all'} thread${threads === 1 ? '' : 's'})\n` +
+          `decoder ${decoder}, served as ${SERVED[session.served]}, ${threads || 'all'} thread${threads === 1 ? '' : 's'})\n` +
           `tokenising: ${thousands(result.tokenize_tokens_per_s)} tokens/s\n`,
       );
     }

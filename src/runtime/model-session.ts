@@ -87,6 +87,13 @@ export interface Baseline {
   pid?: number | undefined;
 }
 
+/** What ModelSession.served means, for reports. */
+export const SERVED: Readonly<Record<ModelSession['served'], string>> = {
+  mixture: 'the mixture of the network, its n-gram companion and the document cache',
+  'network+cache': 'the network with the document cache',
+  network: 'the network alone',
+};
+
 /** The decoder's precision unless told otherwise: int8 keeps perplexity within 1 % (see the README). */
 export const DEFAULT_DECODER: DecoderPrecision = 'int8';
 
