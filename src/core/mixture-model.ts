@@ -25,11 +25,15 @@ import { cacheRows } from './cache-model.js';
 import type { ChunkScorer, ChunkScores, SequenceScorer } from './evaluation.js';
 import type { LanguageModel, RecurrentState } from './language-model.js';
 import { countHigher, type KneserNey } from './ngram/kneser-ney.js';
+import { scoreInPieces } from './sliced-scorer.js';
 
 /** The parts, in the order of each row of weights. */
 export const MIXTURE_COMPONENTS = ['network', 'ngram', 'cache'] as const;
 export type MixtureComponent = (typeof MIXTURE_COMPONENTS)[number];
 const C = MIXTURE_COMPONENTS.length;
+
+/** Targets per piece of a mixture's scoring. */
+const SCORING_PIECE = 256;
 
 /** The count classes' upper bounds: totals below 4, below 32, and the rest. */
 export const COUNT_EDGES: readonly number[] = [4, 32];
@@ -68,7 +72,7 @@ export function bucketOf(spec: Pick<MixtureSpec, 'order' | 'countEdges'>, levels
 }
 
 /** Checks a spec (from model.json); the message says what is wrong. */
-export function validateMixtureSpec(spec: unknown, vocabWindowLimit = 1_000_000): MixtureSpec {
+export function validateMixtureSpec(spec: unknown): MixtureSpec {
   const fail = (m: string): never => {
     throw new Error(`mixture: ${m}`);
   };
@@ -77,7 +81,7 @@ export function validateMixtureSpec(spec: unknown, vocabWindowLimit = 1_000_000)
   if (!Array.isArray(s.components) || s.components.join() !== MIXTURE_COMPONENTS.join()) fail(`components must be ${JSON.stringify(MIXTURE_COMPONENTS)}`);
   if (!Number.isInteger(s.order) || s.order! < 1 || s.order! > 5) fail(`order must be an integer in [1, 5] (got ${s.order})`);
   if (!Array.isArray(s.countEdges) || !s.countEdges.every((e, i) => Number.isFinite(e) && e > 0 && (i === 0 || e > s.countEdges![i - 1]!))) fail('countEdges must be ascending positive numbers');
-  if (!Number.isInteger(s.window) || s.window! < 1 || s.window! > vocabWindowLimit) fail(`window must be a positive integer (got ${s.window})`);
+  if (!Number.isInteger(s.window) || s.window! < 1) fail(`window must be a positive integer (got ${s.window})`);
   const B = bucketCount(s.order!, s.countEdges!);
   if (!Array.isArray(s.weights) || s.weights.length !== B) fail(`weights must hold ${B} rows`);
   for (const row of s.weights!) {
@@ -334,11 +338,16 @@ export class MixtureScorer implements ChunkScorer, SequenceScorer {
     return mixtureState(this.parts.networkScorer.initialState(), new Int32Array(0), new Int32Array(0));
   }
 
-  async scoreChunk(ids: Int32Array, state: RecurrentState): Promise<ChunkScores> {
+  /** In pieces of at most SCORING_PIECE targets: the ranks' whole distributions are [piece, V]. */
+  scoreChunk(ids: Int32Array, state: RecurrentState): Promise<ChunkScores> {
+    if (ids.length < 2) return Promise.reject(new Error('MixtureScorer.scoreChunk: needs at least two ids (an input and a target)'));
+    return scoreInPieces(ids, state, SCORING_PIECE, (piece, at) => this.scorePiece(piece, at));
+  }
+
+  private async scorePiece(ids: Int32Array, state: RecurrentState): Promise<ChunkScores> {
     const s = partsOf(state);
     const { networkScorer, ngram, cached, spec } = this.parts;
     const m = ids.length - 1;
-    if (m < 1) throw new Error('MixtureScorer.scoreChunk: needs at least two ids (an input and a target)');
     const inputs = ids.subarray(0, m);
     const net = await networkScorer.scoreChunk(ids, s.net);
     const full = this.ranked ? (await this.ranked.network.run(inputs, s.net)).logProbs : undefined; // [m, V]

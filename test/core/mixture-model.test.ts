@@ -170,6 +170,22 @@ test('the scorer gives the model\'s log p of each target, its rank on request, i
   assert.deepEqual([...a.logp, ...b.logp], Array.from(whole.logp));
 });
 
+test('a long text is scored in pieces, each from the state the one before ended in: the same figures', async () => {
+  const s = spec(5);
+  const model = new MixtureLanguageModel({ network, ngram, cached, spec: s });
+  const ranked = new MixtureScorer({ networkScorer: new LanguageModelScorer(network), ngram, cached, spec: s }, { network });
+  const r = mulberry32(9);
+  const seq = Int32Array.from({ length: 700 }, () => 1 + Math.floor(r() * (V - 1)));
+  const { logProbs } = await model.run(seq.subarray(0, seq.length - 1), model.initialState());
+  const { logp, rank } = await ranked.scoreSequence(seq);
+  assert.equal(logp.length, 699);
+  for (let t = 0; t < 699; t++) {
+    const row = logProbs.subarray(t * V, (t + 1) * V);
+    assert.ok(Math.abs(logp[t]! - row[seq[t + 1]!]!) < 1e-5, `target ${t}`);
+    assert.equal(rank![t], Array.from(row).filter((x) => x > row[seq[t + 1]!]! + 1e-6).length, `rank ${t}`);
+  }
+});
+
 test('samples and the fit: the figures are the parts\' and the mixture\'s perplexities on the validation tokens', async () => {
   const seqs = [Int32Array.from(['\n', ' the', ' cat', ' sat', ' on', ' the', ' mat', '.'].map(id)), Int32Array.from(['\n', ' a', ' dog', ' sat', ' on', ' a', ' mat', '.'].map(id))];
   const shape = { order: 3, countEdges: [...COUNT_EDGES], window: 5 };
