@@ -176,6 +176,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       (result.testPpl !== undefined ? `, test ppl ${result.testPpl.toFixed(2)}` : '') +
       `; ${thousands(result.tokensPerS)} tok/s; ${duration(result.seconds)}${STOPPED_BY[result.stoppedBy]}`,
   );
+  if (result.mixtureProblem) log(`the mixture could not be fitted (${result.mixtureProblem}): the network is served with the document cache`);
   if (result.mixture) {
     const { ppl, tokens } = result.mixture.fit;
     log(

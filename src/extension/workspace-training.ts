@@ -368,6 +368,8 @@ export class WorkspaceTrainer implements vscode.Disposable {
     if (result.ngram && 'file' in result.ngram) await removeHandover(result.ngram.file);
     if (!('saved' in result)) throw new Error('the training worker finished without saving the model');
     log.info(`training: model written to ${result.saved.dir}`);
+    if (result.mixtureProblem) log.warn(`training: the mixture could not be fitted (${result.mixtureProblem}); the network is served with the document cache`);
+    else if (result.mixture) log.info(`training: served as the mixture of the network, its n-gram companion and the document cache: validation perplexity ${exactPerplexity(result.mixture.fit.ppl.model)} (the network with the cache ${exactPerplexity(result.mixture.fit.ppl.networkCache)})`);
     if (token.isCancellationRequested) log.info('training: the cancel came after the model was saved; the new model is used');
     await this.deps.models.useWorkspaceModel();
     const total = (performance.now() - t0) / 1000;

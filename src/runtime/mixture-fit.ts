@@ -25,6 +25,8 @@ export interface MixtureFitInput {
 }
 
 export async function fitServedMixture(input: MixtureFitInput): Promise<MixtureSpec & { fit: MixtureFit }> {
+  if (input.cached.length !== input.cfg.vocab) throw new Error(`the mixture's cache flags cover ${input.cached.length} ids, the vocabulary ${input.cfg.vocab}`);
+  if (input.ngram.vocabSize !== input.cfg.vocab) throw new Error(`the n-gram model has ${input.ngram.vocabSize} ids, the network ${input.cfg.vocab}`);
   const sequences: Int32Array[] = [];
   let tokens = 0;
   for (const ids of splitSequences(input.valid, input.validSizes)) {

@@ -82,13 +82,20 @@ async function run(input: TrainJobInput, save?: Save): Promise<TrainJobOutput | 
     // The training session's memory goes before the fit's scoring session comes.
     await runner.release();
     if (save) port.postMessage({ type: 'saving' } satisfies WorkerToParent);
-    const mixture =
-      ngramModel && input.ngram && input.mixture
-        ? await fitServedMixture({
-            cfg, params: result.params, ngram: ngramModel, cached: input.mixture.cached, startId: input.ngram.startId, valid: input.valid, validSizes: input.ngram.validSizes, threads: input.threads, signal: abort.signal,
-          })
-        : undefined;
-    const output: TrainJobOutput = { ...result, ...(testPpl === undefined ? {} : { testPpl }), ...(mixture ? { mixture } : {}) };
+    // A mixture that cannot be fitted costs the run nothing but the mixture: the network is kept.
+    let mixture: TrainJobOutput['mixture'];
+    let mixtureProblem: string | undefined;
+    if (ngramModel && input.ngram && input.mixture) {
+      try {
+        mixture = await fitServedMixture({
+          cfg, params: result.params, ngram: ngramModel, cached: input.mixture.cached, startId: input.ngram.startId, valid: input.valid, validSizes: input.ngram.validSizes, threads: input.threads, signal: abort.signal,
+        });
+      } catch (e) {
+        abort.signal.throwIfAborted();
+        mixtureProblem = (e as Error).message;
+      }
+    }
+    const output: TrainJobOutput = { ...result, ...(testPpl === undefined ? {} : { testPpl }), ...(mixture ? { mixture } : {}), ...(mixtureProblem ? { mixtureProblem } : {}) };
     if (!save) return output;
     // A cancel from here on is heard up to the save's commit (the previous model then stays); after it, the
     // new model is saved and the run has succeeded.

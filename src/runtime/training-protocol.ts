@@ -125,6 +125,8 @@ export type TrainJobOutput = TrainResult & {
   testPpl?: number;
   /** The mixture fitted on the validation files, when asked for (TrainJobInput.mixture). */
   mixture?: MixtureSpec & { fit: MixtureFit };
+  /** Why the mixture asked for could not be fitted (the network is served with the cache instead). */
+  mixtureProblem?: string;
 };
 
 /** A run the worker saved (TrainPlan.save): its figures and where it is, not its parameters. */

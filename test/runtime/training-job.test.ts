@@ -64,6 +64,23 @@ test('with a sampled softmax (then a full-softmax epoch) the worker learns too: 
   assert.ok(r.bestValidPpl < 12 / 2, `valid ppl ${r.bestValidPpl} should be far below the uniform 12`);
 });
 
+test('with its n-gram companion the worker fits the mixture on the validation text; a mixture it cannot fit costs the run nothing else', async () => {
+  const ngram = { vocabSize: 12, startId: 1, trainSizes: [2000], validSizes: [300] };
+  // (Fresh arrays for each run: a run is handed its buffers.)
+  const base = () => ({ cfg, options: { ...options, epochs: 2 }, train: corpus(2000, 1), valid: corpus(300, 2), threads: 1, ngram });
+  const r = await startTraining({ ...base(), mixture: { cached: new Uint8Array(12).fill(1) } }).result;
+  assert.ok(r.mixture, 'fitted');
+  assert.equal(r.mixture.fit.tokens, 300);
+  assert.ok(r.mixture.fit.ppl.model <= Math.min(r.mixture.fit.ppl.network, r.mixture.fit.ppl.ngram) + 1e-9, JSON.stringify(r.mixture.fit.ppl));
+  assert.equal(r.mixtureProblem, undefined);
+  // Cache flags for another vocabulary: no mixture, the reason, and the trained network all the same.
+  const bad = await startTraining({ ...base(), mixture: { cached: new Uint8Array(7) } }).result;
+  assert.equal(bad.mixture, undefined);
+  assert.match(bad.mixtureProblem ?? '', /cache flags cover 7 ids, the vocabulary 12/);
+  assert.equal(bad.bestValidPpl, r.bestValidPpl, 'the same training');
+  assert.ok(bad.params.length > 0);
+});
+
 test('cancel stops the worker and rejects with TrainingCancelled', async () => {
   let job: ReturnType<typeof startTraining> | undefined;
   let steps = 0;
