@@ -154,6 +154,8 @@ function launch<R extends TrainJobOutput | SavedRunOutput>(
   const send = (m: ParentToWorker, transfer?: ArrayBuffer[]) =>
     void worker.send(m, transfer, yieldToEventLoop).catch(() => undefined);
   let companion: CompanionOutput | CompanionHandover | undefined;
+  /** The first message could not be sent (arrays already handed to another run): the run fails with why. */
+  let failStart: (e: Error) => void = () => {};
   const result = new Promise<TrainingOutcome<R>>((resolve, reject) => {
     /** Settles the run once: `f` resolves or rejects it (`succeeded`: it resolves it with the result). */
     const finish = (f: () => void, succeeded = false) => {
@@ -210,12 +212,18 @@ function launch<R extends TrainJobOutput | SavedRunOutput>(
       }
       else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));
     });
+    failStart = (e) => {
+      finish(() => reject(new Error(`the training worker could not be given its input: ${e.message}`)));
+      worker.terminate(); // it waits for a first message that will never come
+    };
     worker.onError((e) => finish(() => reject(e)));
     worker.onExit((code) =>
       finish(() => reject(cancelled ? new TrainingCancelled() : new Error(`the training worker exited unexpectedly (code ${code})`))),
     );
   });
-  send(first, transfer);
+  // A buffer handed to another run already is detached (empty): Node.js then drops the message silently.
+  if (transfer.some((b) => b.byteLength === 0)) failStart(new Error('its arrays are empty (handed to another run already?)'));
+  else void worker.send(first, transfer, yieldToEventLoop).catch((e: unknown) => failStart(e instanceof Error ? e : new Error(String(e))));
   return {
     result,
     cancel() {

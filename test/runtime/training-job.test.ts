@@ -81,6 +81,13 @@ test('with its n-gram companion the worker fits the mixture on the validation te
   assert.ok(bad.params.length > 0);
 });
 
+test('arrays already handed to another run fail a new one with the reason, instead of leaving it waiting', async () => {
+  const input = { cfg, options: { ...options, epochs: 1 }, train: corpus(2000, 1), valid: corpus(300, 2), threads: 1 };
+  await startTraining(input).result; // hands input.train and input.valid to its worker
+  assert.equal(input.train.length, 0, 'the arrays went with the first run');
+  await assert.rejects(startTraining(input).result, /could not be given its input/);
+});
+
 test('cancel stops the worker and rejects with TrainingCancelled', async () => {
   let job: ReturnType<typeof startTraining> | undefined;
   let steps = 0;
