@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cachedIdsOf } from '../core/cache-model.js';
+import { cachedFlagsOf } from '../core/cache-model.js';
 import { startTokenId } from '../core/evaluation.js';
 import { parameterCount } from '../core/model-config.js';
 import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text-encoding.js';
@@ -131,7 +131,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (json) emit({ event: 'ngram', order: f.order, ngrams: f.ngrams, valid_ppl: round(f.validPpl, 3), seconds: round(f.seconds, 2) });
   };
   // With its n-gram companion, the model is served as their mixture with the document cache, fitted at the end.
-  const mixture = ngram ? { cached: Uint8Array.from(cachedIdsOf(vocab), (b) => (b ? 1 : 0)) } : undefined;
+  const mixture = ngram ? { cached: cachedFlagsOf(vocab) } : undefined;
   const job = startTraining({ cfg, options, train, valid, ...(test ? { test } : {}), threads, ...(ngram ? { ngram, mixture } : {}) }, (e) => {
     bar.update(e);
     if (e.kind === 'epoch') {

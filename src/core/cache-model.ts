@@ -34,6 +34,11 @@ export function cachedIdsOf(vocab: Vocabulary): boolean[] {
   return vocab.toJSON().map((w) => w === UNK || isWordLike(w));
 }
 
+/** cachedIdsOf as flags [V] (1: remembered), the form cacheRows and the mixture take. */
+export function cachedFlagsOf(vocab: Vocabulary): Uint8Array {
+  return Uint8Array.from(cachedIdsOf(vocab), (b) => (b ? 1 : 0));
+}
+
 /** The wrapper's state: the base model's, and the window (oldest first). */
 export interface CacheState extends RecurrentState {
   readonly base: RecurrentState;

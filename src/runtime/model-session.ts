@@ -28,7 +28,7 @@
 // (EDITOR_SCORING_THREADS, remote-serving.ts).
 //
 
-import { CacheLanguageModel, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../core/cache-model.js';
+import { CacheLanguageModel, cachedFlagsOf, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../core/cache-model.js';
 import type { ChunkScorer, SequenceScorer } from '../core/evaluation.js';
 import { pacer, yieldToEventLoop } from '../core/event-loop.js';
 import type { LanguageModel } from '../core/language-model.js';
@@ -145,7 +145,7 @@ export class ModelSession implements SavedServing {
       this.model = lm;
       this.served = 'network';
     } else if (mixture) {
-      const parts = { ngram: mixture.ngram, cached: Uint8Array.from(cachedIdsOf(vocab), (b) => (b ? 1 : 0)), spec: mixture.spec };
+      const parts = { ngram: mixture.ngram, cached: cachedFlagsOf(vocab), spec: mixture.spec };
       this.model = new MixtureLanguageModel({ network: lm, ...parts });
       // The network's own scores come from the scoring graph without the cache (this.cache stays unset).
       const networkScorer: ChunkScorer = { initialState: () => lm.initialState(), scoreChunk: (ids, state) => this.onnxScorer().then((s) => s.scoreChunk(ids, state)) };

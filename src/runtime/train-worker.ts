@@ -15,7 +15,7 @@
 
 import { pacer } from '../core/event-loop.js';
 import { initialParameters } from '../core/model-config.js';
-import { cachedIdsOf } from '../core/cache-model.js';
+import { cachedFlagsOf } from '../core/cache-model.js';
 import { trainCompanion } from '../core/ngram/companion.js';
 import type { KneserNey } from '../core/ngram/kneser-ney.js';
 import { mulberry32 } from '../core/random.js';
@@ -218,7 +218,7 @@ port.onMessage((m) => {
           train: data.train,
           valid: data.valid,
           // With the companion, the mixture is fitted too, over the vocabulary built here.
-          ...(ngram ? { ngram: { ...ngram, trainSizes: data.trainSizes, validSizes: data.validSizes }, mixture: { cached: Uint8Array.from(cachedIdsOf(data.vocab), (b) => (b ? 1 : 0)) } } : {}),
+          ...(ngram ? { ngram: { ...ngram, trainSizes: data.trainSizes, validSizes: data.validSizes }, mixture: { cached: cachedFlagsOf(data.vocab) } } : {}),
         },
         save && { ...save, vocab: data.vocab },
       ),

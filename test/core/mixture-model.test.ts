@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { cachedIdsOf } from '../../src/core/cache-model.js';
+import { cachedFlagsOf } from '../../src/core/cache-model.js';
 import { LanguageModelScorer } from '../../src/core/completion/language-model-scorer.js';
 import {
   bucketCount, bucketOf, COUNT_EDGES, fitMixture, fitMixtureSpec, MIXTURE_COMPONENTS, mixtureSamples, MixtureLanguageModel, MixtureScorer, validateMixtureSpec,
@@ -23,7 +23,7 @@ const id = (w: string) => words.indexOf(w);
 const network = new BigramModel(vocab, { ' the': { ' cat': 0.5, ' mat': 0.3 }, ' cat': { ' sat': 0.6 }, ' sat': { ' on': 0.8 }, ' on': { ' the': 0.7 } });
 const stream = Int32Array.from({ length: 600 }, (_, i) => [2, 3, 4, 5, 2, 6, 7, 1][i % 8]!);
 const ngram = KneserNey.train([stream, Int32Array.from([2, 9, 4, 5, 8, 6, 7, 1])], { vocabSize: V, order: 3, startId: 1 });
-const cached = Uint8Array.from(cachedIdsOf(vocab), (b) => (b ? 1 : 0));
+const cached = cachedFlagsOf(vocab);
 
 /** A spec with different weights in every bucket (rows sum to 1). */
 function spec(window = 6): MixtureSpec {
