@@ -259,6 +259,17 @@ function joined(history: Int32Array, ids: Int32Array): Int32Array {
   return all;
 }
 
+/** A copy of the last ≤ n ids of `a`. */
+function lastIds(a: Int32Array, n: number): Int32Array {
+  return a.slice(Math.max(0, a.length - n));
+}
+
+/** The weights [network, ngram, cache] after history[0, end): its bucket's row. */
+function weightsAfter(spec: MixtureSpec, ngram: KneserNey, history: Int32Array, end: number, windowEmpty: boolean): [number, number, number] {
+  const { levels, total } = ngram.context(history, end);
+  return spec.weights[bucketOf(spec, levels, total, windowEmpty)]! as [number, number, number];
+}
+
 /** The parts a mixture is made of. */
 export interface MixtureParts {
   /** The network alone (no cache). */
@@ -295,9 +306,8 @@ export class MixtureLanguageModel implements LanguageModel {
     const V = this.vocabSize;
     for (let t = 0; t < ids.length; t++) {
       const end = s.history.length + t + 1;
-      const { levels, total } = ngram.context(history, end);
       const empty = rows.keep[t] === 1;
-      const [wn, wk, wc] = spec.weights[bucketOf(spec, levels, total, empty)]! as [number, number, number];
+      const [wn, wk, wc] = weightsAfter(spec, ngram, history, end, empty);
       const pk = ngram.probabilitiesAfter(history, end);
       const row = t * V;
       for (let v = 0; v < V; v++) logProbs[row + v] = Math.log(wn * Math.exp(logProbs[row + v]!) + wk * pk[v]!);
@@ -309,7 +319,7 @@ export class MixtureLanguageModel implements LanguageModel {
         logProbs[row + w] = Math.log(Math.exp(logProbs[row + w]!) + wc * c);
       }
     }
-    return { logProbs, state: mixtureState(out.state, history.slice(Math.max(0, history.length - (spec.order - 1))), rows.window) };
+    return { logProbs, state: mixtureState(out.state, lastIds(history, spec.order - 1), rows.window) };
   }
 
   async advance(ids: Int32Array, state: RecurrentState): Promise<RecurrentState> {
@@ -318,7 +328,7 @@ export class MixtureLanguageModel implements LanguageModel {
     const net = network.advance ? await network.advance(ids, s.net) : (await network.run(ids, s.net)).state;
     const history = joined(s.history, ids);
     const window = joined(s.window, ids.filter((id) => cached[id]));
-    return mixtureState(net, history.slice(Math.max(0, history.length - (spec.order - 1))), window.slice(Math.max(0, window.length - spec.window)));
+    return mixtureState(net, lastIds(history, spec.order - 1), lastIds(window, spec.window));
   }
 }
 
@@ -360,9 +370,8 @@ export class MixtureScorer implements ChunkScorer, SequenceScorer {
     for (let t = 0; t < m; t++) {
       const end = s.history.length + t + 1;
       const target = ids[t + 1]!;
-      const { levels, total } = ngram.context(history, end);
       const empty = rows.keep[t] === 1;
-      const [wn, wk, wc] = spec.weights[bucketOf(spec, levels, total, empty)]! as [number, number, number];
+      const [wn, wk, wc] = weightsAfter(spec, ngram, history, end, empty);
       const pc = empty ? 0 : rows.targetWeights![t]!;
       const p = wn * Math.exp(net.logp[t]!) + wk * ngram.probAfter(history, end, target) + wc * pc;
       logp[t] = Math.log(p);
@@ -377,7 +386,7 @@ export class MixtureScorer implements ChunkScorer, SequenceScorer {
     return {
       logp,
       ...(rank ? { rank } : {}),
-      state: mixtureState(net.state, history.slice(Math.max(0, history.length - (spec.order - 1))), rows.window),
+      state: mixtureState(net.state, lastIds(history, spec.order - 1), rows.window),
     };
   }
 

@@ -32,11 +32,12 @@ export async function fitServedMixture(input: MixtureFitInput): Promise<MixtureS
   for (const ids of splitSequences(input.valid, input.validSizes)) {
     if (ids.length === 0) continue;
     if (tokens > 0 && tokens + ids.length > MIXTURE_FIT_TOKENS) break;
-    const seq = new Int32Array(ids.length + 1);
+    const take = ids.subarray(0, MIXTURE_FIT_TOKENS); // only a first file can be longer: its start
+    const seq = new Int32Array(take.length + 1);
     seq[0] = input.startId;
-    seq.set(ids.subarray(0, MIXTURE_FIT_TOKENS), 1);
-    sequences.push(seq.subarray(0, Math.min(seq.length, MIXTURE_FIT_TOKENS + 1)));
-    tokens += seq.length - 1;
+    seq.set(take, 1);
+    sequences.push(seq);
+    tokens += take.length;
   }
   if (tokens === 0) throw new Error('no validation tokens to fit the mixture on');
   const scorer = await OnnxScorer.create(input.cfg, input.params, { threads: input.threads, decoder: 'int8' });
