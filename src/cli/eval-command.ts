@@ -52,7 +52,8 @@ Options:
   --max-words N        the typist's ghost text adds at most N words (the setting
                        nextword.completion.maxWords; default ${DEFAULT_COMPLETION_SETTINGS.maxWords})
   --min-confidence X   and only while their geometric mean probability stays at or above X
-                       (nextword.completion.minConfidence; default ${DEFAULT_COMPLETION_SETTINGS.minConfidence})
+                       (nextword.completion.minConfidence; default: for a mixture, the threshold chosen
+                       for it in training, else ${DEFAULT_COMPLETION_SETTINGS.minConfidence})
   --threads K          onnxruntime threads (0: all cores)
   --json               one JSON object: the figures above and per-file figures in "files"; with
                        --compare, one object with keys "model", "network", "companion", "ngram" and

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
+import { modelMinConfidence } from '../core/model-format.js';
 import { mulberry32 } from '../core/random.js';
 import { num, UsageError } from './args.js';
 import { Predictor } from '../core/predictor.js';
@@ -17,7 +18,8 @@ phrase the editor would suggest (greedy, while the mean word probability stays a
 
   --top K          how many words (default 10)
   --max-words N    longest suggested phrase (default 4)
-  --min-prob P     confidence threshold of the phrase (default ${DEFAULT_COMPLETION_SETTINGS.minConfidence}, the editor's)
+  --min-prob P     confidence threshold of the phrase (default: the editor's, the threshold chosen for
+                   the model in training, else ${DEFAULT_COMPLETION_SETTINGS.minConfidence})
   --json           { "words": [{ "word", "prob", "logprob" }], "phrase": { "text", "prob" } }
 `;
 
@@ -53,8 +55,10 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('predict takes one text argument\n\n' + PREDICT_HELP);
   const k = num(values.top, 'top', { int: true, min: 1 }) ?? 10;
   const maxWords = num(values['max-words'], 'max-words', { int: true, min: 0 }) ?? 4;
-  const minProb = num(values['min-prob'], 'min-prob', { min: 0, max: 1 }) ?? DEFAULT_COMPLETION_SETTINGS.minConfidence;
+  const minProbFlag = num(values['min-prob'], 'min-prob', { min: 0, max: 1 });
   const model = await ModelSession.open(path.resolve(values.model), { threads: num(values.threads, 'threads', { int: true, min: 0 }) ?? 0 });
+  // The threshold chosen in training was chosen for the mixture.
+  const minProb = minProbFlag ?? (model.served === 'mixture' ? modelMinConfidence(model.meta, DEFAULT_COMPLETION_SETTINGS.minConfidence) : DEFAULT_COMPLETION_SETTINGS.minConfidence);
   const predictor = new Predictor(model.model, model.vocab, model.mode);
   try {
     const text = positionals[0]!;

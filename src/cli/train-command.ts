@@ -5,6 +5,8 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cachedFlagsOf } from '../core/cache-model.js';
+import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
+import { calibrationTexts } from '../core/completion/threshold-calibration.js';
 import { startTokenId } from '../core/evaluation.js';
 import { parameterCount } from '../core/model-config.js';
 import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text-encoding.js';
@@ -112,6 +114,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const encodedValid = await encodeTexts(corpus.valid, vocab, enc);
   const { ids: valid, sizes: validSizes } = corpus.kind === 'folder' ? capTokens(encodedValid, MAX_VALID_TOKENS) : encodedValid;
   const test = corpus.test ? (await encodeTexts(corpus.test, vocab, enc)).ids : undefined;
+  // What the served model's completion threshold is chosen on, at the end (a few thousand characters a file).
+  const typedValid = calibrationTexts(corpus.valid);
   // The texts are not needed any more (the held-out files are kept apart): free them before training.
   corpus.train.length = corpus.valid.length = 0;
   if (corpus.test) corpus.test.length = 0;
@@ -131,8 +135,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (json) emit({ event: 'ngram', order: f.order, ngrams: f.ngrams, valid_ppl: round(f.validPpl, 3), seconds: round(f.seconds, 2) });
   };
   // With its n-gram companion, the model is served as their mixture with the document cache, fitted at the end.
+  // and its completion threshold chosen by typing validation files with it.
   const mixture = ngram ? { cached: cachedFlagsOf(vocab) } : undefined;
-  const job = startTraining({ cfg, options, train, valid, ...(test ? { test } : {}), threads, ...(ngram ? { ngram, mixture } : {}) }, (e) => {
+  const calibration = { texts: typedValid, vocab: vocab.toJSON(), mode: s.tokenizer };
+  const job = startTraining({ cfg, options, train, valid, ...(test ? { test } : {}), threads, ...(ngram ? { ngram, mixture, calibration } : {}) }, (e) => {
     bar.update(e);
     if (e.kind === 'epoch') {
       bar.clear();
@@ -184,6 +190,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
         `(network ${ppl.network.toFixed(2)}, with the cache ${ppl.networkCache.toFixed(2)}; n-gram ${ppl.ngram.toFixed(2)}, with the cache ${ppl.ngramCache.toFixed(2)})`,
     );
   }
+  if (result.ngram?.figures.withValidation) log(`the n-gram companion saved counts the validation files too: ${thousands(result.ngram.figures.ngrams)} n-grams`);
+  if (result.completion) {
+    const c = result.completion;
+    const at = c.trials.find((t) => t.minConfidence === c.minConfidence)!;
+    log(
+      `completion threshold ${c.minConfidence} (the lowest of those tried at which at least ${(c.targetAcceptRate * 100).toFixed(0)} % of the suggestions are taken, with 84 % confidence, on ` +
+        `${thousands(c.chars)} characters of the validation files: ${(at.acceptRate * 100).toFixed(1)} % of ${thousands(at.shown)} taken, keystroke savings ${(at.ksr * 100).toFixed(1)} %; ${c.seconds.toFixed(1)} s)`,
+    );
+  } else if (result.completionProblem) log(`no completion threshold was chosen (${result.completionProblem}): the default ${DEFAULT_COMPLETION_SETTINGS.minConfidence} applies`);
   log(`model written to ${saved.dir}`);
   let heldOut: Figures | undefined;
   if (corpus.heldOut) {
@@ -213,6 +228,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       best_epoch: result.bestEpoch,
       stopped_by: result.stoppedBy,
       ...(result.mixture ? { mixture: { tokens: result.mixture.fit.tokens, valid_ppl: Object.fromEntries(Object.entries(result.mixture.fit.ppl).map(([k, v]) => [k, round(v, 3)])) } } : {}),
+      ...(result.completion ? { completion: { min_confidence: result.completion.minConfidence, chars: result.completion.chars, seconds: round(result.completion.seconds, 2), trials: result.completion.trials } } : {}),
       model: saved.dir,
     });
   }

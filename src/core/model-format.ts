@@ -3,6 +3,7 @@
 // with a message that says what to do instead of producing nonsense.
 
 import { validateModelConfig, type ModelConfig } from './model-config.js';
+import { validateCalibration, type ThresholdCalibration } from './completion/threshold-calibration.js';
 import { validateMixtureSpec, type MixtureFit, type MixtureSpec } from './mixture-model.js';
 import type { CompanionFigures } from './ngram/companion.js';
 import type { TokenizerMode } from './tokenizer.js';
@@ -45,6 +46,12 @@ export interface ModelMeta {
    * the network with the document cache.
    */
   mixture?: MixtureSpec & { fit?: MixtureFit };
+  /**
+   * The completion threshold chosen for the mixture by typing the validation files
+   * (core/completion/threshold-calibration.ts): what completions use unless the user set one. Absent: the
+   * default.
+   */
+  completion?: ThresholdCalibration;
 }
 
 /** Validates parsed model.json content; `where` names the model in error messages. */
@@ -89,7 +96,19 @@ export function parseModelMeta(json: unknown, where: string): ModelMeta {
     }
     if (m.ngram === undefined) fail('mixture: the model has no n-gram companion to mix');
   }
+  if (m.completion !== undefined) {
+    try {
+      validateCalibration(m.completion);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
   return m as unknown as ModelMeta;
+}
+
+/** The completion threshold of the model: the one chosen for it at the end of its training, else `fallback`. */
+export function modelMinConfidence(meta: Pick<ModelMeta, 'completion'>, fallback: number): number {
+  return meta.completion?.minConfidence ?? fallback;
 }
 
 /** The validation perplexity of what is served: the mixture's when the model has one, else the network's. */

@@ -11,6 +11,8 @@ export interface CompletionConfig {
   maxWords: number;
   /** Geometric-mean probability a phrase must keep. */
   minConfidence: number;
+  /** Whether the user set minConfidence (in any scope); if not, a trained model's own threshold applies. */
+  minConfidenceSet: boolean;
   debounceMs: number;
   /** No completions inside longer lines. */
   maxLineLength: number;
@@ -39,6 +41,7 @@ export function readConfig(): NextwordConfig {
     completion: {
       maxWords: int(c.get('completion.maxWords'), DEFAULTS.maxWords, 0, 12),
       minConfidence: num(c.get('completion.minConfidence'), DEFAULTS.minConfidence, 0, 1),
+      minConfidenceSet: isSet(c.inspect('completion.minConfidence')),
       debounceMs: int(c.get('completion.debounceMs'), DEFAULTS.debounceMs, 0, 1000),
       maxLineLength: int(c.get('completion.maxLineLength'), DEFAULTS.maxLineLength, 80, 1_000_000),
     },
@@ -52,6 +55,12 @@ export function readConfig(): NextwordConfig {
       maxMegabytes: num(c.get('training.maxMegabytes'), 50, 1, 100_000),
     },
   };
+}
+
+/** Whether any scope (user, workspace, folder, or a language's section of them) sets the value. */
+function isSet(i: ReturnType<vscode.WorkspaceConfiguration['inspect']>): boolean {
+  if (!i) return false;
+  return [i.globalValue, i.workspaceValue, i.workspaceFolderValue, i.globalLanguageValue, i.workspaceLanguageValue, i.workspaceFolderLanguageValue].some((v) => v !== undefined);
 }
 
 /** True when a configuration change can affect what readConfig returns. */

@@ -242,6 +242,7 @@ export class Ctx implements vscode.Disposable {
       /** Where Train on Workspace writes its model (null: this window has no local storage). */
       workspaceModelDir: this.models.workspaceModelDir ?? null,
       snoozedUntil: this.snooze.snoozedUntil ?? null,
+      completionThreshold: this.completionThreshold(),
       // Since activation or the last reset, in ms.
       eventLoopDelayMs: {
         p50: this.loopDelay(this.eventLoop.percentile(50)),
@@ -321,7 +322,17 @@ export class Ctx implements vscode.Disposable {
   }
 
   private completionSettings(document: vscode.TextDocument): CompletionSettings {
-    return { ...this.config.completion, enabled: this.isEnabledFor(document) };
+    const { minConfidenceSet: _set, ...completion } = this.config.completion;
+    return { ...completion, minConfidence: this.completionThreshold().value, enabled: this.isEnabledFor(document) };
+  }
+
+  /** The completion threshold in use: the user's setting, else the one chosen for a trained model in training, else the default. */
+  private completionThreshold(): { value: number; from: 'setting' | 'model' | 'default' } {
+    const { minConfidence, minConfidenceSet } = this.config.completion;
+    if (minConfidenceSet) return { value: minConfidence, from: 'setting' };
+    const model = this.models.current;
+    const chosen = model && model.origin !== 'interim' ? model.session.meta.completion?.minConfidence : undefined;
+    return chosen !== undefined ? { value: chosen, from: 'model' } : { value: minConfidence, from: 'default' };
   }
 
   private isEnabledFor(doc: { uri: vscode.Uri | undefined; languageId: string }): boolean {

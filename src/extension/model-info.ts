@@ -4,6 +4,7 @@
 
 import { parameterCount } from '../core/model-config.js';
 import type { ModelMeta, TrainingRecord } from '../core/model-format.js';
+import type { ThresholdCalibration } from '../core/completion/threshold-calibration.js';
 import type { MixtureFit } from '../core/mixture-model.js';
 import type { CompanionFigures } from '../core/ngram/companion.js';
 import { compactCount, duration, escapeMarkdown, exactPerplexity, megabytes, millis, thousands } from './format.js';
@@ -37,6 +38,8 @@ export interface ModelInfo {
     Omit<TrainingRecord['corpus'], 'source'> & { corpus: string; preset?: string };
   /** What is served when it is not the network alone: the fitted mixture's figures on the validation files. */
   mixture?: MixtureFit;
+  /** The completion threshold chosen for the served mixture in training. */
+  completion?: ThresholdCalibration;
   session: SessionFigures;
 }
 
@@ -81,7 +84,7 @@ export function modelInfo(
     createdAt: meta.createdAt,
     ...(meta.onnx ? { onnxBytes: meta.onnx.bytes } : {}),
     // Served as a mixture only when its companion loaded (ngram.problem says why not).
-    ...(meta.mixture?.fit && ngram?.problem === undefined ? { mixture: meta.mixture.fit } : {}),
+    ...(meta.mixture?.fit && ngram?.problem === undefined ? { mixture: meta.mixture.fit, ...(meta.completion ? { completion: meta.completion } : {}) } : {}),
     ...(ngram?.problem !== undefined ? { ngram: { problem: ngram.problem } } : t?.ngram ? { ngram: t.ngram } : {}),
     ...(t
       ? {
@@ -121,7 +124,9 @@ export function modelInfoMarkdown(info: ModelInfo): string {
       g.problem !== undefined
         ? `not used: ${escapeMarkdown(g.problem)}`
         : network
-          ? `Kneser-Ney ${g.order}-gram of the same training text, ${compactCount(g.ngrams)} n-grams, validation perplexity ${exactPerplexity(g.validPpl)} (trained in ${g.seconds.toFixed(1)} s)`
+          ? g.withValidation
+            ? `Kneser-Ney ${g.order}-gram of the same training text and the validation files, ${compactCount(g.ngrams)} n-grams; validation perplexity ${exactPerplexity(g.validPpl)} before it counted them (trained in ${g.seconds.toFixed(1)} s)`
+            : `Kneser-Ney ${g.order}-gram of the same training text, ${compactCount(g.ngrams)} n-grams, validation perplexity ${exactPerplexity(g.validPpl)} (trained in ${g.seconds.toFixed(1)} s)`
           : `**${exactPerplexity(g.validPpl)}** (trained in ${g.seconds.toFixed(1)} s)`,
     ]);
   }
@@ -132,6 +137,16 @@ export function modelInfoMarkdown(info: ModelInfo): string {
       `the network, its n-gram companion and the document cache mixed, with weights fitted on ${thousands(m.tokens)} validation tokens: ` +
         `validation perplexity **${exactPerplexity(m.ppl.model)}** (the network alone ${exactPerplexity(m.ppl.network)}, with the cache ${exactPerplexity(m.ppl.networkCache)}; ` +
         `the n-gram model alone ${exactPerplexity(m.ppl.ngram)}, with the cache ${exactPerplexity(m.ppl.ngramCache)})`,
+    ]);
+  }
+  const c = info.completion;
+  if (c) {
+    const at = c.trials.find((t) => t.minConfidence === c.minConfidence);
+    rows.push([
+      'Completion threshold',
+      `**${c.minConfidence}**, chosen on ${thousands(c.chars)} characters of the validation files as the lowest tried at which at least ${(c.targetAcceptRate * 100).toFixed(0)} % of the suggestions are taken (with 84 % confidence)` +
+        (at ? ` (${(at.acceptRate * 100).toFixed(1)} % of ${thousands(at.shown)} taken, keystroke savings ${(at.ksr * 100).toFixed(1)} %)` : '') +
+        '; `nextword.completion.minConfidence`, when set, applies instead',
     ]);
   }
   if (info.onnxBytes !== undefined) rows.push(['ONNX file', megabytes(info.onnxBytes)]);

@@ -169,11 +169,17 @@ function describe(v: unknown): string {
 const FIT_TOKENS_PER_S = 15_000;
 
 /**
+ * Seconds that choosing the completion threshold may take: typing CALIBRATION_CHARS characters of the
+ * validation files two to four times (8.5 s a time with the `small` preset's mixture on the Node.js docs).
+ */
+const CALIBRATION_SECONDS = 30;
+
+/**
  * Seconds the network may train so that the whole run, `spent` seconds in, ends within `budget`: less what
- * fitting the mixture on the validation tokens (at most MIXTURE_FIT_TOKENS) and saving take; at least a tenth
- * of the budget.
+ * fitting the mixture on the validation tokens (at most MIXTURE_FIT_TOKENS), choosing the completion
+ * threshold and saving take; at least a tenth of the budget.
  */
 export function networkBudget(budget: number, spent: number, validTokens: number): number {
-  const after = 5 + Math.min(validTokens, MIXTURE_FIT_TOKENS) / FIT_TOKENS_PER_S;
+  const after = 5 + CALIBRATION_SECONDS + Math.min(validTokens, MIXTURE_FIT_TOKENS) / FIT_TOKENS_PER_S;
   return Math.max(budget / 10, budget - spent - after);
 }

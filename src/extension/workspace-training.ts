@@ -370,6 +370,8 @@ export class WorkspaceTrainer implements vscode.Disposable {
     log.info(`training: model written to ${result.saved.dir}`);
     if (result.mixtureProblem) log.warn(`training: the mixture could not be fitted (${result.mixtureProblem}); the network is served with the document cache`);
     else if (result.mixture) log.info(`training: served as the mixture of the network, its n-gram companion and the document cache: validation perplexity ${exactPerplexity(result.mixture.fit.ppl.model)} (the network with the cache ${exactPerplexity(result.mixture.fit.ppl.networkCache)})`);
+    if (result.completion) log.info(`training: completion threshold ${result.completion.minConfidence}, chosen by typing ${result.completion.chars} characters of the validation files (${result.completion.seconds.toFixed(1)} s)`);
+    else if (result.completionProblem) log.info(`training: no completion threshold was chosen (${result.completionProblem}); the default applies`);
     if (token.isCancellationRequested) log.info('training: the cancel came after the model was saved; the new model is used');
     await this.deps.models.useWorkspaceModel();
     const total = (performance.now() - t0) / 1000;

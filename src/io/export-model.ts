@@ -20,6 +20,8 @@ export interface ExportInput {
   ngram?: Uint8Array | { file: string };
   /** The served mixture of the network, the companion and the cache (with `ngram` only). */
   mixture?: ModelMeta['mixture'];
+  /** The mixture's completion threshold, chosen on the validation files (with `mixture` only). */
+  completion?: ModelMeta['completion'];
 }
 
 /** What a finished training run hands over (runtime/training-job.ts's outcome, structurally). */
@@ -35,6 +37,8 @@ export interface TrainedRun {
   ngram?: ({ bytes: Uint8Array } | { file: string }) & { figures: NonNullable<TrainingRecord['ngram']> };
   /** The mixture fitted at the end of the run (saved only with the companion). */
   mixture?: ModelMeta['mixture'];
+  /** Its completion threshold, chosen at the end of the run (saved only with the mixture). */
+  completion?: ModelMeta['completion'];
 }
 
 /**
@@ -65,7 +69,9 @@ export function exportTrainedModel(
       ...model,
       params: run.params,
       training,
-      ...(run.ngram ? { ngram: 'bytes' in run.ngram ? run.ngram.bytes : { file: run.ngram.file }, ...(run.mixture ? { mixture: run.mixture } : {}) } : {}),
+      ...(run.ngram
+        ? { ngram: 'bytes' in run.ngram ? run.ngram.bytes : { file: run.ngram.file }, ...(run.mixture ? { mixture: run.mixture, ...(run.completion ? { completion: run.completion } : {}) } : {}) }
+        : {}),
     },
     opts,
   );
@@ -82,7 +88,7 @@ export function modelMeta(input: ExportInput): ModelMeta {
     vocabulary: input.vocab.toJSON(),
     ...(counts ? { vocabularyCounts: counts } : {}),
     ...(input.training ? { training: input.training } : {}),
-    ...(input.ngram && input.mixture ? { mixture: input.mixture } : {}),
+    ...(input.ngram && input.mixture ? { mixture: input.mixture, ...(input.completion ? { completion: input.completion } : {}) } : {}),
   };
 }
 

@@ -6,13 +6,18 @@
 // (the n-gram counts of the workspace), lives next to it, and is removed when the run ends (a crash in
 // between leaves it to be overwritten by the next run).
 
-import { mkdirSync, promises as fsp, writeFileSync } from 'node:fs';
+import { mkdirSync, promises as fsp, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-/** Writes `bytes` to `file` (replacing it; its folder made if need be). Synchronous: for the training process, whose thread waits anyway. */
+/**
+ * Writes `bytes` to `file` (replacing it whole, by a rename: a reader has the old file or the new one; its
+ * folder made if need be). Synchronous: for the training process, whose thread waits anyway.
+ */
 export function writeHandover(file: string, bytes: Uint8Array): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, bytes);
+  const part = `${file}.part`;
+  writeFileSync(part, bytes);
+  renameSync(part, file);
 }
 
 /** Removes `file` if it is there; never throws. */

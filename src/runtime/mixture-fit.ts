@@ -1,9 +1,20 @@
 // Fits the served mixture (core/mixture-model.ts) at the end of a training run, where the network's best
 // parameters, its n-gram companion and the validation files all are: the network's log p of each
 // validation token comes from its scoring graph (int8 decoder, as it is served), the companion's and the
-// cache's from themselves, and EM sets the weights.
+// cache's from themselves, and EM sets the weights. Then the mixture types the validation files to choose
+// its completion threshold (core/completion/threshold-calibration.ts).
 
 import { DEFAULT_CACHE } from '../core/cache-model.js';
+import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
+import { EngineCompleter } from '../core/completion/keystroke-savings.js';
+import { calibrateThreshold, typeTexts, type ThresholdCalibration } from '../core/completion/threshold-calibration.js';
+import { inferenceGraph, quantizeDecoderPaced } from '../core/graphs/inference-graph.js';
+import { pacer } from '../core/event-loop.js';
+import { MixtureLanguageModel } from '../core/mixture-model.js';
+import { Predictor } from '../core/predictor.js';
+import type { TokenizerMode } from '../core/tokenizer.js';
+import type { Vocabulary } from '../core/vocabulary.js';
+import { OnnxLanguageModel } from './onnx-language-model.js';
 import { fitMixtureSpec, mixtureSamples, COUNT_EDGES, MIXTURE_FIT_TOKENS, type MixtureFit, type MixtureSpec } from '../core/mixture-model.js';
 import type { ModelConfig } from '../core/model-config.js';
 import { splitSequences } from '../core/ngram/companion.js';
@@ -48,5 +59,39 @@ export async function fitServedMixture(input: MixtureFitInput): Promise<MixtureS
     return { ...spec, fit };
   } finally {
     await scorer.release();
+  }
+}
+
+export interface CalibrationInput {
+  cfg: ModelConfig;
+  params: Float32Array;
+  ngram: KneserNey;
+  cached: Uint8Array;
+  spec: MixtureSpec;
+  vocab: Vocabulary;
+  mode: TokenizerMode;
+  /** The validation texts to type (calibrationTexts). */
+  texts: readonly string[];
+  threads: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The served mixture's completion threshold, chosen by typing `texts` through the extension's completion
+ * code with the model as it will be served (int8 decoder); undefined when the texts show too few suggestions.
+ */
+export async function calibrateServedThreshold(input: CalibrationInput): Promise<ThresholdCalibration | undefined> {
+  const quantized = await quantizeDecoderPaced(input.cfg, input.params, pacer());
+  const network = await OnnxLanguageModel.create(inferenceGraph(input.cfg, input.params, { decoder: 'int8', quantized }), input.cfg, { threads: input.threads });
+  try {
+    const model = new MixtureLanguageModel({ network, ngram: input.ngram, cached: input.cached, spec: input.spec });
+    return await calibrateThreshold(async (minConfidence) => {
+      input.signal?.throwIfAborted();
+      const predictor = new Predictor(model, input.vocab, input.mode);
+      const engine = new CompletionEngine({ getPredictor: () => predictor });
+      return typeTexts(input.texts, new EngineCompleter(engine, { ...DEFAULT_COMPLETION_SETTINGS, minConfidence }), input.signal);
+    });
+  } finally {
+    await network.release();
   }
 }

@@ -16,18 +16,20 @@
 import { pacer } from '../core/event-loop.js';
 import { initialParameters } from '../core/model-config.js';
 import { cachedFlagsOf } from '../core/cache-model.js';
-import { trainCompanion } from '../core/ngram/companion.js';
+import { recountCompanion, trainCompanion, type CompanionFigures } from '../core/ngram/companion.js';
 import type { KneserNey } from '../core/ngram/kneser-ney.js';
 import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { Vocabulary } from '../core/vocabulary.js';
+import { calibrationTexts } from '../core/completion/threshold-calibration.js';
+import type { TokenizerMode } from '../core/tokenizer.js';
 import { splitByFile } from '../core/file-split.js';
 import { exportTrainedModel } from '../io/export-model.js';
 import { readWorkspaceFolders, scanFigures } from '../io/workspace-files.js';
 import { writeHandover } from '../io/handover-file.js';
 import { lowerOwnProcessPriority, lowerThreadPriority } from '../io/thread-priority.js';
-import { fitServedMixture } from './mixture-fit.js';
+import { calibrateServedThreshold, fitServedMixture } from './mixture-fit.js';
 import { TrainRunner } from './train-runner.js';
 import { workerPort } from './worker-channel.js';
 import type { CompanionHandover, CompanionOutput, FoldersInput, ParentToWorker, PreparedTexts, SavedRunOutput, SavePlan, TextsInput, TrainJobInput, TrainJobOutput, WorkerToParent } from './training-protocol.js';
@@ -44,9 +46,11 @@ async function run(input: TrainJobInput, save?: Save): Promise<TrainJobOutput | 
   validateTrainOptions(options);
   let companion: CompanionOutput | CompanionHandover | undefined;
   let ngramModel: KneserNey | undefined;
+  let ngramFigures: CompanionFigures | undefined;
   if (input.ngram) {
     const { model, figures } = trainCompanion(input.train, input.valid, input.ngram);
     ngramModel = model;
+    ngramFigures = figures;
     const bytes = model.toBytes();
     if (input.ngram.handoverFile) {
       writeHandover(input.ngram.handoverFile, bytes);
@@ -95,22 +99,56 @@ async function run(input: TrainJobInput, save?: Save): Promise<TrainJobOutput | 
         mixtureProblem = (e as Error).message;
       }
     }
-    const output: TrainJobOutput = { ...result, ...(testPpl === undefined ? {} : { testPpl }), ...(mixture ? { mixture } : {}), ...(mixtureProblem ? { mixtureProblem } : {}) };
+    // Likewise its completion threshold: without one, the default applies.
+    let completion: TrainJobOutput['completion'];
+    let completionProblem: string | undefined;
+    if (ngramModel && mixture && input.mixture && input.calibration) {
+      try {
+        const { texts, vocab, mode } = input.calibration;
+        completion = await calibrateServedThreshold({
+          cfg, params: result.params, ngram: ngramModel, cached: input.mixture.cached, spec: mixture, vocab: Vocabulary.fromJSON(vocab), mode, texts, threads: input.threads, signal: abort.signal,
+        });
+        if (!completion) completionProblem = `the validation files showed too few suggestions to choose a threshold on`;
+      } catch (e) {
+        abort.signal.throwIfAborted();
+        completionProblem = (e as Error).message;
+      }
+    }
+    // The validation files have served: the companion that is saved counts them too (in the hand-over
+    // file, when it came as one).
+    let recounted: CompanionOutput | CompanionHandover | undefined;
+    if (ngramModel && ngramFigures && input.ngram && mixture) {
+      const { model, figures } = recountCompanion(input.train, input.valid, input.ngram, ngramFigures);
+      const bytes = model.toBytes();
+      if (companion && 'file' in companion) writeHandover(companion.file, bytes);
+      recounted = companion && 'file' in companion ? { file: companion.file, figures } : { bytes, figures };
+      companion = recounted;
+      abort.signal.throwIfAborted();
+    }
+    const output: TrainJobOutput = {
+      ...result,
+      ...(recounted ? { recounted } : {}),
+      ...(testPpl === undefined ? {} : { testPpl }),
+      ...(mixture ? { mixture } : {}),
+      ...(mixtureProblem ? { mixtureProblem } : {}),
+      ...(completion ? { completion } : {}),
+      ...(completionProblem ? { completionProblem } : {}),
+    };
     if (!save) return output;
     // A cancel from here on is heard up to the save's commit (the previous model then stays); after it, the
     // new model is saved and the run has succeeded.
     await exportTrainedModel(save.dir, { cfg, vocab: save.vocab, tokenizer: save.tokenizer, precision: save.precision }, { ...output, ...(companion ? { ngram: companion } : {}) }, save.about, {
       signal: abort.signal,
     });
-    const { params: _saved, ...figures } = output;
+    const { params: _saved, recounted: _bytes, ...figures } = output;
     return { ...figures, saved: { dir: save.dir } };
   } finally {
     await runner.release();
   }
 }
 
-/** Prepared texts, between `prepared` and the caller's plan. */
-let prepared: { vocab: Vocabulary; train: Int32Array; valid: Int32Array; trainSizes: number[]; validSizes: number[] } | undefined;
+/** Prepared texts, between `prepared` and the caller's plan (with the validation texts the threshold is chosen on). */
+let prepared: { vocab: Vocabulary; mode: TokenizerMode; train: Int32Array; valid: Int32Array; trainSizes: number[]; validSizes: number[]; calibrationTexts: string[] } | undefined;
 
 /** Decodes, counts, builds the vocabulary and encodes: what Train on Workspace did on the editor's thread. */
 async function prepare(texts: TextsInput): Promise<PreparedTexts> {
@@ -167,7 +205,7 @@ async function prepareTexts(trainTexts: string[], validTexts: string[], texts: O
   const vocab = Vocabulary.build(await countTextTokens(trainTexts, enc), texts.vocab);
   const train = await encodeTexts(trainTexts, vocab, enc);
   const valid = capTokens(await encodeTexts(validTexts, vocab, enc), texts.maxValidTokens);
-  prepared = { vocab, train: train.ids, valid: valid.ids, trainSizes: train.sizes, validSizes: valid.sizes };
+  prepared = { vocab, mode: texts.tokenizer, train: train.ids, valid: valid.ids, trainSizes: train.sizes, validSizes: valid.sizes, calibrationTexts: calibrationTexts(validTexts) };
   return { vocab: vocab.toJSONWithCounts(), trainTokens: train.ids.length, validTokens: valid.ids.length };
 }
 
@@ -217,8 +255,14 @@ port.onMessage((m) => {
           ...rest,
           train: data.train,
           valid: data.valid,
-          // With the companion, the mixture is fitted too, over the vocabulary built here.
-          ...(ngram ? { ngram: { ...ngram, trainSizes: data.trainSizes, validSizes: data.validSizes }, mixture: { cached: cachedFlagsOf(data.vocab) } } : {}),
+          // With the companion, the mixture is fitted too, over the vocabulary built here, and its threshold chosen.
+          ...(ngram
+            ? {
+                ngram: { ...ngram, trainSizes: data.trainSizes, validSizes: data.validSizes },
+                mixture: { cached: cachedFlagsOf(data.vocab) },
+                calibration: { texts: data.calibrationTexts, vocab: data.vocab.toJSON(), mode: data.mode },
+              }
+            : {}),
         },
         save && { ...save, vocab: data.vocab },
       ),

@@ -207,7 +207,10 @@ function launch<R extends TrainJobOutput | SavedRunOutput>(
         onNgram(m.ngram);
       } else if (m.type === 'done') {
         // (What the first message asked for: a 'start' run never saves.)
-        const result = { ...(m.result as R), ...(companion ? { ngram: companion } : {}) };
+        // The companion to save: counted again at the end (TrainJobOutput.recounted), or the one posted.
+        const { recounted, ...rest } = m.result as R & { recounted?: CompanionOutput | CompanionHandover };
+        const saved = recounted ?? companion;
+        const result = { ...(rest as R), ...(saved ? { ngram: saved } : {}) };
         finish(() => resolve(result), true);
       }
       else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));

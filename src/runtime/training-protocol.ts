@@ -2,6 +2,7 @@
 
 import type { WeightPrecision } from '../core/graphs/inference-graph.js';
 import type { ModelConfig } from '../core/model-config.js';
+import type { ThresholdCalibration } from '../core/completion/threshold-calibration.js';
 import type { MixtureFit, MixtureSpec } from '../core/mixture-model.js';
 import type { TrainingRecord } from '../core/model-format.js';
 import type { CompanionFigures, CompanionPlan } from '../core/ngram/companion.js';
@@ -96,6 +97,13 @@ export interface TrainJobInput {
    * (A run prepared from texts or folders fits it without being told, from the vocabulary it built.)
    */
   mixture?: { cached: Uint8Array };
+  /**
+   * With `mixture`: once it is fitted, type these validation texts (calibrationTexts) through the
+   * extension's completion code with it, to choose its completion threshold
+   * (core/completion/threshold-calibration.ts); `vocab` (its words, Vocabulary.toJSON) and `mode` read them. (A run prepared from texts or
+   * folders does it without being told, with its own.)
+   */
+  calibration?: { texts: string[]; vocab: string[]; mode: TokenizerMode };
 }
 
 /** Where the worker writes the n-gram model for the parent instead of posting its bytes (io/handover-file.ts). */
@@ -127,10 +135,20 @@ export type TrainJobOutput = TrainResult & {
   mixture?: MixtureSpec & { fit: MixtureFit };
   /** Why the mixture asked for could not be fitted (the network is served with the cache instead). */
   mixtureProblem?: string;
+  /**
+   * With the mixture: the companion counted again on the training and validation files
+   * (recountCompanion), to save instead of the one posted at the start: its bytes, or its hand-over file
+   * (the same file, rewritten).
+   */
+  recounted?: CompanionOutput | CompanionHandover;
+  /** The completion threshold chosen for the mixture (TrainJobInput.calibration). */
+  completion?: ThresholdCalibration;
+  /** Why no threshold was chosen (too few suggestions shown, or a failure): the default then applies. */
+  completionProblem?: string;
 };
 
 /** A run the worker saved (TrainPlan.save): its figures and where it is, not its parameters. */
-export type SavedRunOutput = Omit<TrainJobOutput, 'params'> & {
+export type SavedRunOutput = Omit<TrainJobOutput, 'params' | 'recounted'> & {
   saved: { dir: string };
 };
 

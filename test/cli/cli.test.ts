@@ -98,6 +98,31 @@ test('the model is served as the mixture fitted at the end of training: eval on 
   assert.ok(out.top1 > 0 && out.top1 <= out.top3, 'eval ranks the mixture\'s distributions');
 });
 
+test('the served mixture\'s completion threshold is chosen by typing the validation text, and eval types with it', () => {
+  const corpus = path.join(work, 'corpus'); // as above
+  const dir = path.join(work, 'corpus-model');
+  const meta = parseModelMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')), dir);
+  const c = meta.completion;
+  assert.ok(c, 'model.json records the threshold chosen');
+  // The walk started at the default and chose a threshold it typed, the lowest of those whose bound held.
+  assert.equal(c.trials[0]!.minConfidence, 0.4);
+  const held = c.trials.filter((t) => t.acceptLower >= c.targetAcceptRate).map((t) => t.minConfidence);
+  assert.ok(c.trials.some((t) => t.minConfidence === c.minConfidence));
+  if (held.length > 0) assert.equal(c.minConfidence, Math.min(...held));
+  // eval of the same characters of the validation text, with the model's own threshold, gives the trial's figures.
+  const typed = (...flags: string[]) => {
+    const r = nextword('eval', '--model', dir, path.join(corpus, 'valid.txt'), '--ksr-chars', String(c.chars), '--json', ...flags);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as { ksr: number; accept_rate: number };
+  };
+  const own = typed();
+  const chosen = c.trials.find((t) => t.minConfidence === c.minConfidence)!;
+  assert.equal(own.ksr, Math.round(chosen.ksr * 1e4) / 1e4);
+  assert.equal(own.accept_rate, Math.round(chosen.acceptRate * 1e4) / 1e4);
+  // --min-confidence overrides it: each trial's figures again.
+  for (const t of c.trials) assert.equal(typed('--min-confidence', String(t.minConfidence)).ksr, Math.round(t.ksr * 1e4) / 1e4, `at ${t.minConfidence}`);
+});
+
 test('eval --json gives overall and per-file figures, consistent with each other', () => {
   const r = nextword('eval', '--model', modelDir, FIXTURE, '--json');
   assert.equal(r.code, 0, r.stderr);

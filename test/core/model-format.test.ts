@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, parseModelMeta, vocabularyOf } from '../../src/core/model-format.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, modelMinConfidence, parseModelMeta, vocabularyOf } from '../../src/core/model-format.js';
 
 const good = () => ({
   format: MODEL_FORMAT,
@@ -38,4 +38,13 @@ test('vocabulary counts, when recorded, come back with the vocabulary; malformed
   assert.deepEqual([v.count(0), v.count(1), v.count(2)], [5, 3, 2]);
   assert.equal(vocabularyOf(parseModelMeta(good(), 'm')).count(1), undefined);
   assert.throws(() => parseModelMeta({ ...good(), vocabularyCounts: [1, 2] }, 'm'), /one count ≥ 0 per vocabulary word/);
+});
+
+test('the completion threshold chosen in training is read back and used; a malformed record is refused', () => {
+  const completion = { minConfidence: 0.45, targetAcceptRate: 0.5, chars: 100, seconds: 1, trials: [{ minConfidence: 0.45, ksr: 0.3, acceptRate: 0.6, shown: 50, acceptLower: 0.53 }] };
+  const meta = parseModelMeta({ ...good(), completion }, 'm');
+  assert.equal(modelMinConfidence(meta, 0.4), 0.45);
+  assert.equal(modelMinConfidence(parseModelMeta(good(), 'm'), 0.4), 0.4, 'none chosen: the fallback');
+  assert.throws(() => parseModelMeta({ ...good(), completion: { ...completion, minConfidence: -1 } }, 'm'), /m: completion.minConfidence/);
+  assert.throws(() => parseModelMeta({ ...good(), completion: 'high' }, 'm'), /m: completion must be an object/);
 });

@@ -63,6 +63,8 @@ export interface ExtensionStats {
   statusBar: { text: string; tooltip: string; ariaLabel: string } | null;
   /** Since activation or the last reset, in ms. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /** The completion threshold in use and where it comes from. */
+  completionThreshold: { value: number; from: 'setting' | 'model' | 'default' };
 }
 
 /** The extension's figures; `reset` starts its completion and event-loop figures afresh after reading them (consecutive windows). */

@@ -292,8 +292,12 @@ test('in a child process, the worker prepares the same texts, trains, posts its 
   // The same seed and data: the same parameters, whatever the worker's home.
   assert.deepEqual(paramsOf(inProcess), paramsOf(inThread));
   assert.ok(ngram && ngram.bytes.length > 0);
-  assert.ok(inThread.ngram && 'bytes' in inThread.ngram);
-  assert.deepEqual(ngram.bytes, inThread.ngram.bytes);
+  assert.ok(inThread.ngram && 'bytes' in inThread.ngram && inProcess.ngram && 'bytes' in inProcess.ngram);
+  assert.deepEqual(inProcess.ngram.bytes, inThread.ngram.bytes, 'the same companion to save from both');
+  // The one to save was counted again with the validation file, once the mixture was fitted: more n-grams.
+  assert.ok(inThread.mixture && inThread.ngram.figures.withValidation);
+  assert.equal(inThread.ngram.figures.validPpl, ngram.figures.validPpl, 'the validation figure is the first count\'s');
+  assert.ok(inThread.ngram.figures.ngrams > ngram.figures.ngrams, `${inThread.ngram.figures.ngrams} vs ${ngram.figures.ngrams}`);
 });
 
 test('a child process worker hands back arrays larger than a piece intact, and stops on cancel', async () => {
@@ -460,17 +464,27 @@ test('a child process worker can hand its n-gram model over through a file: ther
     },
     { isolation: 'process' },
   ).result;
-  const direct = await startTrainingOnTexts(packedTexts(texts, valid), (p) => {
-    const { ngram, ...rest } = plan(p);
-    return { ...rest, ngram: { vocabSize: ngram.vocabSize, startId: ngram.startId } };
-  }).result;
+  let directPosted: CompanionOutput | CompanionHandover | undefined;
+  const direct = await startTrainingOnTexts(
+    packedTexts(texts, valid),
+    (p) => {
+      const { ngram, ...rest } = plan(p);
+      return { ...rest, ngram: { vocabSize: ngram.vocabSize, startId: ngram.startId } };
+    },
+    () => {},
+    (n) => (directPosted = n),
+  ).result;
   assert.ok(handed && 'file' in handed, 'the caller is given the file, not its bytes');
   assert.equal(handed.file, file);
-  assert.ok(direct.ngram && 'bytes' in direct.ngram);
-  assert.equal(handed.figures.validPpl, direct.ngram.figures.validPpl);
-  assert.deepEqual(bytesWhileTraining, direct.ngram.bytes, 'the file holds the model while the network trains');
-  assert.deepEqual(viaFile.ngram, handed, 'the result names the file');
-  assert.deepEqual(new Uint8Array(readFileSync(file)), direct.ngram.bytes, 'which is still there for the caller to save from');
+  assert.ok(direct.ngram && 'bytes' in direct.ngram && directPosted && 'bytes' in directPosted);
+  assert.equal(handed.figures.validPpl, directPosted.figures.validPpl);
+  assert.deepEqual(bytesWhileTraining, directPosted.bytes, 'the file holds the model while the network trains');
+  // At the end the companion is counted again with the validation files, into the same file.
+  assert.ok(viaFile.ngram && 'file' in viaFile.ngram, 'the result names the file');
+  assert.equal(viaFile.ngram.file, file);
+  assert.ok(viaFile.ngram.figures.withValidation && direct.ngram.figures.withValidation);
+  assert.deepEqual(new Uint8Array(readFileSync(file)), direct.ngram.bytes, 'which is still there for the caller to save from, counted again');
+  assert.ok(!existsSync(`${file}.part`));
 });
 
 test('a run cancelled after the n-gram model was handed over through a file removes the file', async (t) => {

@@ -37,6 +37,12 @@ export interface CompanionFigures {
   validPpl: number;
   /** Seconds to count, estimate and score. */
   seconds: number;
+  /**
+   * Counted again on the training and the validation files once the validation files had served (the
+   * network's early stop, the mixture's weights, the completion threshold): `ngrams` and `seconds` are that
+   * model's, `validPpl` the first one's (the saved model has read the validation files).
+   */
+  withValidation?: boolean;
 }
 
 /** The files of a concatenated stream, as views (no copies). Throws when the sizes do not add up. */
@@ -74,4 +80,16 @@ export function trainCompanion(train: Int32Array, valid: Int32Array, plan: Compa
   const model = KneserNey.train(splitSequences(train, plan.trainSizes), { vocabSize: plan.vocabSize, order, startId: plan.startId });
   const validPpl = sequencesPerplexity(model, splitSequences(valid, plan.validSizes), plan.startId);
   return { model, figures: { order, ngrams: model.ngramCount, validPpl, seconds: (performance.now() - t0) / 1000 } };
+}
+
+/**
+ * The companion counted on the training and the validation files together: for the model that is saved
+ * once validation is over: counts, unlike the network, use every file they are given at once, and on a
+ * small workspace the validation files are a good part of what there is to count.
+ */
+export function recountCompanion(train: Int32Array, valid: Int32Array, plan: CompanionPlan, first: CompanionFigures): { model: KneserNey; figures: CompanionFigures } {
+  const t0 = performance.now();
+  const order = first.order;
+  const model = KneserNey.train([...splitSequences(train, plan.trainSizes), ...splitSequences(valid, plan.validSizes)], { vocabSize: plan.vocabSize, order, startId: plan.startId });
+  return { model, figures: { order, ngrams: model.ngramCount, validPpl: first.validPpl, seconds: first.seconds + (performance.now() - t0) / 1000, withValidation: true } };
 }

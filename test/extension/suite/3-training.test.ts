@@ -106,6 +106,18 @@ describe('Train on Workspace', function () {
     assert.ok(words.includes(WORKSPACE_WORD), `the workspace's word "${WORKSPACE_WORD}" is in the vocabulary`);
     // private/ is git-ignored in the fixture: its word is never read.
     assert.ok(!words.some((w) => w.includes(IGNORED_WORD)), `"${IGNORED_WORD}" (git-ignored) must not be learnt`);
+    // Completions use the threshold chosen for the model in training (when its validation files showed
+    // enough suggestions to choose one), unless the setting is set.
+    const chosen = (JSON.parse(readFileSync(path.join(trainedDir, 'model.json'), 'utf8')) as { completion?: { minConfidence: number } }).completion;
+    assert.deepEqual((await stats()).completionThreshold, chosen ? { value: chosen.minConfidence, from: 'model' } : { value: 0.4, from: 'default' });
+    const config = vscode.workspace.getConfiguration('nextword');
+    await config.update('completion.minConfidence', 0.7, vscode.ConfigurationTarget.Global);
+    try {
+      await waitFor('the setting to apply', async () => ((await stats()).completionThreshold.from === 'setting' ? true : undefined));
+      assert.deepEqual((await stats()).completionThreshold, { value: 0.7, from: 'setting' });
+    } finally {
+      await config.update('completion.minConfidence', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('read every folder of the multi-root workspace, each with its own .gitignore, and no secrets', () => {
