@@ -1,7 +1,8 @@
 // The Markdown table of docs/quality.md from the runs of scripts/bench/ksr-projects.sh: for each project,
 // what the extension serves after training (the mixture) beside the network with the cache, the companion
 // with the cache (served while training), the Kneser-Ney 4-gram and word frequency, on the held-out files;
-// then the goals of issue 20 as ratios, and the bundled default model's perplexity on the same files.
+// then the goals of issue 20 as ratios, the bundled default model's perplexity on the same files, and the
+// completion threshold chosen for the model on its validation files (the held-out files are typed with it).
 //
 // Usage: node --import tsx scripts/bench/ksr-table.ts OUT project…
 
@@ -19,11 +20,25 @@ interface Figures {
   latency_p99_ms: number;
 }
 
+interface Trial {
+  minConfidence: number;
+  ksr: number;
+  acceptRate: number;
+}
+
+/** The threshold train chose, with its figures on the validation files; the default when none was chosen. */
+function threshold(fin: Record<string, unknown>): string {
+  const c = fin.completion as { min_confidence: number; trials: Trial[] } | undefined;
+  if (!c) return 'none (0.4)';
+  const t = c.trials.find((x) => x.minConfidence === c.min_confidence)!;
+  return `${c.min_confidence} (${pct(t.acceptRate)}, ${pct(t.ksr)})`;
+}
+
 const [out, ...projects] = process.argv.slice(2);
 if (!out || projects.length === 0) throw new Error('usage: ksr-table.ts OUT project…');
 const pct = (x: number | undefined) => (x === undefined ? '–' : `${(x * 100).toFixed(1)} %`);
 const rows = ['| project (held-out files, characters typed; training) | served | perplexity | top-1 | keystroke savings | accepted | p99 ms |', '|---|---|---|---|---|---|---|'];
-const goals = ['| project | KSR model / companion (≥ 1.05) | KSR model / word frequency (≥ 1.8) | ppl model / KN 4-gram (≤ 0.85) | ppl: model, bundled default model (oov: model, bundled) | accept rate (≥ 50 %) |', '|---|---|---|---|---|---|'];
+const goals = ['| project | KSR model / companion (≥ 1.05) | KSR model / word frequency (≥ 1.8) | ppl model / KN 4-gram (≤ 0.85) | ppl: model, bundled default model (oov: model, bundled) | accept rate (≥ 50 %) | threshold chosen (validation: accepted, KSR) |', '|---|---|---|---|---|---|---|'];
 for (const p of projects) {
   const dir = path.join(out, p);
   const e = JSON.parse(readFileSync(path.join(dir, 'eval.json'), 'utf8')) as Record<string, Figures>;
@@ -42,7 +57,7 @@ for (const p of projects) {
   const m = e.model!;
   goals.push(
     `| ${p} | ${(m.ksr / e.companion!.ksr).toFixed(2)} | ${(m.ksr / e.wordfreq!.ksr).toFixed(2)} | ${(m.ppl / e.ngram!.ppl).toFixed(2)} | ` +
-      `${m.ppl.toFixed(1)}, ${d ? d.ppl.toFixed(1) : '–'} (${pct(m.oov / m.tokens)}, ${d ? pct(d.oov / d.tokens) : '–'}) | ${pct(m.accept_rate)} |`,
+      `${m.ppl.toFixed(1)}, ${d ? d.ppl.toFixed(1) : '–'} (${pct(m.oov / m.tokens)}, ${d ? pct(d.oov / d.tokens) : '–'}) | ${pct(m.accept_rate)} | ${threshold(fin)} |`,
   );
 }
 console.log(rows.join('\n') + '\n\n' + goals.join('\n'));

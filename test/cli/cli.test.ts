@@ -6,6 +6,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
+import { calibrationTexts } from '../../src/core/completion/threshold-calibration.js';
 import { parseModelMeta } from '../../src/core/model-format.js';
 import { BIN, FIXTURE, nextword, ROOT } from './helpers.js';
 
@@ -75,27 +76,40 @@ test('train --split holds out whole files, lists them, and reports their figures
 test('a corpus folder with train/valid/test is used as given and reports test perplexity', () => {
   const corpus = path.join(work, 'corpus');
   cpSync(path.join(ROOT, 'samples', 'alice'), corpus, { recursive: true });
-  writeFileSync(path.join(corpus, 'train.txt'), readFileSync(path.join(corpus, 'train.txt'), 'utf8').slice(0, 20000));
+  // A validation text of about a tenth of the whole, as a workspace's.
+  writeFileSync(path.join(corpus, 'train.txt'), readFileSync(path.join(corpus, 'train.txt'), 'utf8').slice(0, 80000));
   const r = nextword('train', corpus, '--out', path.join(work, 'corpus-model'), '--json', ...TINY, '--epochs', '1');
   assert.equal(r.code, 0, r.stderr);
   const final = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   assert.equal(typeof final.test_ppl, 'number');
 });
 
-test('the model is served as the mixture fitted at the end of training: eval on the validation text gives the fit\'s own figure', () => {
+test('the model is served as the mixture fitted at the end of training, better on unseen text than its parts; the companion saved counted the validation text', () => {
   const corpus = path.join(work, 'corpus'); // the previous test's
   const dir = path.join(work, 'corpus-model');
   const meta = parseModelMeta(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')), dir);
   assert.ok(meta.mixture?.fit, 'model.json records the mixture and its fit');
   const { ppl, tokens } = meta.mixture.fit;
-  const out = JSON.parse(nextword('eval', '--model', dir, path.join(corpus, 'valid.txt'), '--no-ksr', '--json').stdout);
-  assert.equal(out.tokens, tokens, 'the fit read the whole validation text');
-  assert.ok(Math.abs(out.ppl - ppl.model) / ppl.model < 1e-4, `eval ${out.ppl} vs the fit's ${ppl.model}`);
-  // The served mixture is better on it than each of its parts, and than the network with the cache.
-  assert.ok(ppl.model < Math.min(ppl.network, ppl.ngram, ppl.networkCache, ppl.ngramCache), JSON.stringify(ppl));
-  const network = JSON.parse(nextword('eval', '--model', dir, path.join(corpus, 'valid.txt'), '--no-ksr', '--no-cache', '--json').stdout);
+  const evalOf = (file: string, ...flags: string[]) => {
+    const r = nextword('eval', '--model', dir, path.join(corpus, file), '--no-ksr', '--json', ...flags);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as { ppl: number; tokens: number; top1: number; top3: number };
+  };
+  // The network's part of the fit, end to end: eval of the network alone on the validation text gives it.
+  const network = evalOf('valid.txt', '--no-cache');
+  assert.equal(network.tokens, tokens, 'the fit read the whole validation text');
   assert.ok(Math.abs(network.ppl - ppl.network) / ppl.network < 1e-4, `the network alone: eval ${network.ppl} vs the fit's ${ppl.network}`);
-  assert.ok(out.top1 > 0 && out.top1 <= out.top3, 'eval ranks the mixture\'s distributions');
+  // On the validation text the fit's mixture beat each of its parts.
+  assert.ok(ppl.model < Math.min(ppl.network, ppl.ngram, ppl.networkCache, ppl.ngramCache), JSON.stringify(ppl));
+  // On the test text, seen by none of them, the served mixture beats the network and the companion.
+  const served = evalOf('test.txt');
+  const companion = evalOf('test.txt', '--companion');
+  const alone = evalOf('test.txt', '--no-cache');
+  assert.ok(served.ppl < Math.min(alone.ppl, companion.ppl), `mixture ${served.ppl}, network ${alone.ppl}, companion ${companion.ppl}`);
+  assert.ok(served.top1 > 0 && served.top1 <= served.top3, 'eval ranks the mixture\'s distributions');
+  // The companion saved was counted again with the validation text: it knows it better than the fit's did.
+  assert.equal(meta.training?.ngram?.withValidation, true);
+  assert.ok(evalOf('valid.txt', '--companion', '--no-cache').ppl < ppl.ngram, 'the saved companion has read the validation text');
 });
 
 test('the served mixture\'s completion threshold is chosen by typing the validation text, and eval types with it', () => {
@@ -109,18 +123,22 @@ test('the served mixture\'s completion threshold is chosen by typing the validat
   const held = c.trials.filter((t) => t.acceptLower >= c.targetAcceptRate).map((t) => t.minConfidence);
   assert.ok(c.trials.some((t) => t.minConfidence === c.minConfidence));
   if (held.length > 0) assert.equal(c.minConfidence, Math.min(...held));
-  // eval of the same characters of the validation text, with the model's own threshold, gives the trial's figures.
+  // What was typed: pieces of the validation text (calibrationTexts), each a document of its own.
+  const typedPieces = calibrationTexts([readFileSync(path.join(corpus, 'valid.txt'), 'utf8')]);
+  assert.ok(typedPieces.length >= 3 && typedPieces.length <= 12, `${typedPieces.length} pieces`);
+  assert.equal(typedPieces.reduce((n, t) => n + t.length, 0), c.chars);
+  assert.ok(c.trials.every((t) => t.files <= typedPieces.length));
+  // eval types with the model's own threshold unless given one. (The figures differ from the trials': the
+  // companion saved has read the validation text since.)
   const typed = (...flags: string[]) => {
-    const r = nextword('eval', '--model', dir, path.join(corpus, 'valid.txt'), '--ksr-chars', String(c.chars), '--json', ...flags);
+    const r = nextword('eval', '--model', dir, path.join(corpus, 'test.txt'), '--ksr-chars', '3000', '--json', ...flags);
     assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as { ksr: number; accept_rate: number };
+    const out = JSON.parse(r.stdout) as { ksr: number; accept_rate: number };
+    return [out.ksr, out.accept_rate];
   };
-  const own = typed();
-  const chosen = c.trials.find((t) => t.minConfidence === c.minConfidence)!;
-  assert.equal(own.ksr, Math.round(chosen.ksr * 1e4) / 1e4);
-  assert.equal(own.accept_rate, Math.round(chosen.acceptRate * 1e4) / 1e4);
-  // --min-confidence overrides it: each trial's figures again.
-  for (const t of c.trials) assert.equal(typed('--min-confidence', String(t.minConfidence)).ksr, Math.round(t.ksr * 1e4) / 1e4, `at ${t.minConfidence}`);
+  assert.deepEqual(typed(), typed('--min-confidence', String(c.minConfidence)));
+  const other = c.minConfidence === 0.8 ? 0.25 : 0.8;
+  assert.notDeepEqual(typed(), typed('--min-confidence', String(other)), 'a different threshold types differently');
 });
 
 test('eval --json gives overall and per-file figures, consistent with each other', () => {

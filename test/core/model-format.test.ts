@@ -41,7 +41,7 @@ test('vocabulary counts, when recorded, come back with the vocabulary; malformed
 });
 
 test('the completion threshold chosen in training is read back and used; a malformed record is refused', () => {
-  const completion = { minConfidence: 0.45, targetAcceptRate: 0.5, chars: 100, seconds: 1, trials: [{ minConfidence: 0.45, ksr: 0.3, acceptRate: 0.6, shown: 50, acceptLower: 0.53 }] };
+  const completion = { minConfidence: 0.45, targetAcceptRate: 0.5, chars: 100, seconds: 1, trials: [{ minConfidence: 0.45, ksr: 0.3, acceptRate: 0.6, shown: 50, acceptLower: 0.53, files: 5 }] };
   const meta = parseModelMeta({ ...good(), completion }, 'm');
   assert.equal(modelMinConfidence(meta, 0.4), 0.45);
   assert.equal(modelMinConfidence(parseModelMeta(good(), 'm'), 0.4), 0.4, 'none chosen: the fallback');

@@ -1,7 +1,10 @@
-// The completion threshold of one model, chosen at the end of its training run by typing its validation
-// files (keystroke-savings.ts): the lowest confidence at which at least TARGET_ACCEPT_RATE of the ghost texts
-// shown are taken, with some confidence: the Wilson score interval's lower end (z = ACCEPT_Z, one-sided
-// 84 %) must reach it, so that a few hundred characters of validation text cannot talk the threshold down.
+// The completion threshold of one model, chosen at the end of its training run by typing the start of its
+// validation files (keystroke-savings.ts): the lowest confidence at which at least TARGET_ACCEPT_RATE of the
+// ghost texts shown are taken, with some confidence. Suggestions within a file go together (a file the
+// model knows well has most of its suggestions taken), so the unit of evidence is the file: the accept rate
+// is the ratio of the files' sums, and its lower bound (z = ACCEPT_Z, one-sided 84 %) takes its standard
+// error from how the files differ (the ratio estimator's linearised, cluster-robust variance). Too few
+// files choose nothing: on one validation file, 56 % taken at 0.25 became 47 % on a held-out file.
 // A lower threshold saves more keys but shows more suggestions that are not taken, and where that balance
 // lies differs between models and workspaces (code needed a higher one than prose: docs/quality.md). The
 // search walks the steps from the default: down while the target holds, or up until it does, so a run
@@ -15,31 +18,43 @@ export const THRESHOLD_STEPS: readonly number[] = Object.freeze([0.25, 0.3, 0.35
 /** The share of shown suggestions that must be taken (the product's goal). */
 export const TARGET_ACCEPT_RATE = 0.5;
 
-/** How sure: the accept rate's Wilson lower bound at this z must reach the target. */
+/** How sure: the accept rate's lower bound at this z must reach the target. */
 export const ACCEPT_Z = 1;
 
-/** The lower end of the Wilson score interval of `k` successes in `n` trials at `z` (0 for n = 0). */
-export function wilsonLower(k: number, n: number, z = ACCEPT_Z): number {
-  if (n <= 0) return 0;
-  const p = k / n;
-  const z2 = z * z;
-  return (p + z2 / (2 * n) - z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+/** Fewer validation files with suggestions than this, and the default stays. */
+export const MIN_FILES = 3;
+
+/**
+ * The accept rate over `files` (Σ accepted / Σ shown) less `z` standard errors, the error estimated from
+ * the files as clusters: var = n / (n − 1) · Σ (aᵢ − p·sᵢ)² / (Σ s)² over the n files that showed
+ * something. NaN with fewer than two such files.
+ */
+export function acceptLowerBound(files: readonly Pick<KeystrokeFigures, 'accepted' | 'shown'>[], z = ACCEPT_Z): number {
+  const shown = files.filter((f) => f.shown > 0);
+  const n = shown.length;
+  if (n < 2) return NaN;
+  const S = shown.reduce((t, f) => t + f.shown, 0);
+  const p = shown.reduce((t, f) => t + f.accepted, 0) / S;
+  const spread = shown.reduce((t, f) => t + (f.accepted - p * f.shown) ** 2, 0);
+  return p - z * Math.sqrt(((n / (n - 1)) * spread) / (S * S));
 }
 
 /** With fewer suggestions shown at the start threshold, the files say too little: the default stays. */
 export const MIN_SHOWN = 40;
 
-/** What is typed: the first CALIBRATION_FILE_CHARS characters of each file, CALIBRATION_CHARS at most in all. */
-export const CALIBRATION_FILE_CHARS = 4_000;
-export const CALIBRATION_CHARS = 24_000;
+/** What is typed: CALIBRATION_PIECES pieces of CALIBRATION_PIECE_CHARS characters (calibrationTexts). */
+export const CALIBRATION_PIECES = 12;
+export const CALIBRATION_PIECE_CHARS = 2_000;
 
 export interface ThresholdTrial {
   minConfidence: number;
   ksr: number;
   acceptRate: number;
   shown: number;
-  /** The accept rate's lower bound (wilsonLower), what is held against the target. */
+  /** The accept rate's lower bound (acceptLowerBound), what is held against the target. */
   acceptLower: number;
+  /** Files that showed a suggestion. */
+  files: number;
 }
 
 export interface ThresholdCalibration {
@@ -56,22 +71,34 @@ export interface ThresholdCalibration {
 }
 
 /**
- * The pieces of `texts` that are typed (in order; empty texts skipped): the start of each, `perFile`
- * characters or, with fewer files than `total` needs at that, an even share of `total`.
+ * The pieces of `texts` that are typed, each as a document of its own: the start of each text (empty ones
+ * skipped), `chars` characters of it, `pieces` at most; with fewer texts than pieces, a text gives more,
+ * from evenly spaced lines through it (a corpus's one validation text gives them all).
  */
-export function calibrationTexts(texts: readonly string[], perFile = CALIBRATION_FILE_CHARS, total = CALIBRATION_CHARS): string[] {
+export function calibrationTexts(texts: readonly string[], pieces = CALIBRATION_PIECES, chars = CALIBRATION_PIECE_CHARS): string[] {
+  const nonEmpty = texts.filter((t) => t.length > 0);
+  const perText = Math.max(1, Math.ceil(pieces / Math.max(1, nonEmpty.length)));
   const out: string[] = [];
-  const files = texts.filter((t) => t.length > 0).length;
-  if (files > 0) perFile = Math.max(perFile, Math.ceil(total / files));
-  let left = total;
-  for (const t of texts) {
-    if (left <= 0) break;
-    if (t.length === 0) continue;
-    const piece = cutAtCodePoint(t, Math.min(perFile, left));
-    out.push(piece);
-    left -= piece.length;
+  for (const t of nonEmpty) {
+    let from = 0;
+    for (let k = 0; k < perText && out.length < pieces; k++) {
+      // The k-th piece starts at the first line start at or after k/perText of the text, past the last piece.
+      const at = k === 0 ? 0 : Math.max(from, lineStartFrom(t, Math.floor((k * t.length) / perText)));
+      if (at >= t.length) break;
+      const piece = cutAtCodePoint(t.slice(at), chars);
+      out.push(piece);
+      from = at + piece.length;
+    }
+    if (out.length >= pieces) break;
   }
   return out;
+}
+
+/** The first line start at or after `at` (t.length if none). */
+function lineStartFrom(t: string, at: number): number {
+  if (at === 0) return 0;
+  const nl = t.indexOf('\n', at - 1);
+  return nl < 0 ? t.length : nl + 1;
 }
 
 /** `text` cut to at most `n` code units without splitting a surrogate pair. */
@@ -81,19 +108,20 @@ function cutAtCodePoint(text: string, n: number): string {
   return text.slice(0, last >= 0xd800 && last < 0xdc00 ? n - 1 : n);
 }
 
-/** Types every text with `completer` (each a new document) and sums the figures. */
-export async function typeTexts(texts: readonly string[], completer: Completer, signal?: AbortSignal): Promise<KeystrokeFigures> {
+/** Types every text with `completer` (each a new document): the figures of each. */
+export async function typeTexts(texts: readonly string[], completer: Completer, signal?: AbortSignal): Promise<KeystrokeFigures[]> {
   const parts: KeystrokeFigures[] = [];
   for (const text of texts) parts.push(await simulateTyping(completer, text, signal ? { signal } : {}));
-  return combineKeystrokeFigures(parts);
+  return parts;
 }
 
 /**
  * Chooses the threshold (see the top of the file) with `typeAt(minConfidence)`, which types the validation
- * texts. Undefined when fewer than MIN_SHOWN suggestions were shown at `start`.
+ * texts and gives each one's figures. Undefined when fewer than MIN_FILES files, or fewer than MIN_SHOWN
+ * suggestions, were shown at `start`.
  */
 export async function calibrateThreshold(
-  typeAt: (minConfidence: number) => Promise<KeystrokeFigures>,
+  typeAt: (minConfidence: number) => Promise<KeystrokeFigures[]>,
   opts: { start?: number; target?: number } = {},
 ): Promise<ThresholdCalibration | undefined> {
   const t0 = performance.now();
@@ -104,15 +132,18 @@ export async function calibrateThreshold(
   let chars = 0;
   const tryStep = async (i: number): Promise<ThresholdTrial> => {
     const minConfidence = THRESHOLD_STEPS[i]!;
-    const k = await typeAt(minConfidence);
+    const files = await typeAt(minConfidence);
+    const k = combineKeystrokeFigures(files);
     chars = k.chars;
+    const shownIn = files.filter((f) => f.shown > 0).length;
     // Nothing shown at all: nothing is refused either.
-    const trial = { minConfidence, ksr: k.ksr, acceptRate: k.shown > 0 ? k.acceptRate : 1, shown: k.shown, acceptLower: k.shown > 0 ? wilsonLower(k.accepted, k.shown) : 1 };
+    const acceptLower = k.shown === 0 ? 1 : shownIn < 2 ? 0 : Math.max(0, acceptLowerBound(files));
+    const trial = { minConfidence, ksr: k.ksr, acceptRate: k.shown > 0 ? k.acceptRate : 1, shown: k.shown, acceptLower, files: shownIn };
     trials.push(trial);
     return trial;
   };
   const first = await tryStep(at);
-  if (first.shown < MIN_SHOWN) return undefined;
+  if (first.shown < MIN_SHOWN || first.files < MIN_FILES) return undefined;
   let chosen = first.minConfidence;
   if (first.acceptLower >= target) {
     // Down while the target holds.
@@ -141,7 +172,7 @@ export function validateCalibration(c: unknown): asserts c is ThresholdCalibrati
   if (!share(o.targetAcceptRate)) throw new Error('completion.targetAcceptRate must be a number in [0, 1]');
   if (!(typeof o.chars === 'number' && o.chars >= 0)) throw new Error('completion.chars must be a number ≥ 0');
   if (!(typeof o.seconds === 'number' && o.seconds >= 0)) throw new Error('completion.seconds must be a number ≥ 0');
-  if (!Array.isArray(o.trials) || !o.trials.every((t: ThresholdTrial) => typeof t === 'object' && t !== null && share(t.minConfidence) && typeof t.ksr === 'number' && share(t.acceptRate) && share(t.acceptLower) && typeof t.shown === 'number')) {
+  if (!Array.isArray(o.trials) || !o.trials.every((t: ThresholdTrial) => typeof t === 'object' && t !== null && share(t.minConfidence) && typeof t.ksr === 'number' && share(t.acceptRate) && share(t.acceptLower) && typeof t.shown === 'number' && typeof t.files === 'number')) {
     throw new Error('completion.trials must list the thresholds typed');
   }
 }

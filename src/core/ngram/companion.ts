@@ -85,7 +85,8 @@ export function trainCompanion(train: Int32Array, valid: Int32Array, plan: Compa
 /**
  * The companion counted on the training and the validation files together: for the model that is saved
  * once validation is over: counts, unlike the network, use every file they are given at once, and on a
- * small workspace the validation files are a good part of what there is to count.
+ * small workspace the validation files are a good part of what there is to count. The mixture keeps the
+ * weights fitted with the first count: with a tenth of the text more, the counts change little.
  */
 export function recountCompanion(train: Int32Array, valid: Int32Array, plan: CompanionPlan, first: CompanionFigures): { model: KneserNey; figures: CompanionFigures } {
   const t0 = performance.now();

@@ -1,43 +1,52 @@
-// Choosing a model's completion threshold: the walk over the steps against scripted figures (the accept
-// rate each threshold gives), the texts typed, the record's validation, and one real run through the
-// extension's engine over a bigram model, whose suggestions and their confidences follow from its table.
+// Choosing a model's completion threshold: the bound over files, the walk over the steps against scripted
+// figures (the accept rate each threshold gives in each file), the texts typed, the record's validation, and
+// one real run through the extension's engine over a bigram model, whose suggestions follow from its table.
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS } from '../../../src/core/completion/completion-engine.js';
 import { EngineCompleter, type KeystrokeFigures } from '../../../src/core/completion/keystroke-savings.js';
 import {
-  calibrateThreshold, calibrationTexts, MIN_SHOWN, THRESHOLD_STEPS, typeTexts, validateCalibration, wilsonLower,
+  acceptLowerBound, calibrateThreshold, calibrationTexts, MIN_FILES, MIN_SHOWN, THRESHOLD_STEPS, typeTexts, validateCalibration,
 } from '../../../src/core/completion/threshold-calibration.js';
 import { Predictor } from '../../../src/core/predictor.js';
 import { Vocabulary } from '../../../src/core/vocabulary.js';
 import { BigramModel } from './bigram-model.js';
 
-/** Figures whose accept rate at each threshold is `rate(t)`, with `shown` suggestions; records the thresholds typed. */
-function scriptedTyping(rate: (t: number) => number, shown = 100) {
+/**
+ * Per-file figures whose accept rate at each threshold is `rate(t)`, `spread` above it in half the files and
+ * below it in the others, with `shown` suggestions in each of `files` files; records the thresholds typed.
+ */
+function scriptedTyping(rate: (t: number) => number, opts: { shown?: number; files?: number; spread?: number } = {}) {
+  const { shown = 100, files = 10, spread = 0 } = opts;
   const typed: number[] = [];
-  const typeAt = async (t: number): Promise<KeystrokeFigures> => {
+  const typeAt = async (t: number): Promise<KeystrokeFigures[]> => {
     typed.push(t);
-    const accepted = Math.round(rate(t) * shown);
-    return { chars: 1000, keys: 1000 - 300 * t, ksr: 0.3 * t, shown, accepted, acceptRate: accepted / shown, acceptedChars: 0, latenciesMs: [] };
+    return Array.from({ length: files }, (_, i) => {
+      const accepted = Math.round((rate(t) + (i % 2 ? spread : -spread)) * shown);
+      return { chars: 100, keys: 100 - 30 * t, ksr: 0.3 * t, shown, accepted, acceptRate: accepted / shown, acceptedChars: 0, latenciesMs: [] };
+    });
   };
   return { typeAt, typed };
 }
 
-test('wilsonLower: the Wilson score interval\'s lower end, narrowing with more trials', () => {
-  // By hand: k = 60 of n = 100 at z = 1: (0.6 + 0.005 − sqrt(0.0024 + 0.000025)) / 1.01.
-  assert.ok(Math.abs(wilsonLower(60, 100, 1) - (0.605 - Math.sqrt(0.002425)) / 1.01) < 1e-12);
-  assert.ok(wilsonLower(30, 50) < wilsonLower(300, 500));
-  assert.ok(wilsonLower(300, 500) < 0.6);
-  assert.equal(wilsonLower(0, 0), 0);
-  assert.ok(wilsonLower(10, 10) < 1 && wilsonLower(10, 10) > 0.9);
+test('acceptLowerBound: the pooled rate less z standard errors from how the files differ', () => {
+  // By hand: files (30 of 50, 20 of 50): p = 0.5, Σ(aᵢ − p·sᵢ)² = 25 + 25, var = 2 · 50 / 100² = 0.01.
+  assert.ok(Math.abs(acceptLowerBound([{ accepted: 30, shown: 50 }, { accepted: 20, shown: 50 }], 1) - (0.5 - 0.1)) < 1e-12);
+  // Files that agree leave no doubt; a file that showed nothing does not count; one file says nothing.
+  assert.equal(acceptLowerBound([{ accepted: 30, shown: 50 }, { accepted: 60, shown: 100 }, { accepted: 0, shown: 0 }]), 0.6);
+  assert.ok(Number.isNaN(acceptLowerBound([{ accepted: 30, shown: 50 }])));
+  // More files of the same spread, a tighter bound.
+  const files = (n: number) => Array.from({ length: n }, (_, i) => ({ accepted: i % 2 ? 35 : 25, shown: 50 }));
+  assert.ok(acceptLowerBound(files(4)) < acceptLowerBound(files(40)));
+  assert.ok(acceptLowerBound(files(40)) < 0.6);
 });
 
-test('calibrateThreshold: a rate just over the target on few suggestions does not hold, on many it does', async () => {
-  const few = scriptedTyping(() => 0.55, 50);
-  assert.notEqual((await calibrateThreshold(few.typeAt))?.minConfidence, 0.4);
-  const many = scriptedTyping(() => 0.55, 2000);
-  assert.equal((await calibrateThreshold(many.typeAt))?.minConfidence, THRESHOLD_STEPS[0]);
+test('calibrateThreshold: a rate just over the target holds when the files agree, not when they differ widely', async () => {
+  const agree = scriptedTyping(() => 0.55);
+  assert.equal((await calibrateThreshold(agree.typeAt))?.minConfidence, THRESHOLD_STEPS[0]);
+  const differ = scriptedTyping(() => 0.55, { spread: 0.3, files: 4 });
+  assert.equal((await calibrateThreshold(differ.typeAt))?.minConfidence, THRESHOLD_STEPS.at(-1));
 });
 
 test('calibrateThreshold: walks down from 0.4 while the accept rate holds, and keeps the last that held', async () => {
@@ -70,21 +79,30 @@ test('calibrateThreshold: the target and the start can be given; too few suggest
   assert.deepEqual(typed, [0.5, 0.55, 0.6, 0.7]);
   assert.equal(c?.minConfidence, 0.7);
   assert.equal(c?.targetAcceptRate, 0.7);
-  const few = scriptedTyping(() => 0.9, MIN_SHOWN - 1);
+  const few = scriptedTyping(() => 0.9, { shown: 1, files: MIN_SHOWN - 1 });
   assert.equal(await calibrateThreshold(few.typeAt), undefined);
   assert.deepEqual(few.typed, [0.4]);
+  const oneFile = scriptedTyping(() => 0.9, { shown: 1000, files: MIN_FILES - 1 });
+  assert.equal(await calibrateThreshold(oneFile.typeAt), undefined, 'too few files');
   await assert.rejects(calibrateThreshold(typeAt, { start: 0.42 }), /start threshold/);
 });
 
-test('calibrationTexts: the first characters of each file, up to a total, never half a surrogate pair', () => {
-  assert.deepEqual(calibrationTexts(['abcdef', '', 'ghij', 'klmnop'], 3, 10), ['abcd', 'ghij', 'kl']); // 10 / 3 files: 4 each
-  assert.deepEqual(calibrationTexts(['abcdef', 'ghij', 'klmnop', 'qr', 'st'], 3, 10), ['abc', 'ghi', 'klm', 'q']);
-  assert.deepEqual(calibrationTexts(['ab\u{1F600}cd'], 1, 3), ['ab']);
-  assert.deepEqual(calibrationTexts([], 4, 10), []);
+test('calibrationTexts: the start of each text, and with fewer texts than pieces, more pieces from lines through each', () => {
+  // Enough texts: the first `chars` of each, `pieces` of them.
+  assert.deepEqual(calibrationTexts(['abcdef', '', 'ghij', 'klmnop', 'qr'], 3, 4), ['abcd', 'ghij', 'klmn']);
+  // One text, three pieces: from its start, and from the first line starts at or after 1/3 and 2/3 of it.
+  const lines = Array.from({ length: 9 }, (_, i) => `line${i}\n`).join(''); // 6 characters a line
+  assert.deepEqual(calibrationTexts([lines], 3, 8), ['line0\nli', 'line3\nli', 'line6\nli']);
+  // Two texts, three pieces: two from the first, one from the second.
+  assert.deepEqual(calibrationTexts([lines, 'other'], 3, 8), ['line0\nli', 'line5\nli', 'other']);
+  // A piece never starts inside the one before, and a text without lines gives its start only.
+  assert.deepEqual(calibrationTexts(['a'.repeat(50)], 3, 40), ['a'.repeat(40)]);
+  assert.deepEqual(calibrationTexts(['ab\u{1F600}cd'], 1, 3), ['ab'], 'never half a surrogate pair');
+  assert.deepEqual(calibrationTexts([], 3, 4), []);
 });
 
 test('validateCalibration: accepts a chosen threshold and names what is wrong', () => {
-  const good = { minConfidence: 0.45, targetAcceptRate: 0.5, chars: 100, trials: [{ minConfidence: 0.45, ksr: 0.3, acceptRate: 0.6, shown: 50, acceptLower: 0.53 }], seconds: 2 };
+  const good = { minConfidence: 0.45, targetAcceptRate: 0.5, chars: 100, trials: [{ minConfidence: 0.45, ksr: 0.3, acceptRate: 0.6, shown: 50, acceptLower: 0.53, files: 5 }], seconds: 2 };
   validateCalibration(good);
   assert.throws(() => validateCalibration({ ...good, minConfidence: 2 }), /completion.minConfidence/);
   assert.throws(() => validateCalibration({ ...good, trials: [{}] }), /completion.trials/);
@@ -109,11 +127,12 @@ test('calibrateThreshold through the engine: where the model is right, the lowes
     return calibrateThreshold(async (minConfidence) => {
       const predictor = new Predictor(model, vocab, 'text');
       const engine = new CompletionEngine({ getPredictor: () => predictor });
-      return typeTexts([text, text], new EngineCompleter(engine, { ...DEFAULT_COMPLETION_SETTINGS, minConfidence }));
+      return typeTexts([text, text, text], new EngineCompleter(engine, { ...DEFAULT_COMPLETION_SETTINGS, minConfidence }));
     });
   };
   const sure = await chosen(0.9);
   assert.equal(sure?.minConfidence, THRESHOLD_STEPS[0]);
   assert.ok(sure!.trials.every((t) => t.acceptLower >= 0.5 && t.ksr > 0.5), JSON.stringify(sure!.trials));
-  assert.equal(sure!.chars, 2 * text.length);
+  assert.equal(sure!.chars, 3 * text.length);
+  assert.ok(sure!.trials.every((t) => t.files === 3));
 });
