@@ -49,7 +49,11 @@ export function settingsFromFlags(values: FlagValues, fallback = DEFAULT_PRESET)
   if (values.tie && values['no-tie']) throw new UsageError('--tie and --no-tie contradict each other');
   if (values.tie) s.tied = true;
   if (values['no-tie']) s.tied = false;
-  s.dropout = num(values.dropout, 'dropout', { min: 0, max: 0.95 }) ?? s.dropout;
+  const dropout = num(values.dropout, 'dropout', { min: 0, max: 0.95 });
+  if (dropout !== undefined) {
+    s.dropout = dropout;
+    delete s.smallDropout; // the user's, whatever the size
+  }
   s.batch = num(values.batch, 'batch', { int: true, min: 1 }) ?? s.batch;
   s.bptt = num(values.bptt, 'bptt', { int: true, min: 1, max: 400 }) ?? s.bptt;
   s.lr = num(values.lr, 'lr', { min: 1e-9 }) ?? s.lr;

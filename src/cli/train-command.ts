@@ -42,7 +42,8 @@ Options (defaults come from --preset; flags override them):
   --vocab V              maximum vocabulary size (<unk> included)
   --min-count N          rarer words become <unk>
   --tie / --no-tie       share the embedding and decoder weights (needs embed = hidden)
-  --dropout P            dropout between layers and before the decoder
+  --dropout P            dropout between layers and before the decoder (small, medium: 0.4 below
+                         300,000 training tokens, else 0.2)
   --batch B              parallel streams
   --bptt T               window length of truncated backpropagation through time
   --lr X                 learning rate (of the mean cross-entropy)
@@ -107,9 +108,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const enc = { mode: s.tokenizer };
   const vocab = Vocabulary.build(await countTextTokens(corpus.train, enc), { maxSize: s.vocab, minCount: s.minCount });
-  const { cfg, options } = trainingPlan(s, vocab.size);
-  const params = parameterCount(cfg);
   const { ids: train, sizes: trainSizes } = await encodeTexts(corpus.train, vocab, enc);
+  // The preset's dropout may follow the training text's size.
+  const { cfg, options } = trainingPlan(s, vocab.size, train.length);
+  const params = parameterCount(cfg);
   // A project folder's validation files are capped (a corpus's own valid.txt is used whole).
   const encodedValid = await encodeTexts(corpus.valid, vocab, enc);
   const { ids: valid, sizes: validSizes } = corpus.kind === 'folder' ? capTokens(encodedValid, MAX_VALID_TOKENS) : encodedValid;
@@ -122,10 +124,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const counts = { trainTokens: train.length, validTokens: valid.length, ...(test ? { testTokens: test.length } : {}) };
   log(
     `model: ${cfg.cell} ${cfg.layers}×${cfg.hidden}, embed ${cfg.embed}, vocab ${thousands(cfg.vocab)}${cfg.tied ? ', tied' : ''}, ` +
-      `${thousands(params)} parameters; ${s.optimizer} lr ${s.lr}, clip ${s.clip || 'none'}, dropout ${s.dropout}, batch ${s.batch}, bptt ${s.bptt}`,
+      `${thousands(params)} parameters; ${s.optimizer} lr ${s.lr}, clip ${s.clip || 'none'}, dropout ${options.dropout}, batch ${s.batch}, bptt ${s.bptt}`,
   );
   if (json) {
-    emit({ event: 'start', preset: presetName, config: cfg, params, ...counts, files: corpus.files, options: { ...s } });
+    emit({ event: 'start', preset: presetName, config: cfg, params, ...counts, files: corpus.files, options: { ...s, dropout: options.dropout } });
   }
   const ngram = values['no-ngram'] ? undefined : { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), trainSizes, validSizes };
   const bar = new ProgressLine(process.stderr, s);
@@ -174,7 +176,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const saved = await exportTrainedModel(out, { cfg, vocab, tokenizer: s.tokenizer, precision: s.weights }, result, {
     // Relative when under the working folder, so that a model made in a checkout does not carry its path.
     corpus: { source: displayPath(corpus.source), ...(corpus.files ? { files: corpus.files } : {}), ...counts },
-    options: { preset: presetName, ...s, threads },
+    options: { preset: presetName, ...s, dropout: options.dropout, threads },
     params,
   });
   log(

@@ -99,6 +99,7 @@ export function resolveTrainSettings(input: TrainingSettingsInput): { preset: Pr
   if (problems.length > 0 || !base) throw new TrainingSettingsError(problems);
 
   const s: TrainSettings = { ...base, ...overrides, timeBudget: minutes * 60 };
+  if (overrides.dropout !== undefined) delete s.smallDropout; // the user's, whatever the size
   if (s.tied && s.embed !== s.hidden) {
     // As the CLI does: a preset that ties follows the width the user chose, unless both were set.
     if (overrides.embed !== undefined && overrides.hidden !== undefined) {

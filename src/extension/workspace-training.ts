@@ -275,7 +275,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     let vocabulary: Vocabulary | undefined;
     const onPrepared = (prepared: PreparedTexts): TrainPlan => {
       const vocab = Vocabulary.fromJSON(prepared.vocab);
-      const { cfg, options } = trainingPlan(s, vocab.size);
+      const { cfg, options } = trainingPlan(s, vocab.size, prepared.trainTokens);
       // The budget is the whole run's: what reading took, and what fitting the mixture and saving will take
       // after the network's training, come out of the network's share.
       if (s.timeBudget > 0) options.timeBudget = networkBudget(s.timeBudget, (performance.now() - t0) / 1000, prepared.validTokens);
@@ -306,7 +306,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
           dir: outDir,
           tokenizer: s.tokenizer,
           precision: s.weights,
-          about: { corpus: { source: `workspace: ${folders.map((f) => f.name).join(', ')}`, files: fileCount, ...counts }, options: { preset, ...s, threads }, params },
+          about: { corpus: { source: `workspace: ${folders.map((f) => f.name).join(', ')}`, files: fileCount, ...counts }, options: { preset, ...s, dropout: options.dropout, threads }, params },
         },
       };
     };

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { PRESETS, trainingPlan } from '../../src/core/presets.js';
+import { dropoutFor, PRESETS, trainingPlan } from '../../src/core/presets.js';
+import { settingsFromFlags } from '../../src/cli/settings-flags.js';
 import { validateTrainOptions } from '../../src/core/trainer.js';
 
 test('the sampled softmax applies only when K is below the vocabulary size', () => {
@@ -20,4 +21,14 @@ test('every preset makes valid trainer options', () => {
   for (const [name, s] of Object.entries(PRESETS)) {
     assert.doesNotThrow(() => validateTrainOptions(trainingPlan(s, 5000).options), name);
   }
+});
+
+test('dropoutFor: a preset\'s small-data dropout below its size, and a --dropout given applies at any size', () => {
+  const s = { dropout: 0.2, smallDropout: { belowTokens: 100, dropout: 0.5 } };
+  assert.equal(dropoutFor(s, 99), 0.5);
+  assert.equal(dropoutFor(s, 100), 0.2);
+  assert.equal(dropoutFor(s), 0.2);
+  assert.equal(dropoutFor({ dropout: 0.3 }, 1), 0.3);
+  assert.equal(dropoutFor(settingsFromFlags({ preset: 'small' }).settings, 1000), 0.4);
+  assert.equal(dropoutFor(settingsFromFlags({ preset: 'small', dropout: '0.25' }).settings, 1000), 0.25);
 });

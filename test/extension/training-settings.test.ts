@@ -5,6 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import { parameterCount } from '../../src/core/model-config.js';
+import { trainingPlan } from '../../src/core/presets.js';
 import { networkBudget, resolveTrainSettings, TRAINING_PRESETS, trainingThreads, TrainingSettingsError } from '../../src/extension/training-settings.js';
 
 test('the presets are the documented sizes: small 1×256 vocabulary 10k, medium 2×384 vocabulary 20k, Adam, sampled softmax', () => {
@@ -40,6 +41,15 @@ test('advanced values override the preset, and the preset itself is left unchang
   assert.equal(settings.hidden, 256, 'what is not overridden comes from the preset');
   assert.equal(TRAINING_PRESETS.small.lr, 0.002);
   assert.equal(TRAINING_PRESETS.small.optimizer, 'adam');
+});
+
+test('the preset\'s dropout follows the workspace\'s size, unless the user set one', () => {
+  const { settings } = resolveTrainSettings({ preset: 'small', advanced: {}, timeBudgetMinutes: 10 });
+  assert.equal(trainingPlan(settings, 5000, 299_999).options.dropout, 0.4);
+  assert.equal(trainingPlan(settings, 5000, 300_000).options.dropout, 0.2);
+  assert.equal(trainingPlan(settings, 5000).options.dropout, 0.2, 'size unknown: the preset\'s');
+  const own = resolveTrainSettings({ preset: 'small', advanced: { dropout: 0.1 }, timeBudgetMinutes: 10 }).settings;
+  assert.equal(trainingPlan(own, 5000, 1000).options.dropout, 0.1);
 });
 
 test('with tied weights, a width set on one side is followed by the other', () => {
