@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cachedFlagsOf } from '../core/cache-model.js';
 import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
-import { calibrationTexts } from '../core/completion/threshold-calibration.js';
+import { calibrationPieces } from '../core/completion/threshold-calibration.js';
 import { startTokenId } from '../core/evaluation.js';
 import { parameterCount } from '../core/model-config.js';
 import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text-encoding.js';
@@ -116,8 +116,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const encodedValid = await encodeTexts(corpus.valid, vocab, enc);
   const { ids: valid, sizes: validSizes } = corpus.kind === 'folder' ? capTokens(encodedValid, MAX_VALID_TOKENS) : encodedValid;
   const test = corpus.test ? (await encodeTexts(corpus.test, vocab, enc)).ids : undefined;
-  // What the served model's completion threshold is chosen on, at the end (a few thousand characters a file).
-  const typedValid = calibrationTexts(corpus.valid);
+  // What the served model's completion threshold is chosen on, at the end (pieces of up to 12 files).
+  const typedValid = calibrationPieces(corpus.valid);
   // The texts are not needed any more (the held-out files are kept apart): free them before training.
   corpus.train.length = corpus.valid.length = 0;
   if (corpus.test) corpus.test.length = 0;
@@ -139,7 +139,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // With its n-gram companion, the model is served as their mixture with the document cache, fitted at the end.
   // and its completion threshold chosen by typing validation files with it.
   const mixture = ngram ? { cached: cachedFlagsOf(vocab) } : undefined;
-  const calibration = { texts: typedValid, vocab: vocab.toJSON(), mode: s.tokenizer };
+  const calibration = { pieces: typedValid, vocab: vocab.toJSON(), mode: s.tokenizer };
   const job = startTraining({ cfg, options, train, valid, ...(test ? { test } : {}), threads, ...(ngram ? { ngram, mixture, calibration } : {}) }, (e) => {
     bar.update(e);
     if (e.kind === 'epoch') {

@@ -7,7 +7,7 @@
 import { DEFAULT_CACHE } from '../core/cache-model.js';
 import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
 import { EngineCompleter } from '../core/completion/keystroke-savings.js';
-import { calibrateThreshold, typeTexts, type ThresholdCalibration } from '../core/completion/threshold-calibration.js';
+import { calibrateThreshold, typePieces, type CalibrationPiece, type ThresholdCalibration } from '../core/completion/threshold-calibration.js';
 import { inferenceGraph, quantizeDecoderPaced } from '../core/graphs/inference-graph.js';
 import { pacer } from '../core/event-loop.js';
 import { MixtureLanguageModel } from '../core/mixture-model.js';
@@ -70,8 +70,8 @@ export interface CalibrationInput {
   spec: MixtureSpec;
   vocab: Vocabulary;
   mode: TokenizerMode;
-  /** The validation texts to type (calibrationTexts). */
-  texts: readonly string[];
+  /** The pieces of the validation files to type (calibrationPieces). */
+  pieces: readonly CalibrationPiece[];
   threads: number;
   signal?: AbortSignal;
 }
@@ -89,7 +89,7 @@ export async function calibrateServedThreshold(input: CalibrationInput): Promise
       input.signal?.throwIfAborted();
       const predictor = new Predictor(model, input.vocab, input.mode);
       const engine = new CompletionEngine({ getPredictor: () => predictor });
-      return typeTexts(input.texts, new EngineCompleter(engine, { ...DEFAULT_COMPLETION_SETTINGS, minConfidence }), input.signal);
+      return typePieces(input.pieces, new EngineCompleter(engine, { ...DEFAULT_COMPLETION_SETTINGS, minConfidence }), input.signal);
     });
   } finally {
     await network.release();

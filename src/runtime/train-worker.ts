@@ -22,7 +22,7 @@ import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { Vocabulary } from '../core/vocabulary.js';
-import { calibrationTexts } from '../core/completion/threshold-calibration.js';
+import { calibrationPieces, type CalibrationPiece } from '../core/completion/threshold-calibration.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import { splitByFile } from '../core/file-split.js';
 import { exportTrainedModel } from '../io/export-model.js';
@@ -104,9 +104,9 @@ async function run(input: TrainJobInput, save?: Save): Promise<TrainJobOutput | 
     let completionProblem: string | undefined;
     if (ngramModel && mixture && input.mixture && input.calibration) {
       try {
-        const { texts, vocab, mode } = input.calibration;
+        const { pieces, vocab, mode } = input.calibration;
         completion = await calibrateServedThreshold({
-          cfg, params: result.params, ngram: ngramModel, cached: input.mixture.cached, spec: mixture, vocab: Vocabulary.fromJSON(vocab), mode, texts, threads: input.threads, signal: abort.signal,
+          cfg, params: result.params, ngram: ngramModel, cached: input.mixture.cached, spec: mixture, vocab: Vocabulary.fromJSON(vocab), mode, pieces, threads: input.threads, signal: abort.signal,
         });
         if (!completion) completionProblem = `the validation files showed too few suggestions to choose a threshold on`;
       } catch (e) {
@@ -148,7 +148,7 @@ async function run(input: TrainJobInput, save?: Save): Promise<TrainJobOutput | 
 }
 
 /** Prepared texts, between `prepared` and the caller's plan (with the validation texts the threshold is chosen on). */
-let prepared: { vocab: Vocabulary; mode: TokenizerMode; train: Int32Array; valid: Int32Array; trainSizes: number[]; validSizes: number[]; calibrationTexts: string[] } | undefined;
+let prepared: { vocab: Vocabulary; mode: TokenizerMode; train: Int32Array; valid: Int32Array; trainSizes: number[]; validSizes: number[]; calibrationPieces: CalibrationPiece[] } | undefined;
 
 /** Decodes, counts, builds the vocabulary and encodes: what Train on Workspace did on the editor's thread. */
 async function prepare(texts: TextsInput): Promise<PreparedTexts> {
@@ -205,7 +205,7 @@ async function prepareTexts(trainTexts: string[], validTexts: string[], texts: O
   const vocab = Vocabulary.build(await countTextTokens(trainTexts, enc), texts.vocab);
   const train = await encodeTexts(trainTexts, vocab, enc);
   const valid = capTokens(await encodeTexts(validTexts, vocab, enc), texts.maxValidTokens);
-  prepared = { vocab, mode: texts.tokenizer, train: train.ids, valid: valid.ids, trainSizes: train.sizes, validSizes: valid.sizes, calibrationTexts: calibrationTexts(validTexts) };
+  prepared = { vocab, mode: texts.tokenizer, train: train.ids, valid: valid.ids, trainSizes: train.sizes, validSizes: valid.sizes, calibrationPieces: calibrationPieces(validTexts) };
   return { vocab: vocab.toJSONWithCounts(), trainTokens: train.ids.length, validTokens: valid.ids.length };
 }
 
@@ -260,7 +260,7 @@ port.onMessage((m) => {
             ? {
                 ngram: { ...ngram, trainSizes: data.trainSizes, validSizes: data.validSizes },
                 mixture: { cached: cachedFlagsOf(data.vocab) },
-                calibration: { texts: data.calibrationTexts, vocab: data.vocab.toJSON(), mode: data.mode },
+                calibration: { pieces: data.calibrationPieces, vocab: data.vocab.toJSON(), mode: data.mode },
               }
             : {}),
         },

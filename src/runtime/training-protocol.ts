@@ -2,7 +2,7 @@
 
 import type { WeightPrecision } from '../core/graphs/inference-graph.js';
 import type { ModelConfig } from '../core/model-config.js';
-import type { ThresholdCalibration } from '../core/completion/threshold-calibration.js';
+import type { CalibrationPiece, ThresholdCalibration } from '../core/completion/threshold-calibration.js';
 import type { MixtureFit, MixtureSpec } from '../core/mixture-model.js';
 import type { TrainingRecord } from '../core/model-format.js';
 import type { CompanionFigures, CompanionPlan } from '../core/ngram/companion.js';
@@ -98,12 +98,12 @@ export interface TrainJobInput {
    */
   mixture?: { cached: Uint8Array };
   /**
-   * With `mixture`: once it is fitted, type these validation texts (calibrationTexts) through the
+   * With `mixture`: once it is fitted, type these pieces of the validation files (calibrationPieces) through the
    * extension's completion code with it, to choose its completion threshold
    * (core/completion/threshold-calibration.ts); `vocab` (its words, Vocabulary.toJSON) and `mode` read them. (A run prepared from texts or
    * folders does it without being told, with its own.)
    */
-  calibration?: { texts: string[]; vocab: string[]; mode: TokenizerMode };
+  calibration?: { pieces: CalibrationPiece[]; vocab: string[]; mode: TokenizerMode };
 }
 
 /** Where the worker writes the n-gram model for the parent instead of posting its bytes (io/handover-file.ts). */

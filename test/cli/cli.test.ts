@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
-import { calibrationTexts } from '../../src/core/completion/threshold-calibration.js';
+import { calibrationPieces } from '../../src/core/completion/threshold-calibration.js';
 import { parseModelMeta } from '../../src/core/model-format.js';
 import { BIN, FIXTURE, nextword, ROOT } from './helpers.js';
 
@@ -123,10 +123,10 @@ test('the served mixture\'s completion threshold is chosen by typing the validat
   const held = c.trials.filter((t) => t.acceptLower >= c.targetAcceptRate).map((t) => t.minConfidence);
   assert.ok(c.trials.some((t) => t.minConfidence === c.minConfidence));
   if (held.length > 0) assert.equal(c.minConfidence, Math.min(...held));
-  // What was typed: pieces of the validation text (calibrationTexts), each a document of its own.
-  const typedPieces = calibrationTexts([readFileSync(path.join(corpus, 'valid.txt'), 'utf8')]);
+  // What was typed: pieces of the validation text (calibrationPieces), each in a document of its own.
+  const typedPieces = calibrationPieces([readFileSync(path.join(corpus, 'valid.txt'), 'utf8')]);
   assert.ok(typedPieces.length >= 3 && typedPieces.length <= 12, `${typedPieces.length} pieces`);
-  assert.equal(typedPieces.reduce((n, t) => n + t.length, 0), c.chars);
+  assert.equal(typedPieces.reduce((n, p) => n + p.text.length - p.from, 0), c.chars);
   assert.ok(c.trials.every((t) => t.files <= typedPieces.length));
   // eval types with the model's own threshold unless given one. (The figures differ from the trials': the
   // companion saved has read the validation text since.)

@@ -43,7 +43,7 @@ export interface Completer {
 }
 
 export interface KeystrokeFigures {
-  /** Characters of the text (UTF-16 code units, as an editor counts columns). */
+  /** Characters typed (UTF-16 code units, as an editor counts columns): the text's, or from `from` on. */
   chars: number;
   /** Keys pressed: characters typed plus accept keys. */
   keys: number;
@@ -62,6 +62,11 @@ export interface KeystrokeFigures {
 }
 
 export interface SimulationOptions {
+  /**
+   * Where typing starts: the text before it is in the document already (a file the user goes on with), and
+   * only what follows is typed and counted. Default 0.
+   */
+  from?: number;
   /** Stops (rejecting with an AbortError) when aborted. */
   signal?: AbortSignal;
   /** Clock for the latencies, ms. Default performance.now(). */
@@ -91,7 +96,9 @@ export async function simulateTyping(completer: Completer, text: string, opts: S
   const now = opts.now ?? (() => performance.now());
   const signal = opts.signal ?? new AbortController().signal;
   completer.reset();
-  let pos = 0;
+  const from = opts.from ?? 0;
+  if (!(Number.isInteger(from) && from >= 0 && from <= text.length)) throw new RangeError(`from must be an offset into the text (got ${from})`);
+  let pos = from;
   let keys = 0;
   let shown = 0;
   let accepted = 0;
@@ -124,7 +131,7 @@ export async function simulateTyping(completer: Completer, text: string, opts: S
     pos += cp > 0xffff ? 2 : 1;
     keys++;
   }
-  const chars = text.length;
+  const chars = text.length - from;
   return {
     chars,
     keys,

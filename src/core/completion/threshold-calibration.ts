@@ -1,6 +1,6 @@
-// The completion threshold of one model, chosen at the end of its training run by typing the start of its
-// validation files (keystroke-savings.ts): the lowest confidence at which at least TARGET_ACCEPT_RATE of the
-// ghost texts shown are taken, with some confidence. Suggestions within a file go together (a file the
+// The completion threshold of one model, chosen at the end of its training run by typing pieces of its
+// validation files (keystroke-savings.ts; calibrationPieces): the lowest confidence at which at least
+// TARGET_ACCEPT_RATE of the ghost texts shown are taken, with some confidence. Suggestions within a file go together (a file the
 // model knows well has most of its suggestions taken), so the unit of evidence is the file: the accept rate
 // is the ratio of the files' sums, and its lower bound (z = ACCEPT_Z, one-sided 84 %) takes its standard
 // error from how the files differ (the ratio estimator's linearised, cluster-robust variance). Too few
@@ -70,33 +70,46 @@ export interface ThresholdCalibration {
   seconds: number;
 }
 
+/** A piece of a validation file to type: `text` up to the piece's end, typed from `from` on (what comes before is in the document). */
+export interface CalibrationPiece {
+  text: string;
+  from: number;
+}
+
 /**
- * The pieces of `texts` that are typed, each as a document of its own: the start of each text (empty ones
- * skipped), `chars` characters of it, `pieces` at most; with fewer texts than pieces, a text gives more,
- * from evenly spaced lines through it (a corpus's one validation text gives them all).
+ * The pieces of `texts` that are typed: `pieces` at most, of `chars` characters, each from a line start
+ * part of the way through its text, going on from what is above it, as a user goes on with a file. The
+ * parts are spread evenly (piece i of p at (i + ½) / p of its text), so that they stand for whole files and
+ * not for their beginnings (a licence header and imports are the easiest text of a file). With fewer texts
+ * than pieces, a text gives more (a corpus's one validation text gives them all); empty texts are skipped.
  */
-export function calibrationTexts(texts: readonly string[], pieces = CALIBRATION_PIECES, chars = CALIBRATION_PIECE_CHARS): string[] {
-  const nonEmpty = texts.filter((t) => t.length > 0);
-  const perText = Math.max(1, Math.ceil(pieces / Math.max(1, nonEmpty.length)));
-  const out: string[] = [];
-  for (const t of nonEmpty) {
-    let from = 0;
-    for (let k = 0; k < perText && out.length < pieces; k++) {
-      // The k-th piece starts at the first line start at or after k/perText of the text, past the last piece.
-      const at = k === 0 ? 0 : Math.max(from, lineStartFrom(t, Math.floor((k * t.length) / perText)));
-      if (at >= t.length) break;
+export function calibrationPieces(texts: readonly string[], pieces = CALIBRATION_PIECES, chars = CALIBRATION_PIECE_CHARS): CalibrationPiece[] {
+  const files = texts.filter((t) => t.length > 0).slice(0, pieces);
+  const n = files.length;
+  const out: CalibrationPiece[] = [];
+  files.forEach((t, j) => {
+    // One piece of each of `pieces` files, at systematically spread parts; or, with fewer files, their
+    // share of the pieces each, spread through it.
+    const count = n >= pieces ? 1 : Math.floor(pieces / n) + (j < pieces % n ? 1 : 0);
+    let after = 0; // a piece starts past the one before it in the same text
+    for (let k = 0; k < count; k++) {
+      const part = n >= pieces ? (j + 0.5) / pieces : (k + 0.5) / count;
+      let at = Math.max(after, lineStartFrom(t, Math.floor(part * t.length)));
+      if (at >= t.length) {
+        if (k > 0) break;
+        at = 0; // no line starts there: the file's start
+      }
       const piece = cutAtCodePoint(t.slice(at), chars);
-      out.push(piece);
-      from = at + piece.length;
+      out.push({ text: t.slice(0, at + piece.length), from: at });
+      after = at + piece.length;
     }
-    if (out.length >= pieces) break;
-  }
+  });
   return out;
 }
 
 /** The first line start at or after `at` (t.length if none). */
 function lineStartFrom(t: string, at: number): number {
-  if (at === 0) return 0;
+  if (at <= 0) return 0;
   const nl = t.indexOf('\n', at - 1);
   return nl < 0 ? t.length : nl + 1;
 }
@@ -108,10 +121,10 @@ function cutAtCodePoint(text: string, n: number): string {
   return text.slice(0, last >= 0xd800 && last < 0xdc00 ? n - 1 : n);
 }
 
-/** Types every text with `completer` (each a new document): the figures of each. */
-export async function typeTexts(texts: readonly string[], completer: Completer, signal?: AbortSignal): Promise<KeystrokeFigures[]> {
+/** Types every piece with `completer` (each in a document of its own): the figures of each. */
+export async function typePieces(pieces: readonly CalibrationPiece[], completer: Completer, signal?: AbortSignal): Promise<KeystrokeFigures[]> {
   const parts: KeystrokeFigures[] = [];
-  for (const text of texts) parts.push(await simulateTyping(completer, text, signal ? { signal } : {}));
+  for (const p of pieces) parts.push(await simulateTyping(completer, p.text, { from: p.from, ...(signal ? { signal } : {}) }));
   return parts;
 }
 

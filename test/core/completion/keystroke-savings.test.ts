@@ -63,6 +63,17 @@ test('an oracle word completer: one key for the first letter, one to accept the 
   assert.equal(f.latenciesMs.length, 5, 'one completer call before each key');
 });
 
+test('typing from an offset: the text before it is in the document, and only what follows counts', async () => {
+  const text = 'hello world';
+  const seen: string[] = [];
+  const oracle = restOfWord(text);
+  const f = await simulateTyping(scripted((before) => (seen.push(before), oracle(before))), text, { from: 6 });
+  // w, Tab ("orld"): 2 keys for 5 characters.
+  assert.deepEqual({ chars: f.chars, keys: f.keys, shown: f.shown }, { chars: 5, keys: 2, shown: 1 });
+  assert.equal(seen[0], 'hello ', 'the first request sees the text above');
+  await assert.rejects(simulateTyping(scripted(() => undefined), text, { from: 12 }), /from must be an offset/);
+});
+
 test('no ghost text: every character is a key, and KSR is 0', async () => {
   const f = await simulateTyping(scripted(() => undefined), 'abc 😀 d');
   assert.equal(f.chars, 8); // the emoji is two UTF-16 code units…

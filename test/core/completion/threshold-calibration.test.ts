@@ -7,7 +7,7 @@ import test from 'node:test';
 import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS } from '../../../src/core/completion/completion-engine.js';
 import { EngineCompleter, type KeystrokeFigures } from '../../../src/core/completion/keystroke-savings.js';
 import {
-  acceptLowerBound, calibrateThreshold, calibrationTexts, MIN_FILES, MIN_SHOWN, THRESHOLD_STEPS, typeTexts, validateCalibration,
+  acceptLowerBound, calibrateThreshold, calibrationPieces, MIN_FILES, MIN_SHOWN, THRESHOLD_STEPS, typePieces, validateCalibration,
 } from '../../../src/core/completion/threshold-calibration.js';
 import { Predictor } from '../../../src/core/predictor.js';
 import { Vocabulary } from '../../../src/core/vocabulary.js';
@@ -87,18 +87,22 @@ test('calibrateThreshold: the target and the start can be given; too few suggest
   await assert.rejects(calibrateThreshold(typeAt, { start: 0.42 }), /start threshold/);
 });
 
-test('calibrationTexts: the start of each text, and with fewer texts than pieces, more pieces from lines through each', () => {
-  // Enough texts: the first `chars` of each, `pieces` of them.
-  assert.deepEqual(calibrationTexts(['abcdef', '', 'ghij', 'klmnop', 'qr'], 3, 4), ['abcd', 'ghij', 'klmn']);
-  // One text, three pieces: from its start, and from the first line starts at or after 1/3 and 2/3 of it.
-  const lines = Array.from({ length: 9 }, (_, i) => `line${i}\n`).join(''); // 6 characters a line
-  assert.deepEqual(calibrationTexts([lines], 3, 8), ['line0\nli', 'line3\nli', 'line6\nli']);
-  // Two texts, three pieces: two from the first, one from the second.
-  assert.deepEqual(calibrationTexts([lines, 'other'], 3, 8), ['line0\nli', 'line5\nli', 'other']);
-  // A piece never starts inside the one before, and a text without lines gives its start only.
-  assert.deepEqual(calibrationTexts(['a'.repeat(50)], 3, 40), ['a'.repeat(40)]);
-  assert.deepEqual(calibrationTexts(['ab\u{1F600}cd'], 1, 3), ['ab'], 'never half a surrogate pair');
-  assert.deepEqual(calibrationTexts([], 3, 4), []);
+test('calibrationPieces: one piece from each file at spread parts of it, going on from the text above; more from each of fewer files', () => {
+  const lines = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}${i}\n`).join(''); // 3 characters a line
+  const file = lines('a', 10); // 30 characters
+  // Three files, three pieces: file j from the first line start at or after (j + ½) / 3 of it.
+  const three = calibrationPieces([file, '', lines('b', 10), lines('c', 10)], 3, 4);
+  assert.deepEqual(three.map((p) => p.text.slice(p.from)), ['a2\na', 'b5\nb', 'c9\n']);
+  assert.deepEqual(three.map((p) => p.from), [6, 15, 27]);
+  assert.equal(three[0]!.text, file.slice(0, 10), 'what is above the piece is in the document');
+  // One file, three pieces: at ⅙, ½ and ⅚ of it.
+  assert.deepEqual(calibrationPieces([file], 3, 4).map((p) => p.text.slice(p.from)), ['a2\na', 'a5\na', 'a9\n']);
+  // Two files, three pieces: two of the first, one of the second.
+  assert.deepEqual(calibrationPieces([file, lines('b', 10)], 3, 4).map((p) => p.text.slice(p.from)), ['a3\na', 'a8\na', 'b5\nb']); // at ¼ and ¾, and ½
+  // A piece never starts inside the one before; a text without a line start there gives its start, once.
+  assert.deepEqual(calibrationPieces(['x'.repeat(50)], 3, 40).map((p) => p.text.slice(p.from)), ['x'.repeat(40)]);
+  assert.deepEqual(calibrationPieces(['ab\u{1F600}cd'], 1, 3).map((p) => p.text.slice(p.from)), ['ab'], 'never half a surrogate pair');
+  assert.deepEqual(calibrationPieces([], 3, 4), []);
 });
 
 test('validateCalibration: accepts a chosen threshold and names what is wrong', () => {
@@ -127,12 +131,12 @@ test('calibrateThreshold through the engine: where the model is right, the lowes
     return calibrateThreshold(async (minConfidence) => {
       const predictor = new Predictor(model, vocab, 'text');
       const engine = new CompletionEngine({ getPredictor: () => predictor });
-      return typeTexts([text, text, text], new EngineCompleter(engine, { ...DEFAULT_COMPLETION_SETTINGS, minConfidence }));
+      return typePieces([{ text, from: 0 }, { text, from: 0 }, { text, from: text.length / 2 }], new EngineCompleter(engine, { ...DEFAULT_COMPLETION_SETTINGS, minConfidence }));
     });
   };
   const sure = await chosen(0.9);
   assert.equal(sure?.minConfidence, THRESHOLD_STEPS[0]);
   assert.ok(sure!.trials.every((t) => t.acceptLower >= 0.5 && t.ksr > 0.5), JSON.stringify(sure!.trials));
-  assert.equal(sure!.chars, 3 * text.length);
+  assert.equal(sure!.chars, 2.5 * text.length);
   assert.ok(sure!.trials.every((t) => t.files === 3));
 });
