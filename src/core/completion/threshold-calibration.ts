@@ -77,24 +77,24 @@ export interface CalibrationPiece {
 }
 
 /**
- * The pieces of `texts` that are typed: `pieces` at most, of `chars` characters, each from a line start
- * part of the way through its text, going on from what is above it, as a user goes on with a file. The
- * parts are spread evenly (piece i of p at (i + ½) / p of its text), so that they stand for whole files and
- * not for their beginnings (a licence header and imports are the easiest text of a file). With fewer texts
- * than pieces, a text gives more (a corpus's one validation text gives them all); empty texts are skipped.
+ * The pieces of `texts` that are typed: `pieces` at most, each of at most `chars` characters, standing for
+ * the files as a typist types them whole: a file that short is a piece from its start; from a longer one, a
+ * window of `chars` from a line start part of the way through it (file j of `pieces` at (j + ½) / pieces of
+ * the room there is), going on from the text above it, as a user goes on with a file. Neither the files'
+ * beginnings (licence headers, imports: their easiest text) nor their ends are favoured. With fewer files
+ * than pieces, a file gives more, spread through it (a corpus's one validation text gives them all); empty
+ * texts are skipped.
  */
 export function calibrationPieces(texts: readonly string[], pieces = CALIBRATION_PIECES, chars = CALIBRATION_PIECE_CHARS): CalibrationPiece[] {
   const files = texts.filter((t) => t.length > 0).slice(0, pieces);
   const n = files.length;
   const out: CalibrationPiece[] = [];
   files.forEach((t, j) => {
-    // One piece of each of `pieces` files, at systematically spread parts; or, with fewer files, their
-    // share of the pieces each, spread through it.
-    const count = n >= pieces ? 1 : Math.floor(pieces / n) + (j < pieces % n ? 1 : 0);
+    const count = t.length <= chars ? 1 : n >= pieces ? 1 : Math.floor(pieces / n) + (j < pieces % n ? 1 : 0);
     let after = 0; // a piece starts past the one before it in the same text
     for (let k = 0; k < count; k++) {
       const part = n >= pieces ? (j + 0.5) / pieces : (k + 0.5) / count;
-      let at = Math.max(after, lineStartFrom(t, Math.floor(part * t.length)));
+      let at = Math.max(after, lineStartFrom(t, Math.floor(part * Math.max(0, t.length - chars))));
       if (at >= t.length) {
         if (k > 0) break;
         at = 0; // no line starts there: the file's start

@@ -87,18 +87,20 @@ test('calibrateThreshold: the target and the start can be given; too few suggest
   await assert.rejects(calibrateThreshold(typeAt, { start: 0.42 }), /start threshold/);
 });
 
-test('calibrationPieces: one piece from each file at spread parts of it, going on from the text above; more from each of fewer files', () => {
+test('calibrationPieces: a short file whole, a window of a longer one at spread parts, going on from the text above; more from each of fewer files', () => {
   const lines = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}${i}\n`).join(''); // 3 characters a line
-  const file = lines('a', 10); // 30 characters
-  // Three files, three pieces: file j from the first line start at or after (j + ½) / 3 of it.
+  const file = lines('a', 10); // 30 characters: a window of 4 has 26 of room
+  // Three files, three pieces: file j from the first line start at or after (j + ½) / 3 of the room.
   const three = calibrationPieces([file, '', lines('b', 10), lines('c', 10)], 3, 4);
-  assert.deepEqual(three.map((p) => p.text.slice(p.from)), ['a2\na', 'b5\nb', 'c9\n']);
-  assert.deepEqual(three.map((p) => p.from), [6, 15, 27]);
+  assert.deepEqual(three.map((p) => p.text.slice(p.from)), ['a2\na', 'b5\nb', 'c7\nc']);
+  assert.deepEqual(three.map((p) => p.from), [6, 15, 21]);
   assert.equal(three[0]!.text, file.slice(0, 10), 'what is above the piece is in the document');
-  // One file, three pieces: at ⅙, ½ and ⅚ of it.
-  assert.deepEqual(calibrationPieces([file], 3, 4).map((p) => p.text.slice(p.from)), ['a2\na', 'a5\na', 'a9\n']);
-  // Two files, three pieces: two of the first, one of the second.
-  assert.deepEqual(calibrationPieces([file, lines('b', 10)], 3, 4).map((p) => p.text.slice(p.from)), ['a3\na', 'a8\na', 'b5\nb']); // at ¼ and ¾, and ½
+  // A file no longer than a piece is typed whole.
+  assert.deepEqual(calibrationPieces(['ab\ncd\n', file], 2, 8).map((p) => [p.from, p.text.slice(p.from)]), [[0, 'ab\ncd\n'], [18, 'a6\na7\na8']]); // the second at ¾ of its room
+  // One file, three pieces: at ⅙, ½ and ⅚ of the room.
+  assert.deepEqual(calibrationPieces([file], 3, 4).map((p) => p.text.slice(p.from)), ['a2\na', 'a5\na', 'a7\na']);
+  // Two files, three pieces: two of the first (¼, ¾), one of the second (½).
+  assert.deepEqual(calibrationPieces([file, lines('b', 10)], 3, 4).map((p) => p.text.slice(p.from)), ['a2\na', 'a7\na', 'b5\nb']);
   // A piece never starts inside the one before; a text without a line start there gives its start, once.
   assert.deepEqual(calibrationPieces(['x'.repeat(50)], 3, 40).map((p) => p.text.slice(p.from)), ['x'.repeat(40)]);
   assert.deepEqual(calibrationPieces(['ab\u{1F600}cd'], 1, 3).map((p) => p.text.slice(p.from)), ['ab'], 'never half a surrogate pair');
