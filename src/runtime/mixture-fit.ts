@@ -78,7 +78,7 @@ export interface CalibrationInput {
 
 /**
  * The served mixture's completion threshold, chosen by typing `texts` through the extension's completion
- * code with the model as it will be served (int8 decoder); undefined when the texts show too few suggestions.
+ * code with the model as it will be served (int8 decoder); undefined with too few validation files or suggestions.
  */
 export async function calibrateServedThreshold(input: CalibrationInput): Promise<ThresholdCalibration | undefined> {
   const quantized = await quantizeDecoderPaced(input.cfg, input.params, pacer());

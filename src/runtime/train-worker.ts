@@ -22,7 +22,7 @@ import { mulberry32 } from '../core/random.js';
 import { perplexity, train, validateTrainOptions } from '../core/trainer.js';
 import { capTokens, countTextTokens, encodeTexts } from '../core/text-encoding.js';
 import { Vocabulary } from '../core/vocabulary.js';
-import { calibrationPieces, type CalibrationPiece } from '../core/completion/threshold-calibration.js';
+import { calibrationPieces, MIN_FILES, MIN_SHOWN, type CalibrationPiece } from '../core/completion/threshold-calibration.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import { splitByFile } from '../core/file-split.js';
 import { exportTrainedModel } from '../io/export-model.js';
@@ -108,7 +108,7 @@ async function run(input: TrainJobInput, save?: Save): Promise<TrainJobOutput | 
         completion = await calibrateServedThreshold({
           cfg, params: result.params, ngram: ngramModel, cached: input.mixture.cached, spec: mixture, vocab: Vocabulary.fromJSON(vocab), mode, pieces, threads: input.threads, signal: abort.signal,
         });
-        if (!completion) completionProblem = `the validation files showed too few suggestions to choose a threshold on`;
+        if (!completion) completionProblem = `too little validation text to choose one on (at least ${MIN_FILES} files and ${MIN_SHOWN} suggestions)`;
       } catch (e) {
         abort.signal.throwIfAborted();
         completionProblem = (e as Error).message;

@@ -143,7 +143,7 @@ export type TrainJobOutput = TrainResult & {
   recounted?: CompanionOutput | CompanionHandover;
   /** The completion threshold chosen for the mixture (TrainJobInput.calibration). */
   completion?: ThresholdCalibration;
-  /** Why no threshold was chosen (too few suggestions shown, or a failure): the default then applies. */
+  /** Why no threshold was chosen (too few validation files or suggestions, or a failure): the default then applies. */
   completionProblem?: string;
 };
 
