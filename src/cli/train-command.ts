@@ -197,7 +197,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const c = result.completion;
     const at = c.trials.find((t) => t.minConfidence === c.minConfidence)!;
     log(
-      `completion threshold ${c.minConfidence} (the lowest of those tried at which at least ${(c.targetAcceptRate * 100).toFixed(0)} % of the suggestions are taken, with 84 % confidence, on ` +
+      `completion threshold ${c.minConfidence} (the default, or the lowest step above it at which at least ${(c.targetAcceptRate * 100).toFixed(0)} % of the suggestions are taken, with 84 % confidence, on ` +
         `${thousands(c.chars)} characters of the validation files: ${(at.acceptRate * 100).toFixed(1)} % of ${thousands(at.shown)} taken in ${at.files} files, keystroke savings ${(at.ksr * 100).toFixed(1)} %; ${c.seconds.toFixed(1)} s)`,
     );
   } else if (result.completionProblem) log(`no completion threshold was chosen (${result.completionProblem}): the default ${DEFAULT_COMPLETION_SETTINGS.minConfidence} applies`);

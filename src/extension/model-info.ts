@@ -144,7 +144,7 @@ export function modelInfoMarkdown(info: ModelInfo): string {
     const at = c.trials.find((t) => t.minConfidence === c.minConfidence);
     rows.push([
       'Completion threshold',
-      `**${c.minConfidence}**, chosen on ${thousands(c.chars)} characters of the validation files as the lowest tried at which at least ${(c.targetAcceptRate * 100).toFixed(0)} % of the suggestions are taken (with 84 % confidence)` +
+      `**${c.minConfidence}**, chosen on ${thousands(c.chars)} characters of the validation files: the default, or the lowest step above it at which at least ${(c.targetAcceptRate * 100).toFixed(0)} % of the suggestions are taken (with 84 % confidence)` +
         (at ? ` (${(at.acceptRate * 100).toFixed(1)} % of ${thousands(at.shown)} taken in ${at.files} files, keystroke savings ${(at.ksr * 100).toFixed(1)} %)` : '') +
         '; `nextword.completion.minConfidence`, when set, applies instead',
     ]);

@@ -138,7 +138,7 @@ test('a trained model shows the completion threshold chosen for it and its compa
   const trained = { ...meta, training: { ...meta.training!, ngram }, mixture, completion, ngram: { file: 'ngram-0123456789abcdef.bin', bytes: 10, sha256: '0'.repeat(64) } };
   const md = modelInfoMarkdown(modelInfo('the workspace model', '/ws/model', trained, session)).replace(/\\(.)/g, '$1');
   assert.ok(
-    md.includes('| Completion threshold | **0.45**, chosen on 24,000 characters of the validation files as the lowest tried at which at least 50 % of the suggestions are taken (with 84 % confidence) (53.2 % of 1,100 taken in 12 files, keystroke savings 40.0 %); `nextword.completion.minConfidence`, when set, applies instead |'),
+    md.includes('| Completion threshold | **0.45**, chosen on 24,000 characters of the validation files: the default, or the lowest step above it at which at least 50 % of the suggestions are taken (with 84 % confidence) (53.2 % of 1,100 taken in 12 files, keystroke savings 40.0 %); `nextword.completion.minConfidence`, when set, applies instead |'),
     md,
   );
   assert.ok(md.includes('| N-gram baseline | Kneser-Ney 4-gram of the same training text and the validation files, 1.2 M n-grams; validation perplexity 95.50 before it counted them (trained in 1.3 s) |'), md);

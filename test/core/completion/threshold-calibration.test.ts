@@ -44,18 +44,20 @@ test('acceptLowerBound: the pooled rate less z standard errors from how the file
 
 test('calibrateThreshold: a rate just over the target holds when the files agree, not when they differ widely', async () => {
   const agree = scriptedTyping(() => 0.55);
-  assert.equal((await calibrateThreshold(agree.typeAt))?.minConfidence, THRESHOLD_STEPS[0]);
+  assert.equal((await calibrateThreshold(agree.typeAt))?.minConfidence, 0.4);
+  assert.deepEqual(agree.typed, [0.4]);
   const differ = scriptedTyping(() => 0.55, { spread: 0.3, files: 4 });
   assert.equal((await calibrateThreshold(differ.typeAt))?.minConfidence, THRESHOLD_STEPS.at(-1));
 });
 
-test('calibrateThreshold: walks down from 0.4 while the accept rate holds, and keeps the last that held', async () => {
-  const { typeAt, typed } = scriptedTyping((t) => (t >= 0.3 ? 0.6 : 0.45));
+test('calibrateThreshold: never goes below the start, however well the validation files take its suggestions', async () => {
+  const { typeAt, typed } = scriptedTyping(() => 0.95);
   const c = await calibrateThreshold(typeAt);
-  assert.deepEqual(typed, [0.4, 0.35, 0.3, 0.25]);
-  assert.equal(c?.minConfidence, 0.3);
-  assert.deepEqual(c?.trials.map((t) => t.minConfidence), typed);
+  assert.equal(c?.minConfidence, 0.4);
+  assert.deepEqual(typed, [0.4]);
+  assert.deepEqual(c?.trials.map((t) => t.minConfidence), [0.4]);
   assert.equal(c?.chars, 1000);
+  assert.equal((await calibrateThreshold(scriptedTyping(() => 0.95).typeAt, { start: 0.25 }))?.minConfidence, 0.25);
 });
 
 test('calibrateThreshold: walks up from 0.4 until the accept rate holds', async () => {
@@ -65,12 +67,12 @@ test('calibrateThreshold: walks up from 0.4 until the accept rate holds', async 
   assert.equal(c?.minConfidence, 0.55);
 });
 
-test('calibrateThreshold: stops at the last step when no threshold reaches the target, and at the first when all do', async () => {
+test('calibrateThreshold: stops at the last step when no threshold reaches the target, and at the start when it does', async () => {
   const never = scriptedTyping(() => 0.3);
   assert.equal((await calibrateThreshold(never.typeAt))?.minConfidence, THRESHOLD_STEPS.at(-1));
   assert.deepEqual(never.typed, THRESHOLD_STEPS.slice(THRESHOLD_STEPS.indexOf(0.4)));
   const always = scriptedTyping(() => 0.9);
-  assert.equal((await calibrateThreshold(always.typeAt))?.minConfidence, THRESHOLD_STEPS[0]);
+  assert.equal((await calibrateThreshold(always.typeAt))?.minConfidence, 0.4);
 });
 
 test('calibrateThreshold: the target and the start can be given; too few suggestions choose nothing', async () => {
@@ -115,7 +117,7 @@ test('validateCalibration: accepts a chosen threshold and names what is wrong', 
   assert.throws(() => validateCalibration([]), /completion must be an object/);
 });
 
-test('calibrateThreshold through the engine: where the model is right, the lowest step is kept', async () => {
+test('calibrateThreshold through the engine: where the model is right, the start is kept', async () => {
   // After "the" the table says "cat" with p and "dog" with 1 − p; the text always has "cat".
   const words = ['<unk>', '<s>', ' the', ' cat', ' dog', ' sat', '.'];
   const vocab = Vocabulary.fromJSON(words);
@@ -137,7 +139,7 @@ test('calibrateThreshold through the engine: where the model is right, the lowes
     });
   };
   const sure = await chosen(0.9);
-  assert.equal(sure?.minConfidence, THRESHOLD_STEPS[0]);
+  assert.equal(sure?.minConfidence, 0.4);
   assert.ok(sure!.trials.every((t) => t.acceptLower >= 0.5 && t.ksr > 0.5), JSON.stringify(sure!.trials));
   assert.equal(sure!.chars, 2.5 * text.length);
   assert.ok(sure!.trials.every((t) => t.files === 3));
