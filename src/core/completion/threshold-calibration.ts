@@ -1,6 +1,6 @@
-// The completion threshold of one model, chosen at the end of its training run by typing pieces of its
-// validation files (keystroke-savings.ts; calibrationPieces): the lowest confidence at which at least
-// TARGET_ACCEPT_RATE of the ghost texts shown are taken, with some confidence. Suggestions within a file go together (a file the
+// The completion threshold of one model, checked at the end of its training run by typing pieces of its
+// validation files (keystroke-savings.ts; calibrationPieces): the default, or the lowest step above it at
+// which at least TARGET_ACCEPT_RATE of the ghost texts shown are taken, with some confidence. Suggestions within a file go together (a file the
 // model knows well has most of its suggestions taken), so the unit of evidence is the file: the accept rate
 // is the ratio of the files' sums, and its lower bound (z = ACCEPT_Z, one-sided 84 %) takes its standard
 // error from how the files differ (the ratio estimator's linearised, cluster-robust variance). Too few
@@ -16,8 +16,14 @@ import { combineKeystrokeFigures, simulateTyping, type Completer, type Keystroke
 /** The thresholds tried, in order. */
 export const THRESHOLD_STEPS: readonly number[] = Object.freeze([0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8]);
 
-/** The share of shown suggestions that must be taken (the product's goal). */
-export const TARGET_ACCEPT_RATE = 0.5;
+/**
+ * The share of shown suggestions below which the threshold goes up. Not the product's goal of one half: the
+ * validation files flatter the model, and where their pieces are not what the user types (the middle of a
+ * long file, not its start) they mislead the other way too; raising the threshold to reach one half there
+ * cost the Node.js docs' held-out files 5 points of keystroke savings (32.6 % → 27.4 %; docs/quality.md).
+ * So it catches a model whose suggestions are clearly worse than the default assumes, and no more.
+ */
+export const TARGET_ACCEPT_RATE = 0.4;
 
 /** How sure: the accept rate's lower bound at this z must reach the target. */
 export const ACCEPT_Z = 1;

@@ -43,10 +43,10 @@ test('acceptLowerBound: the pooled rate less z standard errors from how the file
 });
 
 test('calibrateThreshold: a rate just over the target holds when the files agree, not when they differ widely', async () => {
-  const agree = scriptedTyping(() => 0.55);
+  const agree = scriptedTyping(() => 0.45);
   assert.equal((await calibrateThreshold(agree.typeAt))?.minConfidence, 0.4);
   assert.deepEqual(agree.typed, [0.4]);
-  const differ = scriptedTyping(() => 0.55, { spread: 0.3, files: 4 });
+  const differ = scriptedTyping(() => 0.45, { spread: 0.3, files: 4 });
   assert.equal((await calibrateThreshold(differ.typeAt))?.minConfidence, THRESHOLD_STEPS.at(-1));
 });
 
@@ -62,7 +62,7 @@ test('calibrateThreshold: never goes below the start, however well the validatio
 
 test('calibrateThreshold: walks up from 0.4 until the accept rate holds', async () => {
   const { typeAt, typed } = scriptedTyping((t) => (t >= 0.55 ? 0.56 : 0.44));
-  const c = await calibrateThreshold(typeAt);
+  const c = await calibrateThreshold(typeAt, { target: 0.5 });
   assert.deepEqual(typed, [0.4, 0.45, 0.5, 0.55]);
   assert.equal(c?.minConfidence, 0.55);
 });
