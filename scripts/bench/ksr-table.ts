@@ -8,6 +8,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { TARGET_ACCEPT_RATE } from '../../src/core/completion/threshold-calibration.js';
 
 interface Figures {
   ppl: number;
@@ -26,12 +27,17 @@ interface Trial {
   acceptRate: number;
 }
 
-/** The threshold train chose, with its figures on the validation files; the default when none was chosen. */
+/**
+ * The threshold the model gets (threshold-calibration.ts), from the trials train recorded (it walks up from
+ * the default; a run of an earlier policy walked further, and its first trial that holds now is the one),
+ * with its figures on the validation files; the default when the run chose none.
+ */
 function threshold(fin: Record<string, unknown>): string {
-  const c = fin.completion as { min_confidence: number; trials: Trial[] } | undefined;
-  if (!c) return 'none (0.4)';
-  const t = c.trials.find((x) => x.minConfidence === c.min_confidence)!;
-  return `${c.min_confidence} (${pct(t.acceptRate)}, ${pct(t.ksr)})`;
+  const c = fin.completion as { min_confidence: number; trials: (Trial & { acceptLower: number })[] } | undefined;
+  if (!c) return 'none: 0.4';
+  const start = c.trials[0]!;
+  const t = start.minConfidence === 0.4 ? (c.trials.find((x) => x.acceptLower >= TARGET_ACCEPT_RATE) ?? c.trials.at(-1)!) : c.trials.find((x) => x.minConfidence === c.min_confidence)!;
+  return `${t.minConfidence} (${pct(t.acceptRate)}, ${pct(t.ksr)})`;
 }
 
 const [out, ...projects] = process.argv.slice(2);
