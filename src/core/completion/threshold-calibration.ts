@@ -1,15 +1,14 @@
 // The completion threshold of one model, checked at the end of its training run by typing pieces of its
 // validation files (keystroke-savings.ts; calibrationPieces): the default, or the lowest step above it at
-// which at least TARGET_ACCEPT_RATE of the ghost texts shown are taken, with some confidence. Suggestions within a file go together (a file the
-// model knows well has most of its suggestions taken), so the unit of evidence is the file: the accept rate
-// is the ratio of the files' sums, and its lower bound (z = ACCEPT_Z, one-sided 84 %) takes its standard
-// error from how the files differ (the ratio estimator's linearised, cluster-robust variance). Too few
-// files choose nothing: on one validation file, 56 % taken at 0.25 became 47 % on a held-out file.
-// A lower threshold saves more keys but shows more suggestions that are not taken, and where that balance
-// lies differs between models and workspaces (code needed a higher one than prose: docs/quality.md). The
-// search walks up the steps from the default until the target holds, and never below the default: the
-// validation files flatter a model whose mixture was fitted and whose training was stopped on them (three
-// projects whose threshold went down to 0.25 or 0.35 there took 46–47 % of their held-out suggestions).
+// which at least TARGET_ACCEPT_RATE of the ghost texts shown are taken, with some confidence. Suggestions
+// within a file go together (a file the model knows well has most of its suggestions taken), so the unit
+// of evidence is the file: the accept rate is the ratio of the files' sums, and its lower bound (z =
+// ACCEPT_Z, one-sided 84 %) takes its standard error from how the files differ (the ratio estimator's
+// linearised, cluster-robust variance); fewer than MIN_FILES files choose nothing (on one validation file,
+// 56 % taken at 0.25 became 47 % on a held-out file). The walk never goes below the default: the validation
+// files flatter a model whose mixture was fitted and whose training was stopped on them (three projects
+// whose threshold went down there took 46–47 % of their held-out suggestions). docs/quality.md, "Each
+// model's threshold", has what was tried.
 
 import { combineKeystrokeFigures, simulateTyping, type Completer, type KeystrokeFigures } from './keystroke-savings.js';
 
@@ -49,7 +48,7 @@ export function acceptLowerBound(files: readonly Pick<KeystrokeFigures, 'accepte
 /** With fewer suggestions shown at the start threshold, the files say too little: the default stays. */
 export const MIN_SHOWN = 40;
 
-/** What is typed: CALIBRATION_PIECES pieces of CALIBRATION_PIECE_CHARS characters (calibrationTexts). */
+/** What is typed: CALIBRATION_PIECES pieces of CALIBRATION_PIECE_CHARS characters (calibrationPieces). */
 export const CALIBRATION_PIECES = 12;
 export const CALIBRATION_PIECE_CHARS = 2_000;
 
