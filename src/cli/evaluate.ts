@@ -13,7 +13,6 @@ import {
 } from '../core/completion/keystroke-savings.js';
 import { combineFigures, evaluateText, startTokenId, type EvalFigures, type SequenceScorer } from '../core/evaluation.js';
 import type { LanguageModel } from '../core/language-model.js';
-import { modelMinConfidence, type ModelMeta } from '../core/model-format.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
 import { Predictor } from '../core/predictor.js';
 import { tokenize, type TokenizerMode } from '../core/tokenizer.js';
@@ -148,17 +147,14 @@ function engineCompleter(lm: LanguageModel, vocab: Vocabulary, mode: TokenizerMo
 
 /**
  * A trained model as ModelSession opened it (with or without the document cache): what predicts and what
- * scores; a served mixture is typed with the threshold chosen for it in training (`meta.completion`) unless
- * `settings` set one.
+ * scores; typed at its own threshold (ModelSession.minConfidence) unless `settings` set one.
  */
 export function modelMethod(
   name: string,
-  model: { model: LanguageModel; scorer: SequenceScorer; vocab: Vocabulary; mode: TokenizerMode; meta?: Pick<ModelMeta, 'completion'>; served?: string },
+  model: { model: LanguageModel; scorer: SequenceScorer; vocab: Vocabulary; mode: TokenizerMode; minConfidence?: number },
   settings: TypingSettings = {},
 ): Method {
-  // The threshold was chosen for the mixture: the network alone (mixture: false) keeps the default.
-  const chosen = model.served === 'mixture' && model.meta ? modelMinConfidence(model.meta, DEFAULT_COMPLETION_SETTINGS.minConfidence) : DEFAULT_COMPLETION_SETTINGS.minConfidence;
-  const typing = { minConfidence: chosen, ...settings };
+  const typing = { ...(model.minConfidence !== undefined ? { minConfidence: model.minConfidence } : {}), ...settings };
   return { name, vocab: model.vocab, mode: model.mode, scorer: model.scorer, completer: engineCompleter(model.model, model.vocab, model.mode, typing) };
 }
 

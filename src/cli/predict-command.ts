@@ -3,7 +3,6 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
-import { modelMinConfidence } from '../core/model-format.js';
 import { mulberry32 } from '../core/random.js';
 import { num, UsageError } from './args.js';
 import { Predictor } from '../core/predictor.js';
@@ -57,8 +56,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const maxWords = num(values['max-words'], 'max-words', { int: true, min: 0 }) ?? 4;
   const minProbFlag = num(values['min-prob'], 'min-prob', { min: 0, max: 1 });
   const model = await ModelSession.open(path.resolve(values.model), { threads: num(values.threads, 'threads', { int: true, min: 0 }) ?? 0 });
-  // The threshold chosen in training was chosen for the mixture.
-  const minProb = minProbFlag ?? (model.served === 'mixture' ? modelMinConfidence(model.meta, DEFAULT_COMPLETION_SETTINGS.minConfidence) : DEFAULT_COMPLETION_SETTINGS.minConfidence);
+  const minProb = minProbFlag ?? model.minConfidence;
   const predictor = new Predictor(model.model, model.vocab, model.mode);
   try {
     const text = positionals[0]!;

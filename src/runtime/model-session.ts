@@ -33,7 +33,8 @@ import type { ChunkScorer, SequenceScorer } from '../core/evaluation.js';
 import { pacer, yieldToEventLoop } from '../core/event-loop.js';
 import type { LanguageModel } from '../core/language-model.js';
 import { inferenceGraph, parametersFromModelPaced, quantizeDecoderPaced, type DecoderPrecision, type Int8Decoder } from '../core/graphs/inference-graph.js';
-import { parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-format.js';
+import { modelMinConfidence, parseModelMeta, vocabularyOf, type ModelMeta } from '../core/model-format.js';
+import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
@@ -231,6 +232,14 @@ export class ModelSession implements SavedServing {
       companion.release,
       mixture,
     );
+  }
+
+  /**
+   * The completion threshold for what is served: for the mixture, the one chosen for it in training
+   * (model.json's `completion`), else the editor's default.
+   */
+  get minConfidence(): number {
+    return this.served === 'mixture' ? modelMinConfidence(this.meta, DEFAULT_COMPLETION_SETTINGS.minConfidence) : DEFAULT_COMPLETION_SETTINGS.minConfidence;
   }
 
   /** The tokenizer the model reads text with. */
