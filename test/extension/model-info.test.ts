@@ -101,14 +101,15 @@ test('a model saved with its n-gram companion shows the baseline; a damaged one 
   assert.deepEqual(JSON.parse(JSON.stringify(interim)), interim, 'JSON-serialisable');
 });
 
+/** A fitted mixture of order 4 (2 · 4 · 3 buckets) as model.json holds it. */
+const mixture = {
+  components: ['network', 'ngram', 'cache'] as ('network' | 'ngram' | 'cache')[],
+  order: 4, countEdges: [4, 32], window: 500,
+  weights: Array.from({ length: 2 * 4 * 3 }, () => [0.5, 0.4, 0.1]),
+  fit: { tokens: 4_321, ppl: { network: 87.234, ngram: 95.5, networkCache: 80.1, ngramCache: 90.2, model: 61.75 } },
+};
+
 test('a model served as its mixture says so, with how each part did on validation; its companion missing, it does not', () => {
-  const B = 2 * 4 * 3;
-  const mixture = {
-    components: ['network', 'ngram', 'cache'] as ('network' | 'ngram' | 'cache')[],
-    order: 4, countEdges: [4, 32], window: 500,
-    weights: Array.from({ length: B }, () => [0.5, 0.4, 0.1]),
-    fit: { tokens: 4_321, ppl: { network: 87.234, ngram: 95.5, networkCache: 80.1, ngramCache: 90.2, model: 61.75 } },
-  };
   const withMixture = { ...meta, mixture, ngram: { file: 'ngram-0123456789abcdef.bin', bytes: 10, sha256: '0'.repeat(64) } };
   const md = modelInfoMarkdown(modelInfo('the workspace model', '/ws/model', withMixture, session));
   assert.match(md, /\| Served \| the network, its n-gram companion and the document cache mixed, with weights fitted on 4,321 validation tokens: validation perplexity \*\*61\.75\*\* \(the network alone 87\.23, with the cache 80\.10; the n-gram model alone 95\.50, with the cache 90\.20\) \|/);
@@ -120,13 +121,6 @@ test('a model served as its mixture says so, with how each part did on validatio
 });
 
 test('a trained model shows the completion threshold chosen for it and its companion counted with the validation files', () => {
-  const B = 2 * 4 * 3;
-  const mixture = {
-    components: ['network', 'ngram', 'cache'] as ('network' | 'ngram' | 'cache')[],
-    order: 4, countEdges: [4, 32], window: 500,
-    weights: Array.from({ length: B }, () => [0.5, 0.4, 0.1]),
-    fit: { tokens: 4_321, ppl: { network: 87.234, ngram: 95.5, networkCache: 80.1, ngramCache: 90.2, model: 61.75 } },
-  };
   const completion = {
     minConfidence: 0.45, targetAcceptRate: 0.5, chars: 24_000, seconds: 12.5,
     trials: [
