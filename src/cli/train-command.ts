@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cachedFlagsOf } from '../core/cache-model.js';
 import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
-import { calibrationPieces } from '../core/completion/threshold-calibration.js';
+import { calibrationPieces, chosenTrial } from '../core/completion/threshold-calibration.js';
 import { startTokenId } from '../core/evaluation.js';
 import { parameterCount } from '../core/model-config.js';
 import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text-encoding.js';
@@ -195,7 +195,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (result.ngram?.figures.withValidation) log(`the n-gram companion saved counts the validation files too: ${thousands(result.ngram.figures.ngrams)} n-grams`);
   if (result.completion) {
     const c = result.completion;
-    const at = c.trials.find((t) => t.minConfidence === c.minConfidence)!;
+    const at = chosenTrial(c)!; // calibrateThreshold chooses a threshold it typed
     log(
       `completion threshold ${c.minConfidence} (the default, or the lowest step above it at which at least ${(c.targetAcceptRate * 100).toFixed(0)} % of the suggestions are taken, with 84 % confidence, on ` +
         `${thousands(c.chars)} characters of the validation files: ${(at.acceptRate * 100).toFixed(1)} % of ${thousands(at.shown)} taken in ${at.files} files, keystroke savings ${(at.ksr * 100).toFixed(1)} %; ${c.seconds.toFixed(1)} s)`,

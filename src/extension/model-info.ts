@@ -4,7 +4,7 @@
 
 import { parameterCount } from '../core/model-config.js';
 import type { ModelMeta, TrainingRecord } from '../core/model-format.js';
-import type { ThresholdCalibration } from '../core/completion/threshold-calibration.js';
+import { chosenTrial, type ThresholdCalibration } from '../core/completion/threshold-calibration.js';
 import type { MixtureFit } from '../core/mixture-model.js';
 import type { CompanionFigures } from '../core/ngram/companion.js';
 import { compactCount, duration, escapeMarkdown, exactPerplexity, megabytes, millis, thousands } from './format.js';
@@ -141,7 +141,7 @@ export function modelInfoMarkdown(info: ModelInfo): string {
   }
   const c = info.completion;
   if (c) {
-    const at = c.trials.find((t) => t.minConfidence === c.minConfidence);
+    const at = chosenTrial(c);
     rows.push([
       'Completion threshold',
       `**${c.minConfidence}**, chosen on ${thousands(c.chars)} characters of the validation files: the default, or the lowest step above it at which at least ${(c.targetAcceptRate * 100).toFixed(0)} % of the suggestions are taken (with 84 % confidence)` +

@@ -176,6 +176,11 @@ export async function calibrateThreshold(
   return { minConfidence: chosen, targetAcceptRate: target, chars, trials, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** The trial of the threshold chosen (undefined only in a record not written by calibrateThreshold). */
+export function chosenTrial(c: Pick<ThresholdCalibration, 'minConfidence' | 'trials'>): ThresholdTrial | undefined {
+  return c.trials.find((t) => t.minConfidence === c.minConfidence);
+}
+
 /** Checks model.json's `completion` record (a parsed, untrusted value); throws what is wrong. */
 export function validateCalibration(c: unknown): asserts c is ThresholdCalibration {
   const o = c as Partial<ThresholdCalibration> | null;
