@@ -107,8 +107,8 @@ const extension: TrainSettings = {
 const SAMPLED_BATCH = { batch: 40 } as const;
 
 /**
- * Dropout 0.4 instead of 0.2 below 300,000 training tokens: on the validation files of two small projects
- * (44,000 and 82,000 tokens) the network's perplexity fell 11 % and the mixture's 6–10 % (docs/quality.md).
+ * Dropout 0.4 instead of 0.2 below 300,000 training tokens: chosen on the validation files of two small
+ * projects (docs/quality.md, "Dropout on a small workspace").
  */
 const SMALL_DROPOUT = { belowTokens: 300_000, dropout: 0.4 } as const;
 

@@ -170,8 +170,8 @@ function describe(v: unknown): string {
 const FIT_TOKENS_PER_S = 15_000;
 
 /**
- * Seconds that choosing the completion threshold may take: typing CALIBRATION_CHARS characters of the
- * validation files two to four times (8.5 s a time with the `small` preset's mixture on the Node.js docs).
+ * Seconds that checking the completion threshold may take: typing the validation pieces
+ * (calibrationPieces) once, or a few times when it walks up (docs/quality.md, "Each model's threshold").
  */
 const CALIBRATION_SECONDS = 30;
 

@@ -77,7 +77,7 @@ export interface CalibrationInput {
 }
 
 /**
- * The served mixture's completion threshold, chosen by typing `texts` through the extension's completion
+ * The served mixture's completion threshold, chosen by typing `pieces` through the extension's completion
  * code with the model as it will be served (int8 decoder); undefined with too few validation files or suggestions.
  */
 export async function calibrateServedThreshold(input: CalibrationInput): Promise<ThresholdCalibration | undefined> {

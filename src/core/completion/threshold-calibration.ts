@@ -4,11 +4,9 @@
 // within a file go together (a file the model knows well has most of its suggestions taken), so the unit
 // of evidence is the file: the accept rate is the ratio of the files' sums, and its lower bound (z =
 // ACCEPT_Z, one-sided 84 %) takes its standard error from how the files differ (the ratio estimator's
-// linearised, cluster-robust variance); fewer than MIN_FILES files choose nothing (on one validation file,
-// 56 % taken at 0.25 became 47 % on a held-out file). The walk never goes below the default: the validation
-// files flatter a model whose mixture was fitted and whose training was stopped on them (three projects
-// whose threshold went down there took 46–47 % of their held-out suggestions). docs/quality.md, "Each
-// model's threshold", has what was tried.
+// linearised, cluster-robust variance); fewer than MIN_FILES files choose nothing. The walk never goes below
+// the default: the validation files flatter a model whose mixture was fitted and whose training was stopped
+// on them. docs/quality.md, "Each model's threshold", has what was tried and the figures behind each choice.
 
 import { combineKeystrokeFigures, simulateTyping, type Completer, type KeystrokeFigures } from './keystroke-savings.js';
 
@@ -18,9 +16,9 @@ export const THRESHOLD_STEPS: readonly number[] = Object.freeze([0.25, 0.3, 0.35
 /**
  * The share of shown suggestions below which the threshold goes up. Not the product's goal of one half: the
  * validation files flatter the model, and where their pieces are not what the user types (the middle of a
- * long file, not its start) they mislead the other way too; raising the threshold to reach one half there
- * cost the Node.js docs' held-out files 5 points of keystroke savings (32.6 % → 27.4 %; docs/quality.md).
- * So it catches a model whose suggestions are clearly worse than the default assumes, and no more.
+ * long file, not its start) they mislead the other way too, and raising the threshold to reach one half
+ * there cost held-out keystroke savings (docs/quality.md). So it catches a model whose suggestions are
+ * clearly worse than the default assumes, and no more.
  */
 export const TARGET_ACCEPT_RATE = 0.4;
 
@@ -136,8 +134,8 @@ export async function typePieces(pieces: readonly CalibrationPiece[], completer:
 
 /**
  * Chooses the threshold (see the top of the file) with `typeAt(minConfidence)`, which types the validation
- * pieces and gives each one's figures: `start`, or the first step above it at which the target holds. Undefined when fewer than MIN_FILES files, or fewer than MIN_SHOWN
- * suggestions, were shown at `start`.
+ * pieces and gives each one's figures: `start`, or the first step above it at which the target holds.
+ * Undefined when fewer than MIN_FILES files, or fewer than MIN_SHOWN suggestions, were shown at `start`.
  */
 export async function calibrateThreshold(
   typeAt: (minConfidence: number) => Promise<KeystrokeFigures[]>,
