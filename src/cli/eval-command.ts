@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE } from '../core/cache-model.js';
 import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
 import { NgramServing } from '../core/ngram/ngram-serving.js';
+import { MAX_ORDER } from '../core/ngram/kneser-ney.js';
 import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
 import { num, oneOf, thousands, UsageError } from './args.js';
 import { readTexts } from './texts.js';
@@ -37,7 +38,7 @@ Options:
                        and VS Code's word-based suggestions ("wordfreq": the most frequent known word with
                        the typed prefix; its ppl and top-k are the unigram distribution's)
   --train FOLDER       the files the baselines learn from (those the model was trained on)
-  --order N            n-gram order, 1 to 5 (default 4)
+  --order N            the ngram baseline's order, 1 to ${MAX_ORDER} (default 4)
   --companion          evaluate the model's n-gram companion (saved by \`nextword train\` next to the
                        network) instead of the model, served as the extension serves it while the
                        network trains (with the document cache unless --no-cache)
@@ -92,7 +93,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (values.compare && !values.train) throw new UsageError('--compare needs --train FOLDER (what the baselines learn from)');
   if (values.train && !values.compare) throw new UsageError('--train is for --compare');
   const threads = num(values.threads, 'threads', { int: true, min: 0 }) ?? 0;
-  const order = num(values.order, 'order', { int: true, min: 1, max: 5 }) ?? 4;
+  const order = num(values.order, 'order', { int: true, min: 1, max: MAX_ORDER }) ?? 4;
   const ksrChars = num(values['ksr-chars'], 'ksr-chars', { int: true, min: 1 });
   const maxWords = num(values['max-words'], 'max-words', { int: true, min: 0, max: 12 });
   const minConfidence = num(values['min-confidence'], 'min-confidence', { min: 0, max: 1 });

@@ -63,9 +63,10 @@ Options (defaults come from --preset; flags override them):
                          does (perplexity, accuracy, keystroke savings)
   --split-list FILE      with --split: write the held-out files' paths to FILE, one per line
   --ksr-chars N          with --split: type only the first N characters of each held-out file
-  --no-ngram             do not train and save the n-gram companion (an interpolated Kneser-Ney 4-gram
-                         of the same tokens, trained in seconds before the network: the baseline the
-                         editor's status bar compares a file's perplexity with)
+  --no-ngram             do not train and save the n-gram companion (an interpolated Kneser-Ney model of
+                         the same tokens, 6-grams up to 1.5 M tokens, 5-grams up to 4 M, else 4-grams;
+                         counted in seconds before the network): the network is then served alone with
+                         the document cache, not in a mixture
   --json                 one JSON object per line on stdout (the last has "final": true)
   -h, --help             show this help
 `;

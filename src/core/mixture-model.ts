@@ -24,7 +24,7 @@
 import { cacheRows } from './cache-model.js';
 import type { ChunkScorer, ChunkScores, SequenceScorer } from './evaluation.js';
 import type { LanguageModel, RecurrentState } from './language-model.js';
-import { countHigher, type KneserNey } from './ngram/kneser-ney.js';
+import { countHigher, MAX_ORDER, type KneserNey } from './ngram/kneser-ney.js';
 import { scoreInPieces } from './sliced-scorer.js';
 
 /** The parts, in the order of each row of weights. */
@@ -79,7 +79,7 @@ export function validateMixtureSpec(spec: unknown): MixtureSpec {
   if (typeof spec !== 'object' || spec === null) fail('is not an object');
   const s = spec as Partial<MixtureSpec>;
   if (!Array.isArray(s.components) || s.components.join() !== MIXTURE_COMPONENTS.join()) fail(`components must be ${JSON.stringify(MIXTURE_COMPONENTS)}`);
-  if (!Number.isInteger(s.order) || s.order! < 1 || s.order! > 5) fail(`order must be an integer in [1, 5] (got ${s.order})`);
+  if (!Number.isInteger(s.order) || s.order! < 1 || s.order! > MAX_ORDER) fail(`order must be an integer in [1, ${MAX_ORDER}] (got ${s.order})`);
   if (!Array.isArray(s.countEdges) || !s.countEdges.every((e, i) => Number.isFinite(e) && e > 0 && (i === 0 || e > s.countEdges![i - 1]!))) fail('countEdges must be ascending positive numbers');
   if (!Number.isInteger(s.window) || s.window! < 1) fail(`window must be a positive integer (got ${s.window})`);
   const B = bucketCount(s.order!, s.countEdges!);

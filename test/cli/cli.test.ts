@@ -39,9 +39,9 @@ test('train on a project folder: JSON lines on stdout, a report on stderr, a loa
   // The n-gram companion: trained first (its line before the first epoch's), saved with the model.
   const ngramAt = lines.findIndex((l) => l.event === 'ngram');
   assert.ok(ngramAt > 0 && ngramAt < lines.findIndex((l) => 'epoch' in l), 'the companion is reported before the first epoch');
-  assert.equal(lines[ngramAt].order, 4);
+  assert.equal(lines[ngramAt].order, 6, 'a small project: 6-grams');
   assert.ok(lines[ngramAt].valid_ppl > 1 && lines[ngramAt].ngrams > 0);
-  assert.equal(meta.training?.ngram?.order, 4);
+  assert.equal(meta.training?.ngram?.order, 6);
   assert.ok(readdirSync(modelDir).some((f) => /^ngram-[0-9a-f]{16}\.bin$/.test(f)));
 });
 

@@ -47,7 +47,7 @@ test('the server answers run, advance, scoreChunk and scoreSequence exactly as t
   assert.equal(remote.model.vocabSize, vocab.size);
   assert.deepEqual(remote.model.initialState(), local.model.initialState());
   assert.deepEqual(remote.scorer.initialState(), local.scorer.initialState());
-  assert.equal(remote.order, 4);
+  assert.equal(remote.order, 6);
 
   const head = ids.subarray(0, 40);
   let ls = local.model.initialState();

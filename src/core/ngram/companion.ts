@@ -13,14 +13,22 @@
 
 import { KneserNey } from './kneser-ney.js';
 
-/** The order of the companion: 4-grams (about 10 bytes per training token on disk for a 1M-token workspace). */
-export const COMPANION_ORDER = 4;
+/**
+ * The companion's order for a training stream of `tokens`: long contexts while the model stays small. A
+ * workspace repeats itself (code listings, call patterns, comments copied into typings), and 5- and
+ * 6-grams remember those phrases; each order adds n-grams about as many as the tokens (a 6-gram model takes
+ * 2.5–3.5 times the bytes of a 4-gram one), so large workspaces keep shorter contexts. docs/quality.md
+ * ("The companion's order") has the measurements.
+ */
+export function companionOrder(tokens: number): number {
+  return tokens <= 1_500_000 ? 6 : tokens <= 4_000_000 ? 5 : 4;
+}
 
 export interface CompanionPlan {
   vocabSize: number;
   /** The token every file is read after (startTokenId). */
   startId: number;
-  /** n-gram order (default COMPANION_ORDER). */
+  /** n-gram order (default: companionOrder of the training tokens). */
   order?: number;
   /** Tokens of each training file, in stream order; Σ = the training stream's length. */
   trainSizes: readonly number[];
@@ -76,7 +84,7 @@ export function sequencesPerplexity(model: KneserNey, sequences: readonly Int32A
 /** Trains the companion on the training files and measures it on the validation files. */
 export function trainCompanion(train: Int32Array, valid: Int32Array, plan: CompanionPlan): { model: KneserNey; figures: CompanionFigures } {
   const t0 = performance.now();
-  const order = plan.order ?? COMPANION_ORDER;
+  const order = plan.order ?? companionOrder(train.length);
   const model = KneserNey.train(splitSequences(train, plan.trainSizes), { vocabSize: plan.vocabSize, order, startId: plan.startId });
   const validPpl = sequencesPerplexity(model, splitSequences(valid, plan.validSizes), plan.startId);
   return { model, figures: { order, ngrams: model.ngramCount, validPpl, seconds: (performance.now() - t0) / 1000 } };

@@ -2,7 +2,7 @@
 // Smoothing Techniques for Language Modeling", §3.5): a count-based model that trains in seconds and serves
 // the LSTM's interfaces (LanguageModel for the Predictor, SequenceScorer and ChunkScorer for evaluateText).
 //
-// Shapes: V vocabulary, N order (1..5), C context nodes (the root included), F stored n-grams, n ids.
+// Shapes: V vocabulary, N order (1..MAX_ORDER), C context nodes (the root included), F stored n-grams, n ids.
 //
 // Counting. A training sequence (one file's ids w1..wn) is read as [start, w1..wn], the start token as
 // context only, as evaluation reads text: w_i is predicted from the last ≤ N−1 tokens before it, w1 from the
@@ -49,13 +49,14 @@ import type { LanguageModel, RecurrentState } from '../language-model.js';
 export interface KneserNeyOptions {
   /** Ids are 0..vocabSize−1 (at most 2^24, so that the state's float32 holds them exactly). */
   vocabSize: number;
-  /** n-gram order, 1..5 (default 4): each token is predicted from at most order − 1 tokens before it. */
+  /** n-gram order, 1..MAX_ORDER (default 4): each token is predicted from at most order − 1 tokens before it. */
   order?: number;
   /** The token each sequence is preceded by, as context (see startTokenId in evaluation.ts). */
   startId: number;
 }
 
-const MAX_ORDER = 5;
+/** The highest order a model may have (the companion's deepest is 6: companion.ts). */
+export const MAX_ORDER = 7;
 const DEFAULT_ORDER = 4;
 const MAX_VOCAB = 1 << 24;
 const FALLBACK_DISCOUNTS = [0.5, 1, 1.5];

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { LanguageModelScorer } from '../../../src/core/completion/language-model-scorer.js';
 import { CacheLanguageModel, cachedIdsOf } from '../../../src/core/cache-model.js';
 import { combineFigures, evaluateText, startTokenId } from '../../../src/core/evaluation.js';
-import { sequencesPerplexity, splitSequences, trainCompanion } from '../../../src/core/ngram/companion.js';
+import { companionOrder, sequencesPerplexity, splitSequences, trainCompanion } from '../../../src/core/ngram/companion.js';
 import { KneserNey } from '../../../src/core/ngram/kneser-ney.js';
 import { NgramServing } from '../../../src/core/ngram/ngram-serving.js';
 import { Predictor } from '../../../src/core/predictor.js';
@@ -62,9 +62,10 @@ test('trainCompanion: the model of the files one by one; its validation perplexi
     trainSizes: trainIds.map((p) => p.length),
     validSizes: validIds.map((p) => p.length),
   });
-  const direct = KneserNey.train(trainIds, { vocabSize: vocab.size, order: 4, startId });
+  // A small workspace: the longest contexts (companionOrder).
+  const direct = KneserNey.train(trainIds, { vocabSize: vocab.size, order: 6, startId });
   assert.deepEqual(model.toBytes(), direct.toBytes(), 'file by file, each read from its start');
-  assert.equal(figures.order, 4);
+  assert.equal(figures.order, 6);
   assert.equal(figures.ngrams, direct.ngramCount);
   assert.ok(figures.seconds >= 0);
 
@@ -72,9 +73,13 @@ test('trainCompanion: the model of the files one by one; its validation perplexi
   // evaluateText sums float32 log-probabilities; the companion sums float64.
   assert.ok(Math.abs(figures.validPpl - evaluated.ppl) / evaluated.ppl < 1e-5, `${figures.validPpl} vs ${evaluated.ppl}`);
   // Reading the stream as one file would be a different (and here worse-scoring) model: the sizes matter.
-  const oneFile = KneserNey.train([concat(trainIds)], { vocabSize: vocab.size, order: 4, startId });
+  const oneFile = KneserNey.train([concat(trainIds)], { vocabSize: vocab.size, order: 6, startId });
   assert.notDeepEqual(oneFile.toBytes(), model.toBytes());
   assert.ok(Number.isNaN(sequencesPerplexity(model, [new Int32Array(0)], startId)), 'no tokens: NaN');
+});
+
+test('companionOrder: 6-grams up to 1.5 M training tokens, 5-grams up to 4 M, then 4-grams', () => {
+  assert.deepEqual([0, 1_500_000, 1_500_001, 4_000_000, 4_000_001, 50_000_000].map(companionOrder), [6, 6, 5, 5, 4, 4]);
 });
 
 test('NgramServing: predicts and scores the cache mixture of the n-gram model; refuses a vocabulary of another size', async () => {

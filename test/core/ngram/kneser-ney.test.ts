@@ -147,14 +147,14 @@ test('a bigram model worked out by hand, discounts falling back on a tiny corpus
   for (const [ctx, probs] of expected) probs.forEach((p, w) => close(model.logProb(ctx, w), Math.log(p), `ln p(${w} | ${ctx})`));
 });
 
-test('equals the slow Map-based implementation of the formulas, orders 1 to 5', () => {
+test('equals the slow Map-based implementation of the formulas, orders 1 to 7', () => {
   const rand = mulberry32(11);
   const V = 24;
   const start = 5; // also an ordinary token inside the sequences
   const corpus = randomCorpus(rand, V, [300, 0, 1, 2, 40, 1500, 7, 600]);
   let computed = 0;
   let fellBack = 0;
-  for (let N = 1; N <= 5; N++) {
+  for (let N = 1; N <= 7; N++) {
     const model = KneserNey.train(corpus, { vocabSize: V, order: N, startId: start });
     const slow = new SlowKneserNey(corpus, N, V, start);
     computed += slow.fellBack.filter((f) => !f).length;
@@ -168,11 +168,11 @@ test('equals the slow Map-based implementation of the formulas, orders 1 to 5', 
   assert.ok(computed >= 3 && fellBack >= 1, `${computed} orders had estimated discounts, ${fellBack} the fallback`);
 });
 
-test('every distribution sums to 1 and gives every id p > 0, orders 1 to 5', () => {
+test('every distribution sums to 1 and gives every id p > 0, orders 1 to 7', () => {
   const rand = mulberry32(3);
   const V = 50;
   const corpus = randomCorpus(rand, V, [2000, 500, 3]);
-  for (let N = 1; N <= 5; N++) {
+  for (let N = 1; N <= 7; N++) {
     const model = KneserNey.train(corpus, { vocabSize: V, order: N, startId: 0 });
     const histories = historiesOf(corpus, N, 0, V);
     for (let i = 0; i < histories.length; i += Math.ceil(histories.length / 300)) {
@@ -214,8 +214,8 @@ test('distribution() gives logProb() for every id', () => {
 
 test('training rejects bad options and ids', () => {
   const seq = [Int32Array.of(1, 2)];
-  assert.throws(() => KneserNey.train(seq, { vocabSize: 3, order: 0, startId: 0 }), /order must be an integer in \[1, 5\]/);
-  assert.throws(() => KneserNey.train(seq, { vocabSize: 3, order: 6, startId: 0 }), /order must be an integer in \[1, 5\]/);
+  assert.throws(() => KneserNey.train(seq, { vocabSize: 3, order: 0, startId: 0 }), /order must be an integer in \[1, 7\]/);
+  assert.throws(() => KneserNey.train(seq, { vocabSize: 3, order: 8, startId: 0 }), /order must be an integer in \[1, 7\]/);
   assert.throws(() => KneserNey.train(seq, { vocabSize: 0, startId: 0 }), /vocabSize must be an integer/);
   assert.throws(() => KneserNey.train(seq, { vocabSize: 3, startId: 3 }), /startId 3 is outside the vocabulary \[0, 3\)/);
   assert.throws(() => KneserNey.train([Int32Array.of(1, 3)], { vocabSize: 3, startId: 0 }), /sequence 0 holds id 3/);
@@ -330,7 +330,7 @@ function smallModel(order = 3): KneserNey {
 }
 
 test('toBytes / fromBytes round trip: the same bytes and the same probabilities', () => {
-  for (const order of [1, 3, 5]) {
+  for (const order of [1, 3, 5, 7]) {
     const model = smallModel(order);
     const bytes = model.toBytes();
     const loaded = KneserNey.fromBytes(bytes);
@@ -363,7 +363,7 @@ test('fromBytes rejects a wrong magic, version, size or structure with a clear e
   reject(new TextEncoder().encode('{"format": "nextword-model"}'), /not a Kneser-Ney model/);
   reject(new Uint8Array(10), /truncated: 10 bytes, the header alone takes 24/);
   reject(edited((b) => view(b).setUint32(4, 2, true)), /format version 2 is not supported/);
-  reject(edited((b) => view(b).setUint32(8, 6, true)), /order 6 is outside \[1, 5\]/);
+  reject(edited((b) => view(b).setUint32(8, 8, true)), /order 8 is outside \[1, 7\]/);
   reject(edited((b) => view(b).setUint32(12, 0, true)), /vocabulary size 0/);
   reject(edited((b) => view(b).setUint32(16, C + 1, true)), /truncated/);
   reject(edited((b) => view(b).setUint32(16, C - 1, true)), /unexpected bytes after the model/);
