@@ -1,6 +1,6 @@
 // The Markdown table of docs/quality.md from the runs of scripts/bench/ksr-projects.sh: for each project,
 // what the extension serves after training (the mixture) beside the network with the cache, the companion
-// with the cache (served while training), the Kneser-Ney 4-gram and word frequency, on the held-out files;
+// with the cache (served while training), the Kneser-Ney 4-gram baseline and word frequency, on the held-out files;
 // then the goals of issue 20 as ratios, the bundled default model's perplexity on the same files, and the
 // completion threshold chosen for the model on its validation files (the held-out files are typed with it).
 //
@@ -53,7 +53,8 @@ for (const p of projects) {
   const start = train[0]!;
   const heldOut = fin.heldout as { files: number };
   const label = `${p} (${heldOut.files}, ${e.model!.chars.toLocaleString('en')}; ${Number(start.trainTokens).toLocaleString('en')} tokens, ${fin.epochs} epochs in ${Math.round(Number(fin.seconds))} s, stopped by ${fin.stopped_by})`;
-  const names: [string, string][] = [['model', 'the mixture (served after training)'], ['network', 'the network + cache'], ['companion', 'KN 4-gram + cache (served while training)'], ['ngram', 'KN 4-gram'], ['wordfreq', 'word frequency']];
+  const order = train.find((l) => l.event === 'ngram')?.order ?? 4;
+  const names: [string, string][] = [['model', 'the mixture (served after training)'], ['network', 'the network + cache'], ['companion', `the companion, KN ${order}-gram + cache (served while training)`], ['ngram', 'KN 4-gram'], ['wordfreq', 'word frequency']];
   names.forEach(([k, what], i) => {
     const f = e[k]!;
     rows.push(`| ${i === 0 ? label : ''} | ${what} | ${f.ppl.toFixed(1)} | ${pct(f.top1)} | ${pct(f.ksr)} | ${pct(f.accept_rate)} | ${f.latency_p99_ms.toFixed(2)} |`);
