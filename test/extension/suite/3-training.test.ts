@@ -160,7 +160,7 @@ describe('Train on Workspace', function () {
   it('and scores the active file with it as nextword eval does, against its n-gram baseline', async () => {
     await openAtEnd('notes/harbour.md');
     const figures = await expectPerplexityAsEval('notes/harbour.md', trainedDir);
-    assert.equal((await stats()).model.baseline, 'ngram-4', 'the model was saved with its n-gram companion');
+    assert.equal((await stats()).model.baseline, 'ngram-6', 'the model was saved with its n-gram companion (6-grams: a small workspace)');
     const served = (await stats()).model.baselineServedByPid;
     assert.ok(typeof served === 'number' && served !== process.pid && processAlive(served), `the baseline is served by process ${served}, not the host (${process.pid})`);
     const baseline = await waitFor('the Kneser-Ney baseline in the tooltip', async () => {
