@@ -9,7 +9,8 @@
 // quantised once (symmetric, one scale per word), the hidden state with a fixed scale (it lies in (−1, 1)),
 // products accumulated in int32 (MatMulInteger), then rescaled. On this machine's CPU (AVX-512 VNNI) that
 // is 2–3 times faster than float32; how little it costs in perplexity is measured by `nextword eval
-// --decoder` (see the README).
+// --decoder` (see the README). A tied model's input embedding is then looked up from the same int8
+// weights, so that a session holds the [V, H] matrix in int8 only.
 //
 // Shapes: T steps, B streams, V vocabulary, E embedding, H hidden, L layers, G gates (LSTM 4, RNN 1).
 // ONNX LSTM takes W [1, G·H, I], R [1, G·H, H] and B [1, 2·G·H] (input and recurrent biases; ours is the
@@ -31,11 +32,18 @@ interface StackOutputs {
   cT?: Value;
 }
 
-function recurrentStack(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, x: Value /* [T,B] int64 */, h0: Value, c0: Value | undefined): StackOutputs {
+/** The input embedding's rows for ids [T, B]: [T, B, E]. */
+type Embedding = (x: Value) => Value;
+
+function floatEmbedding(g: GraphBuilder, w: WeightSource): Embedding {
+  return (x) => ops(g).gather(w('embedding'), x, 0, 'embed.X0');
+}
+
+function recurrentStack(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, embed: Embedding, x: Value /* [T,B] int64 */, h0: Value, c0: Value | undefined): StackOutputs {
   const op = ops(g);
   const H = cfg.hidden;
   const G = gateCount(cfg.cell);
-  let X = op.gather(w('embedding'), x, 0, 'embed.X0'); //                          [T, B, E]
+  let X = embed(x); //                                                              [T, B, E]
   const hs: Value[] = [];
   const cs: Value[] = [];
   for (let l = 0; l < cfg.layers; l++) {
@@ -68,10 +76,14 @@ function recurrentStack(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, x: V
 /** How the decoder multiplies; see the top of the file. */
 export type DecoderPrecision = 'float32' | 'int8';
 
-/** The decoder's weights in int8: `weights` [H, V] (column v is word v's row of the decoder over its scale), `scales` [V]. */
+/**
+ * The decoder's weights in int8: `weights` [H, V] (column v is word v's row of the decoder over its scale),
+ * `scales` [V]; for a tied model also `rows` [V, H], the same numbers row by row, for the embedding lookup.
+ */
 export interface Int8Decoder {
   weights: Int8Array;
   scales: Float32Array;
+  rows?: Int8Array;
 }
 
 /**
@@ -102,7 +114,8 @@ export async function quantizeDecoderPaced(cfg: ModelConfig, params: Float32Arra
 const QUANTIZE_BLOCK_WEIGHTS = 1 << 18;
 
 function emptyInt8Decoder(cfg: ModelConfig): Int8Decoder {
-  return { weights: new Int8Array(cfg.hidden * cfg.vocab), scales: new Float32Array(cfg.vocab) }; // [H, V], [V]
+  const weights = new Int8Array(cfg.hidden * cfg.vocab); //                           [H, V]
+  return { weights, scales: new Float32Array(cfg.vocab), ...(cfg.tied ? { rows: new Int8Array(weights.length) } : {}) }; // [V], [V, H]
 }
 
 /** Quantises words from…to−1 into q. */
@@ -111,7 +124,7 @@ function quantizeWords(cfg: ModelConfig, params: Float32Array, q: Int8Decoder, f
   const D = parameterViews(cfg, params).get(decoderWeightName(cfg))!;
   // Word v's weights are row v of the embedding [V, H] (tied) or column v of decoder.W [H, V].
   const stride = cfg.tied ? 1 : V; //                                                   step from unit k to k + 1
-  const { weights, scales } = q;
+  const { weights, scales, rows } = q;
   for (let v = from; v < to; v++) {
     const s0 = cfg.tied ? v * H : v; //                                                 where word v begins
     let max = 0;
@@ -124,6 +137,7 @@ function quantizeWords(cfg: ModelConfig, params: Float32Array, q: Int8Decoder, f
     scales[v] = scale;
     const inv = 1 / scale;
     for (let k = 0, i = s0; k < H; k++, i += stride) weights[k * V + v] = Math.round(D[i]! * inv);
+    if (rows) for (let k = 0; k < H; k++) rows[v * H + k] = weights[k * V + v]!;
   }
 }
 
@@ -134,27 +148,47 @@ export interface DecoderOptions {
   quantized?: Int8Decoder;
 }
 
-/** The decoder's logits [N, V] for `top` [N, H]. */
-type Decoder = (top: Value) => Value;
+/** The decoder's logits [N, V] for `top` [N, H], and the embedding lookup that goes with it. */
+interface Decoder {
+  decode: (top: Value) => Value;
+  embed: Embedding;
+}
 
 function floatDecoder(g: GraphBuilder, cfg: ModelConfig, w: WeightSource): Decoder {
   // tied: the embedding [V, H]; untied: the decoder's own matrix, stored [H, V]
-  return (top) => ops(g).gemm(top, w(decoderWeightName(cfg)), w('decoder.b'), { transB: cfg.tied ? 1 : 0 }, 'decoder.logits');
+  return {
+    decode: (top) => ops(g).gemm(top, w(decoderWeightName(cfg)), w('decoder.b'), { transB: cfg.tied ? 1 : 0 }, 'decoder.logits'),
+    embed: floatEmbedding(g, w),
+  };
 }
 
 function int8Decoder(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, q: Int8Decoder): Decoder {
+  const op = ops(g);
   const Wq = g.initializer('decoder.int8', q.weights, [cfg.hidden, cfg.vocab], DType.int8); //  [H, V]
   // The decoder's input is the top layer's h = o⊙tanh(c) (or tanh(·)), always in (−1, 1): one fixed scale
   // 1/127 quantises it, so each row's logits depend on that row alone (not on what else is in the run).
   const scales = g.initializer('decoder.scales', q.scales.map((s) => s / ACTIVATION_LEVELS), [cfg.vocab]); // [V]
-  const zero = ops(g).cast(g.constInt64(128), DType.uint8, 'decoder.zero_point');
+  const zero = op.cast(g.constInt64(128), DType.uint8, 'decoder.zero_point');
   const bias = w('decoder.b');
-  return (top) => {
+  const decode = (top: Value) => {
     const xq = g.node('QuantizeLinear', [top, g.constFloat(1 / ACTIVATION_LEVELS), zero], {}, 1, 'decoder.quantize')[0]!; // [N, H] uint8
     // (xq − 128)·Wq accumulated in int32, times scale_v/127, plus the bias: one fused onnxruntime kernel
     // (MatMulInteger then Cast, Mul and Add took a third more).
     return g.runtimeNode('MatMulIntegerToFloat', [xq, Wq, g.constFloat(1), scales, zero, '', bias], {}, 'decoder.logits'); // [N, V]
   };
+  if (!cfg.tied) return { decode, embed: floatEmbedding(g, w) };
+  // Tied: word v's embedding is its decoder row, so the lookup takes it from the int8 weights too (rows x,
+  // times their scales) and the session holds no float32 copy of the [V, H] matrix, a model's largest. A
+  // copy laid out by rows: gathering columns of Wq, which the decoder's kernel also reads, cost a scoring
+  // run a third of its speed.
+  const embedScales = g.initializer('embed.scales', q.scales, [cfg.vocab]); //      [V]
+  if (!q.rows) throw new Error('the int8 weights of a tied model lack their rows (quantizeDecoder makes them)');
+  const Eq = g.initializer('embed.int8', q.rows, [cfg.vocab, cfg.hidden], DType.int8); // [V, H]
+  const embed = (x: Value) => {
+    const rows = op.cast(op.gather(Eq, x, 0, 'embed.rows'), DType.float, 'embed.float'); //   [T, B, H]
+    return op.mul(rows, op.unsqueeze(op.gather(embedScales, x, 0, 'embed.scale'), [2]), 'embed.X0'); // × [T, B, 1]
+  };
+  return { decode, embed };
 }
 
 /** Levels each side of zero for an activation in (−1, 1): x ≈ round(127·x) / 127. */
@@ -179,18 +213,21 @@ function stateOutputs(g: GraphBuilder, cfg: ModelConfig, s: StackOutputs): void 
 /** Precision of stored weights: float16 halves the file; computation is float32 either way. */
 export type WeightPrecision = 'float32' | 'float16';
 
+/** Each parameter an initializer, made when the graph first uses it (an int8 graph leaves the float32 embedding out). */
 function initializerSource(g: GraphBuilder, cfg: ModelConfig, params: Float32Array, precision: WeightPrecision = 'float32'): WeightSource {
   const views = parameterViews(cfg, params);
+  const shapes = new Map(parameterLayout(cfg).map((p) => [p.name, p.shape]));
   const values = new Map<string, Value>();
-  for (const p of parameterLayout(cfg)) {
-    const data = views.get(p.name)!;
-    const v =
-      precision === 'float16'
-        ? ops(g).cast(g.initializer(p.name, toFloat16(data), p.shape, DType.float16), DType.float, `${p.name}.f32`)
-        : g.initializer(p.name, data, p.shape);
-    values.set(p.name, v);
-  }
-  return (name) => values.get(name)!;
+  return (name) => {
+    let v = values.get(name);
+    if (v === undefined) {
+      const data = views.get(name)!;
+      const shape = shapes.get(name)!;
+      v = precision === 'float16' ? ops(g).cast(g.initializer(name, toFloat16(data), shape, DType.float16), DType.float, `${name}.f32`) : g.initializer(name, data, shape);
+      values.set(name, v);
+    }
+    return v;
+  };
 }
 
 function inputSource(g: GraphBuilder, cfg: ModelConfig): WeightSource {
@@ -216,8 +253,9 @@ export function inferenceGraph(
   const w = initializerSource(g, cfg, params, opts.precision);
   const tokens = g.input('tokens', DType.int64, ['T', 'B']);
   const { h0, c0 } = stateInputs(g, cfg);
-  const s = recurrentStack(g, cfg, w, tokens, h0, c0);
-  const logits = decoderFor(g, cfg, w, params, opts)(s.top);
+  const decoder = decoderFor(g, cfg, w, params, opts);
+  const s = recurrentStack(g, cfg, w, decoder.embed, tokens, h0, c0);
+  const logits = decoder.decode(s.top);
   const tbv = op.concat([op.shape(tokens), g.constInt64([cfg.vocab])], 0, 'shape_TBV');
   g.output(op.reshapeTo(op.logSoftmax(logits, 1), tbv, 'log_probs_TBV'), 'log_probs', DType.float, ['T', 'B', cfg.vocab]);
   stateOutputs(g, cfg, s);
@@ -250,8 +288,9 @@ export function scoreGraph(cfg: ModelConfig, params?: Float32Array, opts: ScoreG
   const { h0, c0 } = stateInputs(g, cfg);
   const x = op.slice(tokens, [0], [-1], [0], 'x');
   const y = op.reshape(op.slice(tokens, [1], [Number.MAX_SAFE_INTEGER], [0]), [-1, 1], 'y'); // [N, 1]
-  const s = recurrentStack(g, cfg, w, x, h0, c0);
-  const logits = decoderFor(g, cfg, w, params, opts)(s.top); //               [N, V]
+  const decoder = decoderFor(g, cfg, w, params, opts);
+  const s = recurrentStack(g, cfg, w, decoder.embed, x, h0, c0);
+  const logits = decoder.decode(s.top); //                                          [N, V]
   // Everything below compares log-probabilities: LogSoftmax is one vectorised operator in onnxruntime,
   // where ReduceLogSumExp alone took half of a scoring run.
   const lp = op.logSoftmax(logits, 1, 'log_probs'); //                               [N, V]

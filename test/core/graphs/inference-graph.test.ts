@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { onnx } from 'onnx-proto';
 import { inferenceGraph, scoreGraph } from '../../../src/core/graphs/inference-graph.js';
 import { trainStepGraph } from '../../../src/core/graphs/train-step-graph.js';
 import { parameterLayout, parameterViews, type CellType, type ModelConfig } from '../../../src/core/model-config.js';
@@ -174,7 +175,24 @@ for (const tied of [true, false]) {
     }
     // Under 1 % of the spread of the log-probabilities, but not bit-identical (it is quantised).
     assert.ok(d < 0.01 * range && d > 0, `max |Δ log p| = ${d} for log-probabilities spread over ${range}`);
-    assert.ok(maxDiff(floatData(f.hT, 'hT'), floatData(i8.hT, 'hT')) === 0, 'the recurrent layers are untouched');
+    if (!tied) {
+      assert.ok(maxDiff(floatData(f.hT, 'hT'), floatData(i8.hT, 'hT')) === 0, 'the recurrent layers are untouched');
+    } else {
+      // Tied: the input embedding is looked up from the int8 weights, so the recurrent layers see word v's
+      // row as q·scale_v: exactly what a float32 graph of those dequantised weights computes.
+      const deq = Float32Array.from(s.params);
+      const E = parameterViews(cfg, deq).get('embedding')!;
+      for (let v = 0; v < V; v++) for (let k = 0; k < H; k++) E[v * H + k] = q.weights[k * V + v]! * q.scales[v]!;
+      const fq = await run(inferenceGraph(cfg, deq), 6);
+      assert.ok(maxDiff(floatData(fq.hT, 'hT'), floatData(i8.hT, 'hT')) < 1e-6, 'hT as with the dequantised embedding');
+      assert.ok(maxDiff(floatData(f.hT, 'hT'), floatData(i8.hT, 'hT')) > 0, 'and not the float32 one');
+      // The session holds the [V, H] matrix once, in int8: no float32 embedding among the initializers.
+      const names = (bytes: Uint8Array) => (onnx.ModelProto.decode(bytes).graph?.initializer ?? []).map((t) => t.name);
+      for (const bytes of [inferenceGraph(cfg, s.params, { decoder: 'int8' }), scoreGraph(cfg, s.params, { decoder: 'int8' })]) {
+        assert.ok(!names(bytes).includes('embedding') && names(bytes).includes('decoder.int8'), names(bytes).join());
+      }
+      assert.ok(names(inferenceGraph(cfg, s.params)).includes('embedding'));
+    }
     // The scoring graph with an int8 decoder, on the first 4 of those inputs: the same log p(target) as the
     // int8 inference model (each row's logits depend on that row alone, not on the run's other rows).
     const sc = await run(scoreGraph(cfg, s.params, { decoder: 'int8' }), 5);
