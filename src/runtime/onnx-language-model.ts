@@ -70,7 +70,10 @@ export class OnnxLanguageModel implements LanguageModel {
     return this.track(ids, state, (session) => this.runChunks(session, ids, state, true)).then((r) => ({ logProbs: r.logProbs!, state: r.state }));
   }
 
-  /** The state after `ids`: fetching only hT/cT, onnxruntime runs the recurrent layers and skips the decoder. */
+  /**
+   * The state after `ids`, without copying the log-probabilities out. onnxruntime still runs the decoder:
+   * it executes every node of a graph whatever outputs are fetched (docs/speed-and-memory.md).
+   */
   advance(ids: Int32Array, state: RecurrentState): Promise<RecurrentState> {
     return this.track(ids, state, (session) => this.runChunks(session, ids, state, false)).then((r) => r.state);
   }
