@@ -1,6 +1,7 @@
 // The memory of Nextword's processes beside the editor, measured without an editor: a model server started
 // as the extension starts it (by the process launcher, over the same channel), the model loaded, then a
-// file scored as the status bar scores it and a text typed as the completion provider asks. For the server
+// file scored as the status bar scores it, a completion asked for in the middle of a long text (the
+// predictor's cold start) and a text typed as the completion provider asks. For the server
 // and the launcher: resident set (VmRSS) and proportional set (Pss: pages shared between the two, such as
 // Node.js's own code, counted half in each), after loading and after the work; medians over the rounds.
 // A fresh launcher and server each round. `bench:editor-memory` measures the same inside a real VS Code.
@@ -11,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS } from '../../src/core/completion/completion-engine.js';
 import { encodeTexts } from '../../src/core/text-encoding.js';
 import { EDITOR_SCORING_THREADS, RemoteServing } from '../../src/runtime/remote-serving.js';
 import { typeThrough } from './type-through.js';
@@ -70,6 +72,11 @@ async function main(): Promise<void> {
       const { ids } = await encodeTexts([scored], session.vocab, { mode: session.mode });
       let state = session.scorer.initialState();
       for (let at = 0; at + 1 < ids.length; at += 256) state = (await session.scorer.scoreChunk(ids.subarray(at, at + 257), state)).state;
+      // A completion in the middle of a long text (a cold start: the predictor advances its whole context
+      // window), then a text typed key by key.
+      const engine = new CompletionEngine({ getPredictor: () => session.predictor! });
+      const long = typed.slice(0, from);
+      await engine.complete({ docKey: 'long', textBefore: long, lineSuffix: '', character: long.length - (long.lastIndexOf('\n') + 1), explicit: false, settings: DEFAULT_COMPLETION_SETTINGS }, new AbortController().signal);
       await typeThrough(session.predictor!, text);
       await new Promise((r) => setTimeout(r, 500));
       record('worked');
@@ -85,7 +92,7 @@ async function main(): Promise<void> {
   console.log(`model ${dir}; ${rounds} rounds (medians, MB); opened in ${out.openMs} ms`);
   for (const when of ['loaded', 'worked']) {
     console.log(
-      `${when === 'loaded' ? 'model loaded' : 'file scored and text typed'}: server RSS ${out[`${when}.server.rss`]} (PSS ${out[`${when}.server.pss`]}), ` +
+      `${when === 'loaded' ? 'model loaded' : 'file scored, a cold start and text typed'}: server RSS ${out[`${when}.server.rss`]} (PSS ${out[`${when}.server.pss`]}), ` +
         `launcher RSS ${out[`${when}.launcher.rss`]} (PSS ${out[`${when}.launcher.pss`]}); together RSS ${out[`${when}.total.rss`]}, PSS ${out[`${when}.total.pss`]}`,
     );
   }
