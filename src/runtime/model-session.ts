@@ -186,7 +186,7 @@ export class ModelSession implements SavedServing {
       }
       const quantized = await quantizeDecoderPaced(meta.config, params, pacer());
       await yieldToEventLoop();
-      onnx = inferenceGraph(meta.config, params, { decoder, quantized });
+      onnx = inferenceGraph(meta.config, params, { decoder, quantized, optionalLogProbs: true });
       prepared = { params, quantized };
       await yieldToEventLoop();
     }

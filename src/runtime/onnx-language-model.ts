@@ -6,7 +6,7 @@
 
 import type { LanguageModel, RecurrentState } from '../core/language-model.js';
 import { validateModelConfig, type ModelConfig } from '../core/model-config.js';
-import { createSession, floatData, floatTensor, idsTensor, type ort } from './ort-session.js';
+import { createSession, floatData, floatTensor, idsTensor, ort } from './ort-session.js';
 
 /**
  * Ids per session run by default. A run holds several [m, V] tensors (the decoder's products, the logits,
@@ -29,6 +29,9 @@ export class OnnxLanguageModel implements LanguageModel {
   /** Runs in flight, so release() can wait for them instead of freeing a session under them. */
   private readonly running = new Set<Promise<unknown>>();
 
+  /** The graph's switch for its decoder (optionalLogProbs), when it has one. */
+  private readonly switchable: boolean;
+
   private constructor(
     readonly cfg: ModelConfig,
     session: ort.InferenceSession,
@@ -36,6 +39,7 @@ export class OnnxLanguageModel implements LanguageModel {
   ) {
     this.vocabSize = cfg.vocab;
     this.session = session;
+    this.switchable = session.inputNames.includes(WANT_LOG_PROBS);
   }
 
   /**
@@ -76,8 +80,9 @@ export class OnnxLanguageModel implements LanguageModel {
   }
 
   /**
-   * The state after `ids`, without copying the log-probabilities out. onnxruntime still runs the decoder:
-   * it executes every node of a graph whatever outputs are fetched (docs/speed-and-memory.md).
+   * The state after `ids`. onnxruntime executes every node of a graph whatever outputs are fetched, so only
+   * a graph built with optionalLogProbs (inference-graph.ts) skips the decoder here; others run it and the
+   * log-probabilities are just not copied out.
    */
   advance(ids: Int32Array, state: RecurrentState): Promise<RecurrentState> {
     return this.track(ids, state, (session) => this.runChunks(session, ids, state, false)).then((r) => r.state);
@@ -120,6 +125,7 @@ export class OnnxLanguageModel implements LanguageModel {
       const m = part.length;
       const feeds: Record<string, ort.Tensor> = { tokens: idsTensor(part, [m, 1]), h0: floatTensor(h, stateDims) };
       if (cell === 'lstm') feeds.c0 = floatTensor(c!, stateDims);
+      if (this.switchable) feeds[WANT_LOG_PROBS] = withLogProbs ? WANTED : NOT_WANTED;
       const out = withLogProbs ? await session.run(feeds) : await session.run(feeds, cell === 'lstm' ? ['hT', 'cT'] : ['hT']);
       if (withLogProbs) {
         const lp = floatData(out.log_probs, 'log_probs'); //                         [m, 1, V]
@@ -153,6 +159,11 @@ export class OnnxLanguageModel implements LanguageModel {
   }
 }
 
+/** The input of a graph built with optionalLogProbs that says whether to run the decoder. */
+const WANT_LOG_PROBS = 'want_log_probs';
+const WANTED = new ort.Tensor('bool', Uint8Array.of(1), []);
+const NOT_WANTED = new ort.Tensor('bool', Uint8Array.of(0), []);
+
 function expectLength(a: Float32Array, n: number, name: string): Float32Array {
   if (a.length !== n) throw new Error(`OnnxLanguageModel: "${name}" holds ${a.length} values, expected ${n}; does the model match its configuration?`);
   return a;
@@ -161,7 +172,7 @@ function expectLength(a: Float32Array, n: number, name: string): Float32Array {
 /** Fails with a hint when the model's inputs, outputs or fixed sizes do not match the configuration. */
 function checkSignature(session: ort.InferenceSession, cfg: ModelConfig): void {
   const lstm = cfg.cell === 'lstm';
-  const inputs = lstm ? ['tokens', 'h0', 'c0'] : ['tokens', 'h0'];
+  const inputs = [...(lstm ? ['tokens', 'h0', 'c0'] : ['tokens', 'h0']), ...(session.inputNames.includes(WANT_LOG_PROBS) ? [WANT_LOG_PROBS] : [])];
   const outputs = lstm ? ['log_probs', 'hT', 'cT'] : ['log_probs', 'hT'];
   const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
   if (!same(session.inputNames, inputs) || !same(session.outputNames, outputs)) {

@@ -177,15 +177,22 @@ test('bad input, a mismatched configuration and use after release fail with clea
   await assert.rejects(model.run(Int32Array.of(1), zero), /after release/);
 });
 
-test('advance gives the state that run gives, without computing distributions', async () => {
+test('advance gives the state that run gives; a graph with optional log-probabilities runs as the plain one', async () => {
   for (const cell of ['lstm', 'rnn'] as const) {
     const cfg: ModelConfig = { cell, layers: 2, vocab: 50, embed: 8, hidden: 8, tied: true };
-    const lm = await OnnxLanguageModel.create(inferenceGraph(cfg, initialParameters(cfg, mulberry32(3), 0.5)), cfg, { chunkSize: 7 });
+    const params = initialParameters(cfg, mulberry32(3), 0.5);
     const ids = Int32Array.from({ length: 20 }, (_, i) => (i * 7) % 50);
-    const viaRun = (await lm.run(ids, lm.initialState())).state;
-    const viaAdvance = await lm.advance(ids, lm.initialState());
-    assert.deepEqual(viaAdvance.h, viaRun.h);
-    if (cell === 'lstm') assert.deepEqual(viaAdvance.c, viaRun.c);
-    await lm.release();
+    const plain = await OnnxLanguageModel.create(inferenceGraph(cfg, params), cfg, { chunkSize: 7 });
+    // The decoder behind an If (what ModelSession serves): advance does not run it.
+    const optional = await OnnxLanguageModel.create(inferenceGraph(cfg, params, { optionalLogProbs: true }), cfg, { chunkSize: 7 });
+    const want = await plain.run(ids, plain.initialState());
+    for (const lm of [plain, optional]) {
+      const got = await lm.run(ids, lm.initialState());
+      assert.deepEqual(got.logProbs, want.logProbs);
+      const viaAdvance = await lm.advance(ids, lm.initialState());
+      assert.deepEqual(viaAdvance.h, want.state.h);
+      if (cell === 'lstm') assert.deepEqual(viaAdvance.c, want.state.c);
+      await lm.release();
+    }
   }
 });

@@ -150,14 +150,15 @@ export interface DecoderOptions {
 
 /** The decoder's logits [N, V] for `top` [N, H], and the embedding lookup that goes with it. */
 interface Decoder {
-  decode: (top: Value) => Value;
+  /** Built in `b`: the graph itself, or a subgraph of it (the weights are the graph's, read from outside). */
+  decode: (top: Value, b?: GraphBuilder) => Value;
   embed: Embedding;
 }
 
 function floatDecoder(g: GraphBuilder, cfg: ModelConfig, w: WeightSource): Decoder {
   // tied: the embedding [V, H]; untied: the decoder's own matrix, stored [H, V]
   return {
-    decode: (top) => ops(g).gemm(top, w(decoderWeightName(cfg)), w('decoder.b'), { transB: cfg.tied ? 1 : 0 }, 'decoder.logits'),
+    decode: (top, b = g) => ops(b).gemm(top, w(decoderWeightName(cfg)), w('decoder.b'), { transB: cfg.tied ? 1 : 0 }, 'decoder.logits'),
     embed: floatEmbedding(g, w),
   };
 }
@@ -170,11 +171,11 @@ function int8Decoder(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, q: Int8
   const scales = g.initializer('decoder.scales', q.scales.map((s) => s / ACTIVATION_LEVELS), [cfg.vocab]); // [V]
   const zero = op.cast(g.constInt64(128), DType.uint8, 'decoder.zero_point');
   const bias = w('decoder.b');
-  const decode = (top: Value) => {
-    const xq = g.node('QuantizeLinear', [top, g.constFloat(1 / ACTIVATION_LEVELS), zero], {}, 1, 'decoder.quantize')[0]!; // [N, H] uint8
+  const decode = (top: Value, b = g) => {
+    const xq = b.node('QuantizeLinear', [top, b.constFloat(1 / ACTIVATION_LEVELS), zero], {}, 1, 'decoder.quantize')[0]!; // [N, H] uint8
     // (xq − 128)·Wq accumulated in int32, times scale_v/127, plus the bias: one fused onnxruntime kernel
     // (MatMulInteger then Cast, Mul and Add took a third more).
-    return g.runtimeNode('MatMulIntegerToFloat', [xq, Wq, g.constFloat(1), scales, zero, '', bias], {}, 'decoder.logits'); // [N, V]
+    return b.runtimeNode('MatMulIntegerToFloat', [xq, Wq, b.constFloat(1), scales, zero, '', bias], {}, 'decoder.logits'); // [N, V]
   };
   if (!cfg.tied) return { decode, embed: floatEmbedding(g, w) };
   // Tied: word v's embedding is its decoder row, so the lookup takes it from the int8 weights too (rows x,
@@ -246,7 +247,7 @@ function inputSource(g: GraphBuilder, cfg: ModelConfig): WeightSource {
 export function inferenceGraph(
   cfg: ModelConfig,
   params: Float32Array,
-  opts: { docString?: string; precision?: WeightPrecision } & DecoderOptions = {},
+  opts: { docString?: string; precision?: WeightPrecision; optionalLogProbs?: boolean } & DecoderOptions = {},
 ): Uint8Array {
   const g = new GraphBuilder('nextword_lm');
   const op = ops(g);
@@ -255,9 +256,21 @@ export function inferenceGraph(
   const { h0, c0 } = stateInputs(g, cfg);
   const decoder = decoderFor(g, cfg, w, params, opts);
   const s = recurrentStack(g, cfg, w, decoder.embed, tokens, h0, c0);
-  const logits = decoder.decode(s.top);
   const tbv = op.concat([op.shape(tokens), g.constInt64([cfg.vocab])], 0, 'shape_TBV');
-  g.output(op.reshapeTo(op.logSoftmax(logits, 1), tbv, 'log_probs_TBV'), 'log_probs', DType.float, ['T', 'B', cfg.vocab]);
+  const logProbs = (b: GraphBuilder) => ops(b).reshapeTo(ops(b).logSoftmax(decoder.decode(s.top, b), 1), tbv, 'log_probs_TBV');
+  if (!opts.optionalLogProbs) {
+    g.output(logProbs(g), 'log_probs', DType.float, ['T', 'B', cfg.vocab]);
+  } else {
+    // onnxruntime runs every node whatever outputs are fetched, so advancing the state alone would still
+    // pay for the decoder; an If runs only the branch it takes.
+    const want = g.input('want_log_probs', DType.bool, []);
+    const yes = g.subgraph('with_log_probs');
+    yes.output(logProbs(yes), 'log_probs', DType.float, ['T', 'B', cfg.vocab]);
+    const no = g.subgraph('without_log_probs');
+    no.output(no.constFloat([], [0, 1, cfg.vocab]), 'log_probs', DType.float, [0, 1, cfg.vocab]);
+    const [chosen] = g.node('If', [want], { then_branch: yes, else_branch: no }, 1, 'log_probs_if');
+    g.output(chosen!, 'log_probs', DType.float, ['T', 'B', cfg.vocab]);
+  }
   stateOutputs(g, cfg, s);
   return g.toModelBytes({ docString: opts.docString ?? 'Nextword next-word language model' });
 }

@@ -54,7 +54,8 @@ function valueInfo(name: string, dtype: DTypeCode, shape: Dim[] | undefined): on
 export class GraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
   /** Operator sets other than the default one that nodes use. */
-  private readonly domains = new Set<string>();
+  /** Operator sets beyond ONNX's own that the model uses (shared with subgraphs: the model imports them). */
+  private readonly domains: Set<string>;
   readonly initializers: onnx.ITensorProto[] = [];
   readonly inputs: onnx.IValueInfoProto[] = [];
   readonly outputs: onnx.IValueInfoProto[] = [];
@@ -66,11 +67,14 @@ export class GraphBuilder {
     private readonly names: NameSource = new NameSource(),
     /** Subgraph inputs and outputs are bound by position, so their names may be made unique. */
     private readonly isSubgraph = false,
-  ) {}
+    domains: Set<string> = new Set(),
+  ) {
+    this.domains = domains;
+  }
 
-  /** A subgraph (e.g. a Scan body) whose names do not collide with this graph's. */
+  /** A subgraph (e.g. a Scan body, an If branch) whose names do not collide with this graph's. */
   subgraph(name: string): GraphBuilder {
-    return new GraphBuilder(name, this.names, true);
+    return new GraphBuilder(name, this.names, true, this.domains);
   }
 
   /** `name` if it is free; in a subgraph, a fresh variant of it; in the main graph, an error. */

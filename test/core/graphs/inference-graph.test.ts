@@ -193,6 +193,17 @@ for (const tied of [true, false]) {
       }
       assert.ok(names(inferenceGraph(cfg, s.params)).includes('embedding'));
     }
+    // The decoder behind an If (optionalLogProbs: what the editor serves): taken, the same numbers; not
+    // taken, the same state and no log-probabilities (the decoder, an onnxruntime kernel in the branch,
+    // did not run).
+    const optional = await createSession(inferenceGraph(cfg, s.params, { decoder: 'int8', optionalLogProbs: true }), { threads: 1 });
+    for (const want of [true, false]) {
+      const out = await optional.run({ ...feeds(6), want_log_probs: new ort.Tensor('bool', Uint8Array.of(want ? 1 : 0), []) });
+      if (want) assert.deepEqual(floatData(out.log_probs, 'log_probs'), lp8);
+      else assert.deepEqual(out.log_probs!.dims, [0, 1, V]);
+      assert.deepEqual(floatData(out.hT, 'hT'), floatData(i8.hT, 'hT'));
+    }
+    await optional.release();
     // The scoring graph with an int8 decoder, on the first 4 of those inputs: the same log p(target) as the
     // int8 inference model (each row's logits depend on that row alone, not on the run's other rows).
     const sc = await run(scoreGraph(cfg, s.params, { decoder: 'int8' }), 5);
