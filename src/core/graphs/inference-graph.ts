@@ -242,7 +242,8 @@ function inputSource(g: GraphBuilder, cfg: ModelConfig): WeightSource {
  * Inputs:  `tokens` int64 [T, B]; `h0` (and `c0` for LSTM) float [L, B, H].
  * Outputs: `log_probs` [T, B, V] (row t: log p(next token | tokens ≤ t)), `hT` (and `cT`) [L, B, H].
  * `precision` is how the weights are stored; `decoder` how the decoder multiplies (int8 is for loading a
- * saved model, not for saving one).
+ * saved model, not for saving one). `optionalLogProbs` (also for loading, not saving) adds the input
+ * `want_log_probs` bool []: false skips the decoder and returns an empty `log_probs` [0, 1, V].
  */
 export function inferenceGraph(
   cfg: ModelConfig,

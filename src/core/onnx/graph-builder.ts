@@ -53,7 +53,6 @@ function valueInfo(name: string, dtype: DTypeCode, shape: Dim[] | undefined): on
 
 export class GraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
-  /** Operator sets other than the default one that nodes use. */
   /** Operator sets beyond ONNX's own that the model uses (shared with subgraphs: the model imports them). */
   private readonly domains: Set<string>;
   readonly initializers: onnx.ITensorProto[] = [];
