@@ -89,12 +89,6 @@ export class ModelManager implements vscode.Disposable {
   private readonly serverFailures = new FailureWindow(MAX_SERVER_FAILURES, SERVER_FAILURE_WINDOW_MS);
   private modelCleanup: vscode.Disposable[] = [];
   private queue: Promise<unknown> = Promise.resolve();
-  /**
-   * The first server is forked by the extension host itself, at activation, while the host is small: going
-   * through the process launcher would put the launcher's own start (50–85 ms) before the first completion.
-   * Later servers are started by the launcher, so that a large host never forks.
-   */
-  private firstServer = true;
   private disposed = false;
   private readonly changed = new vscode.EventEmitter<ModelState>();
   /** Fires after every change of model (or to no model), once the new model is ready. */
@@ -253,9 +247,7 @@ export class ModelManager implements vscode.Disposable {
     const opts = { threads: this.deps.threads, scoringThreads: this.deps.scoringThreads };
     if (!this.serverFailures.tripped) {
       try {
-        const spawner = this.firstServer ? ('fork' as const) : undefined;
-        this.firstServer = false;
-        return await RemoteServing.openSaved(dir, { ...opts, ...(spawner ? { spawner } : {}) });
+        return await RemoteServing.openSaved(dir, opts);
       } catch (e) {
         if (!(e instanceof ServerOpenError && e.reason === 'process')) throw e;
         this.serverFailures.record();

@@ -19,7 +19,7 @@ import { ModelStoreError } from '../io/model-store.js';
 import { SERVING_NICE } from '../io/thread-priority.js';
 import type { Baseline } from './model-session.js';
 import { textRefFrom, type FromServer, type SavedModelInfo, type ServedModel, type ServingCall, type ServingReplies, type TextRef, type ToServer } from './serving-protocol.js';
-import { bundledScriptPath, openWorker, type Spawner, type WorkerChannel } from './worker-channel.js';
+import { bundledScriptPath, openWorker, type WorkerChannel } from './worker-channel.js';
 
 /**
  * The threads of a saved model's scoring session in the editor, and `bench score`'s default: two where the
@@ -127,21 +127,10 @@ export class RemoteServing implements ServingModel {
    */
   static async openSaved(
     dir: string,
-    opts: {
-      threads: number;
-      scoringThreads: number;
-      decoder?: DecoderPrecision;
-      /**
-       * How the server process is started (worker-channel.ts): by the process launcher unless told otherwise;
-       * forked by this process while it is small (the extension's activation), the launcher's own start is
-       * not on the way to the first completion.
-       */
-      spawner?: Spawner;
-    },
+    opts: { threads: number; scoringThreads: number; decoder?: DecoderPrecision },
     script = bundledScriptPath('model-server.js'),
   ): Promise<RemoteSavedModel> {
-    const { spawner, ...serve } = opts;
-    const started = await start(script, { kind: 'saved', dir, ...serve }, spawner);
+    const started = await start(script, { kind: 'saved', dir, ...opts });
     const info = started.ready.saved;
     try {
       if (!info) throw new ServerOpenError('process', 'the model server answered for another kind of model');
@@ -262,8 +251,8 @@ interface Started {
 }
 
 /** Starts a model server and asks it to open `serve`; resolves once it is ready. */
-function start(script: string, serve: ServedModel, spawner?: Spawner): Promise<Started> {
-  const channel = openWorker<ToServer, FromServer>(script, 'process', { nice: SERVING_NICE, ...(spawner ? { spawner } : {}) });
+function start(script: string, serve: ServedModel): Promise<Started> {
+  const channel = openWorker<ToServer, FromServer>(script, 'process', { nice: SERVING_NICE });
   return new Promise((resolve, reject) => {
     let to: Parameters<Route>[0] | undefined;
     let early: Error | undefined;
