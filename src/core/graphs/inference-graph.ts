@@ -136,8 +136,11 @@ function quantizeWords(cfg: ModelConfig, params: Float32Array, q: Int8Decoder, f
     const scale = max > 0 ? max / 127 : 1;
     scales[v] = scale;
     const inv = 1 / scale;
-    for (let k = 0, i = s0; k < H; k++, i += stride) weights[k * V + v] = Math.round(D[i]! * inv);
-    if (rows) for (let k = 0; k < H; k++) rows[v * H + k] = weights[k * V + v]!;
+    for (let k = 0, i = s0; k < H; k++, i += stride) {
+      const x = Math.round(D[i]! * inv);
+      weights[k * V + v] = x;
+      if (rows) rows[v * H + k] = x;
+    }
   }
 }
 
