@@ -82,7 +82,7 @@ export interface CalibrationInput {
  */
 export async function calibrateServedThreshold(input: CalibrationInput): Promise<ThresholdCalibration | undefined> {
   const quantized = await quantizeDecoderPaced(input.cfg, input.params, pacer());
-  const network = await OnnxLanguageModel.create(inferenceGraph(input.cfg, input.params, { decoder: 'int8', quantized }), input.cfg, { threads: input.threads });
+  const network = await OnnxLanguageModel.create(inferenceGraph(input.cfg, input.params, { decoder: 'int8', quantized, optionalLogProbs: true }), input.cfg, { threads: input.threads });
   try {
     const model = new MixtureLanguageModel({ network, ngram: input.ngram, cached: input.cached, spec: input.spec });
     return await calibrateThreshold(async (minConfidence) => {

@@ -8,6 +8,7 @@
 // the default: the validation files flatter a model whose mixture was fitted and whose training was stopped
 // on them. docs/quality.md, "Each model's threshold", has what was tried and the figures behind each choice.
 
+import { DEFAULT_COMPLETION_SETTINGS } from './completion-engine.js';
 import { combineKeystrokeFigures, simulateTyping, type Completer, type KeystrokeFigures } from './keystroke-savings.js';
 
 /** The thresholds tried, in order. */
@@ -143,7 +144,7 @@ export async function calibrateThreshold(
 ): Promise<ThresholdCalibration | undefined> {
   const t0 = performance.now();
   const target = opts.target ?? TARGET_ACCEPT_RATE;
-  let at = THRESHOLD_STEPS.indexOf(opts.start ?? 0.4);
+  let at = THRESHOLD_STEPS.indexOf(opts.start ?? DEFAULT_COMPLETION_SETTINGS.minConfidence);
   if (at < 0) throw new RangeError(`the start threshold must be one of ${THRESHOLD_STEPS.join(', ')}`);
   const trials: ThresholdTrial[] = [];
   let chars = 0;
