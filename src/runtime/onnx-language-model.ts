@@ -10,9 +10,8 @@ import { createSession, floatData, floatTensor, idsTensor, ort } from './ort-ses
 
 /**
  * Ids per session run by default. A run holds several [m, V] tensors (the decoder's products, the logits,
- * the log-probabilities) and onnxruntime's arena keeps the largest it has needed: advancing a 511-token
- * context in one run left the process 69 MB larger, in runs of 64 it did not grow, and took 12.8 ms
- * against 18.3 (the bundled model; docs/speed-and-memory.md).
+ * the log-probabilities) and onnxruntime's arena keeps the largest it has needed, so a long context in
+ * one run would leave the process larger for good; runs of 64 are as fast (docs/speed-and-memory.md).
  */
 export const DEFAULT_CHUNK_SIZE = 64;
 

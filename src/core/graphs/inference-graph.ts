@@ -183,8 +183,8 @@ function int8Decoder(g: GraphBuilder, cfg: ModelConfig, w: WeightSource, q: Int8
   if (!cfg.tied) return { decode, embed: floatEmbedding(g, w) };
   // Tied: word v's embedding is its decoder row, so the lookup takes it from the int8 weights too (rows x,
   // times their scales) and the session holds no float32 copy of the [V, H] matrix, a model's largest. A
-  // copy laid out by rows: gathering columns of Wq, which the decoder's kernel also reads, cost a scoring
-  // run a third of its speed.
+  // copy laid out by rows: gathering columns of Wq, which the decoder's kernel also reads, slowed scoring
+  // (docs/speed-and-memory.md).
   const embedScales = g.initializer('embed.scales', q.scales, [cfg.vocab]); //      [V]
   if (!q.rows) throw new Error('the int8 weights of a tied model lack their rows (quantizeDecoder makes them)');
   const Eq = g.initializer('embed.int8', q.rows, [cfg.vocab, cfg.hidden], DType.int8); // [V, H]
