@@ -9,7 +9,6 @@ const entryPoints = {
   cli: 'src/cli/main.ts',
   'train-worker': 'src/runtime/train-worker.ts',
   'model-server': 'src/runtime/model-server.ts',
-  launcher: 'src/runtime/launcher.ts',
 };
 if (existsSync('src/extension/extension.ts')) entryPoints.extension = 'src/extension/extension.ts';
 

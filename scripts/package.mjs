@@ -119,7 +119,6 @@ function checkContents(entries, target, opts) {
     'extension/dist/extension.js',
     'extension/dist/train-worker.js',
     'extension/dist/model-server.js',
-    'extension/dist/launcher.js',
     'extension/media/icon.png',
     'extension/node_modules/onnxruntime-node/dist/index.js',
     'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
@@ -150,7 +149,7 @@ const out = opts.out ?? path.join(ROOT, 'dist', 'vsix', `${name}-${version}-${op
 const started = Date.now();
 
 if (opts.build) run(process.execPath, ['scripts/build.mjs']);
-for (const f of ['dist/extension.js', 'dist/train-worker.js', 'dist/model-server.js', 'dist/launcher.js']) {
+for (const f of ['dist/extension.js', 'dist/train-worker.js', 'dist/model-server.js']) {
   if (!existsSync(path.join(ROOT, f))) fail(`${f} is missing after the build (does src/extension/extension.ts exist?)`);
 }
 if (!existsSync(path.join(ROOT, 'models/default/model.json'))) {

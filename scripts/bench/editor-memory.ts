@@ -5,8 +5,8 @@
 // (VmRSS of the process whose command line holds "extensionHost", in the server's process group) is read
 // once a second and the median reported. With Nextword: the packaged VSIX installed (bundled default
 // model), the status bar has scored the file and completions were shown while typing; the processes
-// Nextword starts (its model server, which holds the model and onnxruntime, and its process launcher) are
-// sampled with the host and reported beside it.
+// Nextword starts (its model server, which holds the model and onnxruntime) are sampled with the host and
+// reported beside it.
 //
 //   node --import tsx scripts/bench/editor-memory.ts [--vsix file.vsix] [--rounds N] [--json]
 //

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const text = typed.slice(start, start + chars);
   console.log(`model: ${dir}; typing ${text.length} characters; ${busy} busy loop(s) at nice 10${values.score ? '; a long text scored meanwhile' : ''}`);
 
-  // Started as the training process is: by the process launcher, in a session (scheduling group) of its
+  // Started as the training process is: by the model server, in a session (scheduling group) of its
   // own at nice 10, so that the loops compete with the server as training does.
   const loopScript = path.join(mkdtempSync(path.join(os.tmpdir(), 'nextword-busy-')), 'busy.js');
   writeFileSync(loopScript, 'for (;;) {}');

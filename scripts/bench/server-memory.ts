@@ -1,10 +1,10 @@
-// The memory of Nextword's processes beside the editor, measured without an editor: a model server started
-// as the extension starts it (by the process launcher, over the same channel), the model loaded, then a
-// file scored as the status bar scores it, a completion asked for in the middle of a long text (the
-// predictor's cold start) and a text typed as the completion provider asks. For the server
-// and the launcher: resident set (VmRSS) and proportional set (Pss: pages shared between the two, such as
-// Node.js's own code, counted half in each), after loading and after the work; medians over the rounds.
-// A fresh launcher and server each round. `bench:editor-memory` measures the same inside a real VS Code.
+// The memory of Nextword's process beside the editor, measured without an editor: the model server started
+// as the extension starts it (over the same channel), the model loaded, then a file scored as the status bar
+// scores it, a completion asked for in the middle of a long text (the predictor's cold start) and a text
+// typed as the completion provider asks; then the model opened again beside itself and the first copy
+// released, as a newly trained model replaces the one serving. The server's resident set (VmRSS) and
+// proportional set (Pss) after loading, after the work and after the swap; medians over the rounds. A fresh
+// server each round. `bench:editor-memory` measures the same inside a real VS Code.
 //
 //   node --import tsx scripts/bench/server-memory.ts [--model models/default] [--rounds 3] [--score FILE] [--chars 400] [--json]
 // Scored by default: corpora/gutenberg/valid/frankenstein.txt (the first 200,000 characters).
@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS } from '../../src/core/completion/completion-engine.js';
 import { encodeTexts } from '../../src/core/text-encoding.js';
 import { EDITOR_SCORING_THREADS, RemoteServing } from '../../src/runtime/remote-serving.js';
+import { ServerProcess } from '../../src/runtime/server-process.js';
 import { typeThrough } from './type-through.js';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -32,11 +33,6 @@ function memoryOf(pid: number): Mem {
   return { rss: kb(/VmRSS:\s+(\d+) kB/, status), pss: kb(/^Pss:\s+(\d+) kB/m, rollup) };
 }
 
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 async function main(): Promise<void> {
@@ -51,20 +47,15 @@ async function main(): Promise<void> {
   const add = (k: string, v: number) => (samples[k] ??= []).push(v);
   for (let round = 0; round < rounds; round++) {
     const t0 = performance.now();
-    const session = await RemoteServing.openSaved(dir, { threads: 1, scoringThreads: EDITOR_SCORING_THREADS });
+    const opts = { threads: 1, scoringThreads: EDITOR_SCORING_THREADS };
+    let session = await RemoteServing.openSaved(dir, opts);
     add('openMs', performance.now() - t0);
+    const server = session.pid!;
     try {
-      const server = session.pid!;
-      const launcher = parentOf(server);
       const record = (when: string) => {
-        const s = memoryOf(server);
-        const l = memoryOf(launcher);
-        add(`${when}.server.rss`, s.rss);
-        add(`${when}.server.pss`, s.pss);
-        add(`${when}.launcher.rss`, l.rss);
-        add(`${when}.launcher.pss`, l.pss);
-        add(`${when}.total.rss`, s.rss + l.rss);
-        add(`${when}.total.pss`, s.pss + l.pss);
+        const m = memoryOf(server);
+        add(`${when}.rss`, m.rss);
+        add(`${when}.pss`, m.pss);
       };
       await new Promise((r) => setTimeout(r, 500));
       record('loaded');
@@ -80,8 +71,17 @@ async function main(): Promise<void> {
       await typeThrough(session.predictor!, text);
       await new Promise((r) => setTimeout(r, 500));
       record('worked');
+      // A new model opened beside the one serving, which is then released (as after Train on Workspace).
+      const next = await RemoteServing.openSaved(dir, opts);
+      await session.release();
+      session = next;
+      await typeThrough(session.predictor!, text);
+      await new Promise((r) => setTimeout(r, 500));
+      record('swapped');
     } finally {
       await session.release();
+      ServerProcess.for().kill(); // the next round's server is a fresh one
+      while (ServerProcess.runningPid() === server) await new Promise((r) => setTimeout(r, 10));
     }
   }
   const out = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, Math.round(median(v) * 10) / 10]));
@@ -90,12 +90,8 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`model ${dir}; ${rounds} rounds (medians, MB); opened in ${out.openMs} ms`);
-  for (const when of ['loaded', 'worked']) {
-    console.log(
-      `${when === 'loaded' ? 'model loaded' : 'file scored, a cold start and text typed'}: server RSS ${out[`${when}.server.rss`]} (PSS ${out[`${when}.server.pss`]}), ` +
-        `launcher RSS ${out[`${when}.launcher.rss`]} (PSS ${out[`${when}.launcher.pss`]}); together RSS ${out[`${when}.total.rss`]}, PSS ${out[`${when}.total.pss`]}`,
-    );
-  }
+  const label = { loaded: 'model loaded', worked: 'file scored, a cold start and text typed', swapped: 'then opened again and the first copy released' };
+  for (const when of ['loaded', 'worked', 'swapped'] as const) console.log(`${label[when]}: server RSS ${out[`${when}.rss`]} (PSS ${out[`${when}.pss`]})`);
 }
 
 main().catch((e) => {

@@ -38,10 +38,11 @@ export function createCommands(): Record<string, Command> {
     'nextword.showLog': { run: (ctx) => ctx.log.show() },
     'nextword.statusMenu': { run: (ctx) => statusMenu(ctx) },
     [STATS_COMMAND]: {
-      run: (ctx, _model, options) => {
+      run: async (ctx, _model, options) => {
         const figures = ctx.stats();
-        if ((options as { reset?: unknown } | undefined)?.reset === true) ctx.resetStats();
-        return figures;
+        const o = options as { reset?: unknown; server?: unknown } | undefined;
+        if (o?.reset === true) ctx.resetStats();
+        return o?.server === true ? { ...figures, server: await ctx.serverCensus() } : figures;
       },
     },
   };

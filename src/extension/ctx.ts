@@ -11,7 +11,7 @@ import { EDITOR_CONTEXT_CACHE, Predictor } from '../core/predictor.js';
 import { servedValidPpl } from '../core/model-format.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { EDITOR_SCORING_THREADS } from '../runtime/remote-serving.js';
-import { prestartProcessLauncher } from '../runtime/worker-channel.js';
+import { ServerProcess } from '../runtime/server-process.js';
 import { registerCommands } from './commands.js';
 import { affectsConfig, isEnabledFor, readConfig, type NextwordConfig } from './config.js';
 import { InlineProvider } from './inline-provider.js';
@@ -135,24 +135,8 @@ export class Ctx implements vscode.Disposable {
       .loadInitial()
       .then(() => {
         this.startupRss.modelLoaded = process.memoryUsage.rss();
-        this.prestartLauncher();
       })
       .catch((e) => this.log.error(`loading the model failed: ${(e as Error).stack ?? String(e)}`));
-  }
-
-  /**
-   * The process that starts the training process and the n-gram servers, started once the model serves
-   * (not to slow its load) and while the extension host is still small: a fork costs the forking thread in
-   * proportion to its memory (26-58 ms at 600 MB). Untrusted, nothing trains: it starts when a saved
-   * model's n-gram companion is first served.
-   */
-  private prestartLauncher(): void {
-    if (!vscode.workspace.isTrusted) return;
-    try {
-      prestartProcessLauncher();
-    } catch (e) {
-      this.log.warn(`the process launcher did not start (it is tried again when needed): ${(e as Error).message}`);
-    }
   }
 
   pushExtCleanup(...disposables: vscode.Disposable[]): void {
@@ -206,6 +190,17 @@ export class Ctx implements vscode.Disposable {
     this.eventLoop.reset();
   }
 
+  /** What the model server holds (`nextword._stats` with `{ server: true }`); null when it does not run. */
+  async serverCensus(): Promise<Record<string, unknown> | null> {
+    if (ServerProcess.runningPid() === undefined) return null;
+    try {
+      const { models, children, rssBytes } = await ServerProcess.for().census();
+      return { pid: ServerProcess.runningPid() ?? null, models, children, rssBytes };
+    } catch {
+      return null;
+    }
+  }
+
   /** Everything the tests (and curious users) may want to read: `nextword._stats`. JSON-serialisable. */
   stats(): Record<string, unknown> {
     const state = this.models.modelState;
@@ -222,8 +217,10 @@ export class Ctx implements vscode.Disposable {
               vocabSize: model.session.vocab.size,
               validPpl: (model.origin === 'interim' ? model.figures.validPpl : servedValidPpl(model.session.meta)) ?? null,
               loadMs: model.loadMs,
-              // The process that serves it: its model server (this one where none could be started).
+              // The process that serves it: the model server (this one where none could be started).
               servedByPid: model.session.pid ?? process.pid,
+              // Its number in the model server (the server's census lists it while it is open).
+              serverModel: (model.session as { serverModel?: number }).serverModel ?? null,
               // The process that serves the n-gram baseline (a saved model's companion), when there is one.
               baselineServedByPid: model.origin !== 'interim' ? (model.session.baseline?.pid ?? null) : null,
               // The n-gram model the status bar compares the file with (the interim model has none).

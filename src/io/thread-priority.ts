@@ -12,7 +12,7 @@
 // forked into the extension host's session is charged to the host's group however nice it is, and the
 // host's thread then waited for the browser's group, which had had less CPU (177 ms once, the n-gram
 // server loading and training running, with no work of its own). So background children are forked into a
-// session of their own (runtime/launcher.ts, or worker-channel.ts where there is no launcher) and lowered as
+// session of their own (runtime/child-processes.ts: forkScript) and lowered as
 // a group: lowerChildPriority, from the process that forks them, as soon as the child exists;
 // lowerOwnProcessPriority, from the child, again.
 

@@ -1,24 +1,26 @@
-// The model server: a child process of the editor that serves it a model (remote-serving.ts is the editor's
-// end). Either a saved model: the LSTM mixed with the document cache, as runtime/model-session.ts opens it
-// (onnxruntime's sessions and its setup live here), with its n-gram companion as the status bar's baseline;
-// or an n-gram model alone (core/ngram/ngram-serving.ts): the workspace's while its network trains, loaded
-// from the training process's hand-over file (io/handover-file.ts). It answers the calls the completion engine
-// and the perplexity tracker make. Completions are predicted here too: the server keeps the predictor (its
-// cached contexts) and answers a whole request in one message, so that a keystroke costs the editor one
-// round trip and none of the model's distributions.
+// The model server: the one child process the extension host starts itself (server-process.ts is the
+// editor's end). It serves the editor's models, each under the number the editor gave it (remote-serving.ts
+// is the editor's end of one): a saved model, the LSTM mixed with its companion and the document cache as
+// runtime/model-session.ts opens it (onnxruntime's sessions and its setup live here), its n-gram companion
+// as the status bar's baseline; or an n-gram model alone (core/ngram/ngram-serving.ts): the workspace's while
+// its network trains, loaded from the training process's hand-over file (io/handover-file.ts). It answers
+// the calls the completion engine and the perplexity tracker make. Completions are predicted here too: each
+// model keeps its predictor (its cached contexts) and answers a whole request in one message, so that a
+// keystroke costs the editor one round trip and none of the model's distributions. And it starts the
+// editor's other child processes (the training process), whose channels go straight to the editor.
 //
 // Why a process: in the extension host, onnxruntime's setup and the first session's creation held the
-// thread 150–210 ms at startup; creating a newly trained model's sessions, and the n-gram model's arrival
-// (60 MB for a 50 MB workspace), set off long page-fault bursts and collections; and every prediction and
-// file score ran on the host's thread. Here a call's work blocks nobody but the next call, and while a new
-// model loads in its own server the previous one goes on answering.
+// thread 150–210 ms at startup; creating a newly trained model's sessions, and the n-gram model's arrival,
+// set off long page-fault bursts and collections; and every prediction and file score ran on the host's
+// thread. Why one: a Node.js process costs about 40 MB before it holds anything. A new model opens beside
+// the one serving, its loading paced so that the old one goes on answering, and replaces it once ready.
 //
 // Predictions come first: scoring a file (the status bar's perplexity: seconds of work for a long file)
 // runs in slices of a few milliseconds, and waits while predictions are being asked for, so that the few
 // calls of one keystroke's prediction never queue behind it. An n-gram model's slices also leave the
 // thread idle as long between them (about half a core: it serves while the network trains on the other).
 // It runs at nice 5 (SERVING_NICE): below the editor, above training. The process ends when the editor
-// closes the channel or goes away.
+// closes the channel or goes away; the children it started end by themselves then (their channels close).
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -34,22 +36,44 @@ import type { ServingModel } from '../core/serving-model.js';
 import { slicedScorer } from '../core/sliced-scorer.js';
 import { Vocabulary } from '../core/vocabulary.js';
 import { lowerOwnProcessPriority, SERVING_NICE } from '../io/thread-priority.js';
-import { PREDICTION_OPS, resolveTextRef, type FromServer, type SavedModelInfo, type ServedModel, type ServingCall, type TextRef, type ToServer } from './serving-protocol.js';
-import { workerPort } from './worker-channel.js';
+import type { ChildProcess } from 'node:child_process';
+import { CHANNEL_FD_ENV, forkScript } from './child-processes.js';
+import { MessageAssembler, splitMessage } from './message-pieces.js';
+import { SERVER_MALLOC_ENV } from './server-process.js';
+import {
+  PREDICTION_OPS,
+  resolveTextRef,
+  type FromServer,
+  type SavedModelInfo,
+  type ServedModel,
+  type ServingCall,
+  type TextRef,
+  type ToSpawner,
+  type ToServer,
+} from './serving-protocol.js';
 
-const port = workerPort<FromServer, ToServer>();
 lowerOwnProcessPriority(SERVING_NICE);
+// Read by malloc at this process's start; not for the processes it starts (server-process.ts).
+for (const k of Object.keys(SERVER_MALLOC_ENV)) delete process.env[k];
 
 interface Served {
   serving: ServingModel;
   /** The saved model's companion (scored alone), sliced as `serving`'s scorer is. */
   baseline?: ChunkScorer & SequenceScorer;
 }
-let served: Served | undefined;
-/** Over `served.serving`, made at the first predictor call (a baseline is only scored with). */
-let predictor: Predictor | undefined;
-/** The last text a predictor call gave (TextRefs are relative to it). */
-let lastText = '';
+
+/** A model the editor asked for, under its number. */
+interface Model {
+  /** Once loaded and warmed up (then released by close()). */
+  served?: Served;
+  /** Over `served.serving`, made at the first predictor call (a baseline is only scored with). */
+  predictor?: Predictor;
+  /** The last text a predictor call gave (TextRefs are relative to it). */
+  lastText: string;
+  /** Closed by the editor (while loading: released once loaded). */
+  closed: boolean;
+}
+const models = new Map<number, Model>();
 
 /** An n-gram model's scoring slices: the longest a prediction that arrives during one waits. */
 const NGRAM_SLICE_MS = 4;
@@ -114,46 +138,54 @@ async function openSaved(m: Extract<ServedModel, { kind: 'saved' }>): Promise<Se
  * session is created (on first use otherwise) and every session runs once, and the predictor's code is
  * compiled. The first completion request (3–4 alternatives) took 450 ms in a fresh server without it.
  */
-async function warmUp(s: Served): Promise<void> {
+async function warmUp(m: Model, s: Served): Promise<void> {
   const { serving } = s;
   const start = startTokenId(serving.vocab, serving.mode);
   const pair = Int32Array.of(start, start);
   await serving.scorer.scoreChunk(pair, serving.scorer.initialState());
   if (s.baseline) await s.baseline.scoreChunk(pair, s.baseline.initialState());
   const text = 'The ';
-  await answerQuery(predictorOver(serving), { textBefore: text, character: text.length, explicit: true, maxWords: 3, minConfidence: 0 });
+  await answerQuery(predictorOver(m, serving), { textBefore: text, character: text.length, explicit: true, maxWords: 3, minConfidence: 0 });
 }
 
-async function open(serve: ServedModel): Promise<void> {
+async function open(id: number, serve: ServedModel): Promise<void> {
+  const model: Model = { lastText: '', closed: false };
+  models.set(id, model);
   const t0 = performance.now();
+  let opened: Served | undefined;
   try {
+    let ready: FromServer;
     if (serve.kind === 'ngram') {
-      const { order, ...rest } = openNgram(serve);
-      await warmUp(rest);
-      served = rest;
-      port.postMessage({ type: 'ready', initialState: rest.serving.model.initialState(), loadMs: performance.now() - t0, ngram: { order } });
+      const { order, ...rest } = (opened = openNgram(serve));
+      ready = { type: 'ready', model: id, initialState: rest.serving.model.initialState(), loadMs: 0, ngram: { order } };
     } else {
-      const { info, ...rest } = await openSaved(serve);
-      await warmUp(rest);
-      served = rest;
-      port.postMessage({ type: 'ready', initialState: rest.serving.model.initialState(), loadMs: performance.now() - t0, saved: info });
+      const { info, ...rest } = (opened = await openSaved(serve));
+      ready = { type: 'ready', model: id, initialState: rest.serving.model.initialState(), loadMs: 0, saved: info };
     }
+    if (!model.closed) await warmUp(model, opened);
+    if (model.closed) return void (await opened.serving.release());
+    model.served = opened;
+    send({ ...ready, loadMs: performance.now() - t0 });
   } catch (e) {
+    models.delete(id);
+    await opened?.serving.release().catch(() => undefined);
     const err = e instanceof Error ? e : new Error(String(e));
     const code = (err as Error & { code?: unknown }).code;
-    port.postMessage({ type: 'error', message: err.message, name: err.name, ...(typeof code === 'string' ? { code } : {}) });
-    port.close();
+    if (!model.closed) send({ type: 'error', model: id, message: err.message, name: err.name, ...(typeof code === 'string' ? { code } : {}) });
   }
 }
 
-function predictorOver(s: ServingModel): Predictor {
-  return (predictor ??= new Predictor(s.model, s.vocab, s.mode, { cacheSize: EDITOR_CONTEXT_CACHE }));
+/** Releases model `id`: at once when it is loaded (its runs in flight finish first), else once it is. */
+function close(id: number): void {
+  const model = models.get(id);
+  if (!model) return;
+  models.delete(id);
+  model.closed = true;
+  void model.served?.serving.release();
 }
 
-/** The text `ref` gives; it becomes the one the next TextRef is relative to. */
-function resolveText(ref: TextRef): string {
-  lastText = resolveTextRef(lastText, ref);
-  return lastText;
+function predictorOver(m: Model, s: ServingModel): Predictor {
+  return (m.predictor ??= new Predictor(s.model, s.vocab, s.mode, { cacheSize: EDITOR_CONTEXT_CACHE }));
 }
 
 function scorerFor(s: Served, baseline: true | undefined): ChunkScorer & SequenceScorer {
@@ -162,18 +194,20 @@ function scorerFor(s: Served, baseline: true | undefined): ChunkScorer & Sequenc
   return s.baseline;
 }
 
-/** Starts call `c`; a TextRef is resolved at once, in the order the calls arrive. */
-function call(s: Served, c: ServingCall): Promise<unknown> {
+/** Starts call `c` of model `m`; a TextRef is resolved at once, in the order the calls arrive. */
+function call(m: Model, s: Served, c: ServingCall): Promise<unknown> {
   const { serving } = s;
+  /** The text `ref` gives; it becomes the one the next TextRef is relative to. */
+  const text = (ref: TextRef) => (m.lastText = resolveTextRef(m.lastText, ref));
   switch (c.op) {
     case 'answer':
-      return answerQuery(predictorOver(serving), { ...c.query, textBefore: resolveText(c.text) });
+      return answerQuery(predictorOver(m, serving), { ...c.query, textBefore: text(c.text) });
     case 'contextState':
-      return predictorOver(serving).contextState(resolveText(c.text));
+      return predictorOver(m, serving).contextState(text(c.text));
     case 'topK':
-      return predictorOver(serving).topK(resolveText(c.text), c.k, c.opts);
+      return predictorOver(m, serving).topK(text(c.text), c.k, c.opts);
     case 'continuePhrase':
-      return predictorOver(serving).continuePhrase(resolveText(c.text), c.opts);
+      return predictorOver(m, serving).continuePhrase(text(c.text), c.opts);
     case 'run':
       return serving.model.run(c.ids, c.state);
     case 'advance':
@@ -185,22 +219,79 @@ function call(s: Served, c: ServingCall): Promise<unknown> {
   }
 }
 
-port.onMessage((m) => {
-  if (m.type === 'open') return void open(m.serve);
-  if (PREDICTION_OPS.has(m.op)) lastPredictionAt = performance.now();
-  const s = served;
-  if (!s) {
-    port.postMessage({ type: 'failed', id: m.id, message: 'the model is not open' });
-    return;
-  }
+function answer(c: Extract<ToServer, { type: 'call' }>): void {
+  if (PREDICTION_OPS.has(c.op)) lastPredictionAt = performance.now();
+  const m = models.get(c.model);
+  const s = m?.served;
+  if (!m || !s) return send({ type: 'failed', model: c.model, id: c.id, message: m ? 'the model is not loaded yet' : 'the model is not open' });
   let started: Promise<unknown>;
   try {
-    started = call(s, m);
+    started = call(m, s, c);
   } catch (e) {
     started = Promise.reject(e);
   }
   started.then(
-    (result) => port.postMessage({ type: 'reply', id: m.id, result } as FromServer),
-    (e: unknown) => port.postMessage({ type: 'failed', id: m.id, message: e instanceof Error ? e.message : String(e) }),
+    (result) => send({ type: 'reply', model: c.model, id: c.id, result } as FromServer),
+    (e: unknown) => send({ type: 'failed', model: c.model, id: c.id, message: e instanceof Error ? e.message : String(e) }),
   );
-});
+}
+
+/** The children started for the editor, by the editor's number. */
+const children = new Map<number, ChildProcess>();
+
+/** Starts a child for the editor: a socket pair as its fd 3, whose other end goes to the editor. */
+function spawn(m: Extract<ToSpawner, { type: 'spawn' }>): void {
+  let child: ChildProcess;
+  try {
+    child = forkScript(m.script, {
+      execArgv: m.execArgv,
+      // fd 3: the channel to the editor; the IPC channel to this process (fd 4) is unused, and the child
+      // lets go of it.
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'ipc'],
+      env: { [CHANNEL_FD_ENV]: '3' },
+      nice: m.nice,
+    });
+  } catch (e) {
+    return send({ type: 'spawnFailed', id: m.id, message: `could not start ${m.script}: ${(e as Error).message}` });
+  }
+  children.set(m.id, child);
+  child.once('spawn', () => send({ type: 'spawned', id: m.id, pid: child.pid! }, child.stdio[3]));
+  child.once('error', (e) => {
+    if (child.pid === undefined) send({ type: 'spawnFailed', id: m.id, message: `could not start ${m.script}: ${e.message}` });
+  });
+  child.once('exit', (code, signal) => {
+    children.delete(m.id);
+    send({ type: 'exit', id: m.id, code, signal });
+  });
+}
+
+/** Sends `m` to the editor (large arrays ahead in pieces; `handle` with it, a socket). */
+function send(m: FromServer, handle?: unknown): void {
+  const { message, pieces } = splitMessage(m);
+  for (const p of pieces) process.send?.(p, undefined, {}, () => undefined);
+  process.send?.(message, handle as never, {}, () => undefined);
+}
+
+const assembler = new MessageAssembler();
+process.on(
+  'message',
+  assembler.listener((m: ToServer) => {
+    switch (m.type) {
+      case 'open':
+        return void open(m.model, m.serve);
+      case 'close':
+        return close(m.model);
+      case 'call':
+        return answer(m);
+      case 'spawn':
+        return spawn(m);
+      case 'kill':
+        return void children.get(m.id)?.kill('SIGKILL');
+      case 'census':
+        return send({ type: 'census', id: m.id, models: [...models.keys()], children: [...children.values()].map((c) => c.pid!), rssBytes: process.memoryUsage.rss() });
+    }
+  }),
+);
+
+// The editor is gone: so is the reason to be. The children's channels to it have closed: they end too.
+process.on('disconnect', () => process.exit(0));

@@ -1,7 +1,8 @@
-// The editor's end of the model server (model-server.ts): a ServingModel whose model and scorer are
-// answered by the server process, so that serving a model (a saved LSTM with its n-gram baseline, or the
-// workspace's n-gram model while its network trains) costs the extension host a message per call, not the
-// model's memory, onnxruntime, or the work. States travel with the calls (they are small: an LSTM's [L, H]
+// The editor's end of a model served by the model server (model-server.ts): a ServingModel whose model and
+// scorer are answered by the server process, so that serving a model (a saved LSTM with its n-gram baseline,
+// or the workspace's n-gram model while its network trains) costs the extension host a message per call,
+// not the model's memory, onnxruntime, or the work. The server serves every model of the editor, each under
+// a number (server-process.ts); release() has it let go of this one. States travel with the calls (they are small: an LSTM's [L, H]
 // vectors or the last n − 1 ids, and the cache's window) and, as the interfaces require, are never mutated.
 // Its `predictor` is the server's own: a completion request is one message (`answer`), its texts sent as
 // what changed since the last one, and the contexts it caches stay in the server.
@@ -16,10 +17,9 @@ import type { ServingModel } from '../core/serving-model.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
 import { ModelStoreError } from '../io/model-store.js';
-import { SERVING_NICE } from '../io/thread-priority.js';
 import type { Baseline } from './model-session.js';
-import { textRefFrom, type FromServer, type SavedModelInfo, type ServedModel, type ServingCall, type ServingReplies, type TextRef, type ToServer } from './serving-protocol.js';
-import { bundledScriptPath, openWorker, type WorkerChannel } from './worker-channel.js';
+import { ServerProcess, type ModelLink } from './server-process.js';
+import { textRefFrom, type FromModel, type SavedModelInfo, type ServedModel, type ServingCall, type ServingReplies, type TextRef } from './serving-protocol.js';
 
 /**
  * The threads of a saved model's scoring session in the editor, and `bench score`'s default: two where the
@@ -42,7 +42,7 @@ export class ServerOpenError extends Error {
   }
 }
 
-type Ready = Extract<FromServer, { type: 'ready' }>;
+type Ready = Extract<FromModel, { type: 'ready' }>;
 
 export class RemoteServing implements ServingModel {
   readonly model: LanguageModel;
@@ -57,14 +57,14 @@ export class RemoteServing implements ServingModel {
   private readonly exitListeners: ((reason: Error) => void)[] = [];
   /** Milliseconds the server took to read and load the model. */
   readonly loadMs: number;
-  private readonly channel: WorkerChannel<ToServer, FromServer>;
+  private readonly link: ModelLink;
 
   protected constructor(
-    { channel, ready, route }: Started,
+    { link, ready, route }: Started,
     readonly vocab: Vocabulary,
     readonly mode: TokenizerMode,
   ) {
-    this.channel = channel;
+    this.link = link;
     this.loadMs = ready.loadMs;
     const initial = ready.initialState;
     const initialState = () => initial;
@@ -99,8 +99,8 @@ export class RemoteServing implements ServingModel {
   }
 
   /**
-   * Starts a server on the n-gram model in `file` (KneserNey.toBytes(), for `vocab`); resolves once it is
-   * loaded, rejects with the reason it cannot be (the server is then gone). `file` may be removed once this resolves.
+   * Has the model server serve the n-gram model in `file` (KneserNey.toBytes(), for `vocab`); resolves once it
+   * is loaded, rejects with the reason it cannot be. `file` may be removed once this resolves.
    */
   static async openNgram(
     file: string,
@@ -108,27 +108,27 @@ export class RemoteServing implements ServingModel {
     mode: TokenizerMode,
     /** `cache: false`: the model alone; `expect`: the file's length and sha256 to check first. */
     opts: { cache?: false; expect?: { bytes: number; sha256: string } } = {},
-    script = bundledScriptPath('model-server.js'),
+    script?: string,
   ): Promise<RemoteNgramServing> {
     const started = await start(script, { kind: 'ngram', file, words: vocab.toJSON(), mode, ...opts });
     const { ngram } = started.ready;
     if (!ngram) {
-      started.channel.terminate();
+      started.link.close();
       throw new ServerOpenError('process', 'the model server answered for another kind of model');
     }
     return new RemoteNgramServing(started, vocab, mode, ngram.order);
   }
 
   /**
-   * Starts a server on the saved model in `dir`; resolves once it is loaded (its sessions created). A model
-   * that cannot be served fails as ModelSession.open would (a ModelStoreError with its code for a missing or
-   * corrupt model; a ServerOpenError 'model' else); a server that could not start or died, with a
-   * ServerOpenError 'process'.
+   * Has the model server serve the saved model in `dir`; resolves once it is loaded (its sessions created). A
+   * model that cannot be served fails as ModelSession.open would (a ModelStoreError with its code for a
+   * missing or corrupt model; a ServerOpenError 'model' else); a server that could not start or died, with a
+   * ServerOpenError 'process'. `script`: another server than the bundled one (tests).
    */
   static async openSaved(
     dir: string,
     opts: { threads: number; scoringThreads: number; decoder?: DecoderPrecision },
-    script = bundledScriptPath('model-server.js'),
+    script?: string,
   ): Promise<RemoteSavedModel> {
     const started = await start(script, { kind: 'saved', dir, ...opts });
     const info = started.ready.saved;
@@ -136,14 +136,19 @@ export class RemoteServing implements ServingModel {
       if (!info) throw new ServerOpenError('process', 'the model server answered for another kind of model');
       return new RemoteSavedModel(started, vocabularyOf(info.meta), info);
     } catch (e) {
-      started.channel.terminate();
+      started.link.close();
       throw e;
     }
   }
 
   /** The server process's id. */
   get pid(): number | undefined {
-    return this.channel.pid;
+    return this.link.pid;
+  }
+
+  /** The model's number in the server (its census lists it until it is released). */
+  get serverModel(): number {
+    return this.link.model;
   }
 
   /** Called once if the server goes away before release() (its calls in flight have failed with `reason`). */
@@ -152,12 +157,12 @@ export class RemoteServing implements ServingModel {
     else this.exitListeners.push(f);
   }
 
-  /** Ends the server; calls in flight fail, later ones too. */
+  /** Has the server let go of the model; calls in flight fail, later ones too. */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     this.end(new Error('the model was released'));
-    this.channel.terminate();
+    this.link.close();
   }
 
   private call<K extends ServingCall['op']>(c: Extract<ServingCall, { op: K }>, signal?: AbortSignal): Promise<ServingReplies[K]> {
@@ -172,7 +177,7 @@ export class RemoteServing implements ServingModel {
         reject: (e: Error) => (signal?.removeEventListener('abort', abort), reject(e)),
       });
       // Sent even when already aborted: a TextRef was made for it, which the server must see.
-      void this.channel.send({ type: 'call', id, ...c } as ToServer);
+      this.link.call({ id, ...c } as { id: number } & ServingCall);
       if (signal?.aborted) abort();
       else signal?.addEventListener('abort', abort, { once: true });
     });
@@ -190,7 +195,7 @@ export class RemoteServing implements ServingModel {
   }
 
   /** Attached once the server is ready. */
-  protected receive(m: FromServer): void {
+  protected receive(m: FromModel): void {
     if (m.type !== 'reply' && m.type !== 'failed') return;
     const p = this.pending.get(m.id);
     if (!p) return;
@@ -237,22 +242,27 @@ export class RemoteSavedModel extends RemoteServing {
     this.decoder = info.decoder;
     this.ngramProblem = info.ngramProblem;
     const b = info.baseline;
-    this.baseline = b ? { order: b.order, scorer: this.scorerOf(() => b.initialState, true), pid: started.channel.pid } : undefined;
+    this.baseline = b ? { order: b.order, scorer: this.scorerOf(() => b.initialState, true), pid: started.link.pid } : undefined;
   }
 }
 
-/** Where a started server's messages after `ready`, and its end, go. */
-type Route = (to: { message: (m: FromServer) => void; gone: (e: Error) => void }) => void;
+/** Where a model's messages after `ready`, and the news of the server's end, go. */
+type Route = (to: { message: (m: FromModel) => void; gone: (e: Error) => void }) => void;
 
 interface Started {
-  channel: WorkerChannel<ToServer, FromServer>;
+  link: ModelLink;
   ready: Ready;
   route: Route;
 }
 
-/** Starts a model server and asks it to open `serve`; resolves once it is ready. */
-function start(script: string, serve: ServedModel): Promise<Started> {
-  const channel = openWorker<ToServer, FromServer>(script, 'process', { nice: SERVING_NICE });
+/** Asks the model server (started if need be) to open `serve`; resolves once it is ready. */
+function start(script: string | undefined, serve: ServedModel): Promise<Started> {
+  let server: ServerProcess;
+  try {
+    server = ServerProcess.for(script);
+  } catch (e) {
+    return Promise.reject(new ServerOpenError('process', (e as Error).message));
+  }
   return new Promise((resolve, reject) => {
     let to: Parameters<Route>[0] | undefined;
     let early: Error | undefined;
@@ -261,35 +271,39 @@ function start(script: string, serve: ServedModel): Promise<Started> {
       if (early) t.gone(early);
     };
     let settled = false;
-    const timer = setTimeout(() => fail(new ServerOpenError('process', `the model server did not load the model within ${OPEN_TIMEOUT_MS / 1000} s`)), OPEN_TIMEOUT_MS);
     const fail = (e: Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      channel.terminate();
+      link.close();
       reject(e);
     };
-    const gone = (e: Error) => {
-      if (!settled) return fail(new ServerOpenError('process', e.message));
-      if (to) to.gone(e);
-      else early ??= e;
-    };
-    channel.onMessage((m) => {
-      if (settled) return to?.message(m);
-      if (m.type === 'ready') {
-        settled = true;
-        clearTimeout(timer);
-        resolve({ channel, ready: m, route });
-      } else if (m.type === 'error') {
-        fail(
-          m.name === 'ModelStoreError' && (m.code === 'no-model' || m.code === 'corrupt')
-            ? new ModelStoreError(m.code, m.message)
-            : new ServerOpenError('model', `the model could not be loaded: ${m.message}`),
-        );
-      } else fail(new ServerOpenError('process', `the model server answered before it was ready (${m.type})`));
+    const link = server.openModel(serve, {
+      message: (m) => {
+        if (settled) return to?.message(m);
+        if (m.type === 'ready') {
+          settled = true;
+          clearTimeout(timer);
+          resolve({ link, ready: m, route });
+        } else if (m.type === 'error') {
+          fail(
+            m.name === 'ModelStoreError' && (m.code === 'no-model' || m.code === 'corrupt')
+              ? new ModelStoreError(m.code, m.message)
+              : new ServerOpenError('model', `the model could not be loaded: ${m.message}`),
+          );
+        } else fail(new ServerOpenError('process', `the model server answered before the model was ready (${m.type})`));
+      },
+      gone: (e) => {
+        if (!settled) return fail(new ServerOpenError('process', e.message));
+        if (to) to.gone(e);
+        else early ??= e;
+      },
     });
-    channel.onError((e) => gone(e));
-    channel.onExit((code) => gone(new Error(`the model server exited (code ${code})`)));
-    void channel.send({ type: 'open', serve });
+    // A load this long has hung the server's thread: every model it serves is stuck, so it is ended (they
+    // are opened again by a new one).
+    const timer = setTimeout(() => {
+      fail(new ServerOpenError('process', `the model server did not load the model within ${OPEN_TIMEOUT_MS / 1000} s`));
+      server.kill();
+    }, OPEN_TIMEOUT_MS);
   });
 }

@@ -1,8 +1,10 @@
-// Messages between the editor and the model server (model-server.ts): the process that serves a model to
-// the editor, so that the model's memory and the work of predicting and scoring with it stay out of the
-// extension host (remote-serving.ts is the editor's end). It serves one of two kinds of model: a saved model
-// (the LSTM, with the document cache, and its n-gram companion as the status bar's baseline), or an n-gram
-// model alone (the workspace's while its network trains).
+// Messages between the editor and the model server (model-server.ts): the one process, beside the extension
+// host, that serves the editor's models and starts its other processes, so that the models' memory and the
+// work of predicting and scoring with them stay out of the extension host (remote-serving.ts is the editor's
+// end of a model, server-process.ts of the process). It serves models of two kinds, each under a number the
+// editor chose: a saved model (the LSTM, with the document cache, and its n-gram companion as the status
+// bar's baseline), or an n-gram model alone (the workspace's while its network trains); and it starts child
+// processes (the training process) whose channels go straight to the editor.
 
 import { commonPrefixLength } from '../core/common-prefix.js';
 import type { PredictionAnswer, PredictionQuery } from '../core/completion/completion-answer.js';
@@ -97,11 +99,29 @@ export interface SavedModelInfo {
   ngramProblem?: string;
 }
 
-export type ToServer = { type: 'open'; serve: ServedModel } | ({ type: 'call'; id: number } & ServingCall);
+/** A model's messages to the server: `model` is the number the editor gave it when it asked to open it. */
+export type ToModel = { type: 'open'; model: number; serve: ServedModel } | ({ type: 'call'; model: number; id: number } & ServingCall) | { type: 'close'; model: number };
 
-export type FromServer =
-  | { type: 'ready'; initialState: RecurrentState; loadMs: number; ngram?: { order: number }; saved?: SavedModelInfo }
-  /** The model could not be opened (`code`: a ModelStoreError's); the server then ends. */
-  | { type: 'error'; message: string; name: string; code?: string }
-  | { type: 'reply'; id: number; result: ServingReplies[ServingCall['op']] }
-  | { type: 'failed'; id: number; message: string };
+/** The server's messages about a model. */
+export type FromModel =
+  | { type: 'ready'; model: number; initialState: RecurrentState; loadMs: number; ngram?: { order: number }; saved?: SavedModelInfo }
+  /** The model could not be opened (`code`: a ModelStoreError's); nothing of it is kept. */
+  | { type: 'error'; model: number; message: string; name: string; code?: string }
+  | { type: 'reply'; model: number; id: number; result: ServingReplies[ServingCall['op']] }
+  | { type: 'failed'; model: number; id: number; message: string };
+
+/** Asks the server to start `script` as a child process whose channel (a socket pair) goes to the editor, or to kill one. */
+export type ToSpawner = { type: 'spawn'; id: number; script: string; execArgv: string[]; nice?: number } | { type: 'kill'; id: number };
+
+/** A started child ('spawned' carries the editor's end of its socket pair as a handle), or its end. */
+export type FromSpawner =
+  | { type: 'spawned'; id: number; pid: number }
+  | { type: 'spawnFailed'; id: number; message: string }
+  | { type: 'exit'; id: number; code: number | null; signal: string | null };
+
+/** What the server holds, for diagnostics and tests: the models it serves and the children it started. */
+export type ToCensus = { type: 'census'; id: number };
+export type FromCensus = { type: 'census'; id: number; models: number[]; children: number[]; rssBytes: number };
+
+export type ToServer = ToModel | ToSpawner | ToCensus;
+export type FromServer = FromModel | FromSpawner | FromCensus;

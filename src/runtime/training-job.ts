@@ -22,7 +22,8 @@ import type {
   WorkerOptions,
   WorkerToParent,
 } from './training-protocol.js';
-import { bundledScriptPath, openWorker, type Isolation } from './worker-channel.js';
+import { bundledScriptPath } from './child-processes.js';
+import { openWorker, type Isolation } from './worker-channel.js';
 
 export class TrainingCancelled extends Error {
   constructor() {

@@ -1,6 +1,6 @@
 // No network, checked where a leak happens: the system calls of real processes. Every CLI command, and the
-// editor's child processes started as the extension starts them (the process launcher, model servers on
-// the bundled model, the workspace's n-gram model and a trained model, the training process) with the
+// editor's child processes started as the extension starts them (the model server, serving the bundled
+// model, the workspace's n-gram model and a trained model, and the training process it starts) with the
 // extension host's fallback (a model opened in the process itself: test/runtime/editor-processes.fixture.ts),
 // run under strace -f, which follows every process and thread they start. None of them may create a socket
 // other than a Unix one, connect to anything but a Unix socket (not even the name service cache: no lookup
@@ -136,18 +136,18 @@ test('every CLI command makes no network system call and writes nothing into the
   }
 });
 
-test('the editor\'s processes (launcher, model servers, training process) and its in-host fallback make no network system call', { skip }, async () => {
+test('the editor\'s processes (model server, training process) and its in-host fallback make no network system call', { skip }, async () => {
   const out = path.join(work, 'editor-model');
   // Held 15 s after the first session: onnxruntime's telemetry, when on, looks its collector up about 9 s
   // after it starts (measured on 1.30).
   const r = await traced(['--import', 'tsx', path.join(ROOT, 'test', 'runtime', 'editor-processes.fixture.ts'), FIXTURE, out, '15'], { timeoutMs: 240_000 });
   assertOffline('the editor\'s processes', r);
   const { pids, answers } = JSON.parse(r.stdout) as { pids: Record<string, number>; answers: Record<string, string> };
-  for (const name of ['launcher', 'bundledServer', 'ngramServer', 'trainedServer']) assert.ok(pids[name]! > 0, `${name} ran: ${r.stdout}`);
+  assert.ok(pids.server! > 0, `the server ran: ${r.stdout}`);
+  for (const name of ['bundledServer', 'ngramServer', 'trainedServer']) assert.equal(pids[name], pids.server, `${name} is the one server: ${r.stdout}`);
   for (const name of ['bundled', 'ngram', 'trained', 'inHost']) assert.match(answers[name]!, /"kind":"items"/, `${name} answered`);
-  // strace followed each of them: the launcher, three model servers and the training process.
+  // strace followed each of them: the model server and the training process.
   const count = (script: string) => r.started.filter((s) => s === script).length;
-  assert.equal(count('launcher.js'), 1, r.started.join(', '));
-  assert.equal(count('model-server.js'), 3, r.started.join(', '));
+  assert.equal(count('model-server.js'), 1, r.started.join(', '));
   assert.equal(count('train-worker.js'), 1, r.started.join(', '));
 });

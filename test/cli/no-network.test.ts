@@ -71,15 +71,15 @@ test('the shipped bundles load no network module and use no network global', () 
     'assert', 'buffer', 'crypto', 'events', 'fs', 'fs/promises', 'os', 'path', 'perf_hooks', 'process', 'stream',
     'string_decoder', 'url', 'util', 'worker_threads', 'zlib', 'readline', 'tty', 'module', 'v8',
     'onnxruntime-node', 'vscode',
-    // For one thing only, checked below: fork the bundled training worker and model server (the editor
-    // trains, and serves its models, in child processes started by its process launcher).
+    // For one thing only, checked below: fork the bundled model server and training worker (the editor
+    // serves its models in the one, which starts the other).
     'child_process',
     // For one thing only, checked below: a launched child's channel to the editor, a socket pair it is
-    // given as a file descriptor (runtime/process-launcher.ts): a Socket made from that descriptor.
+    // given as a file descriptor (runtime/child-processes.ts): a Socket made from that descriptor.
     'net',
   ]);
   const network = /^(tls|http|https|http2|dgram|dns|dns\/promises|cluster|inspector)$/;
-  for (const bundle of ['extension.js', 'cli.js', 'train-worker.js', 'model-server.js', 'launcher.js']) {
+  for (const bundle of ['extension.js', 'cli.js', 'train-worker.js', 'model-server.js']) {
     const file = path.join(ROOT, 'dist', bundle);
     assert.ok(existsSync(file), `${bundle} is built (npm run build)`);
     const code = readFileSync(file, 'utf8');
@@ -108,17 +108,17 @@ test('the shipped bundles load no network module and use no network global', () 
     // child_process: nothing but fork (no shell, no other program), and only of the bundled scripts. (A module
     // esbuild initialises lazily is assigned without `var`: `import_node_child_process = require(…)`.)
     const imports = [...code.matchAll(/\b(\w+) = require\("(?:node:)?child_process"\)/g)];
-    if (bundle === 'extension.js' || bundle === 'launcher.js') assert.ok(imports.length > 0, `${bundle} forks (the check below has something to check)`);
+    if (bundle === 'extension.js' || bundle === 'model-server.js') assert.ok(imports.length > 0, `${bundle} forks (the check below has something to check)`);
     for (const m of imports) {
       const used = new Set([...code.matchAll(new RegExp(`\\b${m[1]}\\.(\\w+)`, 'g'))].map((u) => u[1]));
       assert.deepEqual([...used], ['fork'], `${bundle} uses child_process for ${[...used].join(', ')}`);
     }
     if (/child_process/.test(code)) {
-      // What it runs: bundled scripts found by bundledScriptPath, and only these three (forked, the launcher
-      // forking the first two for the editor). The launcher forks what the editor asks it to: these.
+      // What it runs: bundled scripts found by bundledScriptPath, and only these two (the editor forks the
+      // model server, which forks the training worker for it: what the editor asks it to, these).
       const run = new Set([...code.matchAll(/bundledScriptPath\("([^"]+)"\)/g)].map((m) => m[1]));
-      for (const f of run) assert.ok(['train-worker.js', 'model-server.js', 'launcher.js'].includes(f!), `${bundle} runs ${f}`);
-      if (bundle === 'extension.js') assert.deepEqual([...run].sort(), ['launcher.js', 'model-server.js', 'train-worker.js']);
+      for (const f of run) assert.ok(['train-worker.js', 'model-server.js'].includes(f!), `${bundle} runs ${f}`);
+      if (bundle === 'extension.js') assert.deepEqual([...run].sort(), ['model-server.js', 'train-worker.js']);
     }
   }
   // The one external package loaded at run time: its JavaScript (not its install script, which the

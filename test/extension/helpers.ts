@@ -55,7 +55,7 @@ export interface FilePerplexityFigures {
 
 /** The subset of `nextword._stats` the suites read. */
 export interface ExtensionStats {
-  model: { state: string; origin?: string; label?: string; dir?: string; vocabSize?: number; loadMs?: number; reason?: string; validPpl?: number | null; baseline?: string | null; servedByPid?: number | null; baselineServedByPid?: number | null };
+  model: { state: string; origin?: string; label?: string; dir?: string; vocabSize?: number; loadMs?: number; reason?: string; validPpl?: number | null; baseline?: string | null; servedByPid?: number | null; baselineServedByPid?: number | null; serverModel?: number | null };
   completions: { requests: number; shown: number; waitedForModel: number; skipped: Record<string, number> };
   perplexity: { kind: string; fileName?: string; figures?: FilePerplexityFigures };
   training: unknown;
@@ -65,10 +65,15 @@ export interface ExtensionStats {
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** The completion threshold in use and where it comes from. */
   completionThreshold: { value: number; from: 'setting' | 'model' | 'default' };
+  /** What the model server holds (asked with `server: true`; null when it does not run). */
+  server?: { pid: number; models: number[]; children: number[]; rssBytes: number } | null;
 }
 
-/** The extension's figures; `reset` starts its completion and event-loop figures afresh after reading them (consecutive windows). */
-export async function stats(options: { reset?: boolean } = {}): Promise<ExtensionStats> {
+/**
+ * The extension's figures; `reset` starts its completion and event-loop figures afresh after reading them
+ * (consecutive windows); `server` asks the model server what it holds.
+ */
+export async function stats(options: { reset?: boolean; server?: boolean } = {}): Promise<ExtensionStats> {
   const s = await vscode.commands.executeCommand<ExtensionStats | undefined>('nextword._stats', options);
   if (!s) throw new Error('nextword._stats returned nothing');
   return s;

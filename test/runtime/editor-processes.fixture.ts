@@ -1,11 +1,11 @@
 // Run by test/cli/no-network-syscalls.test.ts under strace: does what the extension does with processes and
-// onnxruntime, without VS Code. The process launcher starts a model server on the bundled model (a
-// completion and a scoring asked of it), a training process that reads a folder, counts its n-gram model
-// and trains and saves a network (the n-gram model served meanwhile by a second model server, loaded from
-// its hand-over file), and a third server on the trained model; then the extension host's fallback opens the
-// bundled model in this process and completes and scores with it. Everything stays open until
-// `holdSeconds` have passed since the first session (onnxruntime's telemetry, when on, uploads seconds after
-// it starts). Prints one JSON line: the servers' process ids and what each model answered.
+// onnxruntime, without VS Code. The model server serves the bundled model (a completion and a scoring
+// asked of it), starts a training process that reads a folder, counts its n-gram model and trains and
+// saves a network (the n-gram model served meanwhile by the server, loaded from its hand-over file), and
+// serves the trained model; then the extension host's fallback opens the bundled model in this process and
+// completes and scores with it. Everything stays open until `holdSeconds` have passed since the first
+// session (onnxruntime's telemetry, when on, uploads seconds after it starts). Prints one JSON line: the
+// process ids that served each model and what each model answered.
 //
 //   node --import tsx test/runtime/editor-processes.fixture.ts <folder> <out dir> <hold seconds>
 
@@ -19,7 +19,7 @@ import { ModelSession } from '../../src/runtime/model-session.js';
 import { RemoteServing } from '../../src/runtime/remote-serving.js';
 import { startTrainingOnFolders } from '../../src/runtime/training-job.js';
 import type { CompanionHandover, CompanionOutput } from '../../src/runtime/training-protocol.js';
-import { launcherPid } from '../../src/runtime/process-launcher.js';
+import { ServerProcess } from '../../src/runtime/server-process.js';
 
 const [folder, outDir, hold] = process.argv.slice(2);
 if (!folder || !outDir || !hold) throw new Error('usage: editor-processes.fixture.ts <folder> <out dir> <hold seconds>');
@@ -35,7 +35,7 @@ async function main() {
 
   // The bundled model, served as at activation.
   const bundled = await RemoteServing.openSaved(DEFAULT_MODEL, served);
-  pids.launcher = launcherPid();
+  pids.server = ServerProcess.runningPid();
   pids.bundledServer = bundled.pid;
   answers.bundled = JSON.stringify(await bundled.predictor.answer({ textBefore: TEXT, ...QUERY }));
   await bundled.scorer.scoreSequence(Int32Array.from({ length: 64 }, (_, i) => (i * 7) % 100));

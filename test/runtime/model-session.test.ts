@@ -25,6 +25,7 @@ import { saveModel } from '../../src/io/model-store.js';
 import { ModelSession } from '../../src/runtime/model-session.js';
 import { assertOwnSchedulingGroup } from '../support/scheduling.js';
 import { RemoteServing, ServerOpenError } from '../../src/runtime/remote-serving.js';
+import { ServerProcess } from '../../src/runtime/server-process.js';
 import { answerQuery, type PredictionQuery } from '../../src/core/completion/completion-answer.js';
 import { Predictor } from '../../src/core/predictor.js';
 import { KneserNey } from '../../src/core/ngram/kneser-ney.js';
@@ -210,7 +211,7 @@ test('the n-gram companion saved with a model is loaded with it; a mismatched on
   }
 });
 
-test('with its companion served by a model server of its own, the baseline scores as the companion in this process; a damaged or mismatched one is reported; release ends the server', async () => {
+test('with its companion served by the model server, the baseline scores as the companion in this process; a damaged or mismatched one is reported; release has the server let go of it', async () => {
   const { onnx, meta, kn, other, dir, rand } = companionFixture(21);
   try {
     await saveModel(dir, { onnx, meta, ngram: kn.toBytes() });
@@ -225,11 +226,12 @@ test('with its companion served by a model server of its own, the baseline score
       assert.deepEqual(await served.baseline.scorer.scoreSequence(ids), await local.baseline.scorer.scoreSequence(ids));
       const state = served.baseline.scorer.initialState();
       assert.deepEqual(await served.baseline.scorer.scoreChunk(ids.subarray(0, 65), state), await local.baseline.scorer.scoreChunk(ids.subarray(0, 65), state));
+      assert.ok((await serverModels()).length > 0, 'the server holds the companion');
     } finally {
       await local.release();
       await served.release();
     }
-    assert.ok(await waitUntilGone(served.baseline!.pid!), 'released with the model');
+    assert.ok(await waitUntilReleased(), 'released with the model');
 
     const companion = path.join(dir, (JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { ngram: { file: string } }).ngram.file);
     const bytes = readFileSync(companion);
@@ -267,13 +269,20 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitUntilGone(pid: number): Promise<boolean> {
-  const deadline = Date.now() + 5000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return !alive(pid);
+/** The models the model server holds. */
+async function serverModels(): Promise<number[]> {
+  return (await ServerProcess.for().census()).models;
 }
 
-test('served by a model server (the editor\'s way), a model predicts, answers and scores exactly as opened here; release ends the server', async () => {
+/** Until the model server holds none of this file's models (or `model`), within 5 s. */
+async function waitUntilReleased(model?: number): Promise<boolean> {
+  const held = async () => (await serverModels()).filter((m) => model === undefined || m === model).length > 0;
+  const deadline = Date.now() + 5000;
+  while ((await held()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return !(await held());
+}
+
+test('served by the model server (the editor\'s way), a model predicts, answers and scores exactly as opened here; release has the server let go of it', async () => {
   const vocab = Vocabulary.fromJSON(WORDS);
   const rand = mulberry32(77);
   // 150 ids: the server scores a chunk in slices of 64 targets (as the scoring graph's own runs).
@@ -288,6 +297,7 @@ test('served by a model server (the editor\'s way), a model predicts, answers an
         const served = await RemoteServing.openSaved(dir, { threads: 1, scoringThreads: 2, decoder });
         try {
           assert.ok(served.pid && served.pid !== process.pid, `${what}: in a process of its own`);
+          assert.ok((await serverModels()).includes(served.serverModel), `${what}: held by the server`);
           if (process.platform === 'linux') {
             // Every thread, onnxruntime's pools included, below the editor and above training.
             const nice = readdirSync(`/proc/${served.pid}/task`).map((tid) => {
@@ -317,7 +327,8 @@ test('served by a model server (the editor\'s way), a model predicts, answers an
           await here.release();
           await served.release();
         }
-        assert.ok(await waitUntilGone(served.pid!), `${what}: the server is gone once released`);
+        assert.ok(await waitUntilReleased(served.serverModel), `${what}: the server let go of it once released`);
+        assert.ok(alive(served.pid!), `${what}: the server runs on`);
         await assert.rejects(served.model.run(ids.subarray(0, 2), served.model.initialState()), /released/);
       }
     } finally {

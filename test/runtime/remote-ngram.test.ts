@@ -1,7 +1,7 @@
 // The model server (a child process) serving an n-gram model serves exactly what the n-gram model serves in the caller's own
 // thread: the same distributions, states, scores and predictions, for calls in any number at once; a model
-// it cannot load is refused with the reason; a server that dies fails its calls and says so; released, it
-// is gone.
+// it cannot load is refused with the reason; a server that dies fails its calls and says so; released, the
+// model is let go of.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -18,6 +18,7 @@ import { NgramServing } from '../../src/core/ngram/ngram-serving.js';
 import { Predictor } from '../../src/core/predictor.js';
 import { countTextTokens, encodeTexts } from '../../src/core/text-encoding.js';
 import { Vocabulary } from '../../src/core/vocabulary.js';
+import { ServerProcess } from '../../src/runtime/server-process.js';
 import { RemoteServing } from '../../src/runtime/remote-serving.js';
 
 const ALICE = readFileSync(path.join(__dirname, '../../samples/alice/train.txt'), 'utf8');
@@ -137,8 +138,8 @@ test('a file that is not an n-gram model, or one for another vocabulary, is refu
   await assert.rejects(RemoteServing.openNgram(file, smaller, 'text'), /n-gram model has \d+ ids, the vocabulary 100/);
 });
 
-test('a server that dies fails its calls in flight and later ones, and tells its listener once; a released one is gone without a word', async (t) => {
-  const { file, vocab, ids } = await fixture(t);
+test('a server that dies fails its calls in flight and later ones, and tells its listener once; a released model is let go of without a word', async (t) => {
+  const { file, vocab, ids, local } = await fixture(t);
   const remote = await RemoteServing.openNgram(file, vocab, 'text');
   const reasons: string[] = [];
   remote.onExit((e) => reasons.push(e.message));
@@ -146,17 +147,25 @@ test('a server that dies fails its calls in flight and later ones, and tells its
   process.kill(remote.pid!, 'SIGKILL');
   await assert.rejects(inFlight, /the model server exited/);
   await assert.rejects(remote.model.run(ids.subarray(0, 2), remote.model.initialState()), /the model server exited/);
-  assert.deepEqual(reasons, ['the model server exited (code null)']);
+  assert.deepEqual(reasons, ['the model server exited (signal SIGKILL)']);
 
   const other = await RemoteServing.openNgram(file, vocab, 'text');
   const otherReasons: string[] = [];
   other.onExit((e) => otherReasons.push(e.message));
   const pid = other.pid!;
+  assert.notEqual(pid, remote.pid, 'a new server');
+  const kept = await RemoteServing.openNgram(file, vocab, 'text');
+  t.after(() => kept.release());
+  assert.equal(kept.pid, pid, 'one server serves both');
+  const census = () => ServerProcess.for().census();
+  assert.deepEqual((await census()).models.sort(), [other.serverModel, kept.serverModel].sort());
   await other.release();
   await assert.rejects(other.model.run(ids.subarray(0, 2), other.model.initialState()), /released/);
   const deadline = Date.now() + 5000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(!alive(pid), 'the released server process is gone');
+  while ((await census()).models.length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual((await census()).models, [kept.serverModel], 'the server let go of the released model');
+  assert.ok(alive(pid), 'and serves on');
+  assert.deepEqual(await kept.scorer.scoreSequence(ids.subarray(0, 50)), await local.scorer.scoreSequence(ids.subarray(0, 50)), 'the other model still answers as it should');
   assert.deepEqual(otherReasons, [], 'a release is not reported as a failure');
 });
 

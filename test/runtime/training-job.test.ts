@@ -11,7 +11,7 @@ import { dropoutMaskWidths, parameterCount, type ModelConfig } from '../../src/c
 import { mulberry32 } from '../../src/core/random.js';
 import type { TrainEvent, TrainOptions } from '../../src/core/trainer.js';
 import { createSession } from '../../src/runtime/ort-session.js';
-import { launcherPid } from '../../src/runtime/process-launcher.js';
+import { ServerProcess } from '../../src/runtime/server-process.js';
 import { startTraining, startTrainingOnFolders, startTrainingOnTexts, TrainingCancelled } from '../../src/runtime/training-job.js';
 import type { CompanionHandover, CompanionOutput, PreparedTexts, ReadingProgress, SavedRunOutput, TrainJobOutput } from '../../src/runtime/training-protocol.js';
 import { splitByFile } from '../../src/core/file-split.js';
@@ -333,7 +333,7 @@ test('a child process worker hands back arrays larger than a piece intact, and s
   assert.ok(steps < 30, `stopped promptly (${steps} steps)`);
 });
 
-/** The nice values of the threads of each process started for this one (directly or by its launcher), main thread first. */
+/** The nice values of the threads of each process started for this one (directly or by its model server), main thread first. */
 function childThreadNiceValues(): number[][] {
   const out: number[][] = [];
   for (const pid of descendantPids()) {
@@ -359,7 +359,7 @@ test('a background job in a child process runs it at nice 10, in a scheduling gr
       children = descendantPids().map(niceOfProcess);
       childThreads = childThreadNiceValues();
       const pid = descendantPids().find((p) => niceOfProcess(p) === 10);
-      // Forked by the launcher, not by this process (a fork of a large process holds its thread for tens
+      // Forked by the model server, not by this process (a fork of a large process holds its thread for tens
       // of milliseconds).
       if (pid) trainingParent = Number(statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1]);
       try {
@@ -376,7 +376,8 @@ test('a background job in a child process runs it at nice 10, in a scheduling gr
     { background: true, isolation: 'process' },
   ).result;
   assert.ok(children.includes(10), `a child process at nice 10: ${JSON.stringify(children)}`);
-  assert.ok(launcherPid() !== undefined && trainingParent === launcherPid(), `the training process is the launcher's child (${launcherPid()}), not this process's: ${trainingParent}`);
+  const server = ServerProcess.runningPid();
+  assert.ok(server !== undefined && trainingParent === server, `the training process is the model server's child (${server}), not this process's: ${trainingParent}`);
   // The training process (its main thread at 10; a child of an earlier test may still be ending).
   const training = childThreads.find((threads) => threads[0] === 10);
   assert.ok(training && training.length > 1 && training.every((n) => n >= 10), `every thread of it (V8's helpers too) at nice 10: ${JSON.stringify(childThreads)}`);

@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { launcherPid } from '../../src/runtime/process-launcher.js';
-import { openWorker, PIECE_BYTES, type Spawner, type WorkerChannel } from '../../src/runtime/worker-channel.js';
+import { PIECE_BYTES } from '../../src/runtime/message-pieces.js';
+import { ServerProcess } from '../../src/runtime/server-process.js';
+import { openWorker, type Spawner, type WorkerChannel } from '../../src/runtime/worker-channel.js';
+
+const serverPid = () => ServerProcess.runningPid();
 
 type In = { type: 'echo'; n: number; data?: Float32Array; extra?: unknown } | { type: 'bye'; last: number };
 type Out = { type: 'echo'; n: number; data?: Float32Array; extra?: unknown; pid: number } | { type: 'last'; n: number };
@@ -23,7 +26,7 @@ function parentOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
-for (const spawner of ['launcher', 'fork'] as const) {
+for (const spawner of ['server', 'fork'] as const) {
   test(`a child process (${spawner}): messages both ways in order, arrays larger than a piece and maps intact, and every message read before its exit`, async () => {
     const { channel, received, exit } = open(spawner);
     const big = Float32Array.from({ length: (PIECE_BYTES * 2.5) / 4 }, (_, i) => Math.sin(i));
@@ -51,46 +54,40 @@ for (const spawner of ['launcher', 'fork'] as const) {
   });
 }
 
-test('with the launcher, a child is the launcher\'s, not this process\'s, and a script that cannot run ends with its exit', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
-  const { channel, received, exit } = open('launcher');
+test('started by the model server, a child is the server\'s, not this process\'s, and a script that cannot run ends with its exit', { skip: process.platform !== 'linux' && 'read from /proc' }, async () => {
+  const { channel, received, exit } = open('server');
   await channel.send({ type: 'echo', n: 1 });
   while (received.length === 0) await new Promise((r) => setTimeout(r, 10));
-  const launcher = launcherPid();
-  assert.ok(launcher, 'the launcher runs');
-  assert.equal(parentOf(launcher), process.pid);
-  assert.equal(parentOf(channel.pid!), launcher, 'the child is the launcher\'s');
+  const server = serverPid();
+  assert.ok(server, 'the model server runs');
+  assert.equal(parentOf(server), process.pid);
+  assert.equal(parentOf(channel.pid!), server, 'the child is the server\'s');
+  assert.deepEqual((await ServerProcess.for().census()).children, [channel.pid], 'the server counts it');
   await channel.send({ type: 'bye', last: 0 });
   assert.equal(await exit, 0);
+  assert.deepEqual((await ServerProcess.for().census()).children, [], 'and forgets it once it has ended');
 
   const missing = openWorker<In, Out>(path.join(__dirname, 'no-such-script.js'), 'process');
   const code = await new Promise<number | null>((resolve) => missing.onExit(resolve));
   assert.notEqual(code, 0);
 });
 
-test('a launcher that dies takes its children with it, and their channels report an exit; the next child gets a new launcher', { skip: process.platform === 'win32' && 'no launcher' }, async () => {
-  const a = open('launcher');
+test('a child outlives a model server that dies: it still talks, and its exit is told by its channel\'s end; the next child gets a new server', { skip: process.platform === 'win32' && 'no server spawner' }, async () => {
+  const a = open('server');
   await a.channel.send({ type: 'echo', n: 1 });
   while (a.received.length === 0) await new Promise((r) => setTimeout(r, 10));
-  const first = launcherPid()!;
-  const child = a.channel.pid!;
+  const first = serverPid()!;
   process.kill(first, 'SIGKILL');
-  assert.equal(await a.exit, null);
-  const deadline = Date.now() + 5000;
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-      return false;
-    }
-  };
-  while (alive(child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(!alive(child), 'its child is gone');
+  while (serverPid() === first) await new Promise((r) => setTimeout(r, 10));
+  await a.channel.send({ type: 'echo', n: 2 });
+  await a.channel.send({ type: 'bye', last: 3 });
+  assert.equal(await a.exit, null, 'ended, its code unknown');
+  assert.deepEqual(a.received.map((m) => (m.type === 'echo' ? `echo ${m.n}` : `last ${m.n}`)), ['echo 1', 'echo 2', 'last 0', 'last 1', 'last 2']);
 
-  const b = open('launcher');
+  const b = open('server');
   await b.channel.send({ type: 'echo', n: 2 });
   await b.channel.send({ type: 'bye', last: 1 });
   assert.equal(await b.exit, 0);
-  assert.notEqual(launcherPid(), first);
+  assert.notEqual(serverPid(), first);
   assert.deepEqual(b.received.map((m) => m.type), ['echo', 'last']);
 });

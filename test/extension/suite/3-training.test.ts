@@ -40,7 +40,7 @@ describe('Train on Workspace', function () {
 
   it('refuses a second run while one is running, serves the n-gram model meanwhile, and cancel keeps the previous model', async () => {
     const before = await settledModel();
-    let serverPid: number | undefined;
+    let interimModel: number | undefined;
     await setEpochs(200);
     const first = Promise.resolve(vscode.commands.executeCommand(TRAIN));
     await waitForTrainingToStart();
@@ -52,9 +52,11 @@ describe('Train on Workspace', function () {
         return m.state === 'ready' && m.origin === 'interim' ? m : undefined;
       }, 30_000);
       assert.ok(typeof interim.validPpl === "number" && interim.validPpl > 1, `its validation perplexity is recorded (${interim.validPpl})`);
-      // Served by a process of its own, not loaded into the extension host.
+      // Served by the model server, not loaded into the extension host.
       assert.ok(typeof interim.servedByPid === 'number' && interim.servedByPid !== process.pid, `served by process ${interim.servedByPid}, not the host (${process.pid})`);
-      serverPid = interim.servedByPid;
+      interimModel = interim.serverModel ?? undefined;
+      const server = (await stats({ server: true })).server;
+      assert.ok(interimModel !== undefined && server && server.pid === interim.servedByPid && server.models.includes(interimModel), `the server holds it: ${JSON.stringify(server)}`);
       const editor = await openAtEnd('draft.md');
       await appendParagraph(editor, WORD_PROMPT);
       const inserted = await acceptInlineCompletion(editor, WORD_PROMPT);
@@ -82,7 +84,10 @@ describe('Train on Workspace', function () {
       { state: before.state, origin: before.origin, dir: before.dir },
       'the previous model stays',
     );
-    if (serverPid !== undefined) assert.ok(!processAlive(serverPid), `the n-gram server (${serverPid}) ended with the run`);
+    if (interimModel !== undefined) {
+      const server = (await stats({ server: true })).server;
+      assert.ok(server && !server.models.includes(interimModel) && server.children.length === 0, `the server let go of the n-gram model and the training process ended with the run: ${JSON.stringify(server)}`);
+    }
   });
 
   let trainedDir: string;
