@@ -201,6 +201,8 @@ export class ModelSession implements SavedServing {
       throw new Error(`${files.dir}: onnxruntime cannot load the ONNX file: ${(e as Error).message}`, { cause: e });
     }
     const scoringThreads = opts.scoringThreads ?? threads;
+    // The saved weights, until the scoring session holds its own copy (then only the sessions need them).
+    let saved: Uint8Array | undefined = files.onnx;
     return new ModelSession(
       files.dir,
       meta,
@@ -211,7 +213,8 @@ export class ModelSession implements SavedServing {
       (cache) => ({
         // From the decoded (and quantised) weights, kept until then, or decoded again from the saved bytes.
         make: async () => {
-          const params = prepared?.params ?? (await parametersFromModelPaced(meta.config, files.onnx, pacer()));
+          if (!prepared && !saved) throw new Error('ModelSession: the scoring session was released');
+          const params = prepared?.params ?? (await parametersFromModelPaced(meta.config, saved!, pacer()));
           await yieldToEventLoop();
           const scorer = await OnnxScorer.create(meta.config, params, {
             threads: scoringThreads,
@@ -219,11 +222,14 @@ export class ModelSession implements SavedServing {
             ...(cache ? { cache } : {}),
             ...(prepared ? { quantized: prepared.quantized } : {}),
           });
-          prepared = undefined; // the sessions hold their own copies now
+          // The sessions hold their own copies now.
+          prepared = undefined;
+          saved = undefined;
           return scorer;
         },
         discard: async () => {
           prepared = undefined;
+          saved = undefined;
         },
       }),
       companion.ngram,
