@@ -5,11 +5,11 @@
 // alternate in rounds in one session. `--busy N` runs N busy loops meanwhile, started as the training process
 // is (a scheduling group of their own at nice 10).
 // `--score` has the server score a long text meanwhile, as the status bar does for a large file (predictions
-// come first). Figures per request that reached the model (type-through-cache hits excluded): the predict
+// come first); `--pause MS` waits that long between keys (a typist: scoring resumes between them). Figures per request that reached the model (type-through-cache hits excluded): the predict
 // latency's p50/p90/p99/max (the first 100 of each round left out); how long opening the model took (for the
 // server: starting it, loading and warming the model) and each round's first request.
 //
-//   node --import tsx scripts/bench/served-predict.ts [--model models/default] [--busy 2] [--rounds 4] [--chars 2000] [--score]
+//   node --import tsx scripts/bench/served-predict.ts [--model models/default] [--busy 2] [--rounds 4] [--chars 2000] [--score] [--pause 0]
 // Typed text: corpora/gutenberg/valid/frankenstein.txt from its middle.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +29,7 @@ import { typeThrough } from './type-through.js';
 const ROOT = path.join(__dirname, '..', '..');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { model: { type: 'string' }, busy: { type: 'string' }, rounds: { type: 'string' }, chars: { type: 'string' }, score: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { model: { type: 'string' }, busy: { type: 'string' }, rounds: { type: 'string' }, chars: { type: 'string' }, score: { type: 'boolean' }, pause: { type: 'string' } } });
   const dir = path.resolve(values.model ?? path.join(ROOT, 'models', 'default'));
   const busy = Number(values.busy ?? 0);
   const rounds = Number(values.rounds ?? 4);
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
           const predictor: CompletionPredictor = session.predictor ?? new Predictor(session.model, session.vocab, session.mode, { cacheSize: EDITOR_CONTEXT_CACHE });
           let scoring = true;
           const scored = values.score ? scoreMeanwhile(session, typed, () => scoring) : Promise.resolve();
-          const r = await typeThrough(predictor, text);
+          const r = await typeThrough(predictor, text, Number(values.pause ?? 0));
           scoring = false;
           await scored;
           // The first 100 requests warm up (compilation in both processes).

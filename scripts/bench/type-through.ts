@@ -3,8 +3,11 @@
 
 import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS, type CompletionPredictor } from '../../src/core/completion/completion-engine.js';
 
-/** Types `text` a character at a time through an engine over `predictor`: each request's latency, when it reached the predictor. */
-export async function typeThrough(predictor: CompletionPredictor, text: string): Promise<{ predict: number[] }> {
+/**
+ * Types `text` a character at a time through an engine over `predictor`, `pauseMs` between keys (none:
+ * back to back): each request's latency, when it reached the predictor.
+ */
+export async function typeThrough(predictor: CompletionPredictor, text: string, pauseMs = 0): Promise<{ predict: number[] }> {
   const engine = new CompletionEngine({ getPredictor: () => predictor });
   const signal = new AbortController().signal;
   const predict: number[] = [];
@@ -14,6 +17,7 @@ export async function typeThrough(predictor: CompletionPredictor, text: string):
     const outcome = await engine.complete({ docKey: 'doc', textBefore, lineSuffix: '', character, explicit: false, settings: DEFAULT_COMPLETION_SETTINGS }, signal);
     // Requests answered from the type-through cache never reach the predictor (nothing else skips before it here).
     if (!(outcome.kind === 'items' && outcome.cached)) predict.push(outcome.latencyMs);
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
   }
   return { predict };
 }

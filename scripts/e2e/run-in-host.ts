@@ -3,8 +3,10 @@
 // workspace is multi-root: test/fixtures/e2e-workspace and test/fixtures/e2e-second-folder.
 //
 //   node --import tsx scripts/e2e/run-in-host.ts [--skip-build] [--grep <pattern>] [--timeout <seconds>] [--keep]
-//                                                [--workspace <folder> | --untrusted]
+//                                                [--workspace <folder> | --untrusted] [--model <folder>]
 //
+// --model has the typing tests (test/extension/suite/5-typing.test.ts) load that saved model first
+// (NEXTWORD_TYPING_MODEL): their figures for a trained model.
 // --workspace opens that folder (as it is, not copied) instead of the fixtures, with NEXTWORD_LOAD_TEST=1 in
 // the extension host's environment: the load test (test/extension/suite/6-large-workspace.test.ts, e.g. on
 // the workspace scripts/bench/large-workspace.ts makes) runs then, with --grep "large workspace".
@@ -37,6 +39,7 @@ export const IN_HOST_ARTEFACTS = path.join(ROOT, 'out', 'in-host');
 export interface InHostOptions {
   build: boolean;
   grep?: string;
+  model?: string;
   timeoutS: number;
   keep: boolean;
   /** A folder to open instead of the fixture workspace (the load test). */
@@ -57,11 +60,12 @@ function parseArgs(argv: string[]): InHostOptions {
     const a = argv[i];
     if (a === '--skip-build') o.build = false;
     else if (a === '--grep' && argv[i + 1] !== undefined) o.grep = argv[++i];
+    else if (a === '--model' && argv[i + 1] !== undefined) o.model = path.resolve(argv[++i]!);
     else if (a === '--timeout' && argv[i + 1] !== undefined) o.timeoutS = Number(argv[++i]);
     else if (a === '--keep') o.keep = true;
     else if (a === '--workspace' && argv[i + 1] !== undefined) o.workspace = path.resolve(argv[++i]!);
     else if (a === '--untrusted') o.untrusted = true;
-    else throw new Error(`unexpected argument ${a}\nusage: run-in-host.ts [--skip-build] [--grep <pattern>] [--timeout <seconds>] [--keep] [--workspace <folder> | --untrusted]`);
+    else throw new Error(`unexpected argument ${a}\nusage: run-in-host.ts [--skip-build] [--grep <pattern>] [--timeout <seconds>] [--keep] [--workspace <folder> | --untrusted] [--model <folder>]`);
   }
   if (o.untrusted && o.workspace) throw new Error('--untrusted opens the fixture workspace: not with --workspace');
   // Restricted Mode has its own suite (the others train); it is the default selection there.
@@ -137,6 +141,7 @@ export async function runInHost(o: InHostOptions): Promise<RunResult> {
     const environment = {
       NEXTWORD_TAG_REPORT: '1',
       ...(o.grep ? { NEXTWORD_TEST_GREP: o.grep } : {}),
+      ...(o.model ? { NEXTWORD_TYPING_MODEL: o.model } : {}),
     };
     await page.goto(
       server.workbenchUrl([

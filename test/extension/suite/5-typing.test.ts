@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { describe, it } from 'mocha';
+import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { openAtEnd, recordMetrics, settledModel, sleep, stats, workspaceRoot, workspaceUri } from '../helpers.js';
 
@@ -20,6 +20,9 @@ const KEY_INTERVAL_MS = 120;
 const LONG_FILE_CHARS = 1_000_000;
 const LONG_TYPED_CHARS = 120;
 const LONG_WARM_UP_CHARS = 20;
+/** The file the status bar scores while text is typed at its end (under its MAX_SCORED_CHARS), and the characters typed. */
+const SCORED_FILE_CHARS = 480_000;
+const SCORED_TYPED_CHARS = 60;
 
 interface Percentiles {
   count: number;
@@ -28,8 +31,19 @@ interface Percentiles {
   max: number | null;
 }
 
+/** A saved model to type with instead of the one loaded (scripts/e2e/run-in-host.ts --model: a measurement). */
+const TYPING_MODEL = process.env.NEXTWORD_TYPING_MODEL;
+
 describe('typing a real file', function () {
   this.timeout(120_000);
+  if (TYPING_MODEL) {
+    before(async () => {
+      await vscode.commands.executeCommand('nextword.loadModel', TYPING_MODEL);
+      const m = await settledModel();
+      assert.equal(m.dir, TYPING_MODEL, `the model in ${TYPING_MODEL} is loaded: ${JSON.stringify(m)}`);
+    });
+    after(() => vscode.commands.executeCommand('nextword.useDefaultModel'));
+  }
 
   it('shows completions as the text is typed, answering in milliseconds', async () => {
     const model = await settledModel();
@@ -46,7 +60,7 @@ describe('typing a real file', function () {
     }
     const typingS = (Date.now() - started) / 1000;
     assert.equal(editor.document.getText().replace(/\r\n/g, '\n'), source.replace(/\r\n/g, '\n'), 'the text was typed as is');
-    const s = await stats();
+    const s = await stats({ server: true });
     const all = s as unknown as {
       completions: { requests: number; shown: number; latency: Percentiles; predict: Percentiles; skipped: Record<string, number> };
       firstCompletion: { sinceActivationMs: number; latencyMs: number } | null;
@@ -83,6 +97,8 @@ describe('typing a real file', function () {
         // The extension host before and after the bundled model loaded at startup: the model's share.
         rssAtActivation: mb(all.memory.rssAtActivation),
         rssModelLoaded: mb(all.memory.rssModelLoaded),
+        // The model server (beside the host: the model, onnxruntime, the work).
+        server: mb(s.server?.rssBytes ?? null),
       },
     });
     // VS Code does not ask on every key: it keeps a suggestion the user types through.
@@ -114,8 +130,19 @@ describe('typing a real file', function () {
       await sleep(KEY_INTERVAL_MS);
     }
     assert.ok(editor.document.getText().endsWith(typed), 'the text was typed at the end');
-    const c = ((await stats()) as unknown as { completions: { requests: number; shown: number; latency: Percentiles; predict: Percentiles } }).completions;
-    recordMetrics('typing-long-file', { chars: long.length, lines: editor.document.lineCount, typedChars: LONG_TYPED_CHARS, requests: c.requests, shown: c.shown, latencyMs: c.latency, predictMs: c.predict });
+    const s = await stats({ server: true });
+    const c = (s as unknown as { completions: { requests: number; shown: number; latency: Percentiles; predict: Percentiles } }).completions;
+    recordMetrics('typing-long-file', {
+      model: s.model.label,
+      chars: long.length,
+      lines: editor.document.lineCount,
+      typedChars: LONG_TYPED_CHARS,
+      requests: c.requests,
+      shown: c.shown,
+      latencyMs: c.latency,
+      predictMs: c.predict,
+      serverRssMB: s.server ? Math.round(s.server.rssBytes / 1e6) : null,
+    });
     await vscode.commands.executeCommand('workbench.action.files.revert');
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     await vscode.workspace.fs.delete(workspaceUri('long.txt'));
@@ -123,4 +150,54 @@ describe('typing a real file', function () {
     assert.ok(c.predict.p50 !== null && c.predict.p50 < 50, `prediction p50 ${c.predict.p50} ms`);
     assert.ok(c.predict.p99 !== null && c.predict.p99 < 250, `prediction p99 ${c.predict.p99} ms`);
   });
+
+  it('keeps answering in milliseconds while the status bar scores a long file', async () => {
+    const story = readFileSync(path.join(workspaceRoot(), 'stories', 'the-keeper.md'), 'utf8');
+    // As long as the status bar scores (MAX_SCORED_CHARS): seconds of the model server's work, which
+    // predictions must not queue behind.
+    let long = '';
+    while (long.length + story.length + 1 < SCORED_FILE_CHARS) long += `${story}\n`;
+    await vscode.workspace.fs.writeFile(workspaceUri('scored.txt'), new TextEncoder().encode(long));
+    const editor = await openAtEnd('scored.txt');
+    await waitForPerplexity('computing');
+    await stats({ reset: true });
+    const typed = story.slice(0, SCORED_TYPED_CHARS);
+    for (const ch of typed) {
+      await vscode.commands.executeCommand('type', { text: ch });
+      await sleep(KEY_INTERVAL_MS);
+    }
+    // Typing (each key under the tracker's edit debounce) leaves the first scoring running: still at it,
+    // every key was typed while it ran.
+    const s = await stats({ server: true });
+    assert.ok(editor.document.getText().endsWith(typed), 'the text was typed at the end');
+    const c = (s as unknown as { completions: { requests: number; shown: number; latency: Percentiles; predict: Percentiles } }).completions;
+    recordMetrics('typing-while-scoring', {
+      model: s.model.label,
+      chars: long.length,
+      typedChars: typed.length,
+      requests: c.requests,
+      shown: c.shown,
+      latencyMs: c.latency,
+      predictMs: c.predict,
+      scoringAtTheEnd: s.perplexity.kind === 'computing',
+      serverRssMB: s.server ? Math.round(s.server.rssBytes / 1e6) : null,
+    });
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    await vscode.workspace.fs.delete(workspaceUri('scored.txt'));
+    assert.ok(c.shown > 0, `some completions were shown (${c.shown} of ${c.requests} requests)`);
+    assert.ok(c.predict.p50 !== null && c.predict.p50 < 50, `prediction p50 ${c.predict.p50} ms`);
+    assert.ok(c.predict.p99 !== null && c.predict.p99 < 250, `prediction p99 ${c.predict.p99} ms`);
+  });
 });
+
+/** Until the status bar's perplexity is in state `kind`. */
+async function waitForPerplexity(kind: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const now = (await stats()).perplexity.kind;
+    if (now === kind) return;
+    if (Date.now() > deadline) throw new Error(`the perplexity is ${now}, not ${kind}`);
+    await sleep(10);
+  }
+}
