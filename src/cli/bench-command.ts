@@ -29,7 +29,7 @@ bench predict times next-word requests as the editor makes them while a user typ
               With --model it predicts as the editor does: int8 decoder and document cache, unless
               --decoder float32 or --no-cache.
 bench score   times scoring the given files as the status bar and \`nextword eval\` do (the model with
-              its document cache, on two threads like the editor's scoring session, unless
+              its document cache, on one thread like the editor's scoring session, unless
               --threads) and prints the median tokens/s of
               --repeats passes (default 5), tokenising excluded (printed apart).
 `;

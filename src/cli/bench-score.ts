@@ -1,6 +1,6 @@
 // `nextword bench score`: how fast a file's perplexity is computed, as the status bar and `nextword eval`
 // compute it (ModelSession's scorer: the model as served, its mixture or the network with its document cache, the scoring graph in chunks, on
-// two threads by default like the editor where the machine has two). The texts are tokenised once, outside the timing; each repeat scores
+// one thread by default like the editor). The texts are tokenised once, outside the timing; each repeat scores
 // every text from its start, and the median repeat is reported.
 
 import * as path from 'node:path';

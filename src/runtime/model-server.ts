@@ -78,10 +78,10 @@ const models = new Map<number, Model>();
 /** An n-gram model's scoring slices: the longest a prediction that arrives during one waits. */
 const NGRAM_SLICE_MS = 4;
 /**
- * Targets per slice of the network's scoring: its scoring graph's own run (onnx-scorer.ts), a few
- * milliseconds of the default model.
+ * Targets per slice of the network's scoring (or the mixture's): one run of its scoring graph, 1–2 ms of
+ * the default model; a completion asked for during a slice waits for it.
  */
-const NETWORK_SLICE = 64;
+const NETWORK_SLICE = 32;
 /** The baseline's targets per slice: a Kneser-Ney distribution is ~0.1 ms a token at V = 10,000. */
 const BASELINE_SLICE = 32;
 /** Scoring pauses until predictions have not been asked for during this long (one keystroke's calls come in a burst). */

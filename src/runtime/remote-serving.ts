@@ -7,7 +7,6 @@
 // Its `predictor` is the server's own: a completion request is one message (`answer`), its texts sent as
 // what changed since the last one, and the contexts it caches stay in the server.
 
-import { availableParallelism } from 'node:os';
 import type { CompletionPredictor } from '../core/completion/completion-answer.js';
 import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';
 import type { DecoderPrecision } from '../core/graphs/inference-graph.js';
@@ -22,11 +21,11 @@ import { ServerProcess, type ModelLink } from './server-process.js';
 import { textRefFrom, type FromModel, type SavedModelInfo, type ServedModel, type ServingCall, type ServingReplies, type TextRef } from './serving-protocol.js';
 
 /**
- * The threads of a saved model's scoring session in the editor, and `bench score`'s default: two where the
- * machine has two. A scoring run (64 tokens) has enough work for two (the default model scored a book at
- * 17.3k tokens/s on one and 21.1k on two, medians of 5 alternating runs, 2026-11-27).
+ * The threads of a saved model's scoring session in the editor, and `bench score`'s default: one. Two score
+ * a file faster on an idle machine, but while the editor draws and the user types, a run on two cores waits
+ * for the slower one, and a completion asked for meanwhile waits for the run (docs/speed-and-memory.md).
  */
-export const EDITOR_SCORING_THREADS = Math.min(2, availableParallelism());
+export const EDITOR_SCORING_THREADS = 1;
 
 /** How long the server may take to load a model before opening fails. */
 const OPEN_TIMEOUT_MS = 120_000;
