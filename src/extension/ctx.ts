@@ -14,6 +14,7 @@ import { EDITOR_SCORING_THREADS } from '../runtime/remote-serving.js';
 import { ServerProcess } from '../runtime/server-process.js';
 import { registerCommands } from './commands.js';
 import { affectsConfig, isEnabledFor, readConfig, type NextwordConfig } from './config.js';
+import { ContextWarmer } from './context-warmer.js';
 import { InlineProvider } from './inline-provider.js';
 import type { SessionFigures } from './model-info.js';
 import { ModelInfoDocument } from './model-info-document.js';
@@ -32,12 +33,15 @@ const EVENT_LOOP_SAMPLE_MS = 10;
 const WARM_UP_TEXT = 'The first line of the text.\nIt was the best of times, it was ';
 /** Requests between two latency summaries in the log. */
 const LATENCY_LOG_EVERY = 200;
+/** The documents completions are offered in: every file, and untitled documents. */
+const COMPLETION_SELECTOR: vscode.DocumentSelector = [{ pattern: '**' }, { scheme: 'untitled' }];
 
 export class Ctx implements vscode.Disposable {
   readonly models: ModelManager;
   readonly trainer: WorkspaceTrainer;
   readonly snooze = new Snooze();
   readonly engine: CompletionEngine;
+  private readonly contextWarmer: ContextWarmer;
   readonly statusBar: StatusBar;
   readonly perplexity: PerplexityTracker;
   readonly modelInfoDocument = new ModelInfoDocument();
@@ -77,6 +81,7 @@ export class Ctx implements vscode.Disposable {
     });
     this.trainer = new WorkspaceTrainer({ log, models: this.models, readConfig: () => this.config });
     this.engine = new CompletionEngine({ getPredictor: () => this.predictor, waitForPredictor: (signal) => this.waitForPredictor(signal) });
+    this.contextWarmer = new ContextWarmer(this.engine, (doc) => vscode.languages.match(COMPLETION_SELECTOR, doc) > 0 && this.isEnabledFor(doc));
     this.statusBar = new StatusBar({
       models: this.models,
       trainer: this.trainer,
@@ -102,7 +107,8 @@ export class Ctx implements vscode.Disposable {
       onOutcome: (outcome) => this.noteOutcome(outcome),
     });
     this.pushExtCleanup(
-      vscode.languages.registerInlineCompletionItemProvider([{ pattern: '**' }, { scheme: 'untitled' }], provider),
+      vscode.languages.registerInlineCompletionItemProvider(COMPLETION_SELECTOR, provider),
+      this.contextWarmer,
       this.models.onDidChange((state) => {
         if (state.kind === 'ready') this.attachModel(state.model);
         this.statusBar.refresh();
@@ -296,7 +302,7 @@ export class Ctx implements vscode.Disposable {
       },
     });
     this.models.pushModelCleanup(this.perplexity.attach(model));
-    void this.warmUp(predictor);
+    void this.warmUp(predictor).then(() => this.contextWarmer.schedule());
   }
 
   /**

@@ -82,8 +82,7 @@ export function toRequest(
   const selected = context.selectedCompletionInfo;
   const request: CompletionRequest = {
     docKey: document.uri.toString(),
-    // From a line that stays put while the user types, not the document's start (request-window.ts).
-    textBefore: document.getText(new vscode.Range(windowStartLine(position.line, (from, to) => document.offsetAt(new vscode.Position(to, 0)) - document.offsetAt(new vscode.Position(from, 0))), 0, position.line, position.character)),
+    textBefore: textBeforeCursor(document, position),
     lineSuffix: lineText.slice(position.character),
     character: position.character,
     explicit: context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke,
@@ -91,4 +90,10 @@ export function toRequest(
   };
   if (selected) request.selected = { startCharacter: selected.range.start.character, endCharacter: selected.range.end.character, text: selected.text };
   return request;
+}
+
+/** The text a request at `position` carries: from a line that stays put while the user types, not the document's start (request-window.ts). */
+export function textBeforeCursor(document: vscode.TextDocument, position: vscode.Position): string {
+  const lines = (from: number, to: number) => document.offsetAt(new vscode.Position(to, 0)) - document.offsetAt(new vscode.Position(from, 0));
+  return document.getText(new vscode.Range(windowStartLine(position.line, lines), 0, position.line, position.character));
 }

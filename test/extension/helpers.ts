@@ -56,7 +56,7 @@ export interface FilePerplexityFigures {
 /** The subset of `nextword._stats` the suites read. */
 export interface ExtensionStats {
   model: { state: string; origin?: string; label?: string; dir?: string; vocabSize?: number; loadMs?: number; reason?: string; validPpl?: number | null; baseline?: string | null; servedByPid?: number | null; baselineServedByPid?: number | null; serverModel?: number | null };
-  completions: { requests: number; shown: number; waitedForModel: number; skipped: Record<string, number> };
+  completions: { requests: number; shown: number; waitedForModel: number; prepared: number; skipped: Record<string, number> };
   perplexity: { kind: string; fileName?: string; figures?: FilePerplexityFigures };
   training: unknown;
   /** What the status bar item shows, or null before it is drawn. */

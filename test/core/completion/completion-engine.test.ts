@@ -593,3 +593,31 @@ test('a request waiting for the model is superseded by the next key or cancelled
   assert.equal(reasonOf(await pending), 'no-model');
   assert.equal(none.engine.stats().waitedForModel, 0);
 });
+
+test('prepare reads the context at a cursor ahead: the request there then runs only what was typed after it; snoozed, without a model or with a failing one it does nothing and never rejects', async () => {
+  const text = 'The cat sat on the mat. The cat sat on the';
+  const cold = setup();
+  await cold.engine.complete(request(`${text} c`), live());
+  const coldTokens = cold.model.tokensRun;
+
+  const { engine, model, setPredictor } = setup();
+  await engine.prepare(text);
+  const prepared = model.tokensRun;
+  assert.ok(prepared > 0, 'prepare ran the model over the context');
+  const outcome = await engine.complete(request(`${text} c`), live());
+  assert.deepEqual(itemsOf(outcome), itemsOf(await cold.engine.complete(request(`${text} c`), live())), 'the same answer');
+  assert.ok(model.tokensRun - prepared < coldTokens, `the request ran ${model.tokensRun - prepared} tokens, cold ${coldTokens}`);
+  assert.equal(engine.stats().prepared, 1);
+  assert.equal(engine.stats().requests, 1, 'a prepare is not a request');
+
+  const before = model.tokensRun;
+  engine.snoozeFor(60_000);
+  await engine.prepare('A different text altogether');
+  engine.unsnooze();
+  setPredictor(undefined);
+  await engine.prepare('A different text altogether');
+  assert.equal(model.tokensRun, before, 'nothing ran while snoozed or without a model');
+  setPredictor({ contextState: () => Promise.reject(new Error('broken')), topK: () => Promise.reject(new Error('broken')), continuePhrase: () => Promise.reject(new Error('broken')) });
+  await engine.prepare('Anything');
+  assert.equal(engine.stats().prepared, 2);
+});

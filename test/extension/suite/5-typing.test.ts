@@ -23,6 +23,8 @@ const LONG_WARM_UP_CHARS = 20;
 /** The file the status bar scores while text is typed at its end (under its MAX_SCORED_CHARS), and the characters typed. */
 const SCORED_FILE_CHARS = 480_000;
 const SCORED_TYPED_CHARS = 60;
+/** Between opening that file and the first key. */
+const LOOK_MS = 400;
 
 interface Percentiles {
   count: number;
@@ -158,8 +160,13 @@ describe('typing a real file', function () {
     let long = '';
     while (long.length + story.length + 1 < SCORED_FILE_CHARS) long += `${story}\n`;
     await vscode.workspace.fs.writeFile(workspaceUri('scored.txt'), new TextEncoder().encode(long));
+    const preparedBefore = (await stats()).completions.prepared;
     const editor = await openAtEnd('scored.txt');
     await waitForPerplexity('computing');
+    // A user looks at the file before typing: the context at the cursor is read meanwhile (ContextWarmer),
+    // so the first key is answered as the next ones are.
+    await sleep(LOOK_MS);
+    assert.ok((await stats()).completions.prepared > preparedBefore, 'the context at the cursor was read ahead');
     await stats({ reset: true });
     const typed = story.slice(0, SCORED_TYPED_CHARS);
     for (const ch of typed) {
