@@ -48,3 +48,33 @@ test('no import crosses the layers of the architecture', () => {
   assert.ok(checked > 50, `expected to check many imports, found ${checked}`);
   assert.deepEqual(violations, []);
 });
+
+test('no two source files import each other, directly or through others (type imports included)', () => {
+  const files = sources(SRC);
+  const known = new Set(files);
+  const edges = new Map<string, string[]>();
+  for (const file of files) {
+    const local = imports(file)
+      .filter((spec) => spec.startsWith('.'))
+      .map((spec) => path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')))
+      .filter((target) => known.has(target));
+    edges.set(file, local);
+  }
+  assert.ok([...edges.values()].reduce((n, e) => n + e.length, 0) > 100, 'expected many imports between source files');
+  // Depth-first: a file met again while it is on the path closes a circle.
+  const circles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const pathNow: string[] = [];
+  const visit = (file: string): void => {
+    state.set(file, 'open');
+    pathNow.push(file);
+    for (const next of edges.get(file)!) {
+      if (state.get(next) === 'open') circles.push([...pathNow.slice(pathNow.indexOf(next)), next].map((f) => path.relative(SRC, f)).join(' → '));
+      else if (!state.has(next)) visit(next);
+    }
+    pathNow.pop();
+    state.set(file, 'done');
+  };
+  for (const file of files) if (!state.has(file)) visit(file);
+  assert.deepEqual(circles, []);
+});

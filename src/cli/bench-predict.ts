@@ -12,7 +12,7 @@ import { Vocabulary } from '../core/vocabulary.js';
 import { inferenceGraph } from '../core/graphs/inference-graph.js';
 import { OnnxLanguageModel } from '../runtime/onnx-language-model.js';
 import { num, oneOf, round, UsageError } from './args.js';
-import { BENCH_HELP } from './bench-command.js';
+import { BENCH_HELP } from './bench-help.js';
 import { DECODERS, DEFAULT_DECODER, ModelSession, SERVED } from '../runtime/model-session.js';
 import type { LanguageModel } from '../core/language-model.js';
 

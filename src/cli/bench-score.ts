@@ -10,7 +10,7 @@ import { scoringSequence } from '../core/evaluation.js';
 import { DECODERS, DEFAULT_DECODER, ModelSession, SERVED } from '../runtime/model-session.js';
 import { EDITOR_SCORING_THREADS } from '../runtime/remote-serving.js';
 import { num, oneOf, round, thousands, UsageError } from './args.js';
-import { BENCH_HELP } from './bench-command.js';
+import { BENCH_HELP } from './bench-help.js';
 import { readTexts } from './texts.js';
 
 export async function benchScore(argv: string[]): Promise<number> {

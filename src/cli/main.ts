@@ -2,7 +2,7 @@
 // run and measured from here.
 
 import { UsageError } from './args.js';
-import { TRAIN_HELP, trainCommand } from './train-command.js';
+import { trainCommand } from './train-command.js';
 
 const HELP = `Usage: nextword <command> [options]
 
@@ -68,7 +68,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 declare const VERSION: string;
-void TRAIN_HELP;
 
 // A reader that stops early (`nextword predict … | head`) closes the pipe: stop quietly, as Unix tools do.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -12,7 +12,6 @@ import { servedValidPpl } from '../core/model-format.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { EDITOR_SCORING_THREADS } from '../runtime/remote-serving.js';
 import { ServerProcess } from '../runtime/server-process.js';
-import { registerCommands } from './commands.js';
 import { affectsConfig, isEnabledFor, readConfig, type NextwordConfig } from './config.js';
 import { ContextWarmer } from './context-warmer.js';
 import { InlineProvider } from './inline-provider.js';
@@ -129,7 +128,6 @@ export class Ctx implements vscode.Disposable {
       vscode.workspace.onDidCloseTextDocument((doc) => this.engine.forget(doc.uri.toString())),
       vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('the workspace is trusted now: Train on Workspace is available')),
     );
-    registerCommands(this);
   }
 
   /** Starts loading the model; activation does not wait for it (requests answer 'no-model' meanwhile). */

@@ -1,7 +1,8 @@
-// Entry point. activate() only builds the context object and hands off; the model loads afterwards, so
-// activation stays fast and completions answer "no model" until it is ready.
+// Entry point. activate() only builds the context object, registers the commands over it and hands off;
+// the model loads afterwards, so activation stays fast and completions answer "no model" until it is ready.
 
 import * as vscode from 'vscode';
+import { registerCommands } from './commands.js';
 import { Ctx } from './ctx.js';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -11,6 +12,7 @@ export function activate(context: vscode.ExtensionContext): void {
   try {
     const ctx = new Ctx(context, log, activatedAt);
     context.subscriptions.push(ctx);
+    registerCommands(ctx);
     ctx.start();
   } catch (e) {
     log.error(`activation failed: ${(e as Error).stack ?? String(e)}`);

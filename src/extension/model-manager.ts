@@ -16,7 +16,7 @@ import { FailureWindow } from '../core/failure-window.js';
 import type { CompanionFigures } from '../core/ngram/companion.js';
 import type { ServingModel } from '../core/serving-model.js';
 import { ModelStoreError } from '../io/model-store.js';
-import type { SavedServing } from '../runtime/model-session.js';
+import type { SavedServing } from '../runtime/saved-serving.js';
 import { RemoteServing, ServerOpenError } from '../runtime/remote-serving.js';
 import { thousands } from './format.js';
 
@@ -43,7 +43,7 @@ export interface SavedModel {
 export interface InterimModel {
   origin: 'interim';
   dir?: undefined;
-  /** Served by a process of its own (runtime/remote-ngram.ts): `pid` is its id. */
+  /** Served by the model server (runtime/remote-serving.ts): `pid` is its id. */
   session: ServingModel & { readonly pid?: number | undefined };
   label: string;
   /** Milliseconds from the start of the run until it served. */

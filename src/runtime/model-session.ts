@@ -39,11 +39,11 @@ import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
 import { MixtureLanguageModel, MixtureScorer, type MixtureSpec } from '../core/mixture-model.js';
-import type { ServingModel } from '../core/serving-model.js';
 import { loadModelFiles, type ModelFiles } from '../io/model-store.js';
 import { OnnxLanguageModel } from './onnx-language-model.js';
 import { OnnxScorer } from './onnx-scorer.js';
 import { RemoteServing } from './remote-serving.js';
+import type { NgramBaseline, SavedServing } from './saved-serving.js';
 
 export interface ModelSessionOptions {
   /** Intra-op threads of the prediction session (default 1). */
@@ -63,29 +63,6 @@ export interface ModelSessionOptions {
   mixture?: false;
   /** Scores come with ranks (top-1 accuracy): a mixture's take whole distributions (`nextword eval`). */
   ranks?: boolean;
-}
-
-/** A saved model being served, here (ModelSession) or by a model server (RemoteSavedModel). */
-export interface SavedServing extends ServingModel {
-  /** The absolute model folder. */
-  readonly dir: string;
-  readonly meta: ModelMeta;
-  /** How the decoder multiplies. */
-  readonly decoder: DecoderPrecision;
-  /** The model's n-gram companion as the status bar's baseline, when it was saved with one and loads. */
-  readonly baseline: Baseline | undefined;
-  /** Why a companion model.json names could not be used. */
-  readonly ngramProblem: string | undefined;
-}
-
-/** The n-gram companion as the baseline a file's perplexity is compared with. */
-export interface Baseline {
-  /** n of its n-grams. */
-  order: number;
-  /** The Kneser-Ney model alone (no document cache). */
-  scorer: ChunkScorer & SequenceScorer;
-  /** Its server process's id, when it has one. */
-  pid?: number | undefined;
 }
 
 /** What ModelSession.served means, for reports. */
@@ -135,10 +112,10 @@ export class ModelSession implements SavedServing {
     /** The n-gram companion trained with the model, when it was saved with one and loads (in this process). */
     readonly ngram: KneserNey | undefined,
     /** The companion as the status bar's baseline, in this process or served (companion: 'server'). */
-    readonly baseline: Baseline | undefined,
+    readonly baseline: NgramBaseline | undefined,
     /** Why a companion model.json names could not be used. */
     readonly ngramProblem: string | undefined,
-    private readonly releaseBaseline: () => Promise<void> = async () => {},
+    private readonly releaseNgramBaseline: () => Promise<void> = async () => {},
     /** The mixture to serve, with its n-gram model (in this process); `ranks` as ModelSessionOptions. */
     mixture?: { spec: MixtureSpec; ngram: KneserNey; ranks: boolean },
   ) {
@@ -270,7 +247,7 @@ export class ModelSession implements SavedServing {
     await Promise.allSettled([...this.scoring]);
     const scoring = this.scoringSession;
     this.scoringSession = undefined;
-    await Promise.allSettled([this.lm.release(), scoring ? scoring.then((s) => s.release()) : this.scorerSource.discard(), this.releaseBaseline()]);
+    await Promise.allSettled([this.lm.release(), scoring ? scoring.then((s) => s.release()) : this.scorerSource.discard(), this.releaseNgramBaseline()]);
   }
 
   private track<T>(run: Promise<T>): Promise<T> {
@@ -308,7 +285,7 @@ async function loadCompanion(
   files: Omit<ModelFiles, 'onnx'>,
   vocab: Vocabulary,
   mode: TokenizerMode,
-): Promise<{ ngram?: KneserNey; baseline?: Baseline; problem?: string; release?: () => Promise<void> }> {
+): Promise<{ ngram?: KneserNey; baseline?: NgramBaseline; problem?: string; release?: () => Promise<void> }> {
   if (files.ngramProblem !== undefined) return { problem: files.ngramProblem };
   try {
     if (files.ngramFile) {

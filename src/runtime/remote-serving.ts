@@ -16,7 +16,7 @@ import type { ServingModel } from '../core/serving-model.js';
 import type { TokenizerMode } from '../core/tokenizer.js';
 import type { Vocabulary } from '../core/vocabulary.js';
 import { ModelStoreError } from '../io/model-store.js';
-import type { Baseline } from './model-session.js';
+import type { NgramBaseline } from './saved-serving.js';
 import { ServerProcess, type ModelLink } from './server-process.js';
 import { textRefFrom, type FromModel, type SavedModelInfo, type ServedModel, type ServingCall, type ServingReplies, type TextRef } from './serving-protocol.js';
 
@@ -231,7 +231,7 @@ export class RemoteSavedModel extends RemoteServing {
   readonly meta: ModelMeta;
   readonly decoder: DecoderPrecision;
   /** Its n-gram companion as the baseline, scored by the same server. */
-  readonly baseline: Baseline | undefined;
+  readonly baseline: NgramBaseline | undefined;
   readonly ngramProblem: string | undefined;
 
   constructor(started: Started, vocab: Vocabulary, info: SavedModelInfo) {

@@ -202,7 +202,7 @@ function launch<R extends TrainJobOutput | SavedRunOutput>(
       } else if (m.type === 'event') onEvent(m.event);
       else if (m.type === 'saving') onSaving();
       else if (m.type === 'ngram') {
-        // Written to a file by the worker: the caller may serve it from there (remote-ngram.ts) and save it
+        // Written to a file by the worker: the caller may serve it from there (RemoteServing.openNgram) and save it
         // from there; it is removed when the run fails (else the caller removes it once saved).
         companion = m.ngram;
         onNgram(m.ngram);

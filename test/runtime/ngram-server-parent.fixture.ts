@@ -1,4 +1,4 @@
-// Run by remote-ngram.test.ts: opens a model server on a small n-gram model, prints its process id, and waits to be killed.
+// Run by remote-serving-ngram.test.ts: has the model server serve a small n-gram model, prints its process id, and waits to be killed.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
