@@ -159,19 +159,19 @@ export function modelMethod(
 }
 
 /** The ids of `texts` under `vocab` (each a sequence read after the start token). */
-export function encodeTexts(texts: Text[], vocab: Vocabulary, mode: TokenizerMode): Int32Array[] {
+export function textIds(texts: Text[], vocab: Vocabulary, mode: TokenizerMode): Int32Array[] {
   return texts.map((t) => vocab.encode(tokenize(t.text, mode)));
 }
 
 /** An interpolated modified Kneser-Ney model of `order` over `train`, on the model's vocabulary and tokens. */
 export function ngramMethod(train: Text[], vocab: Vocabulary, mode: TokenizerMode, order: number, settings: TypingSettings = {}): Method & { model: KneserNey } {
-  const model = KneserNey.train(encodeTexts(train, vocab, mode), { vocabSize: vocab.size, order, startId: startTokenId(vocab, mode) });
+  const model = KneserNey.train(textIds(train, vocab, mode), { vocabSize: vocab.size, order, startId: startTokenId(vocab, mode) });
   return { name: 'ngram', vocab, mode, scorer: model, completer: engineCompleter(model, vocab, mode, settings), model };
 }
 
 /** VS Code's word-based suggestions over the words of `train`; scored as the unigram distribution of its tokens. */
 export function wordFrequencyMethod(train: Text[], vocab: Vocabulary, mode: TokenizerMode): Method {
-  const unigram = KneserNey.train(encodeTexts(train, vocab, mode), { vocabSize: vocab.size, order: 1, startId: startTokenId(vocab, mode) });
+  const unigram = KneserNey.train(textIds(train, vocab, mode), { vocabSize: vocab.size, order: 1, startId: startTokenId(vocab, mode) });
   const counts = WordFrequencyCompleter.countWords(train.map((t) => t.text));
   return { name: 'wordfreq', vocab, mode, scorer: unigram, completer: () => new WordFrequencyCompleter(counts) };
 }

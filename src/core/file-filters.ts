@@ -30,7 +30,7 @@ import ignore from 'ignore';
  * - `file-cap`          left over after the file-count limit was reached
  * - `byte-cap`          left over after the total-size limit was reached
  */
-export type SkipReason =
+export type FileSkipReason =
   | 'ignored'
   | 'excluded-dir'
   | 'lock-file'
@@ -47,7 +47,7 @@ export type SkipReason =
   | 'byte-cap';
 
 /** Every reason, in the order reports list them. */
-export const SKIP_REASONS: readonly SkipReason[] = [
+export const SKIP_REASONS: readonly FileSkipReason[] = [
   'ignored',
   'excluded-dir',
   'lock-file',
@@ -170,7 +170,7 @@ export function isExcludedDirName(name: string): boolean {
  * then (for a file) `lock-file`, `secret`, `minified` (by name) or `binary-extension`; undefined when
  * the path gives no reason to skip. A path ending in "/" is a folder and only its segments are checked.
  */
-export function classifyPath(relPath: string): SkipReason | undefined {
+export function classifyPath(relPath: string): FileSkipReason | undefined {
   const isDir = relPath.endsWith('/');
   const segments = relPath.split('/').filter((s) => s !== '' && s !== '.');
   const dirs = isDir ? segments : segments.slice(0, -1);
@@ -182,7 +182,7 @@ export function classifyPath(relPath: string): SkipReason | undefined {
   return classifyFileName(segments[segments.length - 1]!);
 }
 
-function classifyFileName(name: string): SkipReason | undefined {
+function classifyFileName(name: string): FileSkipReason | undefined {
   const lower = name.toLowerCase();
   const dot = lower.lastIndexOf('.');
   // ".env" has no extension; "a.tar.gz" has "gz".
@@ -216,7 +216,7 @@ export interface ContentOptions {
   maxFileBytes?: number;
 }
 
-export type ContentVerdict = { text: string } | { skip: SkipReason };
+export type ContentVerdict = { text: string } | { skip: FileSkipReason };
 
 /** Git's binary test looks at the first 8000 bytes for a NUL; we look at 8 KiB. */
 const SNIFF_BYTES = 8 * 1024;

@@ -19,7 +19,7 @@ import {
   DEFAULT_SCAN_LIMITS,
   IgnoreRules,
   type ScanLimits,
-  type SkipReason,
+  type FileSkipReason,
 } from '../core/file-filters.js';
 import { pacer } from '../core/event-loop.js';
 import { orderByKeysPaced, SAMPLE_SEED, splitKey } from '../core/file-split.js';
@@ -94,7 +94,7 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     if (opts.token.isCancellationRequested) throw new CorpusCancelled();
   };
   const report = () => opts.onProgress?.({ taken: corpus.files.length, skipped: skippedCount, totalBytes: corpus.totalBytes });
-  const skip = (relPath: string, reason: SkipReason, bytes: number) => {
+  const skip = (relPath: string, reason: FileSkipReason, bytes: number) => {
     let tally: SkipTally | undefined = corpus.skipped.get(reason);
     if (!tally) corpus.skipped.set(reason, (tally = { count: 0, bytes: 0, examples: [] }));
     tally.count++;
@@ -130,7 +130,7 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     // most LISTING_CHUNK files, as one reply of 100,000 stalls the extension host for half a second.
     const maxResults = Math.min(2_000_000, limits.maxFiles * 10 + 10_000);
     const listStart = Date.now();
-    const listing = await listInChunks<string, SkipReason>(
+    const listing = await listInChunks<string, FileSkipReason>(
       {
         // Paths below the folder, at once: the URIs of a reply die young.
         find: async (include, max) =>
@@ -192,7 +192,7 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     const uris = batch.map((c) => vscode.Uri.joinPath(folders[c.folder]!.uri, c.inFolder));
     const stats = await Promise.all(uris.map((uri) => statOrUndefined(uri)));
     // Which of the batch fit under the caps, in order; those are read.
-    const wanted: (number | SkipReason)[] = [];
+    const wanted: (number | FileSkipReason)[] = [];
     let plannedFiles = corpus.files.length;
     let plannedBytes = corpus.totalBytes;
     for (const st of stats) {

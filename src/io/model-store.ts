@@ -118,7 +118,7 @@ const saveQueues = new Map<string, Promise<unknown>>();
  */
 export function saveModel(
   dir: string,
-  model: SavedModel,
+  model: ModelToSave,
   opts: { fs?: StoreFs; signal?: AbortSignal } = {},
 ): Promise<{ onnxPath: string; jsonPath: string }> {
   const absDir = path.resolve(dir);
@@ -133,7 +133,7 @@ export function saveModel(
   return run;
 }
 
-export interface SavedModel {
+export interface ModelToSave {
   onnx: Uint8Array;
   meta: Record<string, unknown>;
   /**
@@ -195,7 +195,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * removed and it rejects with the signal's reason; the previous model stays. Once the commit has begun the
  * save completes.
  */
-async function saveNow(fs: StoreFs, dir: string, model: SavedModel, signal?: AbortSignal): Promise<{ onnxPath: string; jsonPath: string }> {
+async function saveNow(fs: StoreFs, dir: string, model: ModelToSave, signal?: AbortSignal): Promise<{ onnxPath: string; jsonPath: string }> {
   const { onnx, meta, ngram } = model;
   if (!(onnx instanceof Uint8Array) || onnx.length === 0) throw new TypeError('saveModel: onnx must be a non-empty Uint8Array');
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new TypeError('saveModel: meta must be a plain object');

@@ -33,7 +33,7 @@ import {
   SECRET_DIRS,
   SKIP_REASONS,
   type ScanLimits,
-  type SkipReason,
+  type FileSkipReason,
 } from '../core/file-filters.js';
 import { ExcludeGlobs } from '../core/exclude-globs.js';
 import { sampleOrder } from '../core/file-split.js';
@@ -62,7 +62,7 @@ export interface WorkspaceScan {
   /** Files taken, in walk order. */
   files: ScannedFile[];
   /** Only reasons that occurred have an entry. */
-  skipped: Map<SkipReason, SkipTally>;
+  skipped: Map<FileSkipReason, SkipTally>;
   /** Sum of `files[i].bytes`. */
   totalBytes: number;
   /** The limits the walk applied. */
@@ -135,7 +135,7 @@ export async function readWorkspaceFolders(folders: readonly FolderToRead[], opt
   const progress = (relPath: string): void => {
     onProgress?.({ relPath, taken: scan.files.length, skipped: skippedCount, totalBytes: scan.totalBytes });
   };
-  const skip = (relPath: string, reason: SkipReason, bytes: number): void => {
+  const skip = (relPath: string, reason: FileSkipReason, bytes: number): void => {
     let tally = scan.skipped.get(reason);
     if (!tally) scan.skipped.set(reason, (tally = { count: 0, bytes: 0, examples: [] }));
     tally.count++;
@@ -167,7 +167,7 @@ export async function readWorkspaceFolders(folders: readonly FolderToRead[], opt
     } catch {
       return skip(relPath, 'unreadable', 0);
     }
-    let verdict: { skip: SkipReason; bytes: number } | ScannedFile;
+    let verdict: { skip: FileSkipReason; bytes: number } | ScannedFile;
     try {
       const stat = await handle.stat();
       if (!stat.isFile()) verdict = { skip: 'unreadable', bytes: 0 };
@@ -221,7 +221,7 @@ export async function readWorkspaceFolders(folders: readonly FolderToRead[], opt
         const absPath = path.join(absDir, entry.name);
         if (entry.isSymbolicLink()) skip(prefix + relPath, 'symlink', 0);
         else if (entry.isDirectory()) {
-          const dirReason: SkipReason | undefined = isExcludedDirName(entry.name)
+          const dirReason: FileSkipReason | undefined = isExcludedDirName(entry.name)
             ? 'excluded-dir'
             : SECRET_DIRS.has(entry.name)
               ? 'secret'

@@ -7,7 +7,7 @@ import {
   looksBinary,
   looksMinified,
   SKIP_REASONS,
-  type SkipReason,
+  type FileSkipReason,
 } from '../../src/core/file-filters.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -40,7 +40,7 @@ test('classifyPath: ordinary source and prose files pass', () => {
 });
 
 test('classifyPath: folders on the path', () => {
-  const cases: [string, SkipReason][] = [
+  const cases: [string, FileSkipReason][] = [
     ['node_modules/pkg/index.js', 'excluded-dir'],
     ['a/b/node_modules/x.js', 'excluded-dir'],
     ['.git/config', 'excluded-dir'],
@@ -56,7 +56,7 @@ test('classifyPath: folders on the path', () => {
 });
 
 test('classifyPath: lock files, secrets, minified names and binary extensions', () => {
-  const cases: [string, SkipReason][] = [
+  const cases: [string, FileSkipReason][] = [
     ['package-lock.json', 'lock-file'],
     ['web/yarn.lock', 'lock-file'],
     ['pnpm-lock.yaml', 'lock-file'],

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { SkipReason } from '../../src/core/file-filters.js';
+import type { FileSkipReason } from '../../src/core/file-filters.js';
 import { sampleOrder } from '../../src/core/file-split.js';
 import { formatBytes, formatScanReport, readWorkspaceFiles, readWorkspaceFolders, type WorkspaceScan } from '../../src/io/workspace-files.js';
 
@@ -286,7 +286,7 @@ test('formatScanReport and formatBytes', () => {
       { relPath: 'a.md', text: '', bytes: 1024 },
       { relPath: 'b.md', text: '', bytes: 512 },
     ],
-    skipped: new Map<SkipReason, ReturnType<typeof tally>>([
+    skipped: new Map<FileSkipReason, ReturnType<typeof tally>>([
       ['file-cap', tally(4)],
       ['binary', tally(1)],
       ['ignored', tally(3)],
