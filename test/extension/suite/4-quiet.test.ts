@@ -1,6 +1,6 @@
 // Keeping completions out of the way: snooze, and switching them off for one language. Each must stop
-// the ghost text (with its named reason counted) and give it back when undone. Runs after training
-// (3-training.test.ts), so a model is loaded whether or not the bundled one exists.
+// the ghost text (with its named reason counted) and give it back when undone. Needs a model: the bundled
+// one (it runs alone: --grep "quiet modes"), or, in a build without it, the one 3-training.test.ts trains.
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import * as vscode from 'vscode';
@@ -29,7 +29,7 @@ describe('quiet modes', function () {
   this.timeout(60_000);
 
   it('snooze stops completions until resumed', async () => {
-    assert.equal((await settledModel()).state, 'ready', 'these tests need a model (trained by 3-training.test.ts)');
+    assert.equal((await settledModel()).state, 'ready', 'these tests need a model (the bundled one, or the one 3-training.test.ts trains)');
     const editor = await openAtEnd('draft.md');
     await vscode.commands.executeCommand('nextword.snooze', 5);
     try {
