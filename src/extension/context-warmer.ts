@@ -1,9 +1,8 @@
 // Reads the context at a cursor the user moved to (a file opened, a click, a jump), shortly after the move,
 // so that the first key typed there is answered as fast as the next ones: the engine's prepare() has the
-// model read the window before the cursor, as the first request there would (a trained model's cold
-// context took 11–12 ms in the model server, against 1–3 ms for a request that extends a read one). Only
-// where a completion could be asked for: the active editor, one empty selection, a document Nextword
-// completes in.
+// model read the window before the cursor, as the first request there would (a cold context costs several
+// times a request that extends a read one: docs/speed-and-memory.md). Only where a completion could be
+// asked for: the active editor, one empty selection, a document Nextword completes in.
 
 import * as vscode from 'vscode';
 import type { CompletionEngine } from '../core/completion/completion-engine.js';

@@ -196,10 +196,11 @@ export class Ctx implements vscode.Disposable {
 
   /** What the model server holds (`nextword._stats` with `{ server: true }`); null when it does not run. */
   async serverCensus(): Promise<Record<string, unknown> | null> {
-    if (ServerProcess.runningPid() === undefined) return null;
+    const pid = ServerProcess.runningPid();
+    if (pid === undefined) return null;
     try {
       const { models, children, rssBytes } = await ServerProcess.for().census();
-      return { pid: ServerProcess.runningPid() ?? null, models, children, rssBytes };
+      return { pid, models, children, rssBytes };
     } catch {
       return null;
     }

@@ -78,8 +78,8 @@ const models = new Map<number, Model>();
 /** An n-gram model's scoring slices: the longest a prediction that arrives during one waits. */
 const NGRAM_SLICE_MS = 4;
 /**
- * Targets per slice of the network's scoring (or the mixture's): one run of its scoring graph, 1–2 ms of
- * the default model; a completion asked for during a slice waits for it.
+ * Targets per slice of the network's scoring (or the mixture's): one run of its scoring graph, which a
+ * completion asked for during the slice waits for.
  */
 const NETWORK_SLICE = 32;
 /** The baseline's targets per slice: a Kneser-Ney distribution is ~0.1 ms a token at V = 10,000. */
@@ -154,18 +154,19 @@ async function open(id: number, serve: ServedModel): Promise<void> {
   const t0 = performance.now();
   let opened: Served | undefined;
   try {
-    let ready: FromServer;
+    /** What the editor learns of the model beyond its initial state: an n-gram model's order, or the saved model's info. */
+    let about: { ngram: { order: number } } | { saved: SavedModelInfo };
     if (serve.kind === 'ngram') {
-      const { order, ...rest } = (opened = openNgram(serve));
-      ready = { type: 'ready', model: id, initialState: rest.serving.model.initialState(), loadMs: 0, ngram: { order } };
+      const { order, ...rest } = openNgram(serve);
+      [opened, about] = [rest, { ngram: { order } }];
     } else {
-      const { info, ...rest } = (opened = await openSaved(serve));
-      ready = { type: 'ready', model: id, initialState: rest.serving.model.initialState(), loadMs: 0, saved: info };
+      const { info, ...rest } = await openSaved(serve);
+      [opened, about] = [rest, { saved: info }];
     }
     if (!model.closed) await warmUp(model, opened);
     if (model.closed) return void (await opened.serving.release());
     model.served = opened;
-    send({ ...ready, loadMs: performance.now() - t0 });
+    send({ type: 'ready', model: id, initialState: opened.serving.model.initialState(), loadMs: performance.now() - t0, ...about });
   } catch (e) {
     models.delete(id);
     await opened?.serving.release().catch(() => undefined);

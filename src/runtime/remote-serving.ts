@@ -2,10 +2,10 @@
 // scorer are answered by the server process, so that serving a model (a saved LSTM with its n-gram baseline,
 // or the workspace's n-gram model while its network trains) costs the extension host a message per call,
 // not the model's memory, onnxruntime, or the work. The server serves every model of the editor, each under
-// a number (server-process.ts); release() has it let go of this one. States travel with the calls (they are small: an LSTM's [L, H]
-// vectors or the last n − 1 ids, and the cache's window) and, as the interfaces require, are never mutated.
-// Its `predictor` is the server's own: a completion request is one message (`answer`), its texts sent as
-// what changed since the last one, and the contexts it caches stay in the server.
+// a number (server-process.ts); release() has it let go of this one. States travel with the calls (they are
+// small: an LSTM's [L, H] vectors or the last n − 1 ids, and the cache's window) and, as the interfaces
+// require, are never mutated. Its `predictor` is the server's own: a completion request is one message
+// (`answer`), its texts sent as what changed since the last one, and the contexts it caches stay in the server.
 
 import type { CompletionPredictor } from '../core/completion/completion-answer.js';
 import type { ChunkScorer, ChunkScores, SequenceScorer } from '../core/evaluation.js';

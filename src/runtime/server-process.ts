@@ -23,10 +23,9 @@ import type { FromCensus, FromModel, FromServer, ServedModel, ServingCall, ToSer
  * glibc's malloc, in the server, with fixed thresholds: a block of 128 KB or more is mapped for itself and
  * unmapped when freed, and free memory at the heap's top is given back from 128 KB. By default the mapping
  * threshold rises after each such block is freed, and blocks that would have been mapped come from the heap
- * instead, where freed memory stays: a process that opened and released the bundled model six times grew
- * from 198 to 250 MB; with these, it held 161–165 MB each time (and 163 MB instead of 198 with one model).
- * The server removes them from its environment at once: the training process it starts allocates large
- * tensors every step, and must keep the default.
+ * instead, where freed memory stays: a server that swaps models would grow with each swap (figures in
+ * docs/speed-and-memory.md). The server removes them from its environment at once: the training process it
+ * starts allocates large tensors every step, and must keep the default.
  */
 export const SERVER_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
 

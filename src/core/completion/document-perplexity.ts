@@ -55,9 +55,9 @@ export interface DocumentPerplexityOptions {
 }
 
 /**
- * Characters tokenized between two yields: ~1.5 ms, which a completion asked for meanwhile waits for at
- * most. (128 K characters took the extension host's thread 26 ms when a new model's tracker tokenized an
- * open file while the machine was busy training.)
+ * Characters tokenized between two yields: a completion asked for meanwhile waits for at most that much
+ * tokenizing. (128 K characters took the extension host's thread 26 ms when a new model's tracker tokenized
+ * an open file while the machine was busy training.)
  */
 const YIELD_CHARS = 1 << 13;
 
