@@ -105,10 +105,8 @@ describe('typing a real file', function () {
     });
     // VS Code does not ask on every key: it keeps a suggestion the user types through.
     assert.ok(requests > 0, 'the editor asked for completions while typing');
-    assert.ok(shown > 0, `some completions were shown (${shown} of ${requests} requests)`);
     // "Answers in milliseconds": the time spent predicting (after any debounce), measured inside the extension host.
-    assert.ok(c.predict.p50 !== null && c.predict.p50 < 50, `prediction p50 ${c.predict.p50} ms`);
-    assert.ok(c.predict.p99 !== null && c.predict.p99 < 250, `prediction p99 ${c.predict.p99} ms`);
+    assertAnswered(c);
   });
 
   it('keeps answering in milliseconds at the end of a long file (a request carries a window of it, not all of it)', async () => {
@@ -145,12 +143,8 @@ describe('typing a real file', function () {
       predictMs: c.predict,
       serverRssMB: s.server ? Math.round(s.server.rssBytes / 1e6) : null,
     });
-    await vscode.commands.executeCommand('workbench.action.files.revert');
-    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
-    await vscode.workspace.fs.delete(workspaceUri('long.txt'));
-    assert.ok(c.shown > 0, `some completions were shown (${c.shown} of ${c.requests} requests)`);
-    assert.ok(c.predict.p50 !== null && c.predict.p50 < 50, `prediction p50 ${c.predict.p50} ms`);
-    assert.ok(c.predict.p99 !== null && c.predict.p99 < 250, `prediction p99 ${c.predict.p99} ms`);
+    await closeAndDelete('long.txt');
+    assertAnswered(c);
   });
 
   it('keeps answering in milliseconds while the status bar scores a long file', async () => {
@@ -173,8 +167,8 @@ describe('typing a real file', function () {
       await vscode.commands.executeCommand('type', { text: ch });
       await sleep(KEY_INTERVAL_MS);
     }
-    // Typing (each key under the tracker's edit debounce) leaves the first scoring running: still at it,
-    // every key was typed while it ran.
+    // Each key comes within the tracker's edit debounce, so the first scoring is not restarted: the keys
+    // typed in its first seconds are typed while it runs (scoringAtTheEnd: whether it outlasted them all).
     const s = await stats({ server: true });
     assert.ok(editor.document.getText().endsWith(typed), 'the text was typed at the end');
     const c = (s as unknown as { completions: { requests: number; shown: number; latency: Percentiles; predict: Percentiles } }).completions;
@@ -189,14 +183,24 @@ describe('typing a real file', function () {
       scoringAtTheEnd: s.perplexity.kind === 'computing',
       serverRssMB: s.server ? Math.round(s.server.rssBytes / 1e6) : null,
     });
-    await vscode.commands.executeCommand('workbench.action.files.revert');
-    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
-    await vscode.workspace.fs.delete(workspaceUri('scored.txt'));
-    assert.ok(c.shown > 0, `some completions were shown (${c.shown} of ${c.requests} requests)`);
-    assert.ok(c.predict.p50 !== null && c.predict.p50 < 50, `prediction p50 ${c.predict.p50} ms`);
-    assert.ok(c.predict.p99 !== null && c.predict.p99 < 250, `prediction p99 ${c.predict.p99} ms`);
+    await closeAndDelete('scored.txt');
+    assertAnswered(c);
   });
 });
+
+/** Reverts and closes the active editor, the file `name`, and deletes it. */
+async function closeAndDelete(name: string): Promise<void> {
+  await vscode.commands.executeCommand('workbench.action.files.revert');
+  await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  await vscode.workspace.fs.delete(workspaceUri(name));
+}
+
+/** Completions were shown, and predicted in milliseconds (inside the extension host). */
+function assertAnswered(c: { requests: number; shown: number; predict: Percentiles }): void {
+  assert.ok(c.shown > 0, `some completions were shown (${c.shown} of ${c.requests} requests)`);
+  assert.ok(c.predict.p50 !== null && c.predict.p50 < 50, `prediction p50 ${c.predict.p50} ms`);
+  assert.ok(c.predict.p99 !== null && c.predict.p99 < 250, `prediction p99 ${c.predict.p99} ms`);
+}
 
 /** Until the status bar's perplexity is in state `kind`. */
 async function waitForPerplexity(kind: string): Promise<void> {
