@@ -7,8 +7,8 @@ const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const entryPoints = {
   cli: 'src/cli/main.ts',
-  'train-worker': 'src/runtime/train-worker.ts',
-  'model-server': 'src/runtime/model-server.ts',
+  'training-worker': 'src/runtime/main/training-worker.ts',
+  'model-server': 'src/runtime/main/model-server.ts',
 };
 if (existsSync('src/extension/extension.ts')) entryPoints.extension = 'src/extension/extension.ts';
 

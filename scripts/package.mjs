@@ -117,7 +117,7 @@ function checkContents(entries, target, opts) {
   const required = [
     'extension/package.json',
     'extension/dist/extension.js',
-    'extension/dist/train-worker.js',
+    'extension/dist/training-worker.js',
     'extension/dist/model-server.js',
     'extension/media/icon.png',
     'extension/node_modules/onnxruntime-node/dist/index.js',
@@ -149,7 +149,7 @@ const out = opts.out ?? path.join(ROOT, 'dist', 'vsix', `${name}-${version}-${op
 const started = Date.now();
 
 if (opts.build) run(process.execPath, ['scripts/build.mjs']);
-for (const f of ['dist/extension.js', 'dist/train-worker.js', 'dist/model-server.js']) {
+for (const f of ['dist/extension.js', 'dist/training-worker.js', 'dist/model-server.js']) {
   if (!existsSync(path.join(ROOT, f))) fail(`${f} is missing after the build (does src/extension/extension.ts exist?)`);
 }
 if (!existsSync(path.join(ROOT, 'models/default/model.json'))) {

@@ -8,11 +8,11 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startTokenId } from '../../src/core/evaluation.js';
+import { startTokenId } from '../../src/core/scoring/evaluation.js';
 import { sequencesPerplexity, splitSequences } from '../../src/core/ngram/companion.js';
 import { KneserNey } from '../../src/core/ngram/kneser-ney.js';
-import { encodeTexts } from '../../src/core/text-encoding.js';
-import { Vocabulary } from '../../src/core/vocabulary.js';
+import { encodeTexts } from '../../src/core/text/text-encoding.js';
+import { Vocabulary } from '../../src/core/text/vocabulary.js';
 import { readTexts } from '../../src/cli/texts.js';
 
 async function main(): Promise<void> {

@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { RemoteServing } from '../../src/runtime/remote-serving.js';
+import { RemoteServing } from '../../src/runtime/serving/remote-serving.js';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TEXT = 'It was a dark and stormy night; the ';

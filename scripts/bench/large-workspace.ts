@@ -10,8 +10,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_SCAN_LIMITS } from '../../src/core/file-filters.js';
-import { mulberry32 } from '../../src/core/random.js';
+import { DEFAULT_SCAN_LIMITS } from '../../src/core/corpus/file-filters.js';
+import { mulberry32 } from '../../src/core/support/random.js';
 import { formatScanReport, readWorkspaceFiles } from '../../src/io/workspace-files.js';
 
 const ROOT = path.join(__dirname, '..', '..');

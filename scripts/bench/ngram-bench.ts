@@ -8,10 +8,10 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { evaluateText, startTokenId } from '../../src/core/evaluation.js';
+import { evaluateText, startTokenId } from '../../src/core/scoring/evaluation.js';
 import { KneserNey } from '../../src/core/ngram/kneser-ney.js';
-import { tokenize } from '../../src/core/tokenizer.js';
-import { Vocabulary } from '../../src/core/vocabulary.js';
+import { tokenize } from '../../src/core/text/tokenizer.js';
+import { Vocabulary } from '../../src/core/text/vocabulary.js';
 
 const MB = 2 ** 20;
 

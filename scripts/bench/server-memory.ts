@@ -13,9 +13,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS } from '../../src/core/completion/completion-engine.js';
-import { encodeTexts } from '../../src/core/text-encoding.js';
-import { EDITOR_SCORING_THREADS, RemoteServing } from '../../src/runtime/remote-serving.js';
-import { ServerProcess } from '../../src/runtime/server-process.js';
+import { encodeTexts } from '../../src/core/text/text-encoding.js';
+import { EDITOR_SCORING_THREADS, RemoteServing } from '../../src/runtime/serving/remote-serving.js';
+import { ServerProcess } from '../../src/runtime/serving/server-process.js';
 import { typeThrough } from './type-through.js';
 
 const ROOT = path.join(__dirname, '..', '..');

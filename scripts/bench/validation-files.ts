@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TEST_SPLIT_SEED } from '../../src/cli/corpus.js';
-import { splitByFile } from '../../src/core/file-split.js';
+import { splitByFile } from '../../src/core/corpus/file-split.js';
 import { readWorkspaceFiles } from '../../src/io/workspace-files.js';
 
 async function main(): Promise<void> {

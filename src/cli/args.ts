@@ -23,7 +23,7 @@ export function oneOf<T extends string>(v: string | undefined, name: string, all
   return v as T;
 }
 
-export { duration, thousands } from '../core/figures.js';
+export { duration, thousands } from '../core/support/figures.js';
 
 export function round(x: number, digits: number): number {
   const f = 10 ** digits;

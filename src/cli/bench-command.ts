@@ -3,17 +3,17 @@
 // figures.
 
 import { parseArgs } from 'node:util';
-import { gateCount, initialParameters, layerInputWidth, type ModelConfig } from '../core/model-config.js';
-import { mulberry32 } from '../core/random.js';
-import { countIds, SoftmaxSampler } from '../core/softmax-sampler.js';
-import { Vocabulary } from '../core/vocabulary.js';
-import { matmulGflops } from '../runtime/matmul-bench.js';
-import { TrainRunner } from '../runtime/train-runner.js';
+import { gateCount, initialParameters, layerInputWidth, type ModelConfig } from '../core/model/model-config.js';
+import { mulberry32 } from '../core/support/random.js';
+import { countIds, SoftmaxSampler } from '../core/train/softmax-sampler.js';
+import { Vocabulary } from '../core/text/vocabulary.js';
+import { matmulGflops } from '../runtime/onnx/matmul-bench.js';
+import { TrainingRunner } from '../runtime/training/training-runner.js';
 import { num, round, thousands, UsageError } from './args.js';
-import { countTextTokens, encodeTexts } from '../core/text-encoding.js';
+import { countTextTokens, encodeTexts } from '../core/text/text-encoding.js';
 import { loadCorpus } from './corpus.js';
 import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
-import { trainingPlan } from '../core/presets.js';
+import { trainingPlan } from '../core/train/presets.js';
 import { BENCH_HELP } from './bench-help.js';
 
 
@@ -74,7 +74,7 @@ async function benchTrain(argv: string[]): Promise<number> {
   const { ids } = await encodeTexts(corpus.train, vocab, enc);
   const rand = mulberry32(s.seed);
   const sampler = options.sampled ? new SoftmaxSampler(countIds(ids, cfg.vocab), options.sampled.samples, mulberry32(s.seed)) : undefined;
-  const runner = await TrainRunner.create(cfg, { optimizer: s.optimizer, dropout: s.dropout > 0, bptt: s.bptt, threads, sampled: !!sampler }, initialParameters(cfg, rand, s.initScale));
+  const runner = await TrainingRunner.create(cfg, { optimizer: s.optimizer, dropout: s.dropout > 0, bptt: s.bptt, threads, sampled: !!sampler }, initialParameters(cfg, rand, s.initScale));
   const T = s.bptt;
   const B = s.batch;
   const need = (batches + 5) * T * B + B;

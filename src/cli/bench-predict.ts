@@ -4,17 +4,17 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { initialParameters, type ModelConfig } from '../core/model-config.js';
-import { Predictor } from '../core/predictor.js';
-import { mulberry32 } from '../core/random.js';
-import { tokenize } from '../core/tokenizer.js';
-import { Vocabulary } from '../core/vocabulary.js';
+import { initialParameters, type ModelConfig } from '../core/model/model-config.js';
+import { Predictor } from '../core/predict/predictor.js';
+import { mulberry32 } from '../core/support/random.js';
+import { tokenize } from '../core/text/tokenizer.js';
+import { Vocabulary } from '../core/text/vocabulary.js';
 import { inferenceGraph } from '../core/graphs/inference-graph.js';
-import { OnnxLanguageModel } from '../runtime/onnx-language-model.js';
+import { OnnxLanguageModel } from '../runtime/onnx/onnx-language-model.js';
 import { num, oneOf, round, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-help.js';
-import { DECODERS, DEFAULT_DECODER, ModelSession, SERVED } from '../runtime/model-session.js';
-import type { LanguageModel } from '../core/language-model.js';
+import { DECODERS, DEFAULT_DECODER, ModelSession, SERVED } from '../runtime/serving/model-session.js';
+import type { LanguageModel } from '../core/model/language-model.js';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

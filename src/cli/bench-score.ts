@@ -5,10 +5,10 @@
 
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CACHE } from '../core/cache-model.js';
-import { scoringSequence } from '../core/evaluation.js';
-import { DECODERS, DEFAULT_DECODER, ModelSession, SERVED } from '../runtime/model-session.js';
-import { EDITOR_SCORING_THREADS } from '../runtime/remote-serving.js';
+import { DEFAULT_CACHE } from '../core/predict/cache-model.js';
+import { scoringSequence } from '../core/scoring/evaluation.js';
+import { DECODERS, DEFAULT_DECODER, ModelSession, SERVED } from '../runtime/serving/model-session.js';
+import { EDITOR_SCORING_THREADS } from '../runtime/serving/remote-serving.js';
 import { num, oneOf, round, thousands, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-help.js';
 import { readTexts } from './texts.js';

@@ -1,10 +1,10 @@
-// Reads what `nextword train` is pointed at into texts (core/text-encoding.ts turns them into ids): a corpus folder with train.txt /
+// Reads what `nextword train` is pointed at into texts (core/text/text-encoding.ts turns them into ids): a corpus folder with train.txt /
 // valid.txt (/ test.txt), or train/ valid/ (test/) folders of .txt files, used as given, or any other folder read as a project (ignore rules, skips,
 // caps) and split into training and validation by whole file.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { splitByFile } from '../core/file-split.js';
+import { splitByFile } from '../core/corpus/file-split.js';
 import { formatScanReport, readWorkspaceFiles } from '../io/workspace-files.js';
 import { UsageError } from './args.js';
 

@@ -4,11 +4,11 @@
 
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CACHE } from '../core/cache-model.js';
+import { DEFAULT_CACHE } from '../core/predict/cache-model.js';
 import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
-import { NgramServing } from '../core/ngram/ngram-serving.js';
+import { NgramServing } from '../core/serving/ngram-serving.js';
 import { MAX_ORDER } from '../core/ngram/kneser-ney.js';
-import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/model-session.js';
+import { DECODERS, DEFAULT_DECODER, ModelSession } from '../runtime/serving/model-session.js';
 import { num, oneOf, thousands, UsageError } from './args.js';
 import { readTexts } from './texts.js';
 import { evaluateMethod, modelMethod, ngramMethod, roundedFigures, wordFrequencyMethod, type Figures, type Method, type MethodResult } from './evaluate.js';

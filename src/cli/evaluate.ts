@@ -11,12 +11,12 @@ import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS, type CompletionSettings 
 import {
   combineKeystrokeFigures, EngineCompleter, simulateTyping, WordFrequencyCompleter, type Completer, type KeystrokeFigures,
 } from '../core/completion/keystroke-savings.js';
-import { combineFigures, evaluateText, startTokenId, type EvalFigures, type SequenceScorer } from '../core/evaluation.js';
-import type { LanguageModel } from '../core/language-model.js';
+import { combineFigures, evaluateText, startTokenId, type EvalFigures, type SequenceScorer } from '../core/scoring/evaluation.js';
+import type { LanguageModel } from '../core/model/language-model.js';
 import { KneserNey } from '../core/ngram/kneser-ney.js';
-import { Predictor } from '../core/predictor.js';
-import { tokenize, type TokenizerMode } from '../core/tokenizer.js';
-import type { Vocabulary } from '../core/vocabulary.js';
+import { Predictor } from '../core/predict/predictor.js';
+import { tokenize, type TokenizerMode } from '../core/text/tokenizer.js';
+import type { Vocabulary } from '../core/text/vocabulary.js';
 import { round } from './args.js';
 
 export interface Text {

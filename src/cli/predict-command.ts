@@ -3,10 +3,10 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
-import { mulberry32 } from '../core/random.js';
+import { mulberry32 } from '../core/support/random.js';
 import { num, UsageError } from './args.js';
-import { Predictor } from '../core/predictor.js';
-import { ModelSession } from '../runtime/model-session.js';
+import { Predictor } from '../core/predict/predictor.js';
+import { ModelSession } from '../runtime/serving/model-session.js';
 
 export const PREDICT_HELP = `Usage: nextword predict --model DIR "text" [--top K] [--json]
 

@@ -1,6 +1,6 @@
 // The model and training flags shared by `train` and `bench train`: a preset, then flags over it.
 
-import { DEFAULT_PRESET, PRESETS, type TrainSettings } from '../core/presets.js';
+import { DEFAULT_PRESET, PRESETS, type TrainSettings } from '../core/train/presets.js';
 import { num, oneOf, UsageError } from './args.js';
 
 /** parseArgs option specs of the settings flags. */

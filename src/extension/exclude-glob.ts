@@ -5,8 +5,8 @@
 // VS Code globs do not nest braces (`{a,{b,c}}` ends the group at the first `}`), so each pattern's own
 // brace groups are expanded first: `**/*.{js,map}` becomes `**/*.js` and `**/*.map`.
 
-import { normalizeGlob } from '../core/exclude-globs.js';
-import { DEFAULT_EXCLUDED_DIRS } from '../core/file-filters.js';
+import { normalizeGlob } from '../core/corpus/exclude-globs.js';
+import { DEFAULT_EXCLUDED_DIRS } from '../core/corpus/file-filters.js';
 
 /** Patterns expanded from one brace group at most; a pathological pattern is kept as it is beyond that. */
 const MAX_EXPANSION = 256;

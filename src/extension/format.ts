@@ -1,6 +1,6 @@
 // How figures read in the status bar, tooltips, notifications and the log. Pure.
 
-export { duration, thousands } from '../core/figures.js';
+export { duration, thousands } from '../core/support/figures.js';
 
 /** A perplexity short enough for the status bar: "8.4", "87", "1234", "56k". */
 export function shortPerplexity(ppl: number): string {

@@ -2,10 +2,10 @@
 // session's completion latency, as a plain object (what the command returns, for tests and scripts) and
 // as a Markdown page. Pure.
 
-import { parameterCount } from '../core/model-config.js';
-import type { ModelMeta, TrainingRecord } from '../core/model-format.js';
+import { parameterCount } from '../core/model/model-config.js';
+import type { ModelMeta, TrainingRecord } from '../core/serving/model-format.js';
 import { chosenTrial, type ThresholdCalibration } from '../core/completion/threshold-calibration.js';
-import type { MixtureFit } from '../core/mixture-model.js';
+import type { MixtureFit } from '../core/serving/mixture-model.js';
 import type { CompanionFigures } from '../core/ngram/companion.js';
 import { compactCount, duration, escapeMarkdown, exactPerplexity, megabytes, millis, thousands } from './format.js';
 

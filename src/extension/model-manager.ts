@@ -12,12 +12,12 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { FailureWindow } from '../core/failure-window.js';
+import { FailureWindow } from '../core/support/failure-window.js';
 import type { CompanionFigures } from '../core/ngram/companion.js';
-import type { ServingModel } from '../core/serving-model.js';
+import type { ServingModel } from '../core/serving/serving-model.js';
 import { ModelStoreError } from '../io/model-store.js';
-import type { SavedServing } from '../runtime/saved-serving.js';
-import { RemoteServing, ServerOpenError } from '../runtime/remote-serving.js';
+import type { SavedServing } from '../runtime/serving/saved-serving.js';
+import { RemoteServing, ServerOpenError } from '../runtime/serving/remote-serving.js';
 import { thousands } from './format.js';
 
 /** Where a saved model comes from. */
@@ -29,7 +29,7 @@ export interface SavedModel {
   /** The absolute model folder. */
   dir: string;
   /**
-   * Served by a model server process (runtime/remote-serving.ts: `pid` is its id), or, where none could be
+   * Served by a model server process (runtime/serving/remote-serving.ts: `pid` is its id), or, where none could be
    * started, opened in this process (no `pid`).
    */
   session: SavedServing & { readonly pid?: number | undefined };
@@ -43,7 +43,7 @@ export interface SavedModel {
 export interface InterimModel {
   origin: 'interim';
   dir?: undefined;
-  /** Served by the model server (runtime/remote-serving.ts): `pid` is its id. */
+  /** Served by the model server (runtime/serving/remote-serving.ts): `pid` is its id. */
   session: ServingModel & { readonly pid?: number | undefined };
   label: string;
   /** Milliseconds from the start of the run until it served. */
@@ -255,7 +255,7 @@ export class ModelManager implements vscode.Disposable {
       }
     }
     // Imported only then: onnxruntime is not loaded into the extension host otherwise.
-    const { ModelSession } = await import('../runtime/model-session.js');
+    const { ModelSession } = await import('../runtime/serving/model-session.js');
     return ModelSession.open(dir, { ...opts, companion: 'server' });
   }
 

@@ -9,7 +9,7 @@
 // without one, the unigram of the training text's word counts.
 
 import * as vscode from 'vscode';
-import { DocumentPerplexity } from '../core/completion/document-perplexity.js';
+import { DocumentPerplexity } from '../core/scoring/document-perplexity.js';
 import type { LoadedModel } from './model-manager.js';
 import type { Baseline, FilePerplexity, FileState } from './status.js';
 import { thousands } from './format.js';

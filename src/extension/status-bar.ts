@@ -3,8 +3,8 @@
 // settings) just calls refresh().
 
 import * as vscode from 'vscode';
-import { parameterCount } from '../core/model-config.js';
-import { servedValidPpl } from '../core/model-format.js';
+import { parameterCount } from '../core/model/model-config.js';
+import { servedValidPpl } from '../core/serving/model-format.js';
 import type { ModelManager, LoadedModel } from './model-manager.js';
 import type { Snooze } from './snooze.js';
 import { compactCount } from './format.js';

@@ -2,12 +2,12 @@
 // raw overrides from `nextword.training.advanced` (named like the `nextword train` flags), and the time
 // budget. Pure: the caller reads the settings (config.ts) and passes plain values.
 //
-// Both presets (core/presets.ts) use Adam at a small rate: unlike the CLI's SGD-at-20 recipe for long runs,
+// Both presets (core/train/presets.ts) use Adam at a small rate: unlike the CLI's SGD-at-20 recipe for long runs,
 // it gets a usable model out of a few minutes of training on a few hundred thousand tokens.
 
-import type { CellType, OptimizerType } from '../core/model-config.js';
-import { MIXTURE_FIT_TOKENS } from '../core/mixture-model.js';
-import { PRESETS, type TrainSettings } from '../core/presets.js';
+import type { CellType, OptimizerType } from '../core/model/model-config.js';
+import { MIXTURE_FIT_TOKENS } from '../core/serving/mixture-model.js';
+import { PRESETS, type TrainSettings } from '../core/train/presets.js';
 
 export type PresetName = 'small' | 'medium';
 

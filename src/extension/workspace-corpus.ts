@@ -4,11 +4,11 @@
 // candidates (with files.exclude, search.exclude, nextword.exclude and the default excluded folders as its
 // exclude glob; a large folder in replies of bounded size, chunked-listing.ts), `.gitignore` files found the
 // same way decide with git's precedence, and every file is judged by the same rules as `nextword train`
-// (core/file-filters.ts: secrets, lock files, binaries, minified, too large), under the file and byte caps. Going through `workspace.fs` rather than the disk
+// (core/corpus/file-filters.ts: secrets, lock files, binaries, minified, too large), under the file and byte caps. Going through `workspace.fs` rather than the disk
 // keeps remote and virtual workspaces working.
 //
 // Path decisions first, over every folder; then the files that pass are read a few at a time in the caps'
-// sample order (core/file-split.ts's sampleOrder), so a capped workspace is represented by a spread of its
+// sample order (core/corpus/file-split.ts's sampleOrder), so a capped workspace is represented by a spread of its
 // files, the same ones every time, rather than its first folders. The files are listed in path order, as
 // bytes (the training worker decodes them).
 
@@ -20,11 +20,11 @@ import {
   IgnoreRules,
   type ScanLimits,
   type FileSkipReason,
-} from '../core/file-filters.js';
-import { pacer } from '../core/event-loop.js';
-import { orderByKeysPaced, SAMPLE_SEED, splitKey } from '../core/file-split.js';
+} from '../core/corpus/file-filters.js';
+import { pacer } from '../core/support/event-loop.js';
+import { orderByKeysPaced, SAMPLE_SEED, splitKey } from '../core/corpus/file-split.js';
 import type { FolderToRead, SkipTally, WorkspaceScan } from '../io/workspace-files.js';
-import type { ReadingProgress } from '../runtime/training-protocol.js';
+import type { ReadingProgress } from '../runtime/training/training-protocol.js';
 import { listInChunks } from './chunked-listing.js';
 import { excludePatternsFor } from './config.js';
 import { excludeGlob } from './exclude-glob.js';

@@ -1,4 +1,4 @@
-// "Nextword: Train on Workspace": a training process (runtime/training-job.ts) reads the workspace (its
+// "Nextword: Train on Workspace": a training process (runtime/training/training-job.ts) reads the workspace (its
 // folders on this machine's disk, with the exclude settings they have here: io/workspace-files.ts; other
 // folders are read through VS Code on this thread, workspace-corpus.ts, and their bytes handed over),
 // builds the vocabulary and trains, under a cancellable progress notification; it writes the model
@@ -8,7 +8,7 @@
 //
 // The worker first trains the n-gram companion (core/ngram/companion.ts; seconds): unless the workspace
 // already has a model trained on it, that n-gram model serves completions and the status bar at once, from
-// a process of its own (runtime/model-server.ts), while the network trains; the finished model replaces it,
+// a process of its own (runtime/main/model-server.ts), while the network trains; the finished model replaces it,
 // and it is saved with the model as its baseline.
 //
 // One run at a time; cancelling (the notification's button, the command, the status menu) goes back to
@@ -16,20 +16,20 @@
 
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { startTokenId } from '../core/evaluation.js';
-import { pacer } from '../core/event-loop.js';
-import { splitByFile } from '../core/file-split.js';
-import { parameterCount } from '../core/model-config.js';
-import { epochLabel, trainingPlan } from '../core/presets.js';
-import { MAX_VALID_TOKENS } from '../core/text-encoding.js';
-import type { TrainEvent } from '../core/trainer.js';
-import { Vocabulary } from '../core/vocabulary.js';
+import { startTokenId } from '../core/scoring/evaluation.js';
+import { pacer } from '../core/support/event-loop.js';
+import { splitByFile } from '../core/corpus/file-split.js';
+import { parameterCount } from '../core/model/model-config.js';
+import { epochLabel, trainingPlan } from '../core/train/presets.js';
+import { MAX_VALID_TOKENS } from '../core/text/text-encoding.js';
+import type { TrainEvent } from '../core/train/trainer.js';
+import { Vocabulary } from '../core/text/vocabulary.js';
 import { removeHandover } from '../io/handover-file.js';
-import type { ScanLimits } from '../core/file-filters.js';
+import type { ScanLimits } from '../core/corpus/file-filters.js';
 import { formatScanReport, scanFigures, type FolderToRead, type ScanFigures } from '../io/workspace-files.js';
-import { startTrainingOnFolders, startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training-job.js';
-import { RemoteServing } from '../runtime/remote-serving.js';
-import type { CompanionHandover, CompanionOutput, PreparedTexts, ReadingProgress, SavedRunOutput, TextsInput, TrainJobOutput, TrainPlan } from '../runtime/training-protocol.js';
+import { startTrainingOnFolders, startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training/training-job.js';
+import { RemoteServing } from '../runtime/serving/remote-serving.js';
+import type { CompanionHandover, CompanionOutput, PreparedTexts, ReadingProgress, SavedRunOutput, TextsInput, TrainJobOutput, TrainPlan } from '../runtime/training/training-protocol.js';
 import type { NextwordConfig } from './config.js';
 import { duration, exactPerplexity, megabytes, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
@@ -216,7 +216,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
           `found ${fileCount === 0 ? 'no text files' : 'only one text file'} to train on; at least two are needed (one is held out to measure the model). ${report}`,
         );
       }
-      // 2. Vocabulary, then ids, in the training worker (core/text-encoding.ts's two passes: 4 bytes a
+      // 2. Vocabulary, then ids, in the training worker (core/text/text-encoding.ts's two passes: 4 bytes a
       // token, never a string each).
       this.setProgress({ phase: 'vocabulary' });
       notification.report({ message: `Building the vocabulary from ${thousands(fileCount)} files…` });
@@ -321,7 +321,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
       );
       if (!serveInterim || token.isCancellationRequested || !('file' in posted)) return;
       // Served by a process of its own, loaded from the hand-over file: its 60 MB (for a 50 MB workspace) and
-      // the work of predicting with it stay out of the extension host (runtime/model-server.ts).
+      // the work of predicting with it stay out of the extension host (runtime/main/model-server.ts).
       void RemoteServing.openNgram(posted.file, vocabulary!, s.tokenizer)
         .then((server) => {
           if (token.isCancellationRequested || this.run !== run || run.trained) return server.release();

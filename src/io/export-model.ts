@@ -2,10 +2,10 @@
 // when given), atomically.
 
 import { inferenceGraph, type WeightPrecision } from '../core/graphs/inference-graph.js';
-import type { ModelConfig } from '../core/model-config.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelMeta, type TrainingRecord } from '../core/model-format.js';
-import type { TokenizerMode } from '../core/tokenizer.js';
-import type { Vocabulary } from '../core/vocabulary.js';
+import type { ModelConfig } from '../core/model/model-config.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelMeta, type TrainingRecord } from '../core/serving/model-format.js';
+import type { TokenizerMode } from '../core/text/tokenizer.js';
+import type { Vocabulary } from '../core/text/vocabulary.js';
 import { saveModel } from './model-store.js';
 
 export interface ExportInput {
@@ -24,7 +24,7 @@ export interface ExportInput {
   completion?: ModelMeta['completion'];
 }
 
-/** What a finished training run hands over (runtime/training-job.ts's outcome, structurally). */
+/** What a finished training run hands over (runtime/training/training-job.ts's outcome, structurally). */
 export interface TrainedRun {
   params: Float32Array;
   bestValidPpl: number;

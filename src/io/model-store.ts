@@ -27,7 +27,7 @@
 // not train two models into one folder at once.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { yieldToEventLoop } from '../core/event-loop.js';
+import { yieldToEventLoop } from '../core/support/event-loop.js';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
@@ -439,7 +439,7 @@ export async function loadModelFiles(dir: string, opts: { companion?: 'bytes' | 
 /** The n-gram companion model.json names, verified, or why it is unusable; nothing when none is named. */
 async function readNgram(dir: string, meta: Record<string, unknown>, asked: 'bytes' | 'file'): Promise<Pick<ModelFiles, 'ngram' | 'ngramFile' | 'ngramProblem'>> {
   if (meta.ngram === undefined) return {};
-  // A model served as a mixture (core/mixture-model.ts) predicts with its companion: it is read here.
+  // A model served as a mixture (core/serving/mixture-model.ts) predicts with its companion: it is read here.
   const as = meta.mixture !== undefined ? 'bytes' : asked;
   const ref = parseFileRef(meta, 'ngram', NGRAM_NAME);
   if (!ref) return { ngramProblem: 'its "ngram" field must name an ngram-<id>.bin file with its bytes and sha256' };

@@ -12,7 +12,7 @@
 // forked into the extension host's session is charged to the host's group however nice it is, and the
 // host's thread then waited for the browser's group, which had had less CPU (177 ms once, the n-gram
 // server loading and training running, with no work of its own). So background children are forked into a
-// session of their own (runtime/child-processes.ts: forkScript) and lowered as
+// session of their own (runtime/process/child-processes.ts: forkScript) and lowered as
 // a group: lowerChildPriority, from the process that forks them, as soon as the child exists;
 // lowerOwnProcessPriority, from the child, again.
 
@@ -23,7 +23,7 @@ import * as os from 'node:os';
 export const BACKGROUND_NICE = 10;
 
 /**
- * The nice value of the model server (runtime/model-server.ts): a third of a normal thread's share, so that
+ * The nice value of the model server (runtime/main/model-server.ts): a third of a normal thread's share, so that
  * the extension host's thread wins a contended core from it (the host waited 57–93 ms for one, with no
  * work of its own, when the server started serving as the user typed), while it still comes before training.
  */

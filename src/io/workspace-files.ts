@@ -1,6 +1,6 @@
 // Reads a workspace folder into training text: a deterministic depth-first walk that honours .gitignore
-// files and the decisions of `core/file-filters.ts` by path, then reads the files that pass one at a time
-// in a deterministic sample order (core/file-split.ts's sampleOrder) until a cap is reached, so that a
+// files and the decisions of `core/corpus/file-filters.ts` by path, then reads the files that pass one at a time
+// in a deterministic sample order (core/corpus/file-split.ts's sampleOrder) until a cap is reached, so that a
 // capped workspace is represented by a spread of its files rather than its first folders; every file left
 // out is accounted for by a named reason.
 //
@@ -10,7 +10,7 @@
 // - .gitignore files apply at every level (nested rules are relative to their own folder, deeper files
 //   override shallower ones, as in git); `.git/info/exclude` applies below the root .gitignore;
 //   `extraIgnore` (gitignore syntax, relative to the root) excludes on top and cannot re-include; so do a
-//   folder's VS Code exclude globs (files.exclude, search.exclude, nextword.exclude: core/exclude-globs.ts),
+//   folder's VS Code exclude globs (files.exclude, search.exclude, nextword.exclude: core/corpus/exclude-globs.ts),
 //   which Train on Workspace passes for the folders it has the training process read.
 // - Several folders (a multi-root workspace) are walked one after the other, each with its own rules, and
 //   sampled as one workspace; their files' relPaths start with the folder's prefix.
@@ -34,9 +34,9 @@ import {
   SKIP_REASONS,
   type ScanLimits,
   type FileSkipReason,
-} from '../core/file-filters.js';
-import { ExcludeGlobs } from '../core/exclude-globs.js';
-import { sampleOrder } from '../core/file-split.js';
+} from '../core/corpus/file-filters.js';
+import { ExcludeGlobs } from '../core/corpus/exclude-globs.js';
+import { sampleOrder } from '../core/corpus/file-split.js';
 
 export interface ScannedFile {
   /** Forward-slash path relative to the root. */
@@ -101,7 +101,7 @@ export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOption
 export interface FolderToRead {
   root: string;
   prefix: string;
-  /** VS Code exclude globs for this folder (files.exclude, search.exclude, nextword.exclude; core/exclude-globs.ts). */
+  /** VS Code exclude globs for this folder (files.exclude, search.exclude, nextword.exclude; core/corpus/exclude-globs.ts). */
   exclude?: readonly string[];
 }
 

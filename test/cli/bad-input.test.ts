@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
-import { parseModelMeta } from '../../src/core/model-format.js';
+import { parseModelMeta } from '../../src/core/serving/model-format.js';
 import { nextword } from './helpers.js';
 
 const TINY = ['--preset', 'tiny', '--epochs', '1', '--hidden', '16', '--vocab', '500', '--min-count', '1', '--batch', '2', '--bptt', '8', '--threads', '1'];

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
 import { calibrationPieces } from '../../src/core/completion/threshold-calibration.js';
-import { parseModelMeta } from '../../src/core/model-format.js';
+import { parseModelMeta } from '../../src/core/serving/model-format.js';
 import { BIN, FIXTURE, nextword, ROOT } from './helpers.js';
 
 

@@ -11,7 +11,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
-import { mulberry32 } from '../../src/core/random.js';
+import { mulberry32 } from '../../src/core/support/random.js';
 import { BIN, FIXTURE, nextword } from './helpers.js';
 
 const TRIALS = Number(process.env.KILL_TRIALS ?? 16);

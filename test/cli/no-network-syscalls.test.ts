@@ -1,7 +1,7 @@
 // No network, checked where a leak happens: the system calls of real processes. Every CLI command, and the
 // editor's child processes started as the extension starts them (the model server, serving the bundled
 // model, the workspace's n-gram model and a trained model, and the training process it starts) with the
-// extension host's fallback (a model opened in the process itself: test/runtime/editor-processes.fixture.ts),
+// extension host's fallback (a model opened in the process itself: test/runtime/serving/editor-processes.fixture.ts),
 // run under strace -f, which follows every process and thread they start. None of them may create a socket
 // other than a Unix one, connect to anything but a Unix socket (not even the name service cache: no lookup
 // at all) or send to an address. And none may write into the home folder: onnxruntime's telemetry keeps a
@@ -140,7 +140,7 @@ test('the editor\'s processes (model server, training process) and its in-host f
   const out = path.join(work, 'editor-model');
   // Held 15 s after the first session: onnxruntime's telemetry, when on, looks its collector up about 9 s
   // after it starts (measured on 1.30).
-  const r = await traced(['--import', 'tsx', path.join(ROOT, 'test', 'runtime', 'editor-processes.fixture.ts'), FIXTURE, out, '15'], { timeoutMs: 240_000 });
+  const r = await traced(['--import', 'tsx', path.join(ROOT, 'test', 'runtime', 'serving', 'editor-processes.fixture.ts'), FIXTURE, out, '15'], { timeoutMs: 240_000 });
   assertOffline('the editor\'s processes', r);
   const { pids, answers } = JSON.parse(r.stdout) as { pids: Record<string, number>; answers: Record<string, string> };
   assert.ok(pids.server! > 0, `the server ran: ${r.stdout}`);
@@ -149,5 +149,5 @@ test('the editor\'s processes (model server, training process) and its in-host f
   // strace followed each of them: the model server and the training process.
   const count = (script: string) => r.started.filter((s) => s === script).length;
   assert.equal(count('model-server.js'), 1, r.started.join(', '));
-  assert.equal(count('train-worker.js'), 1, r.started.join(', '));
+  assert.equal(count('training-worker.js'), 1, r.started.join(', '));
 });

@@ -75,11 +75,11 @@ test('the shipped bundles load no network module and use no network global', () 
     // serves its models in the one, which starts the other).
     'child_process',
     // For one thing only, checked below: a launched child's channel to the editor, a socket pair it is
-    // given as a file descriptor (runtime/child-processes.ts): a Socket made from that descriptor.
+    // given as a file descriptor (runtime/process/child-processes.ts): a Socket made from that descriptor.
     'net',
   ]);
   const network = /^(tls|http|https|http2|dgram|dns|dns\/promises|cluster|inspector)$/;
-  for (const bundle of ['extension.js', 'cli.js', 'train-worker.js', 'model-server.js']) {
+  for (const bundle of ['extension.js', 'cli.js', 'training-worker.js', 'model-server.js']) {
     const file = path.join(ROOT, 'dist', bundle);
     assert.ok(existsSync(file), `${bundle} is built (npm run build)`);
     const code = readFileSync(file, 'utf8');
@@ -117,8 +117,8 @@ test('the shipped bundles load no network module and use no network global', () 
       // What it runs: bundled scripts found by bundledScriptPath, and only these two (the editor forks the
       // model server, which forks the training worker for it: what the editor asks it to, these).
       const run = new Set([...code.matchAll(/bundledScriptPath\("([^"]+)"\)/g)].map((m) => m[1]));
-      for (const f of run) assert.ok(['train-worker.js', 'model-server.js'].includes(f!), `${bundle} runs ${f}`);
-      if (bundle === 'extension.js') assert.deepEqual([...run].sort(), ['model-server.js', 'train-worker.js']);
+      for (const f of run) assert.ok(['training-worker.js', 'model-server.js'].includes(f!), `${bundle} runs ${f}`);
+      if (bundle === 'extension.js') assert.deepEqual([...run].sort(), ['model-server.js', 'training-worker.js']);
     }
   }
   // The one external package loaded at run time: its JavaScript (not its install script, which the

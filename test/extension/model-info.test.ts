@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { ModelMeta } from '../../src/core/model-format.js';
+import type { ModelMeta } from '../../src/core/serving/model-format.js';
 import { interimModelInfo, modelInfo, modelInfoMarkdown, type SessionFigures } from '../../src/extension/model-info.js';
 
 const meta: ModelMeta = {

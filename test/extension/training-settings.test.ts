@@ -4,8 +4,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { parameterCount } from '../../src/core/model-config.js';
-import { trainingPlan } from '../../src/core/presets.js';
+import { parameterCount } from '../../src/core/model/model-config.js';
+import { trainingPlan } from '../../src/core/train/presets.js';
 import { networkBudget, resolveTrainSettings, TRAINING_PRESETS, trainingThreads, TrainingSettingsError } from '../../src/extension/training-settings.js';
 
 test('the presets are the documented sizes: small 1×256 vocabulary 10k, medium 2×384 vocabulary 20k, Adam, sampled softmax', () => {

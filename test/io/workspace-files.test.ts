@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { FileSkipReason } from '../../src/core/file-filters.js';
-import { sampleOrder } from '../../src/core/file-split.js';
+import type { FileSkipReason } from '../../src/core/corpus/file-filters.js';
+import { sampleOrder } from '../../src/core/corpus/file-split.js';
 import { formatBytes, formatScanReport, readWorkspaceFiles, readWorkspaceFolders, type WorkspaceScan } from '../../src/io/workspace-files.js';
 
 /** Builds a tree from { relPath: contents }; a string is written as UTF-8. */
@@ -127,7 +127,7 @@ test('readWorkspaceFiles: takes exactly the text files and names every skip', as
   assert.deepEqual(again, scan);
 });
 
-/** The candidates in the order the caps take them (core/file-split.ts's sampleOrder). */
+/** The candidates in the order the caps take them (core/corpus/file-split.ts's sampleOrder). */
 const inSampleOrder = (paths: string[]) => sampleOrder(paths).map((i) => paths[i]!);
 
 test('readWorkspaceFiles: the file-count cap takes the first files of the sample, listed in walk order', async (t) => {

@@ -2,13 +2,13 @@
 // alternatives of an explicit request, or the continuation of the suggest widget's selected item, and the
 // reason when there is nothing to show. Pure logic over a predictor's three calls (contextState, topK,
 // continuePhrase); the engine (completion-engine.ts) runs it in this thread over a Predictor, and the model
-// server (runtime/model-server.ts) runs it where its model is, so that a request costs the editor one message
+// server (runtime/main/model-server.ts) runs it where its model is, so that a request costs the editor one message
 // to that process instead of one per model call.
 //
 // Coordinates as in completion-engine.ts: columns are UTF-16 code units on the cursor's line; text mode's
 // leading space of a token is in the document already, so the predictor's partial " qu" is the typed "qu".
 
-import type { ContextState, Predictor, Suggestion } from '../predictor.js';
+import type { ContextState, Predictor, Suggestion } from '../predict/predictor.js';
 import type { EngineItem } from './type-through-cache.js';
 
 /** The suggest widget's selected item: it would replace [startCharacter, endCharacter) of the cursor's line with text. */

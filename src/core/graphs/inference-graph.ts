@@ -16,11 +16,11 @@
 // ONNX LSTM takes W [1, G·H, I], R [1, G·H, H] and B [1, 2·G·H] (input and recurrent biases; ours is the
 // first half, the second is zero), gates in i, o, f, c order — the training layout as it is.
 
-import { decoderWeightName, gateCount, parameterLayout, parameterViews, type ModelConfig } from '../model-config.js';
+import { decoderWeightName, gateCount, parameterLayout, parameterViews, type ModelConfig } from '../model/model-config.js';
 import { onnx } from 'onnx-proto';
-import { runSteps, runStepsPaced, type Steps } from '../event-loop.js';
-import { fromFloat16Into, toFloat16 } from '../onnx/float16.js';
-import { DType, GraphBuilder, ops, type Value } from '../onnx/graph-builder.js';
+import { runSteps, runStepsPaced, type Steps } from '../support/event-loop.js';
+import { fromFloat16Into, toFloat16 } from './float16.js';
+import { DType, GraphBuilder, ops, type Value } from './graph-builder.js';
 
 /** How the graph gets a parameter, shaped as the training layout has it. */
 type WeightSource = (name: string) => Value;

@@ -7,8 +7,8 @@
 // Shapes: T steps, B streams, N = T·B (row t·B + b), I layer input width, H hidden, G gates
 // (LSTM 4 in ONNX order i, o, f, c; RNN 1).
 
-import type { CellType } from '../model-config.js';
-import { type GraphBuilder, ops, type Value } from '../onnx/graph-builder.js';
+import type { CellType } from '../model/model-config.js';
+import { type GraphBuilder, ops, type Value } from './graph-builder.js';
 
 /** What the LSTM backward needs at step t, computed for all steps at once after the forward loop. */
 interface LstmSaved {

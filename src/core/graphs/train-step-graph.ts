@@ -10,9 +10,9 @@
 // scalar that multiplies each gradient in the update. That keeps the graph independent of T (the last
 // window of an epoch is shorter) without an extra pass over the [N, V] tensor.
 
-import { dropoutMaskWidths, parameterLayout, type ModelConfig, type OptimizerType } from '../model-config.js';
-import { DType, GraphBuilder, ops, type Value } from '../onnx/graph-builder.js';
-import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, CLIP_EPSILON } from '../train-step.js';
+import { dropoutMaskWidths, parameterLayout, type ModelConfig, type OptimizerType } from '../model/model-config.js';
+import { DType, GraphBuilder, ops, type Value } from './graph-builder.js';
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, CLIP_EPSILON } from '../train/train-step.js';
 import { layerBackward, layerForward, type LayerForward } from './recurrent-layer.js';
 
 export interface TrainGraphOptions {

@@ -42,9 +42,9 @@
 // discounts (D1, D2, D3+ of orders 1..N), i32 [C − 1] nodeToken of nodes 1…, u32 [C + 1] childStart,
 // u32 [C + 1] followStart, i32 [F] followWord, u32 [F] followCount. Totals and γ are recomputed on load.
 
-import type { ChunkScorer, RankedScores, SequenceScorer } from '../evaluation.js';
-import { runSteps, runStepsPaced, type Steps } from '../event-loop.js';
-import type { LanguageModel, RecurrentState } from '../language-model.js';
+import type { ChunkScorer, RankedScores, SequenceScorer } from '../scoring/evaluation.js';
+import { runSteps, runStepsPaced, type Steps } from '../support/event-loop.js';
+import type { LanguageModel, RecurrentState } from '../model/language-model.js';
 
 export interface KneserNeyOptions {
   /** Ids are 0..vocabSize−1 (at most 2^24, so that the state's float32 holds them exactly). */

@@ -14,9 +14,9 @@ import {
   type CompletionSettings,
 } from '../../../src/core/completion/completion-engine.js';
 import { answerQuery, type PredictionQuery } from '../../../src/core/completion/completion-answer.js';
-import { Predictor } from '../../../src/core/predictor.js';
-import { Vocabulary } from '../../../src/core/vocabulary.js';
-import { BigramModel, type BigramTable } from './bigram-model.js';
+import { Predictor } from '../../../src/core/predict/predictor.js';
+import { Vocabulary } from '../../../src/core/text/vocabulary.js';
+import { BigramModel, type BigramTable } from '../../support/bigram-model.js';
 
 // Ids:          0        1     2      3       4        5       6       7      8       9      10   11   12      13   14    15    16
 const words = ['<unk>', '\n', 'The', ' cat', ' cart', ' car', ' sat', ' on', ' the', ' mat', '.', ' ', '    ', 'x', ' =', ' y', ';',

@@ -8,9 +8,9 @@ import { CompletionEngine, type CompletionSettings } from '../../../src/core/com
 import {
   combineKeystrokeFigures, EngineCompleter, simulateTyping, WordFrequencyCompleter, wordSteps, type Completer, type Ghost,
 } from '../../../src/core/completion/keystroke-savings.js';
-import { Predictor } from '../../../src/core/predictor.js';
-import { Vocabulary } from '../../../src/core/vocabulary.js';
-import { BigramModel } from './bigram-model.js';
+import { Predictor } from '../../../src/core/predict/predictor.js';
+import { Vocabulary } from '../../../src/core/text/vocabulary.js';
+import { BigramModel } from '../../support/bigram-model.js';
 
 /** Shows, at each position, what `ghostAt(textBefore)` returns; a suggestion is fresh when its text is not the rest of the last one. */
 function scripted(ghostAt: (textBefore: string) => string | undefined): Completer & { calls: number } {

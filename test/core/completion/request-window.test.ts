@@ -3,7 +3,7 @@ import test from 'node:test';
 import { DEFAULT_COMPLETION_SETTINGS, type CompletionEngine, type CompletionRequest } from '../../../src/core/completion/completion-engine.js';
 import { EngineCompleter } from '../../../src/core/completion/keystroke-savings.js';
 import { GrowingDocument, WINDOW_CHARS, WINDOW_LINES, WINDOW_STEP, windowStartLine } from '../../../src/core/completion/request-window.js';
-import { mulberry32 } from '../../../src/core/random.js';
+import { mulberry32 } from '../../../src/core/support/random.js';
 
 /** charsBetween for lines of the given lengths, each with a one-character line break. */
 const lines = (length: (line: number) => number) => (from: number, to: number) => {

@@ -9,9 +9,9 @@ import { EngineCompleter, type KeystrokeFigures } from '../../../src/core/comple
 import {
   acceptLowerBound, calibrateThreshold, calibrationPieces, MIN_FILES, MIN_SHOWN, THRESHOLD_STEPS, typePieces, validateCalibration,
 } from '../../../src/core/completion/threshold-calibration.js';
-import { Predictor } from '../../../src/core/predictor.js';
-import { Vocabulary } from '../../../src/core/vocabulary.js';
-import { BigramModel } from './bigram-model.js';
+import { Predictor } from '../../../src/core/predict/predictor.js';
+import { Vocabulary } from '../../../src/core/text/vocabulary.js';
+import { BigramModel } from '../../support/bigram-model.js';
 
 /**
  * Per-file figures whose accept rate at each threshold is `rate(t)`, `spread` above it in half the files and

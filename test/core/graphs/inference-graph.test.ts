@@ -6,9 +6,9 @@ import test from 'node:test';
 import { onnx } from 'onnx-proto';
 import { inferenceGraph, scoreGraph } from '../../../src/core/graphs/inference-graph.js';
 import { trainStepGraph } from '../../../src/core/graphs/train-step-graph.js';
-import { parameterLayout, parameterViews, type CellType, type ModelConfig } from '../../../src/core/model-config.js';
-import { mulberry32 } from '../../../src/core/random.js';
-import { createSession, floatData, floatTensor, idsTensor, ort, scalarTensor } from '../../../src/runtime/ort-session.js';
+import { parameterLayout, parameterViews, type CellType, type ModelConfig } from '../../../src/core/model/model-config.js';
+import { mulberry32 } from '../../../src/core/support/random.js';
+import { createSession, floatData, floatTensor, idsTensor, ort, scalarTensor } from '../../../src/runtime/onnx/ort-session.js';
 
 function setup(cfg: ModelConfig, T: number, B: number, seed: number) {
   const rand = mulberry32(seed);
@@ -99,7 +99,7 @@ for (const c of cases) {
 }
 
 test('a model stored with float16 weights computes as the float32 model of the rounded weights, at half the size', async () => {
-  const { fromFloat16, toFloat16 } = await import('../../../src/core/onnx/float16.js');
+  const { fromFloat16, toFloat16 } = await import('../../../src/core/graphs/float16.js');
   const { parametersFromModel } = await import('../../../src/core/graphs/inference-graph.js');
   const cfg: ModelConfig = { cell: 'lstm', layers: 2, vocab: 300, embed: 32, hidden: 32, tied: true };
   const s = setup(cfg, 4, 1, 99);

@@ -10,11 +10,11 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { trainGraphNames, trainStepGraph } from '../../../src/core/graphs/train-step-graph.js';
-import { dropoutMaskWidths, parameterLayout, type CellType, type ModelConfig, type OptimizerType } from '../../../src/core/model-config.js';
-import { mulberry32 } from '../../../src/core/random.js';
-import { referenceForward, referenceLossAndGradients, referenceStep } from '../../../src/core/reference-model.js';
-import type { StepInput } from '../../../src/core/train-step.js';
-import { createSession, floatData, floatTensor, idsTensor, ort, scalarTensor } from '../../../src/runtime/ort-session.js';
+import { dropoutMaskWidths, parameterLayout, type CellType, type ModelConfig, type OptimizerType } from '../../../src/core/model/model-config.js';
+import { mulberry32 } from '../../../src/core/support/random.js';
+import { referenceForward, referenceLossAndGradients, referenceStep } from '../../support/reference-model.js';
+import type { StepInput } from '../../../src/core/train/train-step.js';
+import { createSession, floatData, floatTensor, idsTensor, ort, scalarTensor } from '../../../src/runtime/onnx/ort-session.js';
 
 const TOLERANCE = 1e-4;
 

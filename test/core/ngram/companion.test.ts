@@ -8,15 +8,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { LanguageModelScorer } from '../../../src/core/completion/language-model-scorer.js';
-import { CacheLanguageModel, cachedIdsOf } from '../../../src/core/cache-model.js';
-import { combineFigures, evaluateText, startTokenId } from '../../../src/core/evaluation.js';
+import { LanguageModelScorer } from '../../../src/core/scoring/language-model-scorer.js';
+import { CacheLanguageModel, cachedIdsOf } from '../../../src/core/predict/cache-model.js';
+import { combineFigures, evaluateText, startTokenId } from '../../../src/core/scoring/evaluation.js';
 import { companionOrder, sequencesPerplexity, splitSequences, trainCompanion } from '../../../src/core/ngram/companion.js';
 import { KneserNey } from '../../../src/core/ngram/kneser-ney.js';
-import { NgramServing } from '../../../src/core/ngram/ngram-serving.js';
-import { Predictor } from '../../../src/core/predictor.js';
-import { tokenize } from '../../../src/core/tokenizer.js';
-import { Vocabulary } from '../../../src/core/vocabulary.js';
+import { NgramServing } from '../../../src/core/serving/ngram-serving.js';
+import { Predictor } from '../../../src/core/predict/predictor.js';
+import { tokenize } from '../../../src/core/text/tokenizer.js';
+import { Vocabulary } from '../../../src/core/text/vocabulary.js';
 
 const ALICE = readFileSync(path.join(__dirname, '../../../samples/alice/train.txt'), 'utf8');
 

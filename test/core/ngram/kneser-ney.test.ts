@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { LanguageModelScorer } from '../../../src/core/completion/language-model-scorer.js';
-import { evaluateText, startTokenId } from '../../../src/core/evaluation.js';
+import { LanguageModelScorer } from '../../../src/core/scoring/language-model-scorer.js';
+import { evaluateText, startTokenId } from '../../../src/core/scoring/evaluation.js';
 import { KneserNey } from '../../../src/core/ngram/kneser-ney.js';
-import { Predictor } from '../../../src/core/predictor.js';
-import { mulberry32 } from '../../../src/core/random.js';
-import { tokenize } from '../../../src/core/tokenizer.js';
-import { Vocabulary } from '../../../src/core/vocabulary.js';
+import { Predictor } from '../../../src/core/predict/predictor.js';
+import { mulberry32 } from '../../../src/core/support/random.js';
+import { tokenize } from '../../../src/core/text/tokenizer.js';
+import { Vocabulary } from '../../../src/core/text/vocabulary.js';
 
 type Rand = () => number;
 

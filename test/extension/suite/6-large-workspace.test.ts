@@ -170,7 +170,7 @@ async function startProfile(): Promise<{ stop: () => Promise<Observed> }> {
          if (tags[pid]) return tags[pid];
          let cmd = '';
          try { cmd = fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8'); } catch {}
-         return (tags[pid] = pid === String(process.pid) ? 'host' : /train-worker/.test(cmd) ? 'training' : /model-server/.test(cmd) ? 'model-server'
+         return (tags[pid] = pid === String(process.pid) ? 'host' : /training-worker/.test(cmd) ? 'training' : /model-server/.test(cmd) ? 'model-server'
            : /code-server|out\/node\/entry|server-main/.test(cmd) ? 'code-server' : /chrom/i.test(cmd) ? 'chromium' : (cmd.split('\0')[0] || '?').split('/').pop().slice(0, 20) + ':' + pid);
        }
        const running = {};
