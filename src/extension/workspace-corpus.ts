@@ -14,7 +14,6 @@
 
 import * as vscode from 'vscode';
 import {
-  classifyContent,
   classifyPath,
   DEFAULT_SCAN_LIMITS,
   IgnoreRules,
@@ -23,7 +22,8 @@ import {
 } from '../core/corpus/file-filters.js';
 import { pacer } from '../core/support/event-loop.js';
 import { orderByKeysPaced, SAMPLE_SEED, splitKey } from '../core/corpus/file-split.js';
-import type { FolderToRead, SkipTally, WorkspaceScan } from '../io/workspace-files.js';
+import { ScanLedger, type Scan } from '../core/corpus/scan-ledger.js';
+import type { FolderToRead } from '../io/workspace-files.js';
 import type { ReadingProgress } from '../runtime/training/training-protocol.js';
 import { listInChunks } from './chunked-listing.js';
 import { excludePatternsFor } from './config.js';
@@ -41,8 +41,8 @@ export interface ReadCorpusOptions {
 
 /**
  * A file taken, as its bytes: they go to the training worker as they are (it decodes them), and bytes held
- * outside the JavaScript heap cost the extension host's garbage collector nothing, where 50 MB of strings
- * made every young-generation collection copy them (30–50 ms pauses).
+ * outside the JavaScript heap cost the extension host's garbage collector nothing, where strings of the same
+ * text would be copied by every young-generation collection.
  */
 export interface CorpusFile {
   relPath: string;
@@ -52,8 +52,8 @@ export interface CorpusFile {
   data: Uint8Array;
 }
 
-/** The CLI walker's result with bytes for texts, so `formatScanReport` describes both. relPaths of a multi-root workspace start with the folder's name. */
-export type WorkspaceCorpus = Omit<WorkspaceScan, 'files'> & { files: CorpusFile[] };
+/** What was read, as the training process's walk reports it (formatScanReport describes both); relPaths of a multi-root workspace start with the folder's name. */
+export type WorkspaceCorpus = Scan<CorpusFile>;
 
 /**
  * The folders as the training process reads them from the disk (io/workspace-files.ts), each with its
@@ -82,26 +82,16 @@ const LISTING_CHUNK = 5000;
 const READ_BATCH = 16;
 /** .gitignore files larger than this are read only this far (as the CLI does). */
 const MAX_RULES_FILE_BYTES = 1024 * 1024;
-/** Examples kept per skip reason. */
-const MAX_EXAMPLES = 5;
 
 export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFolder[], opts: ReadCorpusOptions): Promise<WorkspaceCorpus> {
   const limits: ScanLimits = { maxFileBytes: DEFAULT_SCAN_LIMITS.maxFileBytes, ...opts.limits };
-  const corpus: WorkspaceCorpus = { root: folders.map((f) => f.name).join(', '), files: [], skipped: new Map(), totalBytes: 0, limits };
-  let skippedCount = 0;
-  let capReached: 'file-cap' | 'byte-cap' | undefined;
+  const ledger = new ScanLedger<CorpusFile>(folders.map((f) => f.name).join(', '), limits);
+  const corpus = ledger.scan;
   const checkCancelled = () => {
     if (opts.token.isCancellationRequested) throw new CorpusCancelled();
   };
-  const report = () => opts.onProgress?.({ taken: corpus.files.length, skipped: skippedCount, totalBytes: corpus.totalBytes });
-  const skip = (relPath: string, reason: FileSkipReason, bytes: number) => {
-    let tally: SkipTally | undefined = corpus.skipped.get(reason);
-    if (!tally) corpus.skipped.set(reason, (tally = { count: 0, bytes: 0, examples: [] }));
-    tally.count++;
-    tally.bytes += bytes;
-    if (tally.examples.length < MAX_EXAMPLES) tally.examples.push(relPath);
-    skippedCount++;
-  };
+  const report = () => opts.onProgress?.({ taken: corpus.files.length, skipped: ledger.skipped, totalBytes: corpus.totalBytes });
+  const skip = (relPath: string, reason: FileSkipReason, bytes: number) => ledger.skip(relPath, reason, bytes);
 
   /** Candidates by path only (`rel` with the folder's prefix, `inFolder` without): a URI object each, for 100,000 files, weighed on the heap and its collections; the few read get theirs then. */
   const toRead: { rel: string; inFolder: string; folder: number }[] = [];
@@ -184,8 +174,9 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
   for (let start = 0; start < order.length; start += READ_BATCH) {
     checkCancelled();
     const batch = order.slice(start, start + READ_BATCH);
-    if (capReached) {
-      for (const c of batch) skip(c.rel, capReached, 0);
+    const capped = ledger.capped();
+    if (capped) {
+      for (const c of batch) skip(c.rel, capped, 0);
       await pause();
       continue;
     }
@@ -193,18 +184,15 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
     const stats = await Promise.all(uris.map((uri) => statOrUndefined(uri)));
     // Which of the batch fit under the caps, in order; those are read.
     const wanted: (number | FileSkipReason)[] = [];
-    let plannedFiles = corpus.files.length;
-    let plannedBytes = corpus.totalBytes;
+    const planned = { files: 0, bytes: 0 };
     for (const st of stats) {
-      if (!st || (st.type & vscode.FileType.File) === 0) wanted.push('unreadable');
-      else if (st.type & vscode.FileType.SymbolicLink) wanted.push('symlink');
-      else if (st.size > limits.maxFileBytes) wanted.push('too-large');
-      else if (capReached || plannedFiles >= limits.maxFiles) wanted.push((capReached ??= 'file-cap'));
-      else if (plannedBytes + st.size > limits.maxTotalBytes) wanted.push((capReached ??= 'byte-cap'));
+      const before =
+        !st || (st.type & vscode.FileType.File) === 0 ? 'unreadable' : st.type & vscode.FileType.SymbolicLink ? 'symlink' : ledger.beforeRead(st.size, planned);
+      if (before) wanted.push(before);
       else {
-        wanted.push(st.size);
-        plannedFiles++;
-        plannedBytes += st.size;
+        wanted.push(st!.size);
+        planned.files++;
+        planned.bytes += st!.size;
       }
     }
     const contents = await Promise.all(uris.map((uri, i) => (typeof wanted[i] === 'number' ? readOrUndefined(uri) : undefined)));
@@ -215,17 +203,10 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
       const bytes = contents[i];
       if (!bytes) return skip(rel, 'unreadable', 0);
       // The file may have changed since stat: the caps hold for what was read.
-      if (bytes.length > limits.maxFileBytes) return skip(rel, 'too-large', bytes.length);
-      if (corpus.totalBytes + bytes.length > limits.maxTotalBytes) {
-        capReached = 'byte-cap';
-        return skip(rel, 'byte-cap', bytes.length);
-      }
-      const verdict = classifyContent(bytes, { maxFileBytes: limits.maxFileBytes });
+      const verdict = ledger.judge(bytes);
       if ('skip' in verdict) return skip(rel, verdict.skip, bytes.length);
-      const file: CorpusFile = { relPath: rel, bytes: bytes.length, data: bytes };
       folderOfFile.push(c.folder);
-      corpus.files.push(file);
-      corpus.totalBytes += bytes.length;
+      ledger.take({ relPath: rel, bytes: bytes.length, data: bytes });
     });
     report();
   }
@@ -235,9 +216,8 @@ export async function readWorkspaceCorpus(folders: readonly vscode.WorkspaceFold
   byFolder.sort((a, b) => a.folder - b.folder || (a.f.relPath < b.f.relPath ? -1 : a.f.relPath > b.f.relPath ? 1 : 0));
   corpus.files = byFolder.map((x) => x.f);
   await pause(true);
-  for (const tally of corpus.skipped.values()) tally.examples.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   checkCancelled();
-  return corpus;
+  return ledger.finish();
 }
 
 /**

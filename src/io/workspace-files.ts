@@ -25,7 +25,6 @@
 import { constants as fsConstants, promises as fsp, type Dirent } from 'node:fs';
 import path from 'node:path';
 import {
-  classifyContent,
   classifyPath,
   DEFAULT_SCAN_LIMITS,
   IgnoreRules,
@@ -37,6 +36,7 @@ import {
 } from '../core/corpus/file-filters.js';
 import { ExcludeGlobs } from '../core/corpus/exclude-globs.js';
 import { sampleOrder } from '../core/corpus/file-split.js';
+import { ScanLedger, type Scan, type SkipTally } from '../core/corpus/scan-ledger.js';
 
 export interface ScannedFile {
   /** Forward-slash path relative to the root. */
@@ -47,27 +47,10 @@ export interface ScannedFile {
   bytes: number;
 }
 
-export interface SkipTally {
-  /** Files skipped; a skipped folder counts once, whatever it holds. */
-  count: number;
-  /** Their size on disk, where known (skipped folders and symlinks add 0). */
-  bytes: number;
-  /** The first few relPaths in walk order; folders end with "/". */
-  examples: string[];
-}
+export type { SkipTally };
 
-export interface WorkspaceScan {
-  /** The absolute root that was walked. */
-  root: string;
-  /** Files taken, in walk order. */
-  files: ScannedFile[];
-  /** Only reasons that occurred have an entry. */
-  skipped: Map<FileSkipReason, SkipTally>;
-  /** Sum of `files[i].bytes`. */
-  totalBytes: number;
-  /** The limits the walk applied. */
-  limits: ScanLimits;
-}
+/** A reading of folders on disk: the files taken (in walk order) and everything left out, by reason. */
+export type WorkspaceScan = Scan<ScannedFile>;
 
 export interface ScanProgress {
   /** The path just decided on (taken or skipped). */
@@ -88,8 +71,6 @@ export interface ReadWorkspaceOptions extends Partial<ScanLimits> {
   ignoreCase?: boolean;
 }
 
-/** Examples kept per skip reason. */
-const MAX_EXAMPLES = 5;
 /** .gitignore files larger than this are read only this far. */
 const MAX_RULES_FILE_BYTES = 1024 * 1024;
 
@@ -127,21 +108,13 @@ export async function readWorkspaceFolders(folders: readonly FolderToRead[], opt
     roots.push({ absRoot, prefix: folder.prefix, exclude: ExcludeGlobs.compile(folder.exclude ?? [], { ignoreCase }).globs });
   }
 
-  const scan: WorkspaceScan = { root: roots.map((r) => r.absRoot).join(', '), files: [], skipped: new Map(), totalBytes: 0, limits };
-  let skippedCount = 0;
-  // Once a cap is reached every later candidate (in sample order) is counted under it, unread.
-  let capReached: 'file-cap' | 'byte-cap' | undefined;
-
+  const ledger = new ScanLedger<ScannedFile>(roots.map((r) => r.absRoot).join(', '), limits);
+  const scan = ledger.scan;
   const progress = (relPath: string): void => {
-    onProgress?.({ relPath, taken: scan.files.length, skipped: skippedCount, totalBytes: scan.totalBytes });
+    onProgress?.({ relPath, taken: scan.files.length, skipped: ledger.skipped, totalBytes: scan.totalBytes });
   };
   const skip = (relPath: string, reason: FileSkipReason, bytes: number): void => {
-    let tally = scan.skipped.get(reason);
-    if (!tally) scan.skipped.set(reason, (tally = { count: 0, bytes: 0, examples: [] }));
-    tally.count++;
-    tally.bytes += bytes;
-    if (tally.examples.length < MAX_EXAMPLES) tally.examples.push(relPath);
-    skippedCount++;
+    ledger.skip(relPath, reason, bytes);
     progress(relPath);
   };
   const sizeOf = async (absPath: string): Promise<number> => {
@@ -157,9 +130,8 @@ export async function readWorkspaceFolders(folders: readonly FolderToRead[], opt
   const candidates: { absPath: string; relPath: string }[] = [];
 
   const readFile = async (absPath: string, relPath: string): Promise<void> => {
-    if (!capReached && scan.files.length >= limits.maxFiles) capReached = 'file-cap';
-    if (capReached) return skip(relPath, capReached, await sizeOf(absPath));
-
+    const capped = ledger.capped();
+    if (capped) return skip(relPath, capped, await sizeOf(absPath));
     let handle: fsp.FileHandle;
     try {
       // O_NONBLOCK: a file swapped for a FIFO after the listing must not hang the walk.
@@ -170,29 +142,20 @@ export async function readWorkspaceFolders(folders: readonly FolderToRead[], opt
     let verdict: { skip: FileSkipReason; bytes: number } | ScannedFile;
     try {
       const stat = await handle.stat();
-      if (!stat.isFile()) verdict = { skip: 'unreadable', bytes: 0 };
-      else if (stat.size > limits.maxFileBytes) verdict = { skip: 'too-large', bytes: stat.size };
-      else if (scan.totalBytes + stat.size > limits.maxTotalBytes) verdict = { skip: 'byte-cap', bytes: stat.size };
+      const before = stat.isFile() ? ledger.beforeRead(stat.size) : 'unreadable';
+      if (before) verdict = { skip: before, bytes: before === 'unreadable' ? 0 : stat.size };
       else {
         const bytes = await readUpTo(handle, stat.size, limits.maxFileBytes + 1);
-        if (bytes.length > limits.maxFileBytes) verdict = { skip: 'too-large', bytes: bytes.length };
-        else if (scan.totalBytes + bytes.length > limits.maxTotalBytes) verdict = { skip: 'byte-cap', bytes: bytes.length };
-        else {
-          const content = classifyContent(bytes, { maxFileBytes: limits.maxFileBytes });
-          verdict = 'skip' in content ? { skip: content.skip, bytes: bytes.length } : { relPath, text: content.text, bytes: bytes.length };
-        }
+        const judged = ledger.judge(bytes);
+        verdict = 'skip' in judged ? { skip: judged.skip, bytes: bytes.length } : { relPath, text: judged.text, bytes: bytes.length };
       }
     } catch {
       verdict = { skip: 'unreadable', bytes: 0 };
     } finally {
       await handle.close().catch(() => undefined);
     }
-    if ('skip' in verdict) {
-      if (verdict.skip === 'byte-cap') capReached = 'byte-cap';
-      return skip(relPath, verdict.skip, verdict.bytes);
-    }
-    scan.files.push(verdict);
-    scan.totalBytes += verdict.bytes;
+    if ('skip' in verdict) return skip(relPath, verdict.skip, verdict.bytes);
+    ledger.take(verdict);
     progress(relPath);
   };
 
@@ -250,9 +213,8 @@ export async function readWorkspaceFolders(folders: readonly FolderToRead[], opt
     await readFile(candidates[i]!.absPath, candidates[i]!.relPath);
   }
   scan.files.sort((a, b) => walkIndex.get(a.relPath)! - walkIndex.get(b.relPath)!);
-  for (const tally of scan.skipped.values()) tally.examples.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   signal?.throwIfAborted();
-  return scan;
+  return ledger.finish();
 }
 
 /** A scan without its files' texts, only their number: what the training process tells the editor of its reading. */
