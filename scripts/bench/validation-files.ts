@@ -6,16 +6,14 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { TEST_SPLIT_SEED } from '../../src/cli/corpus.js';
-import { splitByFile } from '../../src/core/corpus/file-split.js';
+import { splitProject } from '../../src/core/pipeline/run-plan.js';
 import { readWorkspaceFiles } from '../../src/io/workspace-files.js';
 
 async function main(): Promise<void> {
   const [dir, out, split = '0.1', valid = '0.1'] = process.argv.slice(2);
   if (!dir || !out) throw new Error('usage: validation-files.ts <project> <out> [split] [valid]');
   const scan = await readWorkspaceFiles(dir, {});
-  const { train: rest } = splitByFile(scan.files, Number(split), TEST_SPLIT_SEED);
-  const { valid: files } = splitByFile(rest, Number(valid));
+  const { valid: files } = splitProject(scan.files, { validFraction: Number(valid), testFraction: Number(split), where: dir, report: '' });
   for (const f of files) {
     const p = path.join(out, f.relPath);
     mkdirSync(path.dirname(p), { recursive: true });

@@ -2,16 +2,17 @@
 // rate it reaches), latency of next-word requests (p50/p99 ms) and file scoring (tokens/s), printed as
 // figures.
 
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gateCount, initialParameters, layerInputWidth, type ModelConfig } from '../core/model/model-config.js';
 import { mulberry32 } from '../core/support/random.js';
 import { countIds, SoftmaxSampler } from '../core/train/softmax-sampler.js';
 import { Vocabulary } from '../core/text/vocabulary.js';
+import { corpusSource, readTrainingTexts } from '../io/corpus-reader.js';
 import { matmulGflops } from '../runtime/onnx/matmul-bench.js';
 import { TrainingRunner } from '../runtime/training/training-runner.js';
 import { num, round, thousands, UsageError } from './args.js';
 import { countTextTokens, encodeTexts } from '../core/text/text-encoding.js';
-import { loadCorpus } from './corpus.js';
 import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
 import { trainingPlan } from '../core/train/presets.js';
 import { BENCH_HELP } from './bench-help.js';
@@ -66,7 +67,7 @@ async function benchTrain(argv: string[]): Promise<number> {
   const { settings: s, threads } = settingsFromFlags(values, 'ptb-small');
   const batches = num(values.batches, 'batches', { int: true, min: 1 }) ?? 100;
 
-  const corpus = await loadCorpus(positionals[0]!, s.validFraction);
+  const corpus = await readTrainingTexts(corpusSource(path.resolve(positionals[0]!)), { validFraction: s.validFraction });
   const enc = { mode: s.tokenizer };
   const vocab = Vocabulary.build(await countTextTokens(corpus.train, enc), { maxSize: s.vocab, minCount: s.minCount });
   // The model and the softmax (full, or sampled when K < V) exactly as `nextword train` would set them up.

@@ -1,6 +1,7 @@
 // The `nextword` command line: the headless face of the product. Everything the extension does can be
 // run and measured from here.
 
+import { TrainingRefused } from '../core/pipeline/run-plan.js';
 import { UsageError } from './args.js';
 import { trainCommand } from './train-command.js';
 
@@ -57,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command(rest);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    // Nothing, or too little, to learn from (TrainingRefused) is the input's fault, as a usage error is.
+    if (e instanceof UsageError || e instanceof TrainingRefused || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`nextword ${name}: ${(e as Error).message}\n`);
       return 2;
     }

@@ -1,24 +1,20 @@
-// `nextword train`: read a folder, build the vocabulary, train in a worker thread with a progress bar,
-// validate every epoch, export the best epoch's model (atomically) and report the figures.
+// `nextword train`: the training pipeline (runtime/training/pipeline.ts) in a worker thread, on a project or
+// corpus folder, with a progress bar and the figures of each phase; then, with --split, the saved model
+// measured on the held-out files.
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cachedFlagsOf } from '../core/predict/cache-model.js';
 import { DEFAULT_COMPLETION_SETTINGS } from '../core/completion/completion-engine.js';
-import { calibrationPieces, chosenTrial } from '../core/completion/threshold-calibration.js';
-import { startTokenId } from '../core/scoring/evaluation.js';
-import { parameterCount } from '../core/model/model-config.js';
-import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../core/text/text-encoding.js';
-import { DEFAULT_PRESET, epochLabel, PRESETS, trainingPlan, type TrainSettings } from '../core/train/presets.js';
+import { chosenTrial } from '../core/completion/threshold-calibration.js';
+import { DEFAULT_PRESET, epochLabel, PRESETS, type TrainSettings } from '../core/train/presets.js';
 import type { TrainEvent, TrainResult } from '../core/train/trainer.js';
-import { Vocabulary } from '../core/text/vocabulary.js';
+import { corpusSource } from '../io/corpus-reader.js';
 import { ModelSession } from '../runtime/serving/model-session.js';
 import { startTraining, TrainingCancelled } from '../runtime/training/training-job.js';
+import type { PlannedRun, ReadReport, TrainingRequest } from '../runtime/training/training-protocol.js';
 import { duration, num, round, thousands, UsageError } from './args.js';
-import { loadCorpus } from './corpus.js';
 import { evaluateMethod, modelMethod, roundedFigures, type Figures } from './evaluate.js';
-import { exportTrainedModel } from '../io/export-model.js';
 import { SETTINGS_OPTIONS, settingsFromFlags } from './settings-flags.js';
 
 export const TRAIN_HELP = `Usage: nextword train <folder> [options]
@@ -101,57 +97,60 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (values['split-list'] && split === undefined) throw new UsageError('--split-list needs --split');
   const ksrChars = num(values['ksr-chars'], 'ksr-chars', { int: true, min: 1 });
 
-  const abort = new AbortController();
-  const corpus = await loadCorpus(positionals[0]!, s.validFraction, abort.signal, split ?? 0);
-  log(corpus.report);
-  if (values['split-list'] && corpus.heldOut) {
-    writeFileSync(values['split-list'], corpus.heldOut.map((f) => f.relPath).join('\n') + (corpus.heldOut.length ? '\n' : ''));
-  }
-  const enc = { mode: s.tokenizer };
-  const vocab = Vocabulary.build(await countTextTokens(corpus.train, enc), { maxSize: s.vocab, minCount: s.minCount });
-  const { ids: train, sizes: trainSizes } = await encodeTexts(corpus.train, vocab, enc);
-  // The preset's dropout may follow the training text's size.
-  const { cfg, options } = trainingPlan(s, vocab.size, train.length);
-  const params = parameterCount(cfg);
-  // A project folder's validation files are capped (a corpus's own valid.txt is used whole).
-  const encodedValid = await encodeTexts(corpus.valid, vocab, enc);
-  const { ids: valid, sizes: validSizes } = corpus.kind === 'folder' ? capTokens(encodedValid, MAX_VALID_TOKENS) : encodedValid;
-  const test = corpus.test ? (await encodeTexts(corpus.test, vocab, enc)).ids : undefined;
-  // What the served model's completion threshold is chosen on, at the end (pieces of up to 12 files).
-  const typedValid = calibrationPieces(corpus.valid);
-  // The texts are not needed any more (the held-out files are kept apart): free them before training.
-  corpus.train.length = corpus.valid.length = 0;
-  if (corpus.test) corpus.test.length = 0;
-  const counts = { trainTokens: train.length, validTokens: valid.length, ...(test ? { testTokens: test.length } : {}) };
-  log(
-    `model: ${cfg.cell} ${cfg.layers}×${cfg.hidden}, embed ${cfg.embed}, vocab ${thousands(cfg.vocab)}${cfg.tied ? ', tied' : ''}, ` +
-      `${thousands(params)} parameters; ${s.optimizer} lr ${s.lr}, clip ${s.clip || 'none'}, dropout ${options.dropout}, batch ${s.batch}, bptt ${s.bptt}`,
-  );
-  if (json) {
-    emit({ event: 'start', preset: presetName, config: cfg, params, ...counts, files: corpus.files, options: { ...s, dropout: options.dropout } });
-  }
-  const ngram = values['no-ngram'] ? undefined : { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), trainSizes, validSizes };
-  const bar = new ProgressLine(process.stderr, s);
-  const onNgram = ({ figures: f }: { figures: { order: number; ngrams: number; validPpl: number; seconds: number } }) => {
-    bar.clear();
-    log(`n-gram companion: Kneser-Ney ${f.order}-gram, ${thousands(f.ngrams)} n-grams, valid ppl ${f.validPpl.toFixed(2)} (${f.seconds.toFixed(1)} s)`);
-    if (json) emit({ event: 'ngram', order: f.order, ngrams: f.ngrams, valid_ppl: round(f.validPpl, 3), seconds: round(f.seconds, 2) });
+  const target = positionals[0]!;
+  const dir = path.resolve(target);
+  if (!existsSync(dir)) throw new UsageError(`${target} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${target} is not a folder (train takes a project folder or a corpus folder with train.txt and valid.txt)`);
+  const source = corpusSource(dir);
+  if (source.kind === 'corpus' && split !== undefined) throw new UsageError(`${target} is a corpus folder already split into train/valid(/test): --split is for project folders`);
+
+  const request: TrainingRequest = {
+    source,
+    settings: s,
+    preset: presetName,
+    threads,
+    ...(split !== undefined ? { testFraction: split } : {}),
+    // With its n-gram companion, the model is served as their mixture with the document cache, fitted at
+    // the end, and its completion threshold chosen by typing validation files with it.
+    ...(values['no-ngram'] ? {} : { companion: {} }),
+    // Relative when under the working folder, so that a model made in a checkout does not carry its path.
+    save: { dir: out, source: displayPath(dir) },
   };
-  // With its n-gram companion, the model is served as their mixture with the document cache, fitted at the end.
-  // and its completion threshold chosen by typing validation files with it.
-  const mixture = ngram ? { cached: cachedFlagsOf(vocab) } : undefined;
-  const calibration = { pieces: typedValid, vocab: vocab.toJSON(), mode: s.tokenizer };
-  const job = startTraining({ cfg, options, train, valid, ...(test ? { test } : {}), threads, ...(ngram ? { ngram, mixture, calibration } : {}) }, (e) => {
-    bar.update(e);
-    if (e.kind === 'epoch') {
+  const bar = new ProgressLine(process.stderr, s);
+  let read: ReadReport | undefined;
+  let planned: PlannedRun | undefined;
+  const job = startTraining(request, {
+    onRead: (r) => {
+      read = r;
+      const heldOut = r.heldOut;
+      log(r.report + (heldOut ? `\nheld out for --split: ${heldOut.length} of ${r.scan!.files.length} files` : ''));
+      if (values['split-list'] && heldOut) writeFileSync(values['split-list'], heldOut.map((f) => f.relPath).join('\n') + (heldOut.length ? '\n' : ''));
+    },
+    onPlanned: (p) => {
+      planned = p;
+      const { cfg, options, params } = p;
+      log(
+        `model: ${cfg.cell} ${cfg.layers}×${cfg.hidden}, embed ${cfg.embed}, vocab ${thousands(cfg.vocab)}${cfg.tied ? ', tied' : ''}, ` +
+          `${thousands(params)} parameters; ${s.optimizer} lr ${s.lr}, clip ${s.clip || 'none'}, dropout ${options.dropout}, batch ${s.batch}, bptt ${s.bptt}`,
+      );
+      if (json) emit({ event: 'start', preset: presetName, config: cfg, params, ...counts(p), files: read?.scan?.files.length, options: { ...s, dropout: options.dropout } });
+    },
+    onNgram: ({ figures: f }) => {
+      bar.clear();
+      log(`n-gram companion: Kneser-Ney ${f.order}-gram, ${thousands(f.ngrams)} n-grams, valid ppl ${f.validPpl.toFixed(2)} (${f.seconds.toFixed(1)} s)`);
+      if (json) emit({ event: 'ngram', order: f.order, ngrams: f.ngrams, valid_ppl: round(f.validPpl, 3), seconds: round(f.seconds, 2) });
+    },
+    onEvent: (e) => {
+      bar.update(e);
+      if (e.kind !== 'epoch') return;
       bar.clear();
       log(
         `epoch ${String(e.epoch).padStart(3)} | ${duration(e.seconds).padStart(7)} | ${thousands(e.tokensPerS).padStart(7)} tok/s | ` +
           `train ppl ${e.trainPpl.toFixed(2).padStart(8)}${e.sampled ? ' (sampled)' : ''} | valid ppl ${e.validPpl.toFixed(2).padStart(8)} | lr ${round(e.lr, 6)}${e.best ? ' *' : ''}`,
       );
       if (json) emit({ epoch: e.epoch, train_ppl: round(e.trainPpl, 3), ...(e.sampled ? { sampled: true } : {}), valid_ppl: round(e.validPpl, 3), lr: e.lr, seconds: round(e.seconds, 2), tokens_per_s: Math.round(e.tokensPerS) });
-    }
-  }, onNgram);
+    },
+  });
   const onSignal = () => {
     bar.clear();
     log('cancelling: stopping after the current step; the previous model (if any) is left as it was');
@@ -174,12 +173,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   bar.clear();
-  const saved = await exportTrainedModel(out, { cfg, vocab, tokenizer: s.tokenizer, precision: s.weights }, result, {
-    // Relative when under the working folder, so that a model made in a checkout does not carry its path.
-    corpus: { source: displayPath(corpus.source), ...(corpus.files ? { files: corpus.files } : {}), ...counts },
-    options: { preset: presetName, ...s, dropout: options.dropout, threads },
-    params,
-  });
+  if (!('saved' in result)) throw new Error('the training worker finished without saving the model');
   log(
     `best valid ppl ${result.bestValidPpl.toFixed(2)} (epoch ${result.bestEpoch})` +
       (result.testPpl !== undefined ? `, test ppl ${result.testPpl.toFixed(2)}` : '') +
@@ -193,7 +187,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         `(network ${ppl.network.toFixed(2)}, with the cache ${ppl.networkCache.toFixed(2)}; n-gram ${ppl.ngram.toFixed(2)}, with the cache ${ppl.ngramCache.toFixed(2)})`,
     );
   }
-  if (result.ngram?.figures.withValidation) log(`the n-gram companion saved counts the validation files too: ${thousands(result.ngram.figures.ngrams)} n-grams`);
+  if (result.saved.companion?.withValidation) log(`the n-gram companion saved counts the validation files too: ${thousands(result.saved.companion.ngrams)} n-grams`);
   if (result.completion) {
     const c = result.completion;
     const at = chosenTrial(c)!; // calibrateThreshold chooses a threshold it typed
@@ -202,12 +196,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
         `${thousands(c.chars)} characters of the validation files: ${(at.acceptRate * 100).toFixed(1)} % of ${thousands(at.shown)} taken in ${at.files} files, keystroke savings ${(at.ksr * 100).toFixed(1)} %; ${c.seconds.toFixed(1)} s)`,
     );
   } else if (result.completionProblem) log(`no completion threshold was chosen (${result.completionProblem}): the default ${DEFAULT_COMPLETION_SETTINGS.minConfidence} applies`);
-  log(`model written to ${saved.dir}`);
+  log(`model written to ${result.saved.dir}`);
   let heldOut: Figures | undefined;
-  if (corpus.heldOut) {
-    const source = corpus.source;
-    const texts = corpus.heldOut.map((f) => ({ file: path.join(source, f.relPath), text: f.text }));
-    const session = await ModelSession.open(saved.dir, { threads, ranks: true });
+  if (read?.heldOut) {
+    const texts = read.heldOut.map((f) => ({ file: path.join(dir, f.relPath), text: f.text }));
+    const session = await ModelSession.open(result.saved.dir, { threads, ranks: true });
     try {
       heldOut = (await evaluateMethod(modelMethod('model', session), texts, ksrChars ? { ksrChars } : {})).all;
     } finally {
@@ -223,19 +216,24 @@ export async function trainCommand(argv: string[]): Promise<number> {
       final: true,
       valid_ppl: round(result.bestValidPpl, 3),
       ...(result.testPpl !== undefined ? { test_ppl: round(result.testPpl, 3) } : {}),
-      ...(heldOut ? { test_ppl: round(heldOut.ppl!, 3), heldout: { files: corpus.heldOut!.length, ...roundedFigures(heldOut) } } : {}),
+      ...(heldOut ? { test_ppl: round(heldOut.ppl!, 3), heldout: { files: read!.heldOut!.length, ...roundedFigures(heldOut) } } : {}),
       tokens_per_s: Math.round(result.tokensPerS),
       seconds: round(result.seconds, 2),
-      params,
+      params: planned!.params,
       epochs: result.epochs,
       best_epoch: result.bestEpoch,
       stopped_by: result.stoppedBy,
       ...(result.mixture ? { mixture: { tokens: result.mixture.fit.tokens, valid_ppl: Object.fromEntries(Object.entries(result.mixture.fit.ppl).map(([k, v]) => [k, round(v, 3)])) } } : {}),
       ...(result.completion ? { completion: { min_confidence: result.completion.minConfidence, chars: result.completion.chars, seconds: round(result.completion.seconds, 2), trials: result.completion.trials } } : {}),
-      model: saved.dir,
+      model: result.saved.dir,
     });
   }
   return 0;
+}
+
+/** The token counts of a planned run, as the JSON output names them. */
+function counts(p: PlannedRun): { trainTokens: number; validTokens: number; testTokens?: number } {
+  return { trainTokens: p.trainTokens, validTokens: p.validTokens, ...(p.testTokens !== undefined ? { testTokens: p.testTokens } : {}) };
 }
 
 function displayPath(p: string): string {

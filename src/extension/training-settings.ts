@@ -6,7 +6,6 @@
 // it gets a usable model out of a few minutes of training on a few hundred thousand tokens.
 
 import type { CellType, OptimizerType } from '../core/model/model-config.js';
-import { MIXTURE_FIT_TOKENS } from '../core/serving/mixture-model.js';
 import { PRESETS, type TrainSettings } from '../core/train/presets.js';
 
 export type PresetName = 'small' | 'medium';
@@ -164,23 +163,4 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return 'an object';
   return JSON.stringify(v);
-}
-
-/** Validation tokens a second the end of a run scores to fit the mixture (the network's scoring graph, the n-gram model, EM). */
-const FIT_TOKENS_PER_S = 15_000;
-
-/**
- * Seconds that checking the completion threshold may take: typing the validation pieces
- * (calibrationPieces) once, or a few times when it walks up (docs/quality.md, "Each model's threshold").
- */
-const CALIBRATION_SECONDS = 30;
-
-/**
- * Seconds the network may train so that the whole run, `spent` seconds in, ends within `budget`: less what
- * fitting the mixture on the validation tokens (at most MIXTURE_FIT_TOKENS), choosing the completion
- * threshold and saving take; at least a tenth of the budget.
- */
-export function networkBudget(budget: number, spent: number, validTokens: number): number {
-  const after = 5 + CALIBRATION_SECONDS + Math.min(validTokens, MIXTURE_FIT_TOKENS) / FIT_TOKENS_PER_S;
-  return Math.max(budget / 10, budget - spent - after);
 }

@@ -1,41 +1,34 @@
-// "Nextword: Train on Workspace": a training process (runtime/training/training-job.ts) reads the workspace (its
-// folders on this machine's disk, with the exclude settings they have here: io/workspace-files.ts; other
-// folders are read through VS Code on this thread, workspace-corpus.ts, and their bytes handed over),
-// builds the vocabulary and trains, under a cancellable progress notification; it writes the model
-// atomically under the workspace's storage, and the editor switches to it. The CLI's `nextword train` is
-// the same flow (src/cli/train-command.ts); only where the reading and the vocabulary run (the CLI has no
-// event loop to keep free) and the progress display differ.
+// "Nextword: Train on Workspace": the training pipeline (runtime/training/pipeline.ts) in a training
+// process, the same run as `nextword train`, under a cancellable progress notification. This face only says
+// what to train on (the workspace's folders on this machine's disk, with their exclude settings, or the
+// files of remote and virtual folders read through VS Code here: workspace-corpus.ts), shows the progress
+// (training-progress.ts), and switches to the model the process saved under the workspace's storage.
 //
-// The worker first trains the n-gram companion (core/ngram/companion.ts; seconds): unless the workspace
-// already has a model trained on it, that n-gram model serves completions and the status bar at once, from
-// a process of its own (runtime/main/model-server.ts), while the network trains; the finished model replaces it,
-// and it is saved with the model as its baseline.
+// The n-gram companion is counted first (seconds): unless the workspace already has a model trained on it,
+// it serves completions and the status bar at once, from the model server, while the network trains.
 //
 // One run at a time; cancelling (the notification's button, the command, the status menu) goes back to
 // the previous model and writes nothing. Refused in an untrusted workspace: training reads every file.
 
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { startTokenId } from '../core/scoring/evaluation.js';
+import type { ScanLimits } from '../core/corpus/file-filters.js';
+import type { CompanionFigures } from '../core/ngram/companion.js';
 import { pacer } from '../core/support/event-loop.js';
-import { splitByFile } from '../core/corpus/file-split.js';
-import { parameterCount } from '../core/model/model-config.js';
-import { epochLabel, trainingPlan } from '../core/train/presets.js';
-import { MAX_VALID_TOKENS } from '../core/text/text-encoding.js';
-import type { TrainEvent } from '../core/train/trainer.js';
+import type { TokenizerMode } from '../core/text/tokenizer.js';
 import { Vocabulary } from '../core/text/vocabulary.js';
 import { removeHandover } from '../io/handover-file.js';
-import type { ScanLimits } from '../core/corpus/file-filters.js';
-import { formatScanReport, scanFigures, type FolderToRead, type ScanFigures } from '../io/workspace-files.js';
-import { startTrainingOnFolders, startTrainingOnTexts, TrainingCancelled, type TrainingJob } from '../runtime/training/training-job.js';
+import { scanFigures } from '../io/workspace-files.js';
 import { RemoteServing } from '../runtime/serving/remote-serving.js';
-import type { CompanionHandover, CompanionOutput, PreparedTexts, ReadingProgress, SavedRunOutput, TextsInput, TrainJobOutput, TrainPlan } from '../runtime/training/training-protocol.js';
+import { startTraining, TrainingCancelled, TrainingRefused, type TrainingJob } from '../runtime/training/training-job.js';
+import type { FilesSource, ReadingProgress, SavedRunOutput, TrainingSource, TrainJobOutput } from '../runtime/training/training-protocol.js';
 import type { NextwordConfig } from './config.js';
-import { duration, exactPerplexity, megabytes, thousands } from './format.js';
+import { duration, exactPerplexity, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
 import type { TrainingProgress } from './status.js';
-import { networkBudget, resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
-import { CorpusCancelled, foldersOnDisk, readWorkspaceCorpus, type CorpusFile } from './workspace-corpus.js';
+import { resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
+import { TrainingProgressReporter } from './training-progress.js';
+import { CorpusCancelled, foldersOnDisk, readWorkspaceCorpus } from './workspace-corpus.js';
 
 export interface WorkspaceTrainerDeps {
   log: vscode.LogOutputChannel;
@@ -51,9 +44,6 @@ interface Run {
   /** The network is trained: from now on nothing but the new model may be put in service. */
   trained?: boolean;
 }
-
-/** Thrown inside a run to end it with a message to the user (not a failure of Nextword). */
-class Refusal extends Error {}
 
 /** How the last Train on Workspace command ended (for the status and the tests). */
 export type TrainCommandOutcome = 'done' | 'cancelled' | 'refused' | 'failed' | 'untrusted' | 'no-folder' | 'no-storage' | 'bad-settings';
@@ -158,11 +148,11 @@ export class WorkspaceTrainer implements vscode.Disposable {
       );
       this.lastOutcome = 'done';
     } catch (e) {
-      this.lastOutcome = e instanceof TrainingCancelled || e instanceof CorpusCancelled ? 'cancelled' : e instanceof Refusal ? 'refused' : 'failed';
+      this.lastOutcome = e instanceof TrainingCancelled || e instanceof CorpusCancelled ? 'cancelled' : e instanceof TrainingRefused ? 'refused' : 'failed';
       if (e instanceof TrainingCancelled || e instanceof CorpusCancelled) {
         this.deps.log.info('training cancelled; the previous model is still in use');
         void vscode.window.showInformationMessage('Nextword: training cancelled. The previous model is still in use.');
-      } else if (e instanceof Refusal) {
+      } else if (e instanceof TrainingRefused) {
         this.deps.log.warn(`training: ${e.message}`);
         void vscode.window.showWarningMessage(`Nextword: ${e.message}`);
       } else {
@@ -194,168 +184,78 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const { log } = this.deps;
     const token = run.cancel.token;
     const t0 = performance.now();
-
-    // 1. Read: folders on this machine's disk by the training process itself (from the listing on, nothing
-    // of it runs on this thread: findFiles started `rg` from it and its replies made collections here);
-    // others (remote, virtual) through VS Code here, their bytes then handed to the training process.
     notification.report({ message: 'Reading the workspace…' });
     const limits = { maxFiles: config.training.maxFiles, maxTotalBytes: Math.round(config.training.maxMegabytes * 1024 * 1024) };
-    let report = '';
-    let fileCount = 0;
-    const onReading = (p: ReadingProgress) => {
-      notification.report({ message: `Reading the workspace: ${thousands(p.taken)} files (${megabytes(p.totalBytes)})` });
-      this.setProgress({ phase: 'reading', files: p.taken });
-    };
-    /** What was read: logged; refused below two files; then the vocabulary (in the worker). */
-    const onRead = (scan: ScanFigures) => {
-      report = formatScanReport(scan);
-      fileCount = scan.files.length;
-      log.info(`training: ${report}`);
-      if (fileCount < 2) {
-        throw new Refusal(
-          `found ${fileCount === 0 ? 'no text files' : 'only one text file'} to train on; at least two are needed (one is held out to measure the model). ${report}`,
-        );
-      }
-      // 2. Vocabulary, then ids, in the training worker (core/text/text-encoding.ts's two passes: 4 bytes a
-      // token, never a string each).
-      this.setProgress({ phase: 'vocabulary' });
-      notification.report({ message: `Building the vocabulary from ${thousands(fileCount)} files…` });
-    };
+    const progress = new TrainingProgressReporter(s, notification, (p) => this.setProgress(p), log);
+    // Folders on this machine's disk are read by the training process itself (from the listing on, nothing
+    // of it runs on this thread); others (remote, virtual) through VS Code here, their bytes then handed over.
     const onDisk = foldersOnDisk(folders);
     for (const f of onDisk ?? []) log.debug(`training: ${f.root}: excluded by the settings: ${f.exclude?.join(', ') || 'nothing'}`);
-    const source: { folders: FolderToRead[] } | { texts: Pick<TextsInput, 'bytes' | 'trainLengths' | 'validLengths'> } = onDisk
-      ? { folders: onDisk }
-      : { texts: await readThroughEditor(folders, limits, s.validFraction, token, log, onReading, onRead) };
-    const threads = trainingThreads(config.training.threads, os.availableParallelism());
+    const source: TrainingSource = onDisk
+      ? { kind: 'folders', folders: onDisk, limits }
+      : await readThroughEditor(folders, limits, token, log, (p) => progress.reading(p));
     if (token.isCancellationRequested) throw new TrainingCancelled();
 
-    // 3. Train.
-    let reported = 0; // percent already reported to the notification
-    let lastShown = 0; // performance.now() of the last progress shown
-    let lastEpoch: Extract<TrainEvent, { kind: 'epoch' }> | undefined;
-    const onEvent = (e: TrainEvent) => {
-      if (e.kind === 'epoch') {
-        lastEpoch = e;
-        lastShown = 0;
-        log.info(
-          `training: epoch ${e.epoch} | ${duration(e.seconds)} | ${thousands(e.tokensPerS)} tok/s | train ppl ${exactPerplexity(e.trainPpl)}${e.sampled ? ' (sampled softmax)' : ''} | ` +
-            `valid ppl ${exactPerplexity(e.validPpl)} | lr ${e.lr}${e.best ? ' *' : ''}`,
-        );
-        return;
-      }
-      // A small model steps hundreds of times a second: a few updates a second are enough to read.
-      const now = performance.now();
-      if (now - lastShown < 250 && e.step !== e.steps) return;
-      lastShown = now;
-      // With patience the epochs are only a cap: the budget measures the way (and the ETA is the budget's).
-      const byEpochs = s.patience > 0 && s.timeBudget > 0 ? 0 : (e.epoch - 1 + e.step / e.steps) / s.epochs;
-      const byTime = s.timeBudget > 0 ? e.elapsedS / s.timeBudget : 0;
-      const fraction = Math.min(1, Math.max(byEpochs, byTime));
-      const pct = Math.floor(fraction * 100);
-      const parts = [
-        `E${epochLabel(e.epoch, s).slice(1)}`,
-        `${pct}%`,
-        `${thousands(e.tokensPerS)} tokens/s`,
-        ...(lastEpoch ? [`validation perplexity ${exactPerplexity(lastEpoch.validPpl)}`] : []),
-        `${duration(e.etaS)} left`,
-      ];
-      notification.report({ message: parts.join(' · '), increment: Math.max(0, pct - reported) });
-      reported = Math.max(reported, pct);
-      this.setProgress({
-        phase: 'training',
-        fraction,
-        etaS: e.etaS,
-        epoch: e.epoch,
-        tokensPerS: e.tokensPerS,
-        ...(lastEpoch ? { validPpl: lastEpoch.validPpl } : {}),
-      });
-    };
-    // What to train, decided once the worker has the vocabulary and the token counts.
-    // The vocabulary the worker built, once it has (the n-gram server needs its words).
+    let fileCount = 0;
+    /** The vocabulary the worker built, once it has (the n-gram server needs its words). */
     let vocabulary: Vocabulary | undefined;
-    const onPrepared = (prepared: PreparedTexts): TrainPlan => {
-      const vocab = Vocabulary.fromJSON(prepared.vocab);
-      const { cfg, options } = trainingPlan(s, vocab.size, prepared.trainTokens);
-      // The budget is the whole run's: what reading took, and what fitting the mixture and saving will take
-      // after the network's training, come out of the network's share.
-      if (s.timeBudget > 0) options.timeBudget = networkBudget(s.timeBudget, (performance.now() - t0) / 1000, prepared.validTokens);
-      const params = parameterCount(cfg);
-      const counts = { trainTokens: prepared.trainTokens, validTokens: prepared.validTokens };
-      if (counts.trainTokens < s.batch * 2 || counts.validTokens < 2) {
-        throw new Refusal(
-          `the workspace has too little text to train on (${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens). ${report}`,
-        );
-      }
-      log.info(
-        `training: ${preset} preset, ${cfg.cell} ${cfg.layers}×${cfg.hidden}, vocabulary ${vocab.size}, ${thousands(params)} parameters; ` +
-          `${thousands(counts.trainTokens)} training and ${thousands(counts.validTokens)} validation tokens; ${s.optimizer} lr ${s.lr}, ` +
-          `${s.patience > 0 ? `until ${s.patience} epochs bring no progress (at most ${s.epochs})` : `${s.epochs} epochs`}${s.timeBudget ? `, time budget ${duration(s.timeBudget)}` : ''}, ${threads} ${threads === 1 ? 'thread' : 'threads'}`,
-      );
-      vocabulary = vocab;
-      this.setProgress({ phase: 'training', fraction: 0 });
-      notification.report({ message: `Starting: ${thousands(counts.trainTokens)} tokens, ${thousands(params)} parameters…` });
-      return {
-        cfg,
-        options,
-        threads,
-        // Next to the model's folder in the workspace's storage: the n-gram server loads it and the save copies
-        // it, never this thread (io/handover-file.ts).
-        ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, s.tokenizer), handoverFile: `${outDir}.ngram-handover.tmp` },
-        // The worker saves the model itself: its weights and n-gram model never come through this thread.
-        save: {
-          dir: outDir,
-          tokenizer: s.tokenizer,
-          precision: s.weights,
-          about: { corpus: { source: `workspace: ${folders.map((f) => f.name).join(', ')}`, files: fileCount, ...counts }, options: { preset, ...s, dropout: options.dropout, threads }, params },
-        },
-      };
-    };
     // The n-gram model serves meanwhile unless the workspace already has a model of its own (a network
     // trained on it beats a few seconds of counting).
     const serveInterim = this.deps.models.current?.origin !== 'workspace';
-    const onNgram = (posted: CompanionOutput | CompanionHandover) => {
-      const { figures } = posted;
-      log.info(
-        `training: n-gram companion ready in ${figures.seconds.toFixed(1)} s: Kneser-Ney ${figures.order}-gram, ${thousands(figures.ngrams)} n-grams, ` +
-          `validation perplexity ${exactPerplexity(figures.validPpl)}`,
-      );
-      if (!serveInterim || token.isCancellationRequested || !('file' in posted)) return;
-      // Served by a process of its own, loaded from the hand-over file: its 60 MB (for a 50 MB workspace) and
-      // the work of predicting with it stay out of the extension host (runtime/main/model-server.ts).
-      void RemoteServing.openNgram(posted.file, vocabulary!, s.tokenizer)
-        .then((server) => {
-          if (token.isCancellationRequested || this.run !== run || run.trained) return server.release();
-          log.info(`training: the n-gram server loaded the model in ${duration(server.loadMs / 1000)}`);
-          server.onExit((reason) => {
-            if (this.deps.models.current?.session !== server) return;
-            log.warn(`training: ${reason.message}; back to the saved model while the network trains`);
-            void this.deps.models.restore();
-          });
-          run.interim = true;
-          return this.deps.models.useInterim(server, figures, performance.now() - t0).then(() => undefined);
-        })
-        .catch((e: unknown) => {
-          if (!token.isCancellationRequested && this.run === run && !run.trained) log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`);
-        });
-    };
-    const onSaving = () => {
-      // 4. Save (in the worker). Cancelling still works until the save commits (the previous model
-      // stays); after that the new model is on disk, and it is the one used.
-      run.trained = true;
-      this.setProgress({ phase: 'saving' });
-      notification.report({ message: 'Saving the model…' });
-    };
-    const prepare = { tokenizer: s.tokenizer, vocab: { maxSize: s.vocab, minCount: s.minCount }, maxValidTokens: MAX_VALID_TOKENS };
+    const threads = trainingThreads(config.training.threads, os.availableParallelism());
     // The editor comes first: on a busy machine training takes the cores it leaves; and in a process of its
     // own, its large allocations never make the extension host's thread wait (worker-channel.ts).
-    const job =
-      'folders' in source
-        ? startTrainingOnFolders(
-            { ...prepare, folders: source.folders, limits, validFraction: s.validFraction },
-            { onReading, onRead, onPrepared, onEvent, onNgram, onSaving },
-            { background: true },
-          )
-        : startTrainingOnTexts({ ...source.texts, ...prepare }, onPrepared, onEvent, onNgram, { background: true, isolation: 'process', onSaving });
+    const job = startTraining(
+      {
+        source,
+        settings: s,
+        preset,
+        threads,
+        // The budget is the whole run's: what reading took, and what fitting the mixture and saving will take
+        // after the network's training, come out of the network's share.
+        wholeRun: { spentS: (performance.now() - t0) / 1000 },
+        // Next to the model's folder in the workspace's storage: the n-gram server loads it and the save copies
+        // it, never this thread (io/handover-file.ts).
+        companion: { handoverFile: `${outDir}.ngram-handover.tmp` },
+        // The worker saves the model itself: its weights and n-gram model never come through this thread.
+        save: { dir: outDir, source: `workspace: ${folders.map((f) => f.name).join(', ')}` },
+        background: true,
+      },
+      {
+        onReading: (p) => progress.reading(p),
+        onRead: (read) => {
+          fileCount = read.scan?.files.length ?? 0;
+          log.info(`training: ${read.report}`);
+          progress.vocabulary(fileCount);
+        },
+        onPlanned: (planned) => {
+          vocabulary = Vocabulary.fromJSON(planned.vocab);
+          const { cfg, params } = planned;
+          log.info(
+            `training: ${preset} preset, ${cfg.cell} ${cfg.layers}×${cfg.hidden}, vocabulary ${cfg.vocab}, ${thousands(params)} parameters; ` +
+              `${thousands(planned.trainTokens)} training and ${thousands(planned.validTokens)} validation tokens; ${s.optimizer} lr ${s.lr}, ` +
+              `${s.patience > 0 ? `until ${s.patience} epochs bring no progress (at most ${s.epochs})` : `${s.epochs} epochs`}${s.timeBudget ? `, time budget ${duration(s.timeBudget)}` : ''}, ${threads} ${threads === 1 ? 'thread' : 'threads'}`,
+          );
+          progress.starting(planned);
+        },
+        onNgram: (posted) => {
+          const { figures } = posted;
+          log.info(
+            `training: n-gram companion ready in ${figures.seconds.toFixed(1)} s: Kneser-Ney ${figures.order}-gram, ${thousands(figures.ngrams)} n-grams, ` +
+              `validation perplexity ${exactPerplexity(figures.validPpl)}`,
+          );
+          if (serveInterim && !token.isCancellationRequested && 'file' in posted) this.serveInterim(run, posted.file, vocabulary!, s.tokenizer, figures, t0);
+        },
+        onEvent: (e) => progress.event(e),
+        onSaving: () => {
+          // Cancelling still works until the save commits (the previous model stays); after that the new
+          // model is on disk, and it is the one used.
+          run.trained = true;
+          progress.saving();
+        },
+      },
+      { isolation: 'process' },
+    );
     run.job = job;
     const stop = token.onCancellationRequested(() => job.cancel());
     let result;
@@ -364,7 +264,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     } finally {
       stop.dispose();
     }
-    // The n-gram model's hand-over file, when it came as one: saved from there by the worker, then removed.
+    // The n-gram model's hand-over file: saved from there by the worker, then removed.
     if (result.ngram && 'file' in result.ngram) await removeHandover(result.ngram.file);
     if (!('saved' in result)) throw new Error('the training worker finished without saving the model');
     log.info(`training: model written to ${result.saved.dir}`);
@@ -388,6 +288,30 @@ export class WorkspaceTrainer implements vscode.Disposable {
       });
   }
 
+  /**
+   * Serves the workspace's n-gram model while the network trains, from the model server, loaded from its
+   * hand-over file: its memory and the work of predicting with it stay out of the extension host.
+   */
+  private serveInterim(run: Run, file: string, vocabulary: Vocabulary, mode: TokenizerMode, figures: CompanionFigures, t0: number): void {
+    const { log } = this.deps;
+    const token = run.cancel.token;
+    void RemoteServing.openNgram(file, vocabulary, mode)
+      .then((server) => {
+        if (token.isCancellationRequested || this.run !== run || run.trained) return server.release();
+        log.info(`training: the n-gram server loaded the model in ${duration(server.loadMs / 1000)}`);
+        server.onExit((reason) => {
+          if (this.deps.models.current?.session !== server) return;
+          log.warn(`training: ${reason.message}; back to the saved model while the network trains`);
+          void this.deps.models.restore();
+        });
+        run.interim = true;
+        return this.deps.models.useInterim(server, figures, performance.now() - t0).then(() => undefined);
+      })
+      .catch((e: unknown) => {
+        if (!token.isCancellationRequested && this.run === run && !run.trained) log.warn(`training: the n-gram model could not serve: ${(e as Error).message}`);
+      });
+  }
+
   private setProgress(p: TrainingProgress | undefined): void {
     this.progressState = p;
     this.changed.fire(p);
@@ -396,17 +320,15 @@ export class WorkspaceTrainer implements vscode.Disposable {
 
 /**
  * A workspace whose folders are not all on this machine's disk (remote, virtual): read through VS Code here
- * (workspace-corpus.ts), split, and packed into one buffer for the training process.
+ * (workspace-corpus.ts) and packed into one buffer for the training process, which splits the files.
  */
 async function readThroughEditor(
   folders: readonly vscode.WorkspaceFolder[],
   limits: Pick<ScanLimits, 'maxFiles' | 'maxTotalBytes'>,
-  validFraction: number,
   token: vscode.CancellationToken,
   log: vscode.LogOutputChannel,
   onReading: (p: ReadingProgress) => void,
-  onRead: (scan: ScanFigures) => void,
-): Promise<Pick<TextsInput, 'bytes' | 'trainLengths' | 'validLengths'>> {
+): Promise<FilesSource> {
   const corpus = await readWorkspaceCorpus(folders, {
     limits,
     token,
@@ -414,27 +336,11 @@ async function readThroughEditor(
     debug: (line) => log.debug(`training: ${line}`),
     onProgress: onReading,
   });
-  onRead(scanFigures(corpus));
-  const { train, valid } = splitByFile(corpus.files, validFraction);
-  const texts = await packTexts(train, valid, token);
-  // The files are not needed any more: let them go before the long part.
-  corpus.files.length = train.length = valid.length = 0;
-  return texts;
-}
-
-/**
- * The training and validation files' bytes in one buffer for the worker (transferred, not copied), with
- * their lengths; a piece at a time between turns of the event loop.
- */
-async function packTexts(
-  train: readonly CorpusFile[],
-  valid: readonly CorpusFile[],
-  token: vscode.CancellationToken,
-): Promise<Pick<TextsInput, 'bytes' | 'trainLengths' | 'validLengths'>> {
-  const files = [...train, ...valid];
+  const files = corpus.files;
   const bytes = new Uint8Array(files.reduce((n, f) => n + f.data.length, 0));
+  // A piece at a time between turns of the event loop.
   const pace = pacer();
-  await pace(true); // what ran before (the split, the report) had its stretch
+  await pace(true);
   let at = 0;
   for (const f of files) {
     bytes.set(f.data, at);
@@ -442,6 +348,8 @@ async function packTexts(
     await pace();
     if (token.isCancellationRequested) throw new TrainingCancelled();
   }
-  return { bytes, trainLengths: train.map((f) => f.data.length), validLengths: valid.map((f) => f.data.length) };
+  const source: FilesSource = { kind: 'files', bytes, lengths: files.map((f) => f.data.length), relPaths: files.map((f) => f.relPath), scan: scanFigures(corpus) };
+  // The files are not needed any more: let them go before the long part.
+  files.length = 0;
+  return source;
 }
-

@@ -24,7 +24,7 @@ export interface ExportInput {
   completion?: ModelMeta['completion'];
 }
 
-/** What a finished training run hands over (runtime/training/training-job.ts's outcome, structurally). */
+/** What a finished training run hands over (runtime/training/pipeline.ts's output, structurally). */
 export interface TrainedRun {
   params: Float32Array;
   bestValidPpl: number;
@@ -95,7 +95,7 @@ export function modelMeta(input: ExportInput): ModelMeta {
 /**
  * The standard ONNX inference model of `params` as a saved model holds it. Encoding a 10,000-word model is
  * tens of milliseconds of one synchronous call: Train on Workspace has the training worker save the model
- * (TrainPlan.save), never the editor's thread.
+ * (TrainingRequest.save), never the editor's thread.
  */
 export function exportedGraph(cfg: ModelConfig, params: Float32Array, precision: WeightPrecision = 'float32'): Uint8Array {
   return inferenceGraph(cfg, params, { docString: `Nextword ${cfg.cell} ${cfg.layers}×${cfg.hidden} language model, vocabulary ${cfg.vocab}`, precision });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { parameterCount } from '../../src/core/model/model-config.js';
 import { trainingPlan } from '../../src/core/train/presets.js';
-import { networkBudget, resolveTrainSettings, TRAINING_PRESETS, trainingThreads, TrainingSettingsError } from '../../src/extension/training-settings.js';
+import { resolveTrainSettings, TRAINING_PRESETS, trainingThreads, TrainingSettingsError } from '../../src/extension/training-settings.js';
 
 test('the presets are the documented sizes: small 1×256 vocabulary 10k, medium 2×384 vocabulary 20k, Adam, sampled softmax', () => {
   const small = resolveTrainSettings({ preset: 'small', advanced: {}, timeBudgetMinutes: 0 }).settings;
@@ -110,13 +110,4 @@ test('training threads: the setting, or all cores but one (at least one)', () =>
   assert.equal(trainingThreads(0, 8), 7);
   assert.equal(trainingThreads(0, 2), 1);
   assert.equal(trainingThreads(0, 1), 1);
-});
-
-test('the network trains for what is left of the whole run\'s budget, less the end\'s fit, threshold and save; at least a tenth of it', () => {
-  // 600 s, 20 s spent reading: 5 s to save, 30 s to choose the threshold and 150,000 / 15,000 = 10 s to fit come off too.
-  assert.equal(networkBudget(600, 20, 150_000), 600 - 20 - 45);
-  // The fit reads at most MIXTURE_FIT_TOKENS validation tokens: 200,000 / 15,000 s.
-  assert.ok(Math.abs(networkBudget(600, 0, 5_000_000) - (600 - 35 - 200_000 / 15_000)) < 1e-9);
-  // A run whose reading took nearly all of it still trains a tenth of the budget.
-  assert.equal(networkBudget(600, 590, 1000), 60);
 });

@@ -1,29 +1,28 @@
-// Starts a training run in a worker (a thread, or a child process: worker-channel.ts) and gives the caller
-// progress events, the result, and a way to cancel. Nothing of the run touches the caller's event loop but
+// Starts a training run (pipeline.ts) in a worker (a thread, or a child process: worker-channel.ts) and gives
+// the caller what it does as it goes, the result, and a way to cancel. Nothing of the run touches the caller's event loop but
 // the messages.
 
+import { TrainingRefused } from '../../core/pipeline/run-plan.js';
 import { yieldToEventLoop } from '../../core/support/event-loop.js';
+import type { TrainEvent } from '../../core/train/trainer.js';
 import { removeHandover } from '../../io/handover-file.js';
 import { BACKGROUND_NICE } from '../../io/thread-priority.js';
-import type { TrainEvent } from '../../core/train/trainer.js';
-import type { ScanFigures } from '../../io/workspace-files.js';
+import { bundledScriptPath } from '../process/child-processes.js';
 import type {
   CompanionHandover,
   CompanionOutput,
   ParentToWorker,
-  FoldersInput,
-  PreparedTexts,
+  PlannedRun,
   ReadingProgress,
+  ReadReport,
   SavedRunOutput,
-  TextsInput,
-  TrainJobInput,
+  TrainingRequest,
   TrainJobOutput,
-  TrainPlan,
-  WorkerOptions,
   WorkerToParent,
 } from './training-protocol.js';
-import { bundledScriptPath } from '../process/child-processes.js';
 import { openWorker, type Isolation } from './worker-channel.js';
+
+export { TrainingRefused };
 
 export class TrainingCancelled extends Error {
   constructor() {
@@ -62,85 +61,52 @@ export function workerScriptPath(): string {
   return bundledScriptPath('training-worker.js');
 }
 
+/** What a run tells its caller as it goes; every handler is optional. */
+export interface TrainingHandlers {
+  /** Reading progress, a few times a second (folders the worker walks). */
+  onReading?: (p: ReadingProgress) => void;
+  /** The texts are read: what was taken and skipped (and the held-out files, when asked for). */
+  onRead?: (read: ReadReport) => void;
+  /** The vocabulary is built and the run planned: the model, its options, the token counts. */
+  onPlanned?: (planned: PlannedRun) => void;
+  /**
+   * The n-gram companion is counted (TrainingRequest.companion), before the network's first step: its
+   * bytes, or the file it was handed over in (then removed when the run fails).
+   */
+  onNgram?: (ngram: CompanionOutput | CompanionHandover) => void;
+  onEvent?: (e: TrainEvent) => void;
+  /** The network is trained; the worker is saving the model (TrainingRequest.save). */
+  onSaving?: () => void;
+}
+
 /**
- * `onNgram` is called once the n-gram companion is trained (when `input.ngram` asks for one), before the
- * LSTM's first step: its bytes, or the file it was handed over in (`handoverFile`); the result carries the
- * same (TrainingOutcome), and a hand-over file is removed when the run fails.
+ * Starts a training run in a worker: a thread (`isolation: 'thread'`, the CLI's) or a child process (the
+ * editor's). A handler that throws ends the run with its error (the worker is told to stop). A request's
+ * FilesSource bytes are transferred to a thread (the caller's copy becomes unusable); a child process gets
+ * a copy, in pieces. Rejects with TrainingRefused when the input has too little to learn from.
  */
 export function startTraining(
-  input: TrainJobInput,
-  onEvent: (e: TrainEvent) => void = () => {},
-  onNgram: (ngram: CompanionOutput | CompanionHandover) => void = () => {},
-): TrainingJob {
-  const transfer = [input.train.buffer, input.valid.buffer, ...(input.test ? [input.test.buffer] : [])] as ArrayBuffer[];
-  return launch<TrainJobOutput>({ type: 'start', input }, transfer, { onEvent, onNgram });
-}
-
-/**
- * Training on texts rather than ids: the worker tokenises them and builds the vocabulary (none of it on
- * the caller's thread), then `onPrepared` decides what to train on them (and whether the worker saves the
- * model: TrainPlan.save), or throws to end the run with its error (`result` rejects with it).
- * `texts.bytes` is transferred to a worker thread (the caller's copy becomes unusable); a child process
- * (`isolation: 'process'`) gets a copy, in pieces. `onSaving`: the worker has trained and is saving the model.
- */
-export function startTrainingOnTexts(
-  texts: TextsInput,
-  onPrepared: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan,
-  onEvent: (e: TrainEvent) => void = () => {},
-  onNgram: (ngram: CompanionOutput | CompanionHandover) => void = () => {},
-  options: WorkerOptions & { isolation?: Isolation; onSaving?: () => void } = {},
+  request: TrainingRequest,
+  handlers: TrainingHandlers = {},
+  options: { isolation?: Isolation } = {},
 ): TrainingJob<TrainJobOutput | SavedRunOutput> {
-  const { isolation, onSaving, ...workerOptions } = options;
-  return launch<TrainJobOutput | SavedRunOutput>({ type: 'prepare', texts, options: workerOptions }, [texts.bytes.buffer as ArrayBuffer], {
-    onEvent,
-    onNgram,
-    onPrepared,
-    ...(onSaving ? { onSaving } : {}),
-  }, isolation);
-}
-
-/** What a run on folders tells its caller, besides what every run does. */
-export interface FolderRunHandlers {
-  /** Reading progress, a few times a second. */
-  onReading?: (p: ReadingProgress) => void;
-  /** The folders are read: what was taken and skipped. Throw to end the run with that error. */
-  onRead: (scan: ScanFigures) => void;
-  onPrepared: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan;
-  onEvent?: (e: TrainEvent) => void;
-  onNgram?: (ngram: CompanionOutput | CompanionHandover) => void;
-  onSaving?: () => void;
-}
-
-/**
- * Training on workspace folders that the worker reads itself (FoldersInput), in a child process: the
- * caller's thread sees only messages, from the listing on. Otherwise as startTrainingOnTexts.
- */
-export function startTrainingOnFolders(
-  folders: FoldersInput,
-  handlers: FolderRunHandlers,
-  options: WorkerOptions & { isolation?: Isolation } = {},
-): TrainingJob<TrainJobOutput | SavedRunOutput> {
-  const { isolation = 'process', ...workerOptions } = options;
-  return launch<TrainJobOutput | SavedRunOutput>({ type: 'read', folders, options: workerOptions }, [], handlers, isolation);
-}
-
-interface Handlers {
-  onEvent?: (e: TrainEvent) => void;
-  onNgram?: (ngram: CompanionOutput | CompanionHandover) => void;
-  onPrepared?: (prepared: PreparedTexts) => Promise<TrainPlan> | TrainPlan;
-  onSaving?: () => void;
-  onReading?: (p: ReadingProgress) => void;
-  onRead?: (scan: ScanFigures) => void;
+  const { source } = request;
+  const transfer = source.kind === 'files' && source.bytes.byteLength > 0 ? [source.bytes.buffer as ArrayBuffer] : [];
+  // A buffer handed to another run already is detached (empty): Node.js then drops the message silently.
+  const broken = source.kind === 'files' && source.bytes.byteLength !== source.lengths.reduce((a, b) => a + b, 0);
+  return launch({ type: 'start', request }, transfer, handlers, options.isolation, request.background, broken ? 'its buffer does not hold the files it lists (handed to another run already?)' : undefined);
 }
 
 function launch<R extends TrainJobOutput | SavedRunOutput>(
   first: ParentToWorker,
   transfer: ArrayBuffer[],
-  handlers: Handlers,
+  handlers: TrainingHandlers,
   isolation: Isolation = 'thread',
+  background = false,
+  /** Why the first message cannot be sent, found before: the run fails with it. */
+  unsendable?: string,
 ): TrainingJob<R> {
-  const { onEvent = () => {}, onNgram = () => {}, onPrepared, onSaving = () => {}, onReading = () => {}, onRead = () => {} } = handlers;
-  const background = first.type !== 'plan' && first.type !== 'cancel' && first.options?.background;
+  const { onEvent = () => {}, onNgram = () => {}, onPlanned = () => {}, onSaving = () => {}, onReading = () => {}, onRead = () => {} } = handlers;
   const worker = openWorker<ParentToWorker, WorkerToParent>(workerScriptPath(), isolation, background ? { nice: BACKGROUND_NICE } : {});
   let cancelled = false;
   let settled = false;
@@ -155,7 +121,7 @@ function launch<R extends TrainJobOutput | SavedRunOutput>(
   const send = (m: ParentToWorker, transfer?: ArrayBuffer[]) =>
     void worker.send(m, transfer, yieldToEventLoop).catch(() => undefined);
   let companion: CompanionOutput | CompanionHandover | undefined;
-  /** The first message could not be sent (arrays already handed to another run): the run fails with why. */
+  /** The first message could not be sent (a buffer already handed to another run): the run fails with why. */
   let failStart: (e: Error) => void = () => {};
   const result = new Promise<TrainingOutcome<R>>((resolve, reject) => {
     /** Settles the run once: `f` resolves or rejects it (`succeeded`: it resolves it with the result). */
@@ -179,42 +145,36 @@ function launch<R extends TrainJobOutput | SavedRunOutput>(
         if (m.type === 'ngram' && 'file' in m.ngram) void removeHandover(m.ngram.file);
         return;
       }
-      if (m.type === 'reading') onReading(m.progress);
-      else if (m.type === 'read') {
-        try {
-          onRead(m.scan);
-        } catch (e) {
-          refuse(e);
-        }
-      } else if (m.type === 'prepared') {
-        // The caller's decision; its error ends the run (the worker is told to stop and ends by itself).
-        Promise.resolve()
-          .then(() => {
-            if (cancelled) throw new TrainingCancelled();
-            return onPrepared!(m.prepared);
-          })
-          .then(
-            (plan) => {
-              if (!cancelled) send({ type: 'plan', plan });
-            },
-            (e: unknown) => refuse(e),
-          );
-      } else if (m.type === 'event') onEvent(m.event);
-      else if (m.type === 'saving') onSaving();
-      else if (m.type === 'ngram') {
+      // The caller's handlers; an error of theirs ends the run (the worker is told to stop and ends by itself).
+      try {
+        if (m.type === 'reading') onReading(m.progress);
+        else if (m.type === 'read') onRead(m.read);
+        else if (m.type === 'planned') onPlanned(m.planned);
+        else if (m.type === 'event') onEvent(m.event);
+        else if (m.type === 'saving') onSaving();
+      } catch (e) {
+        refuse(e);
+        return;
+      }
+      if (m.type === 'ngram') {
         // Written to a file by the worker: the caller may serve it from there (RemoteServing.openNgram) and save it
         // from there; it is removed when the run fails (else the caller removes it once saved).
         companion = m.ngram;
-        onNgram(m.ngram);
+        try {
+          onNgram(m.ngram);
+        } catch (e) {
+          refuse(e);
+        }
       } else if (m.type === 'done') {
-        // (What the first message asked for: a 'start' run never saves.)
         // The companion to save: counted again at the end (TrainJobOutput.recounted), or the one posted.
         const { recounted, ...rest } = m.result as R & { recounted?: CompanionOutput | CompanionHandover };
         const saved = recounted ?? companion;
         const result = { ...(rest as R), ...(saved ? { ngram: saved } : {}) };
         finish(() => resolve(result), true);
       }
-      else finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : new Error(m.message)));
+      else if (m.type === 'error') {
+        finish(() => reject(m.cancelled || cancelled ? new TrainingCancelled() : m.refused ? new TrainingRefused(m.message) : new Error(m.message)));
+      }
     });
     failStart = (e) => {
       finish(() => reject(new Error(`the training worker could not be given its input: ${e.message}`)));
@@ -225,8 +185,7 @@ function launch<R extends TrainJobOutput | SavedRunOutput>(
       finish(() => reject(cancelled ? new TrainingCancelled() : new Error(`the training worker exited unexpectedly (code ${code})`))),
     );
   });
-  // A buffer handed to another run already is detached (empty): Node.js then drops the message silently.
-  if (transfer.some((b) => b.byteLength === 0)) failStart(new Error('its arrays are empty (handed to another run already?)'));
+  if (unsendable) failStart(new Error(unsendable));
   else void worker.send(first, transfer, yieldToEventLoop).catch((e: unknown) => failStart(e instanceof Error ? e : new Error(String(e))));
   return {
     result,

@@ -1,44 +1,60 @@
-// Messages between the training job (caller's thread) and the training worker.
+// Messages between the training job (the caller's thread) and the training worker: one request, then
+// what the run did, phase by phase.
 
-import type { WeightPrecision } from '../../core/graphs/inference-graph.js';
-import type { ModelConfig } from '../../core/model/model-config.js';
-import type { CalibrationPiece, ThresholdCalibration } from '../../core/completion/threshold-calibration.js';
+import type { ThresholdCalibration } from '../../core/completion/threshold-calibration.js';
+import type { CompanionFigures } from '../../core/ngram/companion.js';
+import type { RunPlan } from '../../core/pipeline/run-plan.js';
 import type { MixtureFit, MixtureSpec } from '../../core/serving/mixture-model.js';
-import type { TrainingRecord } from '../../core/serving/model-format.js';
-import type { CompanionFigures, CompanionPlan } from '../../core/ngram/companion.js';
-import type { TokenizerMode } from '../../core/text/tokenizer.js';
-import type { TrainEvent, TrainOptions, TrainResult } from '../../core/train/trainer.js';
-import type { VocabularyBuildOptions, VocabularyJSON } from '../../core/text/vocabulary.js';
-import type { ScanLimits } from '../../core/corpus/file-filters.js';
-import type { FolderToRead, ScanFigures } from '../../io/workspace-files.js';
+import type { VocabularyJSON } from '../../core/text/vocabulary.js';
+import type { TrainSettings } from '../../core/train/presets.js';
+import type { TrainEvent, TrainResult } from '../../core/train/trainer.js';
+import type { CorpusDirSource, FoldersSource, TrainingTexts } from '../../io/corpus-reader.js';
+import type { ScanFigures } from '../../io/workspace-files.js';
 
 /**
- * Texts to prepare in the worker, instead of ids: the files' UTF-8 bytes packed in one buffer (it is
- * transferred, not copied), tokenised, counted into a vocabulary and encoded there, so that none of that
- * runs on the caller's thread (the editor's extension host). The worker then posts `prepared` and waits for
- * the caller's plan (model and options for that vocabulary) before it trains.
+ * Files the caller read itself (the editor, through VS Code, for folders not on this machine's disk): their
+ * UTF-8 bytes packed in one buffer (transferred to a thread, not copied; a child process gets a copy, in
+ * pieces), with each file's length and path, and the scan that found them. The worker splits them.
  */
-export interface TextsInput {
+export interface FilesSource {
+  kind: 'files';
   bytes: Uint8Array;
-  /** Byte length of each training file, then of each validation file, packed in that order. */
-  trainLengths: number[];
-  validLengths: number[];
-  tokenizer: TokenizerMode;
-  vocab: VocabularyBuildOptions;
-  /** Validation tokens kept at most, in whole files (capTokens). */
-  maxValidTokens: number;
+  lengths: number[];
+  relPaths: string[];
+  scan: ScanFigures;
 }
 
+/** What a run trains on: folders or a corpus folder the worker reads, or files read by the caller. */
+export type TrainingSource = FoldersSource | CorpusDirSource | FilesSource;
+
 /**
- * Workspace folders for the worker to read itself (a child process; io/workspace-files.ts's walk with the
- * folders' exclude globs), then prepare as TextsInput: none of the listing, reading or decoding runs on the
- * caller's thread. The files are split into training and validation files there (splitByFile).
+ * A training run, whole: the worker reads the source, builds the vocabulary, plans, trains, fits what is
+ * served and saves (runtime/training/pipeline.ts). Each face (the CLI, the editor) only says what.
  */
-export interface FoldersInput extends Omit<TextsInput, 'bytes' | 'trainLengths' | 'validLengths'> {
-  folders: FolderToRead[];
-  limits: Pick<ScanLimits, 'maxFiles' | 'maxTotalBytes'>;
-  /** Files held out for validation (splitByFile). */
-  validFraction: number;
+export interface TrainingRequest {
+  source: TrainingSource;
+  /** The resolved settings (a preset and its overrides: core/train/presets.ts), and the preset's name for the record. */
+  settings: TrainSettings;
+  preset: string;
+  /** onnxruntime intra-op threads (0: all cores). */
+  threads: number;
+  /** Project folders: a share of whole files held out before the split, handed back ('read') to test on. */
+  testFraction?: number;
+  /** The time budget bounds the whole run, `spentS` of it gone before the request (run-plan.ts's planRun). */
+  wholeRun?: { spentS: number };
+  /**
+   * Count the n-gram companion first (before the network's first step) and post it: its bytes, or written to
+   * `handoverFile` (io/handover-file.ts); then fit the served mixture and choose its completion threshold.
+   */
+  companion?: { handoverFile?: string };
+  /**
+   * Save the model in `dir` (io/export-model.ts's exportTrainedModel, atomic: the folder's previous model
+   * stays until the commit; a 'cancel' before the commit keeps it), its corpus named `source` in the record.
+   * None of the model's bytes then pass through the caller. Without it the parameters come back.
+   */
+  save?: { dir: string; source: string };
+  /** Lower the worker's scheduling priority (io/thread-priority.ts): the editor's threads come first. */
+  background?: boolean;
 }
 
 /** Reading progress, a few times a second. */
@@ -48,73 +64,16 @@ export interface ReadingProgress {
   totalBytes: number;
 }
 
-/** What the worker made of the texts. */
-export interface PreparedTexts {
+/** What was read: the report, a project's scan, and the held-out files' texts (TrainingRequest.testFraction). */
+export type ReadReport = Pick<TrainingTexts, 'kind' | 'report' | 'scan' | 'heldOut'>;
+
+/** What the worker made of the texts, and the run it planned on them (run-plan.ts). */
+export interface PlannedRun extends RunPlan {
+  /** The vocabulary with its counts (Vocabulary.toJSONWithCounts). */
   vocab: VocabularyJSON;
   trainTokens: number;
   validTokens: number;
-}
-
-/** The caller's answer to `prepared`: what to train on the prepared ids. */
-export type TrainPlan = Pick<TrainJobInput, 'cfg' | 'options' | 'threads'> & {
-  /** Train the n-gram companion first (its sizes are the prepared files'). */
-  ngram?: Omit<CompanionPlan, 'trainSizes' | 'validSizes'> & Handover;
-  /** Save the trained model there (the result is then a SavedRunOutput). */
-  save?: SavePlan;
-};
-
-/**
- * The worker saves the model it trained, with the vocabulary it built (io/export-model.ts's
- * exportTrainedModel, atomic: the folder's previous model stays until the commit; a 'cancel' before the
- * commit keeps it). None of the model's bytes (its weights, its n-gram companion) then pass through the
- * caller, the editor's extension host.
- */
-export interface SavePlan {
-  dir: string;
-  tokenizer: TokenizerMode;
-  /** How the saved ONNX file stores its weights. */
-  precision: WeightPrecision;
-  /** The training record's facts the caller knows (the run's figures are the worker's). */
-  about: Pick<TrainingRecord, 'corpus' | 'options' | 'params'>;
-}
-
-export interface TrainJobInput {
-  cfg: ModelConfig;
-  options: TrainOptions;
-  train: Int32Array;
-  valid: Int32Array;
-  /** Scored with the best parameters at the end when given. */
-  test?: Int32Array;
-  /** Starting parameters (flat, layout order); drawn from the seed when absent. */
-  initialParams?: Float32Array;
-  /** onnxruntime intra-op threads (0: all cores). */
-  threads: number;
-  /** Train the n-gram companion first (before the LSTM's first step) and post it. */
-  ngram?: CompanionPlan & Handover;
-  /**
-   * With `ngram`: after training, fit the served mixture of the network, the companion and the document
-   * cache on the validation files (core/serving/mixture-model.ts); `cached` [V] flags the ids the cache remembers.
-   * (A run prepared from texts or folders fits it without being told, from the vocabulary it built.)
-   */
-  mixture?: { cached: Uint8Array };
-  /**
-   * With `mixture`: once it is fitted, type these pieces of the validation files (calibrationPieces) through the
-   * extension's completion code with it, to choose its completion threshold
-   * (core/completion/threshold-calibration.ts); `vocab` (its words, Vocabulary.toJSON) and `mode` read them. (A run prepared from texts or
-   * folders does it without being told, with its own.)
-   */
-  calibration?: { pieces: CalibrationPiece[]; vocab: string[]; mode: TokenizerMode };
-}
-
-/** Where the worker writes the n-gram model for the parent instead of posting its bytes (io/handover-file.ts). */
-export interface Handover {
-  handoverFile?: string;
-}
-
-/** How the worker runs, whatever it is given. */
-export interface WorkerOptions {
-  /** Lower the worker's scheduling priority (io/thread-priority.ts): the editor's threads come first. */
-  background?: boolean;
+  testTokens?: number;
 }
 
 /** The n-gram companion as posted by the worker: its binary (KneserNey.toBytes()) and figures. */
@@ -123,7 +82,7 @@ export interface CompanionOutput {
   figures: CompanionFigures;
 }
 
-/** The n-gram companion as written to its hand-over file by the worker (Handover). */
+/** The n-gram companion as written to its hand-over file by the worker (TrainingRequest.companion). */
 export interface CompanionHandover {
   file: string;
   figures: CompanionFigures;
@@ -131,7 +90,7 @@ export interface CompanionHandover {
 
 export type TrainJobOutput = TrainResult & {
   testPpl?: number;
-  /** The mixture fitted on the validation files, when asked for (TrainJobInput.mixture). */
+  /** The mixture fitted on the validation files (with the companion). */
   mixture?: MixtureSpec & { fit: MixtureFit };
   /** Why the mixture asked for could not be fitted (the network is served with the cache instead). */
   mixtureProblem?: string;
@@ -141,32 +100,28 @@ export type TrainJobOutput = TrainResult & {
    * (the same file, rewritten).
    */
   recounted?: CompanionOutput | CompanionHandover;
-  /** The completion threshold chosen for the mixture (TrainJobInput.calibration). */
+  /** The completion threshold chosen for the mixture. */
   completion?: ThresholdCalibration;
   /** Why no threshold was chosen (too few validation files or suggestions, or a failure): the default then applies. */
   completionProblem?: string;
 };
 
-/** A run the worker saved (TrainPlan.save): its figures and where it is, not its parameters. */
+/** A run the worker saved (TrainingRequest.save): its figures and where it is, not its parameters. */
 export type SavedRunOutput = Omit<TrainJobOutput, 'params' | 'recounted'> & {
-  saved: { dir: string };
+  /** The folder, and the figures of the companion saved in it (counted again with the validation files, after a fit). */
+  saved: { dir: string; companion?: CompanionFigures };
 };
 
 export type WorkerToParent =
   | { type: 'reading'; progress: ReadingProgress }
-  /** The folders are read (FoldersInput); the vocabulary comes next. */
-  | { type: 'read'; scan: ScanFigures }
-  | { type: 'prepared'; prepared: PreparedTexts }
+  | { type: 'read'; read: ReadReport }
+  | { type: 'planned'; planned: PlannedRun }
   | { type: 'event'; event: TrainEvent }
   | { type: 'ngram'; ngram: CompanionOutput | CompanionHandover }
-  /** Trained: the worker is saving the model (TrainPlan.save). */
+  /** Trained: the worker is saving the model (TrainingRequest.save). */
   | { type: 'saving' }
   | { type: 'done'; result: TrainJobOutput | SavedRunOutput }
-  | { type: 'error'; message: string; cancelled: boolean };
+  /** `refused`: the input had too little to learn from (TrainingRefused), not a failure. */
+  | { type: 'error'; message: string; cancelled: boolean; refused: boolean };
 
-export type ParentToWorker =
-  | { type: 'start'; input: TrainJobInput; options?: WorkerOptions }
-  | { type: 'prepare'; texts: TextsInput; options?: WorkerOptions }
-  | { type: 'read'; folders: FoldersInput; options?: WorkerOptions }
-  | { type: 'plan'; plan: TrainPlan }
-  | { type: 'cancel' };
+export type ParentToWorker = { type: 'start'; request: TrainingRequest } | { type: 'cancel' };

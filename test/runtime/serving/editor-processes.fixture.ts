@@ -11,13 +11,12 @@
 
 import * as path from 'node:path';
 import { answerQuery } from '../../../src/core/completion/completion-answer.js';
-import { startTokenId } from '../../../src/core/scoring/evaluation.js';
 import { Predictor } from '../../../src/core/predict/predictor.js';
-import { PRESETS, trainingPlan } from '../../../src/core/train/presets.js';
+import { PRESETS } from '../../../src/core/train/presets.js';
 import { Vocabulary } from '../../../src/core/text/vocabulary.js';
 import { ModelSession } from '../../../src/runtime/serving/model-session.js';
 import { RemoteServing } from '../../../src/runtime/serving/remote-serving.js';
-import { startTrainingOnFolders } from '../../../src/runtime/training/training-job.js';
+import { startTraining } from '../../../src/runtime/training/training-job.js';
 import type { CompanionHandover, CompanionOutput } from '../../../src/runtime/training/training-protocol.js';
 import { ServerProcess } from '../../../src/runtime/serving/server-process.js';
 
@@ -44,21 +43,18 @@ async function main() {
   const s = { ...PRESETS.tiny!, epochs: 1, hidden: 16, embed: 16, vocab: 300, minCount: 1, batch: 2, bptt: 8, validFraction: 0.3 };
   let vocab: Vocabulary | undefined;
   let interim: Promise<void> | undefined;
-  const job = startTrainingOnFolders(
-    { tokenizer: 'text', vocab: { maxSize: s.vocab, minCount: s.minCount }, maxValidTokens: 250_000, folders: [{ root: folder, prefix: '', exclude: [] }], limits: { maxFiles: 1000, maxTotalBytes: 1 << 24 }, validFraction: s.validFraction },
+  const job = startTraining(
     {
-      onRead: () => undefined,
-      onPrepared: (prepared) => {
-        vocab = Vocabulary.fromJSON(prepared.vocab);
-        const { cfg, options } = trainingPlan(s, vocab.size);
-        return {
-          cfg,
-          options,
-          threads: 1,
-          ngram: { vocabSize: vocab.size, startId: startTokenId(vocab, 'text'), handoverFile: `${outDir}.ngram-handover.tmp` },
-          save: { dir: outDir, tokenizer: 'text', precision: 'float32', about: { corpus: { source: 'fixture', files: 1, trainTokens: prepared.trainTokens, validTokens: prepared.validTokens }, options: {}, params: 0 } },
-        };
-      },
+      source: { kind: 'folders', folders: [{ root: folder, prefix: '', exclude: [] }], limits: { maxFiles: 1000, maxTotalBytes: 1 << 24 } },
+      settings: s,
+      preset: 'tiny',
+      threads: 1,
+      companion: { handoverFile: `${outDir}.ngram-handover.tmp` },
+      save: { dir: outDir, source: 'fixture' },
+      background: true,
+    },
+    {
+      onPlanned: (planned) => (vocab = Vocabulary.fromJSON(planned.vocab)),
       onNgram: (posted: CompanionOutput | CompanionHandover) => {
         if (!('file' in posted)) throw new Error('the n-gram model came without a hand-over file');
         interim = RemoteServing.openNgram(posted.file, vocab!, 'text').then(async (server) => {
@@ -68,7 +64,7 @@ async function main() {
         });
       },
     },
-    { background: true },
+    { isolation: 'process' },
   );
   const result = await job.result;
   await interim;
