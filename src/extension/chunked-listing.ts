@@ -1,8 +1,7 @@
 // Lists a workspace folder's files in replies of bounded size. `workspace.findFiles` hands its whole result
-// to the extension host in one message: 100,000 files are ~10 MB to deserialize and revive, a 460 ms stall
-// of the host's event loop (measured in code-server 1.139), and nothing in between can run. Listed a few
-// top-level folders at a time instead, each reply holds at most `chunk` files (5,000 cost ~25 ms) and the
-// event loop runs between them.
+// to the extension host in one message, deserialised in one go: a large workspace's listing stalls the
+// host's event loop (docs/design-figures.md). Listed a few top-level folders at a time instead, each reply
+// holds at most `chunk` files and the event loop runs between them.
 //
 // The first request covers everything, so a workspace of fewer than `chunk` files costs one reply, as
 // before. If it comes back full, the folder is listed by directory, with globs still relative to the
@@ -92,8 +91,8 @@ export async function listInChunks<F, R extends string = string>(src: ListingSou
   const queue: Unit[] = await expand('');
   /**
    * Units per request: a few at first, then as many as should fill half a reply at the files per unit seen,
-   * at most MAX_GROUP (VS Code matches every file found against the include glob: a glob of 1,000
-   * alternatives cost the extension host 50 ms per 5,000 files).
+   * at most MAX_GROUP (VS Code matches every file found against the include glob, so a glob of many
+   * alternatives costs the extension host in proportion).
    */
   let groupSize = FIRST_GROUP;
   while (queue.length > 0) {

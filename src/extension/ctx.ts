@@ -307,9 +307,8 @@ export class Ctx implements vscode.Disposable {
   /**
    * One throwaway prediction right after a model loads, so that the user's first request does not pay for
    * what happens only once: onnxruntime's first runs of a session (allocations) and the first calls of the
-   * predictor's code (compilation). Measured with the default model in Node: the first phrase request took
-   * 15 ms cold and 6 ms after this warm-up (later ones 1–3 ms). Its context is the least recently used of
-   * the predictor's cache, the first to go.
+   * predictor's code (compilation). Its context is the least recently used of the predictor's cache, the
+   * first to go.
    */
   private async warmUp(predictor: CompletionPredictor): Promise<void> {
     const t0 = performance.now();

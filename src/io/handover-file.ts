@@ -1,6 +1,6 @@
 // A large result handed from the training process to the editor through a file in the model's own
-// storage, rather than through the pipe between them: a 60 MB n-gram model sent as messages is received
-// as 30 pieces on the editor's thread and copied once more. From the file, the n-gram server loads it while
+// storage, rather than through the pipe between them: an n-gram model of tens of megabytes sent as messages
+// would be received in pieces on the editor's thread and copied once more. From the file, the n-gram server loads it while
 // the network trains (runtime/main/model-server.ts), and the save copies it into the model's folder a piece at a
 // time (io/model-store.ts): the editor never reads it whole. The file holds what the saved model will hold
 // (the n-gram counts of the workspace), lives next to it, and is removed when the run ends (a crash in

@@ -1,7 +1,7 @@
 // Background work that gives way: the training worker lowers its own thread's scheduling priority, so that
 // on a busy machine the editor (the extension host's thread, the window) gets the cores first and training
-// takes what is left. On a 2-core machine, training, the browser window and the server kept ~10 threads
-// runnable while a user typed, and the extension host's thread waited up to 200 ms for a core.
+// takes what is left (on a 2-core machine the extension host's thread otherwise waits for a core while the
+// user types: docs/design-figures.md).
 //
 // A worker thread can be lowered on Linux only: there a thread has its own nice value (setpriority with a
 // thread id), inherited by the threads it starts later (onnxruntime's). Elsewhere priority is per process,
@@ -10,8 +10,7 @@
 // Nice values only order the threads of one scheduling group. Linux with autogroups (the default where a
 // kernel has them) first shares the cores between sessions, each session's processes one group: a child
 // forked into the extension host's session is charged to the host's group however nice it is, and the
-// host's thread then waited for the browser's group, which had had less CPU (177 ms once, the n-gram
-// server loading and training running, with no work of its own). So background children are forked into a
+// host's thread then waited for the browser's group, which had had less CPU. So background children are forked into a
 // session of their own (runtime/process/child-processes.ts: forkScript) and lowered as
 // a group: lowerChildPriority, from the process that forks them, as soon as the child exists;
 // lowerOwnProcessPriority, from the child, again.
@@ -24,8 +23,7 @@ export const BACKGROUND_NICE = 10;
 
 /**
  * The nice value of the model server (runtime/main/model-server.ts): a third of a normal thread's share, so that
- * the extension host's thread wins a contended core from it (the host waited 57–93 ms for one, with no
- * work of its own, when the server started serving as the user typed), while it still comes before training.
+ * the extension host's thread wins a contended core from it, while it still comes before training.
  */
 export const SERVING_NICE = 5;
 

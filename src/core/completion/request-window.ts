@@ -1,7 +1,7 @@
 // How much of a document a completion request carries: the text before the cursor from a line that moves
 // only now and then, not from the document's start. Reading the whole text before the cursor on every key
 // cost the extension host time and garbage in proportion to the document: VS Code's getText builds the
-// string, and comparing it with the last text sent takes 0.6–1.3 ms per MB by itself (common-prefix.ts). The
+// string, and comparing it with the last text sent reads all of it (common-prefix.ts). The
 // model needs far less: a cold start feeds the last maxContextTokens (512) tokens, and a cached context is
 // extended by what was typed since.
 //

@@ -225,9 +225,8 @@ const MAX_CONTROL_SHARE = 0.1;
 /** Lines at least this long are candidates for "machine-generated". */
 const MACHINE_LINE_MIN_CHARS = 500;
 /**
- * Whitespace share below which a long line is dense code or data. Measured: minified JS 0.7–3.1%
- * (esbuild, UglifyJS, lodash, bluebird, markdown-it builds), English prose 15–20% (Gutenberg,
- * WikiText, PTB lines, one-line Markdown paragraphs with links stay above 10%).
+ * Whitespace share below which a long line is dense code or data: minified bundles sit far below it, prose
+ * (one-line Markdown paragraphs with links too) far above (docs/design-figures.md).
  */
 const MACHINE_LINE_MAX_WHITESPACE_SHARE = 0.08;
 /**

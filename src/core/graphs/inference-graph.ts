@@ -97,8 +97,8 @@ export function quantizeDecoder(cfg: ModelConfig, params: Float32Array): Int8Dec
 }
 
 /**
- * quantizeDecoder a block of words at a time, awaiting `pause` between blocks: for a 10,000-word model
- * the whole took the editor's thread ~40 ms when it loaded a model.
+ * quantizeDecoder a block of words at a time, awaiting `pause` between blocks, so that the thread that
+ * loads a model goes on answering.
  */
 export async function quantizeDecoderPaced(cfg: ModelConfig, params: Float32Array, pause: () => Promise<void>): Promise<Int8Decoder> {
   const q = emptyInt8Decoder(cfg);
@@ -363,8 +363,8 @@ export function parametersFromModel(cfg: ModelConfig, modelBytes: Uint8Array): F
 }
 
 /**
- * parametersFromModel, awaiting `pause` between pieces of ~1 ms: converting a 10,000-word model's float16
- * weights held the editor's thread 70–100 ms when it switched to a newly trained model.
+ * parametersFromModel, awaiting `pause` between pieces of ~1 ms, so that the thread that switches to a newly
+ * trained model goes on answering while its float16 weights are converted.
  */
 export function parametersFromModelPaced(cfg: ModelConfig, modelBytes: Uint8Array, pause: () => Promise<void>): Promise<Float32Array> {
   return runStepsPaced(parametersFromModelSteps(cfg, modelBytes), pause);

@@ -341,7 +341,7 @@ export class KneserNey implements LanguageModel, SequenceScorer, ChunkScorer {
      * Fills out[from…] from the file, STEP_ENTRIES + 1 entries between two yields (the largest sections are
      * tens of megabytes); or, when the section can be used as it lies (the machine's byte order, aligned,
      * nothing before it), returns a view of `bytes` instead: no copy, and no allocation of the model's size
-     * (a 60 MB one on the editor's thread brought on a 160-380 ms garbage collection).
+     * (which brings on a long garbage collection).
      */
     function* read<T extends Float64Array | Int32Array | Uint32Array>(out: T, from: number, get: (at: number) => number, size: number): Steps<T> {
       const Typed = out.constructor as { new (b: ArrayBufferLike, offset?: number, length?: number): T };
@@ -538,8 +538,7 @@ function search(keys: Int32Array, from: number, to: number, key: number): number
 const STEP_NODES = (1 << 16) - 1;
 /**
  * Entries (n-grams, children, bytes of a section / 4) between two yields of the loading steps, minus one:
- * ~2–5 ms of work. (With 65,536 contexts a step instead, a 50 MB workspace's model held the editor's
- * thread up to 50 ms at a time: some contexts have thousands of followers.)
+ * a few milliseconds of work. Counted in entries, not contexts: some contexts have thousands of followers.
  */
 const STEP_ENTRIES = (1 << 18) - 1;
 
@@ -577,8 +576,8 @@ function* nodeDepthSteps(childStart: Uint32Array, C: number): Steps<Uint8Array> 
 }
 
 // The loops of the loading steps are plain functions over a range, called between two yields: V8 does not
-// optimise a generator's loop while it runs (no on-stack replacement into a resumed generator), and a first
-// load ran such loops interpreted, ~70 ms per 65,536 contexts.
+// optimise a generator's loop while it runs (no on-stack replacement into a resumed generator), so a first
+// load would run such loops interpreted.
 
 /** Sets the depth of the children of nodes from…to−1 (their own depths known). */
 function depthsOf(depth: Uint8Array, childStart: Uint32Array, from: number, to: number): void {

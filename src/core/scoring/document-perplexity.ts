@@ -56,8 +56,7 @@ export interface DocumentPerplexityOptions {
 
 /**
  * Characters tokenized between two yields: a completion asked for meanwhile waits for at most that much
- * tokenizing. (128 K characters took the extension host's thread 26 ms when a new model's tracker tokenized
- * an open file while the machine was busy training.)
+ * tokenizing.
  */
 const YIELD_CHARS = 1 << 13;
 

@@ -18,9 +18,8 @@ import type { KneserNey } from '../ngram/kneser-ney.js';
 
 /**
  * Tokens per scoring run at most, with a yield to the event loop after each; runs are sized to last about
- * SCORING_SLICE_MS. A Kneser-Ney distribution plus the cache's mixing took 0.13–0.2 ms per token at
- * V = 10,000 on the Node.js docs workspace (4-gram), ~1 ms on a 50 MB workspace's model: 32 tokens a run
- * held the editor's thread 40–60 ms there.
+ * SCORING_SLICE_MS: a Kneser-Ney distribution plus the cache's mixing costs far more per token on a large
+ * workspace's model than on a small one, so a fixed count of tokens would hold the thread too long there.
  */
 const SCORING_CHUNK = 32;
 const SCORING_SLICE_MS = 8;

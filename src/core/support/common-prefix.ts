@@ -1,8 +1,7 @@
 // The length of the longest common prefix of two strings, with the engine's own comparison doing the work:
 // one `startsWith` over the whole shorter length answers the common cases (equal texts, one extending the
-// other), and otherwise a bisection compares halves of what is left natively, ~2× the text's length in all.
-// For the editor's text before the cursor after an edit on its last lines, on a 1 MB text here: 1.3 ms,
-// against 3.7 ms for a loop over every character (0.64 ms for one startsWith).
+// other), and otherwise a bisection compares halves of what is left natively, ~2× the text's length in all:
+// several times faster than a loop over every character (docs/design-figures.md).
 
 /** Left to a loop over characters: the native comparisons no longer pay below this. */
 const WALK = 64;

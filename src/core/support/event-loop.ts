@@ -9,9 +9,8 @@ export function yieldToEventLoop(): Promise<void> {
 }
 
 /**
- * Longest stretch of work between two yields, by default: well under a frame, and under the 50 ms a user
- * notices even when a busy machine stretches it (on 2 cores shared with training, the browser and the
- * server, 15 ms slices and a collection made turns of 61 ms while a new model loaded).
+ * Longest stretch of work between two yields, by default: well under a frame, and under what a user
+ * notices even when a busy machine stretches it (docs/design-figures.md).
  */
 export const SLICE_MS = 8;
 

@@ -3,7 +3,7 @@
 
 /**
  * 1234567 → "1,234,567"; "—" for no figure. Grouped by hand: the first toLocaleString of the extension host
- * loads ICU's number formats, 23 ms of its thread as the status bar first drew (a startup profile).
+ * loads ICU's number formats on its thread, as the status bar first draws.
  */
 export function thousands(n: number): string {
   return Number.isFinite(n) ? String(Math.round(n)).replace(/\B(?=(\d{3})+$)/g, ',') : '—';

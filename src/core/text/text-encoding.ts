@@ -1,7 +1,6 @@
 // Texts (files) to what training takes, in two passes that never hold every token as a string: count the
 // tokens of the training texts (for the vocabulary), then encode each text's tokens to ids. Memory stays
-// at the texts themselves plus 4 bytes a token, where one list of token strings took ~40 bytes a token
-// (`nextword train` peaked at 1.6 GB on a 50 MB workspace that way).
+// at the texts themselves plus 4 bytes a token, where one list of token strings takes about ten times that.
 //
 // Texts are tokenised in pieces that end at line breaks (lineBlocks: the same tokens as the whole text),
 // and `between` is awaited after each piece: the extension yields to its event loop there and checks for
@@ -54,9 +53,9 @@ export async function encodeTexts(texts: readonly string[], vocab: Vocabulary, o
 }
 
 /**
- * Validation text of a project folder is capped at whole files: measuring every epoch on 10 % of a 50 MB
- * workspace (1.2 M tokens) took longer than the epoch's training budget, for a figure that a few hundred
- * thousand tokens already pin down. The files are kept in order while they fit; the first is cut if it
+ * Validation text of a project folder is capped at whole files: measuring every epoch on a tenth of a large
+ * workspace takes longer than an epoch's training, for a figure that a few hundred thousand tokens already
+ * pin down. The files are kept in order while they fit; the first is cut if it
  * alone is larger.
  */
 export const MAX_VALID_TOKENS = 250_000;

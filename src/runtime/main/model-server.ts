@@ -9,10 +9,9 @@
 // keystroke costs the editor one round trip and none of the model's distributions. And it starts the
 // editor's other child processes (the training process), whose channels go straight to the editor.
 //
-// Why a process: in the extension host, onnxruntime's setup and the first session's creation held the
-// thread 150–210 ms at startup; creating a newly trained model's sessions, and the n-gram model's arrival,
-// set off long page-fault bursts and collections; and every prediction and file score ran on the host's
-// thread. Why one: a Node.js process costs about 40 MB before it holds anything. A new model opens beside
+// Why a process: in the extension host, onnxruntime's setup, a session's creation and a model's arrival
+// held the thread for long stretches, and every prediction and file score ran on it. Why one: a Node.js
+// process costs tens of megabytes before it holds anything (docs/ARCHITECTURE.md). A new model opens beside
 // the one serving, its loading paced so that the old one goes on answering, and replaces it once ready.
 //
 // Predictions come first: scoring a file (the status bar's perplexity: seconds of work for a long file)
@@ -136,7 +135,7 @@ async function openSaved(m: Extract<ServedModel, { kind: 'saved' }>): Promise<Se
 /**
  * Runs what the first calls would run for the first time, before the model is announced: the scoring
  * session is created (on first use otherwise) and every session runs once, and the predictor's code is
- * compiled. The first completion request (3–4 alternatives) took 450 ms in a fresh server without it.
+ * compiled, so that the user's first completion does not pay for them.
  */
 async function warmUp(m: Model, s: Served): Promise<void> {
   const { serving } = s;

@@ -9,9 +9,8 @@
 // feeds the window's words (core/predict/cache-model.ts, cacheRows): K words, [m, K] weights.
 //
 // A run holds several [m, V] float tensors (logits, log-probabilities, comparisons), and onnxruntime's arena
-// keeps the largest it has needed, so every call is split into runs of at most `chunk` targets: with the
-// default model (V = 10k) 64 targets a run cost the process 113 MB of RSS against 198 MB at 512, at the
-// same speed (about 7,300 tokens/s on one thread either way).
+// keeps the largest it has needed, so every call is split into runs of at most `chunk` targets: small runs
+// hold far less memory at the same speed (docs/design-figures.md).
 
 import { cacheRows, cacheState, cacheStateParts, type CacheOptions } from '../../core/predict/cache-model.js';
 import type { ChunkScorer, RankedScores, SequenceScorer } from '../../core/scoring/evaluation.js';

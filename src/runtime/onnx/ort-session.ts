@@ -10,9 +10,9 @@ export interface SessionOptions {
   /** Intra-op threads; 0 lets onnxruntime choose (all cores). */
   threads?: number;
   /**
-   * Let idle pool threads spin between operators instead of sleeping. Training wants it (about 6 % more
-   * tokens/s on the PTB step here: hundreds of small operators a step, each a wake-up otherwise); the
-   * editor's inference sessions must not burn CPU, so it is off by default.
+   * Let idle pool threads spin between operators instead of sleeping. Training wants it (hundreds of small
+   * operators a step, each a wake-up otherwise); the editor's inference sessions must not burn CPU, so it is
+   * off by default.
    */
   spin?: boolean;
 }

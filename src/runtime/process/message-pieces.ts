@@ -1,7 +1,6 @@
 // Large messages to and from a child process, in pieces. A child process cannot be handed buffers: its
 // messages are copied through a pipe, and one large message is serialised or deserialised in one go on the
-// thread that sends or receives it (tens of milliseconds for the 50 MB of a workspace's text or a 60 MB
-// n-gram model). Typed arrays of a message larger than PIECE_BYTES are therefore sent ahead in pieces and the
+// thread that sends or receives it (a workspace's text, an n-gram model: tens of megabytes). Typed arrays of a message larger than PIECE_BYTES are therefore sent ahead in pieces and the
 // message carries a reference; the receiver puts them back together.
 
 /** Bytes per piece of a large array sent to or from a child process. */

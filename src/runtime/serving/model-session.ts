@@ -3,11 +3,11 @@
 // mixture (model.json's `mixture`: core/serving/mixture-model.ts) is served as that: the network, its n-gram
 // companion and the document cache interpolated with the fitted weights; `scorer` scores the same mixture
 // from the network's scoring graph (the target's log p), the n-gram model and the cache. Otherwise the
-// network is mixed with the document cache alone (core/predict/cache-model.ts): `model` predicts with the mixture
-// and `scorer` scores the same mixture in the scoring graph (built on first use; the window's words and
-// their weights go in with each run, and two numbers per token come back). Without the cache, `model` is
-// the network itself. The editor and
-// `nextword eval` both take these, so the status bar and eval agree by construction. One release() frees
+// network is mixed with the document cache alone (core/predict/cache-model.ts): `model` predicts with the
+// mixture and `scorer` scores the same mixture in the scoring graph (built on first use; the window's words
+// and their weights go in with each run, and two numbers per token come back). Without the cache, `model`
+// is the network itself. The editor and `nextword eval` both take these, so the status bar and eval agree
+// by construction. One release() frees
 // every session, after the runs in flight, so a model can be swapped while requests are running.
 //
 // The decoder runs in int8 by default (graphs/inference-graph.ts): both sessions are built at load time
@@ -24,8 +24,8 @@
 // and opens it here only when no server can be started.
 //
 // Both sessions get few threads: the editor shares the machine, and one token step of a small model is
-// too little work to spread over many cores. A scoring run (64 tokens) has enough work for two
-// (EDITOR_SCORING_THREADS, remote-serving.ts).
+// too little work to spread over many cores (the editor scores on one: EDITOR_SCORING_THREADS,
+// remote-serving.ts).
 //
 
 import { CacheLanguageModel, cachedFlagsOf, cachedIdsOf, DEFAULT_CACHE, type CacheOptions } from '../../core/predict/cache-model.js';

@@ -2,10 +2,8 @@
 // itself, at activation while it is small. It serves the editor's models (remote-serving.ts opens each one
 // there under a number, and their messages share its channel) and starts the editor's other child
 // processes (the training process) on request, because starting a process forks the one that asks (libuv:
-// fork, then exec), and forking copies the asker's page tables and marks every page of it copy-on-write:
-// measured in a Node.js process holding 600 MB, as the extension host does while it trains on a large
-// workspace, a spawn held its thread 26–58 ms, and writing to its memory afterwards cost another 117 ms of
-// page faults, spread over what ran next.
+// fork, then exec), and forking copies the asker's page tables and marks every page of it copy-on-write: a
+// large extension host would stall on each spawn and on the page faults after it (docs/design-figures.md).
 //
 // A child the server starts gets a socket pair as file descriptor 3; the server hands the other end to the
 // editor (a handle sent over its IPC channel) and keeps nothing of it, so the child's messages take no

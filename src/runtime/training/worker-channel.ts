@@ -1,10 +1,9 @@
 // A worker's two homes, behind one channel (both ends here: openWorker for the parent, workerPort for the
 // worker): a worker thread (the CLI's training: nothing else runs in its process) or a child process (the
-// editor's training, and its n-gram servers). In the extension host a worker thread shares the process's
-// address space, and its large allocations (a training session, n-gram counting) hold the kernel's lock on
-// that address space while the editor's thread allocates too: measured, a worker thread allocating and
-// touching 200 MB buffers made a 5 ms timer on the main thread come 48–52 ms late with no CPU time of its
-// own (29 times in 12 s, one core busy elsewhere), and the same allocations in a child process never did.
+// editor's training). In the extension host a worker thread shares the process's address space, and its
+// large allocations (a training session, n-gram counting) hold the kernel's lock on that address space while
+// the editor's thread allocates too, making its timers late; a child process's never do
+// (docs/design-figures.md).
 //
 // A child process's large messages go in pieces (message-pieces.ts). The editor's child process is started
 // by the model server (server-process.ts: the editor, large, must not fork itself) and talks over a socket
