@@ -21,7 +21,7 @@ import { removeHandover } from '../io/handover-file.js';
 import { scanFigures } from '../io/workspace-files.js';
 import { RemoteServing } from '../runtime/serving/remote-serving.js';
 import { startTraining, TrainingCancelled, TrainingRefused, type TrainingJob } from '../runtime/training/training-job.js';
-import type { FilesSource, ReadingProgress, SavedRunOutput, TrainingSource, TrainJobOutput } from '../runtime/training/training-protocol.js';
+import type { FilesSource, ReadingProgress, TrainingSource } from '../runtime/training/training-protocol.js';
 import type { NextwordConfig } from './config.js';
 import { duration, exactPerplexity, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
@@ -38,7 +38,7 @@ export interface WorkspaceTrainerDeps {
 
 interface Run {
   cancel: vscode.CancellationTokenSource;
-  job?: TrainingJob<TrainJobOutput | SavedRunOutput>;
+  job?: TrainingJob;
   /** The interim n-gram model was put in service: a run that does not finish must restore the saved model. */
   interim?: boolean;
   /** The network is trained: from now on nothing but the new model may be put in service. */

@@ -28,7 +28,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { yieldToEventLoop } from '../core/support/event-loop.js';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface ModelFiles {
@@ -456,6 +456,19 @@ async function readNgram(dir: string, meta: Record<string, unknown>, asked: 'byt
   } catch (err) {
     return { ngramProblem: (err as Error).message };
   }
+}
+
+/**
+ * An n-gram companion's file, read whole: a training run's hand-over file, or a saved model's
+ * ngram-<id>.bin checked against what model.json says of it (`expect`). Synchronous: for the model server,
+ * which loads it as one piece of work. Throws with what is wrong.
+ */
+export function readCompanionFile(file: string, expect?: { bytes: number; sha256: string }): Uint8Array {
+  const bytes = readFileSync(file);
+  const name = path.basename(file);
+  if (expect && bytes.length !== expect.bytes) throw new Error(`${name} holds ${bytes.length} bytes, model.json expects ${expect.bytes}`);
+  if (expect && createHash('sha256').update(bytes).digest('hex') !== expect.sha256) throw new Error(`the sha256 of ${name} does not match model.json`);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** The verified bytes, or what is wrong with them. */

@@ -21,9 +21,6 @@
 // It runs at nice 5 (SERVING_NICE): below the editor, above training. The process ends when the editor
 // closes the channel or goes away; the children it started end by themselves then (their channels close).
 
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { DEFAULT_CACHE } from '../../core/predict/cache-model.js';
 import { answerQuery } from '../../core/completion/completion-answer.js';
 import { startTokenId, type ChunkScorer, type SequenceScorer } from '../../core/scoring/evaluation.js';
@@ -34,6 +31,7 @@ import { EDITOR_CONTEXT_CACHE, Predictor } from '../../core/predict/predictor.js
 import type { ServingModel } from '../../core/serving/serving-model.js';
 import { slicedScorer } from '../../core/scoring/sliced-scorer.js';
 import { Vocabulary } from '../../core/text/vocabulary.js';
+import { readCompanionFile } from '../../io/model-store.js';
 import { lowerOwnProcessPriority, SERVING_NICE } from '../../io/thread-priority.js';
 import type { ChildProcess } from 'node:child_process';
 import { CHANNEL_FD_ENV, forkScript } from '../process/child-processes.js';
@@ -103,11 +101,7 @@ async function betweenNgramSlices(): Promise<void> {
 
 function openNgram(m: Extract<ServedModel, { kind: 'ngram' }>): Served & { order: number } {
   const vocab = Vocabulary.fromJSON(m.words);
-  const bytes = readFileSync(m.file);
-  const name = path.basename(m.file);
-  if (m.expect && bytes.length !== m.expect.bytes) throw new Error(`${name} holds ${bytes.length} bytes, model.json expects ${m.expect.bytes}`);
-  if (m.expect && createHash('sha256').update(bytes).digest('hex') !== m.expect.sha256) throw new Error(`the sha256 of ${name} does not match model.json`);
-  const ngram = KneserNey.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const ngram = KneserNey.fromBytes(readCompanionFile(m.file, m.expect));
   const serving = new NgramServing(ngram, vocab, m.mode, m.cache ?? DEFAULT_CACHE, { between: betweenNgramSlices, sliceMs: NGRAM_SLICE_MS });
   // With the cache, NgramServing scores in slices itself; the model alone scores a chunk in one piece.
   const scorer = m.cache === false ? slicedScorer(serving.scorer, BASELINE_SLICE, betweenNgramSlices) : serving.scorer;

@@ -55,6 +55,7 @@ export async function runPipeline(request: TrainingRequest, hooks: PipelineHooks
   await phaseDone(hooks.signal);
   const prepared = await prepareTexts(texts, s, hooks.signal);
   await phaseDone(hooks.signal);
+  // Phase 3: the plan (core/pipeline/run-plan.ts), the time budget counted from the caller's start.
   const spentS = (performance.now() - started) / 1000 + (request.wholeRun?.spentS ?? 0);
   const plan = planRun(s, { vocabSize: prepared.vocab.size, trainTokens: prepared.train.length, validTokens: prepared.valid.length }, request.wholeRun && { spentS });
   validateTrainOptions(plan.options);

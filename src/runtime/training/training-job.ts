@@ -35,13 +35,13 @@ export class TrainingCancelled extends Error {
  * The run's outcome, with the n-gram companion when the input asked for one: its bytes, or the hand-over
  * file it is in (then the caller's to remove, once it has saved it: removeHandover).
  */
-export type TrainingOutcome<R = TrainJobOutput> = R & { ngram?: CompanionOutput | CompanionHandover };
+export type TrainingOutcome<R = TrainJobOutput | SavedRunOutput> = R & { ngram?: CompanionOutput | CompanionHandover };
 
 /** `R`: what a run that succeeds gives: the trained parameters and figures, or where the worker saved them (SavedRunOutput). */
-export interface TrainingJob<R = TrainJobOutput> {
+export interface TrainingJob<R = TrainJobOutput | SavedRunOutput> {
   /**
    * Resolves with the trained parameters and figures, or the saved model's folder; rejects with
-   * TrainingCancelled or the worker's error. A run cancelled after its save committed resolves (saved).
+   * TrainingCancelled, TrainingRefused or the worker's error. A run cancelled after its save committed resolves (saved).
    */
   readonly result: Promise<TrainingOutcome<R>>;
   /** Asks the worker to stop after the current step; `result` then rejects with TrainingCancelled. */
@@ -89,7 +89,7 @@ export function startTraining(
   request: TrainingRequest,
   handlers: TrainingHandlers = {},
   options: { isolation?: Isolation } = {},
-): TrainingJob<TrainJobOutput | SavedRunOutput> {
+): TrainingJob {
   const { source } = request;
   const transfer = source.kind === 'files' && source.bytes.byteLength > 0 ? [source.bytes.buffer as ArrayBuffer] : [];
   // A buffer handed to another run already is detached (empty): Node.js then drops the message silently.
