@@ -22,6 +22,12 @@ function post(m: WorkerToParent, transfer: ArrayBuffer[] = []): void {
   port.postMessage(m, transfer);
 }
 
+/** Posts `m` and resolves once it is on its way (a child process's channel writes asynchronously). */
+async function flushed(m: WorkerToParent): Promise<void> {
+  post(m);
+  await port.flushed();
+}
+
 function run(request: TrainingRequest): Promise<TrainJobOutput | SavedRunOutput> {
   // Before anything starts threads of its own (onnxruntime's inherit the priority).
   if (request.background) {
@@ -31,11 +37,12 @@ function run(request: TrainingRequest): Promise<TrainJobOutput | SavedRunOutput>
   return runPipeline(request, {
     signal: abort.signal,
     reading: (progress) => post({ type: 'reading', progress }),
-    read: (read) => post({ type: 'read', read }),
-    planned: (planned) => post({ type: 'planned', planned }),
+    // Each phase's report reaches the parent before the next phase holds this thread.
+    read: (read) => flushed({ type: 'read', read }),
+    planned: (planned) => flushed({ type: 'planned', planned }),
     companion: async (ngram) => {
-      post({ type: 'ngram', ngram }, 'bytes' in ngram ? [ngram.bytes.buffer as ArrayBuffer] : []);
       // Before the network's training holds this thread: the parent serves this model meanwhile.
+      post({ type: 'ngram', ngram }, 'bytes' in ngram ? [ngram.bytes.buffer as ArrayBuffer] : []);
       await port.flushed();
     },
     event: (event) => post({ type: 'event', event }),

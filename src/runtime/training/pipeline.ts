@@ -39,8 +39,10 @@ import type {
 export interface PipelineHooks {
   signal: AbortSignal;
   reading(p: ReadingProgress): void;
-  read(r: ReadReport): void;
-  planned(p: PlannedRun): void;
+  /** What was read; resolves once the caller has it (what follows holds the thread for seconds). */
+  read(r: ReadReport): Promise<void>;
+  /** The run is planned; resolves once the caller has it (the companion's counting holds the thread next). */
+  planned(p: PlannedRun): Promise<void>;
   /** The companion is counted: resolves once the caller has it (it serves it while the network trains). */
   companion(c: CompanionOutput | CompanionHandover): Promise<void>;
   event(e: TrainEvent): void;
@@ -59,7 +61,7 @@ export async function runPipeline(request: TrainingRequest, hooks: PipelineHooks
   const spentS = (performance.now() - started) / 1000 + (request.wholeRun?.spentS ?? 0);
   const plan = planRun(s, { vocabSize: prepared.vocab.size, trainTokens: prepared.train.length, validTokens: prepared.valid.length }, request.wholeRun && { spentS });
   validateTrainOptions(plan.options);
-  hooks.planned({
+  await hooks.planned({
     ...plan,
     vocab: prepared.vocab.toJSONWithCounts(),
     trainTokens: prepared.train.length,
@@ -102,7 +104,7 @@ async function readTexts(request: TrainingRequest, hooks: PipelineHooks): Promis
       },
     });
   }
-  hooks.read({ kind: texts.kind, report: texts.report, ...(texts.scan ? { scan: texts.scan } : {}), ...(texts.heldOut ? { heldOut: texts.heldOut } : {}) });
+  await hooks.read({ kind: texts.kind, report: texts.report, ...(texts.scan ? { scan: texts.scan } : {}), ...(texts.heldOut ? { heldOut: texts.heldOut } : {}) });
   // Handed to the caller: not needed here.
   delete texts.heldOut;
   return texts;
