@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ModelStoreError } from '../io/model-store.js';
-import { toggleLanguage } from './config.js';
+import { toggleEverywhere as toggleEverywhereSetting, toggleLanguage } from './config.js';
 import type { Ctx } from './ctx.js';
 import { interimModelInfo, modelInfo, modelInfoMarkdown, type ModelInfo } from './model-info.js';
 import type { LoadedModel } from './model-manager.js';
@@ -34,7 +34,10 @@ export function createCommands(): Record<string, Command> {
     'nextword.useDefaultModel': { run: (ctx) => useDefaultModel(ctx) },
     'nextword.showModelInfo': { needsModel: true, run: (ctx, model, ...args) => showModelInfo(ctx, model!, args[0] === 'silent') },
     'nextword.snooze': { run: (ctx, _model, arg) => snooze(ctx, arg) },
+    'nextword.toggle': { run: (ctx) => toggleEverywhere(ctx) },
     'nextword.toggleLanguage': { run: (ctx, _model, languageId) => toggleForLanguage(ctx, typeof languageId === 'string' ? languageId : undefined) },
+    'nextword.deleteWorkspaceModel': { run: (ctx, _model, arg) => deleteWorkspaceModel(ctx, arg === 'confirmed') },
+    'nextword.revealModelFolder': { needsModel: true, run: (_ctx, model) => revealModelFolder(model!) },
     'nextword.showLog': { run: (ctx) => ctx.log.show() },
     'nextword.statusMenu': { run: (ctx) => statusMenu(ctx) },
     [STATS_COMMAND]: {
@@ -167,6 +170,46 @@ async function toggleForLanguage(ctx: Ctx, given: string | undefined): Promise<v
   ctx.statusBar.refresh();
 }
 
+async function toggleEverywhere(ctx: Ctx): Promise<void> {
+  const on = await toggleEverywhereSetting();
+  ctx.log.info(`completions turned ${on ? 'on' : 'off'} for every language`);
+  ctx.statusBar.refresh();
+  void vscode.window.showInformationMessage(
+    on ? 'Nextword: completions are on.' : 'Nextword: completions are off in every language. Nextword: Turn Completions On or Off turns them back on.',
+  );
+}
+
+/** `confirmed` (the command's argument 'confirmed', for keybindings and scripts): no question asked. */
+async function deleteWorkspaceModel(ctx: Ctx, confirmed: boolean): Promise<void> {
+  if (ctx.trainer.isRunning) {
+    void vscode.window.showWarningMessage('Nextword is training on this workspace: cancel the training first.');
+    return;
+  }
+  if (!confirmed) {
+    const choice = await vscode.window.showWarningMessage(
+      'Delete the model Nextword trained on this workspace?',
+      { modal: true, detail: 'Completions go back to the bundled default model. Train on Workspace makes a new one.' },
+      'Delete',
+    );
+    if (choice !== 'Delete') return;
+  }
+  try {
+    await ctx.models.deleteWorkspaceModel();
+  } catch (e) {
+    void vscode.window.showInformationMessage(`Nextword: ${(e as Error).message}.`);
+    return;
+  }
+  void vscode.window.showInformationMessage('Nextword: the workspace model is deleted; the bundled default model is in use.');
+}
+
+async function revealModelFolder(model: LoadedModel): Promise<void> {
+  if (model.origin === 'interim') {
+    void vscode.window.showInformationMessage('Nextword: the model in use is counted while training runs and has no folder yet.');
+    return;
+  }
+  await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(model.dir, 'model.json')));
+}
+
 interface MenuItem extends vscode.QuickPickItem {
   run?: () => unknown;
 }
@@ -180,6 +223,11 @@ async function statusMenu(ctx: Ctx): Promise<void> {
   else items.push({ label: '$(mortar-board) Train on Workspace', description: 'learn from this workspace’s files', run: exec('nextword.trainWorkspace') });
 
   items.push({ label: 'Completions', kind: vscode.QuickPickItemKind.Separator });
+  items.push(
+    ctx.isDisabledEverywhere()
+      ? { label: '$(check) Turn Completions On', run: exec('nextword.toggle') }
+      : { label: '$(circle-slash) Turn Completions Off', description: 'in every language', run: exec('nextword.toggle') },
+  );
   if (ctx.snooze.isSnoozed) items.push({ label: '$(bell) Resume Completions', run: exec('nextword.snooze', 'resume') });
   for (const c of SNOOZE_CHOICES) items.push({ label: `$(bell-slash) Snooze ${c.what}`, run: exec('nextword.snooze', c.value) });
   if (languageId) {
@@ -194,6 +242,8 @@ async function statusMenu(ctx: Ctx): Promise<void> {
   items.push({ label: '$(info) Show Model Info', run: exec('nextword.showModelInfo') });
   items.push({ label: '$(folder-opened) Load Model from Folder…', run: exec('nextword.loadModel') });
   items.push({ label: '$(package) Use the Bundled Default Model', run: exec('nextword.useDefaultModel') });
+  if (ctx.models.current && ctx.models.current.origin !== 'interim') items.push({ label: '$(file-directory) Reveal Model Folder', run: exec('nextword.revealModelFolder') });
+  if (ctx.models.current?.origin === 'workspace') items.push({ label: '$(trash) Delete This Workspace\u2019s Model', run: exec('nextword.deleteWorkspaceModel') });
   items.push({ label: '$(output) Open Log', run: exec('nextword.showLog') });
 
   const picked = await vscode.window.showQuickPick(items, { title: 'Nextword' });

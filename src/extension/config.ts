@@ -16,6 +16,8 @@ export interface CompletionConfig {
   debounceMs: number;
   /** No completions inside longer lines. */
   maxLineLength: number;
+  /** `nextword.completion.trigger`: as you type, or only when asked. */
+  trigger: 'automatic' | 'onRequest';
 }
 
 export interface TrainingConfig {
@@ -44,6 +46,7 @@ export function readConfig(): NextwordConfig {
       minConfidenceSet: isSet(c.inspect('completion.minConfidence')),
       debounceMs: int(c.get('completion.debounceMs'), DEFAULTS.debounceMs, 0, 1000),
       maxLineLength: int(c.get('completion.maxLineLength'), DEFAULTS.maxLineLength, 80, 1_000_000),
+      trigger: c.get('completion.trigger') === 'onRequest' ? 'onRequest' : 'automatic',
     },
     statusBarEnabled: c.get('statusBar.enable') !== false,
     training: {
@@ -68,13 +71,31 @@ export function affectsConfig(e: vscode.ConfigurationChangeEvent): boolean {
   return e.affectsConfiguration('nextword');
 }
 
+/** What a document's language may override: `nextword.enable` and `nextword.completion.scope`. */
+export interface LanguageConfig {
+  enabled: boolean;
+  scope: 'everywhere' | 'prose';
+}
+
 /**
- * `nextword.enable` for a document: language-overridable (`"[markdown]": { "nextword.enable": false }`)
- * and resource-scoped, so it is read with the document as scope.
+ * The language-overridable settings for a document (`"[markdown]": { "nextword.enable": false }`), read
+ * with the document as scope (they are resource-scoped too).
  */
-export function isEnabledFor(document: { uri?: vscode.Uri; languageId: string }): boolean {
+export function languageConfigFor(document: { uri?: vscode.Uri; languageId: string }): LanguageConfig {
   const scope = document.uri ? { uri: document.uri, languageId: document.languageId } : { languageId: document.languageId };
-  return vscode.workspace.getConfiguration('nextword', scope).get('enable') !== false;
+  const c = vscode.workspace.getConfiguration('nextword', scope);
+  return { enabled: c.get('enable') !== false, scope: c.get('completion.scope') === 'prose' ? 'prose' : 'everywhere' };
+}
+
+/**
+ * Turns completions on or off for every language: `nextword.enable` in the user settings (a language's own
+ * value, and a workspace's, stay as they are). Returns the new value.
+ */
+export async function toggleEverywhere(): Promise<boolean> {
+  const config = vscode.workspace.getConfiguration('nextword');
+  const next = config.inspect<boolean>('enable')?.globalValue === false;
+  await config.update('enable', next ? undefined : false, vscode.ConfigurationTarget.Global);
+  return next;
 }
 
 /**
@@ -100,14 +121,43 @@ export async function toggleLanguage(languageId: string, uri: vscode.Uri | undef
 
 /**
  * The glob patterns Train on Workspace leaves out of `folder`, before the built-in rules: `files.exclude`
- * and `search.exclude` (as the folder sees them) and `nextword.exclude`.
+ * and `search.exclude` (as the folder sees them) and `nextword.training.exclude` (with what is still set
+ * under its old name, `nextword.exclude`, until migrateSettings moves it).
  */
 export function excludePatternsFor(folder: vscode.WorkspaceFolder): { settings: string[]; nextword: string[] } {
   const files = vscode.workspace.getConfiguration('files', folder.uri).get('exclude');
   const search = vscode.workspace.getConfiguration('search', folder.uri).get('exclude');
-  const own = vscode.workspace.getConfiguration('nextword', folder.uri).get('exclude');
-  const nextword = Array.isArray(own) ? own.filter((p): p is string => typeof p === 'string' && p.trim() !== '') : [];
+  const c = vscode.workspace.getConfiguration('nextword', folder.uri);
+  const patterns = (v: unknown) => (Array.isArray(v) ? v.filter((p): p is string => typeof p === 'string' && p.trim() !== '') : []);
+  const nextword = [...new Set([...patterns(c.get('training.exclude')), ...patterns(c.get('exclude'))])];
   return { settings: [...enabledPatterns(files), ...enabledPatterns(search)], nextword };
+}
+
+/** Settings renamed: the old name, the new one. */
+const RENAMED: readonly [string, string][] = [['exclude', 'training.exclude']];
+
+/**
+ * Moves values set under a setting's old name to its new one, in every place they are set (user,
+ * workspace, each folder), unless the new name is already set there; returns what was moved, for the log.
+ */
+export async function migrateSettings(folders: readonly vscode.WorkspaceFolder[]): Promise<string[]> {
+  const moved: string[] = [];
+  const places: { label: string; target: vscode.ConfigurationTarget; uri?: vscode.Uri; key: 'globalValue' | 'workspaceValue' | 'workspaceFolderValue' }[] = [
+    { label: 'user settings', target: vscode.ConfigurationTarget.Global, key: 'globalValue' },
+    { label: 'workspace settings', target: vscode.ConfigurationTarget.Workspace, key: 'workspaceValue' },
+    ...folders.map((f) => ({ label: `folder ${f.name}`, target: vscode.ConfigurationTarget.WorkspaceFolder, uri: f.uri, key: 'workspaceFolderValue' as const })),
+  ];
+  for (const [from, to] of RENAMED) {
+    for (const place of places) {
+      const c = vscode.workspace.getConfiguration('nextword', place.uri);
+      const old = c.inspect(from)?.[place.key];
+      if (old === undefined) continue;
+      if (c.inspect(to)?.[place.key] === undefined) await c.update(to, old, place.target);
+      await c.update(from, undefined, place.target);
+      moved.push(`nextword.${from} → nextword.${to} (${place.label})`);
+    }
+  }
+  return moved;
 }
 
 function num(v: unknown, fallback: number, min: number, max: number): number {

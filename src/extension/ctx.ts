@@ -12,7 +12,7 @@ import { servedValidPpl } from '../core/serving/model-format.js';
 import type { ServingModel } from '../core/serving/serving-model.js';
 import { EDITOR_SCORING_THREADS } from '../runtime/serving/remote-serving.js';
 import { ServerProcess } from '../runtime/serving/server-process.js';
-import { affectsConfig, isEnabledFor, readConfig, type NextwordConfig } from './config.js';
+import { affectsConfig, languageConfigFor, migrateSettings, readConfig, type LanguageConfig, type NextwordConfig } from './config.js';
 import { ContextWarmer } from './context-warmer.js';
 import { InlineProvider } from './inline-provider.js';
 import type { SessionFigures } from './model-info.js';
@@ -35,6 +35,9 @@ const LATENCY_LOG_EVERY = 200;
 /** The documents completions are offered in: every file, and untitled documents. */
 const COMPLETION_SELECTOR: vscode.DocumentSelector = [{ pattern: '**' }, { scheme: 'untitled' }];
 
+/** Renamed settings are moved this long after activation, off the path of the first completion. */
+const MIGRATE_AFTER_MS = 5_000;
+
 export class Ctx implements vscode.Disposable {
   readonly models: ModelManager;
   readonly trainer: WorkspaceTrainer;
@@ -48,8 +51,8 @@ export class Ctx implements vscode.Disposable {
   private config: NextwordConfig = readConfig();
   private predictor: CompletionPredictor | undefined;
   private readonly extCleanup: vscode.Disposable[] = [];
-  /** `nextword.enable` by language and folder; cleared when the settings change. */
-  private readonly enabledCache = new Map<string, boolean>();
+  /** The language-overridable settings by language and folder; cleared when the settings change. */
+  private readonly languageCache = new Map<string, LanguageConfig>();
   /** The first completion shown: when (ms after activation) and how long its request took. */
   private firstCompletion: { sinceActivationMs: number; latencyMs: number } | undefined;
   private activationMs: number | undefined;
@@ -90,6 +93,7 @@ export class Ctx implements vscode.Disposable {
         const doc = vscode.window.activeTextEditor?.document;
         return doc && !this.isEnabledFor(doc) ? doc.languageId : undefined;
       },
+      disabledEverywhere: () => this.isDisabledEverywhere(),
     });
     this.perplexity = new PerplexityTracker({
       log,
@@ -120,7 +124,7 @@ export class Ctx implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!affectsConfig(e)) return;
         this.config = readConfig();
-        this.enabledCache.clear();
+        this.languageCache.clear();
         this.perplexity.refresh();
         this.statusBar.refresh();
       }),
@@ -141,6 +145,14 @@ export class Ctx implements vscode.Disposable {
         this.startupRss.modelLoaded = process.memoryUsage.rss();
       })
       .catch((e) => this.log.error(`loading the model failed: ${(e as Error).stack ?? String(e)}`));
+    // Settings renamed since an earlier version: their values move to the new names (after the model, off the startup path).
+    const migrate = setTimeout(() => {
+      migrateSettings(vscode.workspace.workspaceFolders ?? []).then(
+        (moved) => moved.forEach((m) => this.log.info(`setting renamed: ${m}`)),
+        (e: unknown) => this.log.warn(`moving renamed settings failed: ${(e as Error).message}`),
+      );
+    }, MIGRATE_AFTER_MS);
+    this.pushExtCleanup({ dispose: () => clearTimeout(migrate) });
   }
 
   pushExtCleanup(...disposables: vscode.Disposable[]): void {
@@ -170,6 +182,11 @@ export class Ctx implements vscode.Disposable {
     if (choice === 'Train on Workspace') void vscode.commands.executeCommand('nextword.trainWorkspace');
     else if (choice) void vscode.commands.executeCommand('nextword.loadModel');
     return undefined;
+  }
+
+  /** Whether completions are turned off for every language (the user's `nextword.enable`). */
+  isDisabledEverywhere(): boolean {
+    return vscode.workspace.getConfiguration('nextword').inspect<boolean>('enable')?.globalValue === false;
   }
 
   isEnabledForLanguage(languageId: string): boolean {
@@ -324,7 +341,8 @@ export class Ctx implements vscode.Disposable {
 
   private completionSettings(document: vscode.TextDocument): CompletionSettings {
     const { minConfidenceSet: _set, ...completion } = this.config.completion;
-    return { ...completion, minConfidence: this.completionThreshold().value, enabled: this.isEnabledFor(document) };
+    const { enabled, scope } = this.languageConfig(document);
+    return { ...completion, minConfidence: this.completionThreshold().value, enabled, scope };
   }
 
   /** The completion threshold in use: the user's setting, else the one chosen for a trained model in training, else the default. */
@@ -337,14 +355,18 @@ export class Ctx implements vscode.Disposable {
   }
 
   private isEnabledFor(doc: { uri: vscode.Uri | undefined; languageId: string }): boolean {
+    return this.languageConfig(doc).enabled;
+  }
+
+  private languageConfig(doc: { uri: vscode.Uri | undefined; languageId: string }): LanguageConfig {
     const folder = doc.uri ? vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.toString() : undefined;
     const key = `${doc.languageId}\u0000${folder ?? ''}`;
-    let enabled = this.enabledCache.get(key);
-    if (enabled === undefined) {
-      enabled = isEnabledFor(doc.uri ? { uri: doc.uri, languageId: doc.languageId } : { languageId: doc.languageId });
-      this.enabledCache.set(key, enabled);
+    let found = this.languageCache.get(key);
+    if (!found) {
+      found = languageConfigFor(doc.uri ? { uri: doc.uri, languageId: doc.languageId } : { languageId: doc.languageId });
+      this.languageCache.set(key, found);
     }
-    return enabled;
+    return found;
   }
 
   private noteOutcome(outcome: CompletionOutcome): void {

@@ -1,5 +1,5 @@
 // The `exclude` glob that Train on Workspace passes to `workspace.findFiles`: with an explicit exclude,
-// findFiles applies no setting of its own, so `files.exclude`, `search.exclude`, `nextword.exclude` and
+// findFiles applies no setting of its own, so `files.exclude`, `search.exclude`, `nextword.training.exclude` and
 // the folders that never hold the user's writing are merged into one `{a,b,…}` group here. Pure.
 //
 // VS Code globs do not nest braces (`{a,{b,c}}` ends the group at the first `}`), so each pattern's own

@@ -86,6 +86,7 @@ export function toRequest(
     lineSuffix: lineText.slice(position.character),
     character: position.character,
     explicit: context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke,
+    languageId: document.languageId,
     settings,
   };
   if (selected) request.selected = { startCharacter: selected.range.start.character, endCharacter: selected.range.end.character, text: selected.text };

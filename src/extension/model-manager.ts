@@ -183,6 +183,27 @@ export class ModelManager implements vscode.Disposable {
     });
   }
 
+  /**
+   * Deletes the model trained on this workspace: the bundled default serves first (the workspace model's
+   * sessions let go of), then its folder goes. A choice made for this workspace stays unless it was this
+   * model. Throws when there is no such model or it cannot be deleted.
+   */
+  deleteWorkspaceModel(): Promise<void> {
+    return this.enqueue(async () => {
+      const dir = this.deps.workspaceModelDir;
+      if (!dir) throw new Error('this window has no workspace storage, so no model was trained here');
+      const folder = vscode.Uri.file(dir);
+      const exists = await vscode.workspace.fs.stat(vscode.Uri.joinPath(folder, 'model.json')).then(
+        () => true,
+        () => false,
+      );
+      if (!exists) throw new Error('no model has been trained on this workspace');
+      if (this.current?.origin === 'workspace') await this.load('default', this.deps.defaultModelDir);
+      await vscode.workspace.fs.delete(folder, { recursive: true, useTrash: false });
+      this.deps.log.info(`deleted the workspace model (${dir})`);
+    });
+  }
+
   dispose(): void {
     this.disposed = true;
     disposeAll(this.modelCleanup);

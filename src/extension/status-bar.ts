@@ -19,6 +19,8 @@ export interface StatusBarDeps {
   statusBarEnabled: () => boolean;
   /** The active editor's language when completions are switched off for it. */
   disabledLanguage: () => string | undefined;
+  /** Whether completions are turned off in every language. */
+  disabledEverywhere: () => boolean;
 }
 
 export class StatusBar implements vscode.Disposable {
@@ -79,6 +81,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private quiet(): Quiet | undefined {
+    if (this.deps.disabledEverywhere()) return { kind: 'disabled' };
     const until = this.deps.snooze.snoozedUntil;
     if (until !== undefined) return { kind: 'snoozed', until };
     const languageId = this.deps.disabledLanguage();

@@ -67,7 +67,7 @@ export interface TrainingProgress {
 }
 
 /** Why completions are currently not offered although a model is loaded. */
-export type Quiet = { kind: 'snoozed'; until: number | 'restart' } | { kind: 'language-disabled'; languageId: string };
+export type Quiet = { kind: 'disabled' } | { kind: 'snoozed'; until: number | 'restart' } | { kind: 'language-disabled'; languageId: string };
 
 export type Status =
   | { kind: 'loading' }
@@ -223,6 +223,7 @@ function baselineName(b: Baseline | undefined): string {
 }
 
 function describeQuiet(q: Quiet, nowMs: number): string {
+  if (q.kind === 'disabled') return 'Completions are turned off (Nextword: Turn Completions On or Off).';
   if (q.kind === 'language-disabled') return `Completions are off for ${q.languageId}.`;
   if (q.until === 'restart') return 'Completions are snoozed until VS Code restarts.';
   const minutes = Math.max(1, Math.ceil((q.until - nowMs) / 60_000));

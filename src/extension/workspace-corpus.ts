@@ -1,7 +1,7 @@
 // Reads the training text of a (multi-root) workspace through VS Code, for the workspaces the training
 // process cannot read from the disk itself (remote or virtual folders; a workspace on this machine's disk
 // is read by the training process, io/workspace-files.ts, with the same decisions): `workspace.findFiles` lists the
-// candidates (with files.exclude, search.exclude, nextword.exclude and the default excluded folders as its
+// candidates (with files.exclude, search.exclude, nextword.training.exclude and the default excluded folders as its
 // exclude glob; a large folder in replies of bounded size, chunked-listing.ts), `.gitignore` files found the
 // same way decide with git's precedence, and every file is judged by the same rules as `nextword train`
 // (core/corpus/file-filters.ts: secrets, lock files, binaries, minified, too large), under the file and byte caps. Going through `workspace.fs` rather than the disk

@@ -10,7 +10,7 @@
 // - .gitignore files apply at every level (nested rules are relative to their own folder, deeper files
 //   override shallower ones, as in git); `.git/info/exclude` applies below the root .gitignore;
 //   `extraIgnore` (gitignore syntax, relative to the root) excludes on top and cannot re-include; so do a
-//   folder's VS Code exclude globs (files.exclude, search.exclude, nextword.exclude: core/corpus/exclude-globs.ts),
+//   folder's VS Code exclude globs (files.exclude, search.exclude, nextword.training.exclude: core/corpus/exclude-globs.ts),
 //   which Train on Workspace passes for the folders it has the training process read.
 // - Several folders (a multi-root workspace) are walked one after the other, each with its own rules, and
 //   sampled as one workspace; their files' relPaths start with the folder's prefix.
@@ -82,7 +82,7 @@ export async function readWorkspaceFiles(root: string, opts: ReadWorkspaceOption
 export interface FolderToRead {
   root: string;
   prefix: string;
-  /** VS Code exclude globs for this folder (files.exclude, search.exclude, nextword.exclude; core/corpus/exclude-globs.ts). */
+  /** VS Code exclude globs for this folder (files.exclude, search.exclude, nextword.training.exclude; core/corpus/exclude-globs.ts). */
   exclude?: readonly string[];
 }
 

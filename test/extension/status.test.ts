@@ -85,6 +85,9 @@ test('snoozed and disabled-language states add an icon and explain themselves', 
   const off = renderStatus({ kind: 'ready', model, file: { kind: 'none' }, quiet: { kind: 'language-disabled', languageId: 'markdown' } }, NOW);
   assert.equal(off.text, '$(graph) PPL — $(circle-slash)');
   assert.match(off.ariaLabel, /off for markdown/);
+  const everywhere = renderStatus({ kind: 'ready', model, file: { kind: 'none' }, quiet: { kind: 'disabled' } }, NOW);
+  assert.equal(everywhere.text, '$(graph) PPL — $(circle-slash)');
+  assert.match(everywhere.ariaLabel, /turned off \(Nextword: Turn Completions On or Off\)/);
 });
 
 test('training shows its phase, share done and time left', () => {

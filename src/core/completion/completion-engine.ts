@@ -16,6 +16,7 @@
 
 import { answerQuery, type CompletionPredictor, type PredictionAnswer, type PredictionQuery, type SelectedCompletion } from './completion-answer.js';
 import { LatencyStats, type Percentiles } from './latency-stats.js';
+import { isProseAt } from './prose-scope.js';
 import { TypeThroughCache, type EngineItem } from './type-through-cache.js';
 
 export type { EngineItem } from './type-through-cache.js';
@@ -32,6 +33,10 @@ export interface CompletionSettings {
   maxLineLength: number;
   /** `nextword.enable` for the document's language; false answers 'disabled-language'. Default true. */
   enabled?: boolean;
+  /** `automatic` (default): as VS Code asks while typing; `onRequest`: only when asked (Alt+\), else 'on-request-only'. */
+  trigger?: 'automatic' | 'onRequest';
+  /** `everywhere` (default), or `prose`: in code only inside comments and strings (prose-scope.ts), else 'not-prose'. */
+  scope?: 'everywhere' | 'prose';
 }
 
 /**
@@ -55,6 +60,8 @@ export interface CompletionRequest {
   character: number;
   /** Invoked by the user (Alt+\): several alternatives, no debounce. */
   explicit: boolean;
+  /** The document's language (VS Code's id), for settings.scope. */
+  languageId?: string;
   /** Set while the suggest widget is open: the item must extend the selected suggestion, over its range. */
   selected?: SelectedCompletion;
   settings: CompletionSettings;
@@ -66,6 +73,8 @@ export type SkipReason =
   | 'no-model' //         no model is loaded
   | 'snoozed' //          completions are snoozed
   | 'disabled-language' // settings.enabled is false
+  | 'on-request-only' //  settings.trigger is onRequest and the request is automatic
+  | 'not-prose' //        settings.scope is prose and the cursor is in code (not in a comment or string)
   | 'long-line' //        the line is over maxLineLength
   | 'mid-word' //         a word character follows the cursor (or the selected range)
   | 'superseded' //       a newer request for the same document arrived
@@ -264,6 +273,8 @@ export class CompletionEngine {
     const until = this.snoozedUntil();
     if (until !== undefined) return skip('snoozed', `for ${Math.ceil((until - this.now()) / 1000)} s more`);
     if (settings.enabled === false) return skip('disabled-language');
+    if (settings.trigger === 'onRequest' && !req.explicit) return skip('on-request-only');
+    if (settings.scope === 'prose' && !isProseAt(req.textBefore, req.languageId ?? 'plaintext')) return skip('not-prose', req.languageId);
     const lineLength = character + lineSuffix.length;
     if (lineLength > settings.maxLineLength) return skip('long-line', `the line has ${lineLength} characters (maxLineLength ${settings.maxLineLength})`);
     let after = lineSuffix;

@@ -1,4 +1,4 @@
-// VS Code's exclude globs (`files.exclude`, `search.exclude`, `nextword.exclude`), matched against paths
+// VS Code's exclude globs (`files.exclude`, `search.exclude`, `nextword.training.exclude`), matched against paths
 // relative to a workspace folder as `workspace.findFiles` matches its exclude pattern: the training process
 // walks `file:` folders itself (io/workspace-files.ts) and must leave out what the editor would. Pure.
 //

@@ -15,7 +15,7 @@ import ignore from 'ignore';
  * report and can be logged by name.
  *
  * - `ignored`           matched a .gitignore / .git/info/exclude / extra ignore rule, or an exclude setting
- *                       (files.exclude, search.exclude, nextword.exclude) where the walker applies them
+ *                       (files.exclude, search.exclude, nextword.training.exclude) where the walker applies them
  * - `excluded-dir`      inside a folder that never holds the user's own writing (node_modules, .git, dist…)
  * - `lock-file`         a package-manager lock file (generated, huge, no prose)
  * - `secret`            a file or folder that may hold credentials (.env, keys, certificates…); never read

@@ -220,6 +220,10 @@ test('no model, snoozed, disabled language, long line and mid-word answer withou
   assert.equal(engine.isSnoozed(), false);
 
   assert.equal(reasonOf(await engine.complete(request('The ca', { settings: { ...settings, enabled: false } }), live())), 'disabled-language');
+  // Only on request: an automatic request shows nothing.
+  assert.equal(reasonOf(await engine.complete(request('The ca', { settings: { ...settings, trigger: 'onRequest' } }), live())), 'on-request-only');
+  // Prose only: code is skipped, a comment in it is not (below).
+  assert.equal(reasonOf(await engine.complete(request('let x = ca', { languageId: 'typescript', settings: { ...settings, scope: 'prose' } }), live())), 'not-prose');
   const long = 'x'.repeat(150);
   assert.equal(reasonOf(await engine.complete(request(long, { lineSuffix: 'y'.repeat(51) }), live())), 'long-line'); // 201 > 200
   assert.equal(reasonOf(await engine.complete(request('The ca', { lineSuffix: 't sat' }), live())), 'mid-word');
@@ -227,6 +231,9 @@ test('no model, snoozed, disabled language, long line and mid-word answer withou
   assert.equal(model.calls.length, 0, 'no model run for any of these');
   // A non-word character after the cursor does not stop a completion.
   itemsOf(await engine.complete(request('foo(', { lineSuffix: ')' }), live()));
+  // Asked for, an on-request engine answers; in a comment, a prose-only one does.
+  itemsOf(await engine.complete(request('The ca', { explicit: true, settings: { ...settings, trigger: 'onRequest' } }), live()));
+  itemsOf(await engine.complete(request('// The ca', { languageId: 'typescript', settings: { ...settings, scope: 'prose' } }), live()));
 });
 
 test('a request that breaks its contract is refused with a message', async () => {
