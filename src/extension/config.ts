@@ -34,6 +34,8 @@ export interface TrainingConfig {
 export interface NextwordConfig {
   completion: CompletionConfig;
   statusBarEnabled: boolean;
+  /** The file's perplexity in the status item's text. */
+  statusBarPerplexity: boolean;
   training: TrainingConfig;
 }
 
@@ -49,6 +51,7 @@ export function readConfig(): NextwordConfig {
       trigger: c.get('completion.trigger') === 'onRequest' ? 'onRequest' : 'automatic',
     },
     statusBarEnabled: c.get('statusBar.enable') !== false,
+    statusBarPerplexity: c.get('statusBar.perplexity') === true,
     training: {
       preset: String(c.get('training.preset') ?? 'small'),
       advanced: c.get('training.advanced') ?? {},

@@ -94,6 +94,7 @@ export class Ctx implements vscode.Disposable {
         return doc && !this.isEnabledFor(doc) ? doc.languageId : undefined;
       },
       disabledEverywhere: () => this.isDisabledEverywhere(),
+      showPerplexity: () => this.config.statusBarPerplexity,
     });
     this.perplexity = new PerplexityTracker({
       log,

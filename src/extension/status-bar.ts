@@ -2,6 +2,7 @@
 // draws it. Everything that changes the picture (model, training, the active file's perplexity, snooze,
 // settings) just calls refresh().
 
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parameterCount } from '../core/model/model-config.js';
 import { servedValidPpl } from '../core/serving/model-format.js';
@@ -19,6 +20,8 @@ export interface StatusBarDeps {
   statusBarEnabled: () => boolean;
   /** The active editor's language when completions are switched off for it. */
   disabledLanguage: () => string | undefined;
+  /** `nextword.statusBar.perplexity`: the file's perplexity in the item's text. */
+  showPerplexity: () => boolean;
   /** Whether completions are turned off in every language. */
   disabledEverywhere: () => boolean;
 }
@@ -53,7 +56,7 @@ export class StatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    this.lastView = renderStatus(status, Date.now());
+    this.lastView = renderStatus(status, Date.now(), { perplexity: this.deps.showPerplexity() });
     drawStatusBarItem(this.item, this.lastView);
   }
 
@@ -94,6 +97,7 @@ export function summarize(model: LoadedModel): ModelSummary {
     const f = model.figures;
     return {
       label: model.label,
+      name: 'Workspace n-gram model',
       vocabSize: model.session.vocab.size,
       validPpl: f.validPpl,
       detail: `Kneser-Ney ${f.order}-gram, ${compactCount(f.ngrams)} n-grams`,
@@ -103,6 +107,7 @@ export function summarize(model: LoadedModel): ModelSummary {
   const { meta } = model.session;
   return {
     label: model.label,
+    name: model.origin === 'workspace' ? 'Workspace model' : model.origin === 'default' ? 'Bundled model' : `Model: ${path.basename(model.dir)}`,
     vocabSize: meta.config.vocab,
     ...(servedValidPpl(meta) !== undefined ? { validPpl: servedValidPpl(meta) } : {}),
     params: meta.training?.params ?? parameterCount(meta.config),

@@ -1,7 +1,8 @@
 // What the status bar item says: one union of everything the extension can be doing, and one pure
-// function that turns it into the item's text, Markdown tooltip and accessible label (the end-to-end test
-// reads the label, so it always carries the exact perplexity). status-bar.ts only copies the result onto
-// the VS Code item.
+// function that turns it into the item's text, Markdown tooltip and accessible label. The text says in
+// words which model serves, that it is learning, snoozed or off; the file's perplexity joins it only when
+// asked (`nextword.statusBar.perplexity`), while the tooltip explains it and the label always carries it
+// (the end-to-end test reads it). status-bar.ts only copies the result onto the VS Code item.
 
 import { compactCount, duration, escapeMarkdown, exactPerplexity, percent, shortPerplexity, thousands } from './format.js';
 
@@ -9,6 +10,8 @@ import { compactCount, duration, escapeMarkdown, exactPerplexity, percent, short
 export interface ModelSummary {
   /** "the workspace model", "the bundled default model", or the folder's name. */
   label: string;
+  /** What the item's text calls it: "Workspace model", "Bundled model", "Model: <folder>". */
+  name: string;
   /** Validation perplexity recorded at training time, when known. */
   validPpl?: number;
   vocabSize: number;
@@ -88,7 +91,16 @@ export interface StatusView {
 
 const CLICK_HINT = 'Click for the Nextword menu.';
 
-export function renderStatus(status: Status, nowMs: number): StatusView {
+/** `perplexity`: the file's perplexity in the text too (`nextword.statusBar.perplexity`). */
+export function renderStatus(status: Status, nowMs: number, opts: { perplexity?: boolean } = {}): StatusView {
+  const v = renderParts(status, nowMs);
+  return { ...v, text: opts.perplexity && v.perplexity ? `${v.text} · ${v.perplexity}` : v.text };
+}
+
+/** A view whose text leaves the perplexity apart, for renderStatus to add when asked. */
+type Parts = StatusView & { perplexity?: string };
+
+function renderParts(status: Status, nowMs: number): Parts {
   switch (status.kind) {
     case 'loading':
       return view('$(loading~spin) Nextword', '**Nextword** is loading its model…', 'Nextword: loading the model');
@@ -113,7 +125,7 @@ function warn(text: string, tooltip: string, ariaLabel: string): StatusView {
   return { text, tooltip, ariaLabel, warning: true };
 }
 
-function renderTraining(p: TrainingProgress, model: ModelSummary | undefined, file: FileState | undefined): StatusView {
+function renderTraining(p: TrainingProgress, model: ModelSummary | undefined, file: FileState | undefined): Parts {
   const pct = p.fraction !== undefined ? `${Math.floor(Math.min(1, Math.max(0, p.fraction)) * 100)}%` : '';
   const left = p.etaS !== undefined && Number.isFinite(p.etaS) ? ` · ${duration(p.etaS)} left` : '';
   let text: string;
@@ -124,15 +136,15 @@ function renderTraining(p: TrainingProgress, model: ModelSummary | undefined, fi
       what = `reading the workspace${p.files ? ` (${thousands(p.files)} files so far)` : ''}`;
       break;
     case 'vocabulary':
-      text = '$(sync~spin) Training · vocabulary';
+      text = '$(sync~spin) Learning · preparing';
       what = 'building the vocabulary';
       break;
     case 'training':
-      text = `$(sync~spin) Training ${pct}${left}`.trimEnd();
+      text = `$(sync~spin) Learning ${pct}${left}`.trimEnd();
       what = `training${pct ? `, ${pct} done` : ''}${left ? `, ${duration(p.etaS!)} left` : ''}`;
       break;
     case 'saving':
-      text = '$(sync~spin) Training · saving';
+      text = '$(sync~spin) Learning · saving';
       what = 'saving the model';
       break;
   }
@@ -150,48 +162,62 @@ function renderTraining(p: TrainingProgress, model: ModelSummary | undefined, fi
   const fileLine = figures
     ? `\n\nPerplexity of ${escapeMarkdown(figures.fileName)} under ${model ? escapeMarkdown(model.label) : 'the current model'}: **${exactPerplexity(figures.ppl)}** (${thousands(figures.tokens)} tokens).`
     : '';
-  return view(
-    figures ? `${text} · PPL ${shortPerplexity(figures.ppl)}` : text,
-    `**Nextword** is ${what}.${table}\n\n${meanwhile}${fileLine} ${CLICK_HINT}`,
-    `Nextword: ${what}${figures ? `. Perplexity ${exactPerplexity(figures.ppl)} for ${figures.fileName}` : ''}`,
-  );
+  return {
+    ...view(
+      text,
+      `**Nextword** is ${what}.${table}\n\n${meanwhile}${fileLine} ${CLICK_HINT}`,
+      `Nextword: ${what}${figures ? `. Perplexity ${exactPerplexity(figures.ppl)} for ${figures.fileName}` : ''}`,
+    ),
+    ...(figures ? { perplexity: `PPL ${shortPerplexity(figures.ppl)}` } : {}),
+  };
 }
 
-function renderReady(model: ModelSummary, file: FileState, quiet: Quiet | undefined, nowMs: number): StatusView {
+function renderReady(model: ModelSummary, file: FileState, quiet: Quiet | undefined, nowMs: number): Parts {
   const quietNote = quiet ? describeQuiet(quiet, nowMs) : undefined;
-  const quietIcon = quiet ? (quiet.kind === 'snoozed' ? ' $(bell-slash)' : ' $(circle-slash)') : '';
   const what = model.detail ? `, ${escapeMarkdown(model.detail)}` : model.params ? `, ${compactCount(model.params)} parameters` : '';
   const modelLine = `Model: ${escapeMarkdown(model.label)} (vocabulary ${thousands(model.vocabSize)}${what}).`;
   const footer = `${quietNote ? `\n\n$(bell-slash) ${escapeMarkdown(quietNote)}` : ''}\n\n${modelLine} ${CLICK_HINT}`;
   const ariaQuiet = quietNote ? ` ${quietNote}` : '';
+  const text = readyText(model, quiet);
+  const at = (v: StatusView, perplexity: string): Parts => ({ ...v, perplexity });
 
   switch (file.kind) {
     case 'none':
-      return view(`$(graph) PPL —${quietIcon}`, `**Nextword** shows the perplexity of the active file here.${footer}`, `Nextword: no file to score.${ariaQuiet}`);
+      return at(view(text, `**Nextword** serves ${escapeMarkdown(model.label)}; the active file's perplexity shows here.${footer}`, `Nextword: ${model.label}, no file to score.${ariaQuiet}`), 'PPL —');
     case 'empty':
-      return view(
-        `$(graph) PPL —${quietIcon}`,
-        `**Nextword**: ${escapeMarkdown(file.fileName)} has no tokens to score.${footer}`,
-        `Nextword: ${file.fileName} is empty.${ariaQuiet}`,
+      return at(
+        view(text, `**Nextword**: ${escapeMarkdown(file.fileName)} has no tokens to score.${footer}`, `Nextword: ${file.fileName} is empty.${ariaQuiet}`),
+        'PPL —',
       );
     case 'skipped':
-      return view(
-        `$(graph) PPL —${quietIcon}`,
-        `**Nextword** did not score ${escapeMarkdown(file.fileName)}: ${escapeMarkdown(file.reason)}${footer}`,
-        `Nextword: ${file.fileName} not scored, ${file.reason}.${ariaQuiet}`,
+      return at(
+        view(
+          text,
+          `**Nextword** did not score ${escapeMarkdown(file.fileName)}: ${escapeMarkdown(file.reason)}${footer}`,
+          `Nextword: ${file.fileName} not scored, ${file.reason}.${ariaQuiet}`,
+        ),
+        'PPL —',
       );
     case 'computing':
       if (file.previous && file.previous.fileName === file.fileName) {
-        const v = renderFigures(file.previous, model, footer, ariaQuiet, quietIcon);
+        const v = renderFigures(file.previous, model, footer, ariaQuiet, text);
         return { ...v, tooltip: v.tooltip.replace('**Nextword**', '**Nextword** (updating)') };
       }
-      return view(`$(graph) PPL …${quietIcon}`, `**Nextword** is scoring ${escapeMarkdown(file.fileName)}…${footer}`, `Nextword: scoring ${file.fileName}.${ariaQuiet}`);
+      return at(view(text, `**Nextword** is scoring ${escapeMarkdown(file.fileName)}…${footer}`, `Nextword: scoring ${file.fileName}.${ariaQuiet}`), 'PPL …');
     case 'done':
-      return renderFigures(file.figures, model, footer, ariaQuiet, quietIcon);
+      return renderFigures(file.figures, model, footer, ariaQuiet, text);
   }
 }
 
-function renderFigures(f: FilePerplexity, model: ModelSummary, footer: string, ariaQuiet: string, quietIcon: string): StatusView {
+/** The item's words: which model serves, or why nothing is suggested. */
+function readyText(model: ModelSummary, quiet: Quiet | undefined): string {
+  if (!quiet) return `$(pencil) ${model.name}`;
+  if (quiet.kind === 'snoozed') return '$(bell-slash) Nextword snoozed';
+  if (quiet.kind === 'disabled') return '$(circle-slash) Nextword off';
+  return `$(circle-slash) Nextword off for ${quiet.languageId}`;
+}
+
+function renderFigures(f: FilePerplexity, model: ModelSummary, footer: string, ariaQuiet: string, text: string): Parts {
   const rows = [
     `| Perplexity | **${exactPerplexity(f.ppl)}** |`,
     `| Tokens scored | ${thousands(f.tokens)} |`,
@@ -206,7 +232,7 @@ function renderFigures(f: FilePerplexity, model: ModelSummary, footer: string, a
       ? ` The Kneser-Ney baseline counts the n-grams of the same text (${escapeMarkdown(b.source)}): the further the model's number is below it, the more the model gains over counting.`
       : ` The unigram baseline ignores context (${escapeMarkdown(b.source)}): the further the model's number is below it, the more the model uses what came before.`;
   const tooltip =
-    `**Nextword** · perplexity of ${escapeMarkdown(f.fileName)}\n\n| | |\n|---|---:|\n${rows.join('\n')}\n\n` +
+    `**Nextword** · ${escapeMarkdown(model.label)} · perplexity of ${escapeMarkdown(f.fileName)}\n\n| | |\n|---|---:|\n${rows.join('\n')}\n\n` +
     `Perplexity is how many tokens the model hesitates between, on average, before each token of the file: lower means ` +
     `the file reads the way the model expects. It equals what \`nextword eval\` reports for this file.${baseline}${footer}`;
   const ariaLabel =
@@ -215,7 +241,7 @@ function renderFigures(f: FilePerplexity, model: ModelSummary, footer: string, a
     (b?.ppl !== undefined ? `, ${baselineName(b).toLowerCase()} ${exactPerplexity(b.ppl)}` : '') +
     (model.validPpl !== undefined ? `, model validation perplexity ${exactPerplexity(model.validPpl)}` : '') +
     `.${ariaQuiet}`;
-  return view(`$(graph) PPL ${shortPerplexity(f.ppl)}${quietIcon}`, tooltip, ariaLabel);
+  return { ...view(text, tooltip, ariaLabel), perplexity: `PPL ${shortPerplexity(f.ppl)}` };
 }
 
 function baselineName(b: Baseline | undefined): string {

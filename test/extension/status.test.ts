@@ -6,15 +6,19 @@ import assert from 'node:assert/strict';
 
 import { renderStatus, type FilePerplexity, type ModelSummary } from '../../src/extension/status.js';
 
-const model: ModelSummary = { label: 'the workspace model', validPpl: 64.1, vocabSize: 10_000, params: 2_700_000 };
+const model: ModelSummary = { label: 'the workspace model', name: 'Workspace model', validPpl: 64.1, vocabSize: 10_000, params: 2_700_000 };
+/** What the item shows with `nextword.statusBar.perplexity` on. */
+const withPpl = { perplexity: true };
 const figures: FilePerplexity = { fileName: 'notes/harbour.md', ppl: 87.2345, tokens: 1234, oov: 37, baseline: { kind: 'unigram', ppl: 412.5, source: 'word frequencies' } };
 const NOW = 1_000_000;
 /** The tooltip's Markdown without its escapes. */
 const plainText = (md: string) => md.replace(/\\(.)/g, '$1');
 
-test('a scored file: "PPL 87" in the text, the exact figures in the label and the tooltip', () => {
+test('the text names the model in words; the exact figures are in the label and the tooltip, "PPL 87" in the text when asked', () => {
   const v = renderStatus({ kind: 'ready', model, file: { kind: 'done', figures } }, NOW);
-  assert.equal(v.text, '$(graph) PPL 87');
+  assert.equal(v.text, '$(pencil) Workspace model');
+  assert.equal(renderStatus({ kind: 'ready', model, file: { kind: 'done', figures } }, NOW, withPpl).text, '$(pencil) Workspace model · PPL 87');
+  assert.match(v.tooltip, /Perplexity is how many tokens the model hesitates between/);
   assert.match(v.ariaLabel, /perplexity 87\.23 for notes\/harbour\.md/);
   assert.match(v.ariaLabel, /1,234 tokens/);
   assert.match(v.ariaLabel, /3\.0 % out of vocabulary/); // 37 / 1234
@@ -39,67 +43,67 @@ test('with the n-gram companion the tooltip compares with the Kneser-Ney baselin
 });
 
 test('the short perplexity keeps a decimal below 10 and abbreviates thousands above 10,000', () => {
-  const text = (ppl: number) => renderStatus({ kind: 'ready', model, file: { kind: 'done', figures: { ...figures, ppl } } }, NOW).text;
-  assert.equal(text(8.44), '$(graph) PPL 8.4');
-  assert.equal(text(9999.4), '$(graph) PPL 9999');
-  assert.equal(text(56_400), '$(graph) PPL 56k');
+  const text = (ppl: number) => renderStatus({ kind: 'ready', model, file: { kind: 'done', figures: { ...figures, ppl } } }, NOW, withPpl).text;
+  assert.equal(text(8.44), '$(pencil) Workspace model · PPL 8.4');
+  assert.equal(text(9999.4), '$(pencil) Workspace model · PPL 9999');
+  assert.equal(text(56_400), '$(pencil) Workspace model · PPL 56k');
 });
 
 test('without a baseline or a recorded validation perplexity the tooltip says so', () => {
   const { baseline: _b, ...bare } = figures;
-  const v = renderStatus({ kind: 'ready', model: { label: 'm', vocabSize: 5 }, file: { kind: 'done', figures: bare } }, NOW);
+  const v = renderStatus({ kind: 'ready', model: { label: 'm', name: 'Model: m', vocabSize: 5 }, file: { kind: 'done', figures: bare } }, NOW);
   assert.ok(v.tooltip.includes('| Unigram baseline on this file | not available |'));
   assert.ok(v.tooltip.includes("| Model's validation perplexity | not recorded |"));
   assert.doesNotMatch(v.ariaLabel, /unigram/);
 });
 
 test('while the network trains, the interim n-gram model\'s perplexity of the file shows next to the progress', () => {
-  const interim: ModelSummary = { label: 'the n-gram model of this workspace', vocabSize: 5000, validPpl: 48.5, detail: 'Kneser-Ney 4-gram, 1.2M n-grams', interim: true };
+  const interim: ModelSummary = { label: 'the n-gram model of this workspace', name: 'Workspace n-gram model', vocabSize: 5000, validPpl: 48.5, detail: 'Kneser-Ney 4-gram, 1.2M n-grams', interim: true };
   const progress = { phase: 'training', fraction: 0.25, etaS: 300 } as const;
-  const v = renderStatus({ kind: 'training', progress, model: interim, file: { kind: 'done', figures } }, NOW);
-  assert.equal(v.text, '$(sync~spin) Training 25% · 5:00 left · PPL 87');
+  const v = renderStatus({ kind: 'training', progress, model: interim, file: { kind: 'done', figures } }, NOW, withPpl);
+  assert.equal(v.text, '$(sync~spin) Learning 25% · 5:00 left · PPL 87');
   assert.match(plainText(v.tooltip), /Meanwhile, completions and the file's perplexity come from the n-gram model of this workspace \(Kneser-Ney 4-gram, 1\.2M n-grams, validation perplexity 48\.50\)/);
   assert.match(plainText(v.tooltip), /Perplexity of notes\/harbour\.md under the n-gram model of this workspace: \*\*87\.23\*\*/);
   assert.match(v.ariaLabel, /training, 25% done, 5:00 left\. Perplexity 87\.23 for notes\/harbour\.md/);
   // Another model serving (not interim): the old sentence, and no figure while nothing is scored.
-  const plain = renderStatus({ kind: 'training', progress, model, file: { kind: 'none' } }, NOW);
-  assert.equal(plain.text, '$(sync~spin) Training 25% · 5:00 left');
+  const plain = renderStatus({ kind: 'training', progress, model, file: { kind: 'none' } }, NOW, withPpl);
+  assert.equal(plain.text, '$(sync~spin) Learning 25% · 5:00 left');
   assert.match(plain.tooltip, /Completions keep using the current model until the new one is ready/);
 });
 
 test('while a file is re-scored the previous figure of the same file stays; another file shows an ellipsis', () => {
-  const same = renderStatus({ kind: 'ready', model, file: { kind: 'computing', fileName: figures.fileName, previous: figures } }, NOW);
-  assert.equal(same.text, '$(graph) PPL 87');
+  const same = renderStatus({ kind: 'ready', model, file: { kind: 'computing', fileName: figures.fileName, previous: figures } }, NOW, withPpl);
+  assert.equal(same.text, '$(pencil) Workspace model · PPL 87');
   assert.match(same.tooltip, /updating/);
-  const other = renderStatus({ kind: 'ready', model, file: { kind: 'computing', fileName: 'b.md', previous: figures } }, NOW);
-  assert.equal(other.text, '$(graph) PPL …');
+  const other = renderStatus({ kind: 'ready', model, file: { kind: 'computing', fileName: 'b.md', previous: figures } }, NOW, withPpl);
+  assert.equal(other.text, '$(pencil) Workspace model · PPL …');
   assert.match(other.ariaLabel, /scoring b\.md/);
 });
 
-test('snoozed and disabled-language states add an icon and explain themselves', () => {
+test('snoozed and disabled states say so in words and explain themselves', () => {
   const snoozed = renderStatus({ kind: 'ready', model, file: { kind: 'done', figures }, quiet: { kind: 'snoozed', until: NOW + 14 * 60_000 + 1 } }, NOW);
-  assert.equal(snoozed.text, '$(graph) PPL 87 $(bell-slash)');
+  assert.equal(snoozed.text, '$(bell-slash) Nextword snoozed');
   assert.match(snoozed.ariaLabel, /snoozed for 15 more minutes/);
   const restart = renderStatus({ kind: 'ready', model, file: { kind: 'none' }, quiet: { kind: 'snoozed', until: 'restart' } }, NOW);
   assert.match(restart.tooltip, /until VS Code restarts/);
   const off = renderStatus({ kind: 'ready', model, file: { kind: 'none' }, quiet: { kind: 'language-disabled', languageId: 'markdown' } }, NOW);
-  assert.equal(off.text, '$(graph) PPL — $(circle-slash)');
+  assert.equal(off.text, '$(circle-slash) Nextword off for markdown');
   assert.match(off.ariaLabel, /off for markdown/);
   const everywhere = renderStatus({ kind: 'ready', model, file: { kind: 'none' }, quiet: { kind: 'disabled' } }, NOW);
-  assert.equal(everywhere.text, '$(graph) PPL — $(circle-slash)');
+  assert.equal(everywhere.text, '$(circle-slash) Nextword off');
   assert.match(everywhere.ariaLabel, /turned off \(Nextword: Turn Completions On or Off\)/);
 });
 
-test('training shows its phase, share done and time left', () => {
+test('training says it is learning: its phase, share done and time left', () => {
   const v = renderStatus({ kind: 'training', progress: { phase: 'training', fraction: 0.456, etaS: 190, epoch: 2, tokensPerS: 12_345, validPpl: 123.456 } }, NOW);
-  assert.equal(v.text, '$(sync~spin) Training 45% · 3:10 left');
+  assert.equal(v.text, '$(sync~spin) Learning 45% · 3:10 left');
   assert.match(v.ariaLabel, /training, 45% done, 3:10 left/);
   assert.ok(v.tooltip.includes('| Validation perplexity | 123.46 |'));
   assert.ok(v.tooltip.includes('| Speed | 12,345 tokens/s |'));
   const reading = renderStatus({ kind: 'training', progress: { phase: 'reading', files: 1500 } }, NOW);
   assert.equal(reading.text, '$(sync~spin) Reading workspace · 1,500 files');
   const start = renderStatus({ kind: 'training', progress: { phase: 'training', fraction: 0 } }, NOW);
-  assert.equal(start.text, '$(sync~spin) Training 0%');
+  assert.equal(start.text, '$(sync~spin) Learning 0%');
 });
 
 test('no model says why, on the warning background; loading says so', () => {

@@ -61,11 +61,11 @@ describe('Train on Workspace', function () {
       await appendParagraph(editor, WORD_PROMPT);
       const inserted = await acceptInlineCompletion(editor, WORD_PROMPT);
       assert.ok(inserted.trimStart().startsWith(WORKSPACE_WORD), `after "${WORD_PROMPT}" the n-gram model inserted "${inserted}"`);
-      const view = await waitFor('the perplexity next to the training progress', async () => {
+      const view = await waitFor('the file\'s perplexity under the n-gram model, with the training progress', async () => {
         const v = (await stats()).statusBar;
-        return v && /Training/.test(v.text) && /PPL \d/.test(v.text) ? v : undefined;
+        return v && /Learning/.test(v.text) && /Perplexity [\d.]+ for draft\.md/.test(v.ariaLabel) ? v : undefined;
       });
-      assert.match(view.ariaLabel, /Perplexity [\d.]+ for draft\.md/);
+      assert.match(view.tooltip, /Meanwhile, completions and the file/);
       assert.ok((await stats()).training, 'still training');
     }
     // A second request while the first runs is answered with a message (left pending here: nobody
