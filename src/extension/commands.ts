@@ -22,6 +22,9 @@ interface Command {
  */
 export const STATS_COMMAND = 'nextword._stats';
 
+/** The walkthrough (package.json's contributes.walkthroughs), as VS Code names it: publisher.name#id. */
+export const WALKTHROUGH = 'nextword.nextword#start';
+
 export function createCommands(): Record<string, Command> {
   return {
     'nextword.trainWorkspace': { run: (ctx) => ctx.trainer.train() },
@@ -39,6 +42,7 @@ export function createCommands(): Record<string, Command> {
     'nextword.deleteWorkspaceModel': { run: (ctx, _model, arg) => deleteWorkspaceModel(ctx, arg === 'confirmed') },
     'nextword.revealModelFolder': { needsModel: true, run: (_ctx, model) => revealModelFolder(model!) },
     'nextword.showLog': { run: (ctx) => ctx.log.show() },
+    'nextword.openWalkthrough': { run: () => vscode.commands.executeCommand('workbench.action.openWalkthrough', WALKTHROUGH, false) },
     'nextword.statusMenu': { run: (ctx) => statusMenu(ctx) },
     [STATS_COMMAND]: {
       run: async (ctx, _model, options) => {

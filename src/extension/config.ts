@@ -29,6 +29,8 @@ export interface TrainingConfig {
   threads: number;
   maxFiles: number;
   maxMegabytes: number;
+  /** `nextword.training.suggest`: suggest training once in a workspace with enough text and no model. */
+  suggest: boolean;
 }
 
 export interface NextwordConfig {
@@ -59,6 +61,7 @@ export function readConfig(): NextwordConfig {
       threads: int(c.get('training.threads'), 0, 0, 1024),
       maxFiles: int(c.get('training.maxFiles'), 20_000, 1, 10_000_000),
       maxMegabytes: num(c.get('training.maxMegabytes'), 50, 1, 100_000),
+      suggest: c.get('training.suggest') !== false,
     },
   };
 }

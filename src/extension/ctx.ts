@@ -19,6 +19,7 @@ import type { SessionFigures } from './model-info.js';
 import { ModelInfoDocument } from './model-info-document.js';
 import { ModelManager, type LoadedModel } from './model-manager.js';
 import { PerplexityTracker } from './perplexity-tracker.js';
+import { FirstRunSuggestion } from './first-run.js';
 import { Snooze } from './snooze.js';
 import { StatusBar } from './status-bar.js';
 import { WorkspaceTrainer } from './workspace-training.js';
@@ -35,6 +36,8 @@ const LATENCY_LOG_EVERY = 200;
 /** The documents completions are offered in: every file, and untitled documents. */
 const COMPLETION_SELECTOR: vscode.DocumentSelector = [{ pattern: '**' }, { scheme: 'untitled' }];
 
+/** The suggestion to train is considered this long after activation, once the editor has settled. */
+const FIRST_RUN_AFTER_MS = 10_000;
 /** Renamed settings are moved this long after activation, off the path of the first completion. */
 const MIGRATE_AFTER_MS = 5_000;
 
@@ -42,6 +45,7 @@ export class Ctx implements vscode.Disposable {
   readonly models: ModelManager;
   readonly trainer: WorkspaceTrainer;
   readonly snooze = new Snooze();
+  readonly firstRun: FirstRunSuggestion;
   readonly engine: CompletionEngine;
   private readonly contextWarmer: ContextWarmer;
   readonly statusBar: StatusBar;
@@ -78,10 +82,18 @@ export class Ctx implements vscode.Disposable {
       defaultModelDir: path.join(context.extensionUri.fsPath, 'models', 'default'),
       workspaceState: context.workspaceState,
       threads: INFERENCE_THREADS,
-      // The status bar's scoring: a 64-token run is enough work for two threads.
+      // The status bar's scoring, on one thread (remote-serving.ts).
       scoringThreads: EDITOR_SCORING_THREADS,
     });
     this.trainer = new WorkspaceTrainer({ log, models: this.models, readConfig: () => this.config });
+    this.firstRun = new FirstRunSuggestion({
+      workspaceState: context.workspaceState,
+      globalState: context.globalState,
+      log,
+      enabled: () => this.config.training.suggest,
+      hasWorkspaceModel: () => this.hasWorkspaceModel(),
+      train: () => void vscode.commands.executeCommand('nextword.trainWorkspace'),
+    });
     this.engine = new CompletionEngine({ getPredictor: () => this.predictor, waitForPredictor: (signal) => this.waitForPredictor(signal) });
     this.contextWarmer = new ContextWarmer(this.engine, (doc) => vscode.languages.match(COMPLETION_SELECTOR, doc) > 0 && this.isEnabledFor(doc));
     this.statusBar = new StatusBar({
@@ -102,7 +114,7 @@ export class Ctx implements vscode.Disposable {
       enabled: () => this.config.statusBarEnabled,
     });
     // Disposed in reverse: the trainer (kills a run) and the models go last, after what uses them.
-    this.pushExtCleanup(this.models, this.trainer, this.statusBar, this.perplexity, this.snooze);
+    this.pushExtCleanup(this.models, this.trainer, this.statusBar, this.perplexity, this.snooze, this.firstRun);
 
     const provider = new InlineProvider({
       engine: this.engine,
@@ -147,6 +159,7 @@ export class Ctx implements vscode.Disposable {
       })
       .catch((e) => this.log.error(`loading the model failed: ${(e as Error).stack ?? String(e)}`));
     // Settings renamed since an earlier version: their values move to the new names (after the model, off the startup path).
+    this.firstRun.schedule(FIRST_RUN_AFTER_MS);
     const migrate = setTimeout(() => {
       migrateSettings(vscode.workspace.workspaceFolders ?? []).then(
         (moved) => moved.forEach((m) => this.log.info(`setting renamed: ${m}`)),
@@ -183,6 +196,17 @@ export class Ctx implements vscode.Disposable {
     if (choice === 'Train on Workspace') void vscode.commands.executeCommand('nextword.trainWorkspace');
     else if (choice) void vscode.commands.executeCommand('nextword.loadModel');
     return undefined;
+  }
+
+  /** Whether this workspace has a model trained on it, or one is training. */
+  private async hasWorkspaceModel(): Promise<boolean> {
+    if (this.trainer.isRunning || this.models.current?.origin === 'workspace') return true;
+    const dir = this.models.workspaceModelDir;
+    if (!dir) return false;
+    return vscode.workspace.fs.stat(vscode.Uri.file(path.join(dir, 'model.json'))).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Whether completions are turned off for every language (the user's `nextword.enable`). */
@@ -262,6 +286,7 @@ export class Ctx implements vscode.Disposable {
       /** Where Train on Workspace writes its model (null: this window has no local storage). */
       workspaceModelDir: this.models.workspaceModelDir ?? null,
       snoozedUntil: this.snooze.snoozedUntil ?? null,
+      trainingSuggestion: this.firstRun.state,
       completionThreshold: this.completionThreshold(),
       // Since activation or the last reset, in ms.
       eventLoopDelayMs: {

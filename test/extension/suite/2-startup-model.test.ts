@@ -4,10 +4,32 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'mocha';
+import * as vscode from 'vscode';
 import {
   acceptInlineCompletion, appendParagraph, expectPerplexityAsEval, hasDefaultModel, openAtEnd, repoRoot,
   settledModel, stats, waitFor, WORD_PROMPT, WORKSPACE_WORD,
 } from '../helpers.js';
+
+describe('a first run', function () {
+  this.timeout(60_000);
+
+  it('suggests Train on Workspace once, in a trusted workspace with enough text and no model of its own', async () => {
+    const state = await waitFor('the training suggestion to be decided', async () => {
+      const s = ((await stats()) as unknown as { trainingSuggestion: { kind: string; why?: string } }).trainingSuggestion;
+      return s.kind === 'waiting' ? undefined : s;
+    }, 30_000);
+    assert.deepEqual(state, { kind: 'shown' }, 'the fixture workspace is trusted, has enough text and no model yet');
+  });
+
+  it('opens its walkthrough, Get Started with Nextword', async () => {
+    await vscode.commands.executeCommand('nextword.openWalkthrough');
+    const tab = await waitFor('the walkthrough to open', async () => {
+      const active = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return active && /Welcome|Walkthrough|Get Started/i.test(active.label) ? active : undefined;
+    });
+    await vscode.window.tabGroups.close(tab);
+  });
+});
 
 describe('the model at startup', () => {
   if (hasDefaultModel()) {

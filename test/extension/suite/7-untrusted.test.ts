@@ -33,6 +33,14 @@ if (process.env.NEXTWORD_UNTRUSTED_TEST === '1') {
       assert.ok(!existsSync(storage), `no model written to ${storage}`);
     });
 
+    it('does not suggest training', async () => {
+      const state = await waitFor('the training suggestion to be decided', async () => {
+        const s = ((await stats()) as unknown as { trainingSuggestion: { kind: string; why?: string } }).trainingSuggestion;
+        return s.kind === 'waiting' ? undefined : s;
+      }, 30_000);
+      assert.deepEqual(state, { kind: 'not-needed', why: 'the workspace is not trusted' });
+    });
+
     if (hasDefaultModel()) {
       it('completes and scores the open file with the model it has', async () => {
         const model = await settledModel();
