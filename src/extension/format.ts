@@ -2,6 +2,17 @@
 
 export { duration, thousands } from '../core/support/figures.js';
 
+/** Time left in words: "less than a minute", "about 1 minute", "about 6 minutes", "about 1 hour 20 minutes". */
+export function aboutLeft(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'a while';
+  if (seconds < 60) return 'less than a minute';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return `about ${h} hour${h === 1 ? '' : 's'}${m ? ` ${m} minute${m === 1 ? '' : 's'}` : ''}`;
+}
+
 /** A perplexity short enough for the status bar: "8.4", "87", "1234", "56k". */
 export function shortPerplexity(ppl: number): string {
   if (!Number.isFinite(ppl)) return '—';

@@ -108,6 +108,11 @@ export class ModelManager implements vscode.Disposable {
     return this.deps.workspaceModelDir;
   }
 
+  /** The bundled default model's folder. */
+  get defaultModelDir(): string {
+    return this.deps.defaultModelDir;
+  }
+
   /** Registers something that lives as long as the current model (disposed when it is replaced). */
   pushModelCleanup(d: vscode.Disposable): void {
     if (this.disposed) d.dispose();

@@ -2,10 +2,10 @@
 // item's state (TrainingProgress), and the log's line per epoch, from the training run's phases.
 
 import type * as vscode from 'vscode';
-import { epochLabel, type TrainSettings } from '../core/train/presets.js';
+import type { TrainSettings } from '../core/train/presets.js';
 import type { TrainEvent } from '../core/train/trainer.js';
 import type { PlannedRun, ReadingProgress } from '../runtime/training/training-protocol.js';
-import { duration, exactPerplexity, megabytes, thousands } from './format.js';
+import { aboutLeft, duration, exactPerplexity, megabytes, thousands } from './format.js';
 import type { TrainingProgress } from './status.js';
 
 /** A small model steps hundreds of times a second: a few updates a second are enough to read. */
@@ -15,6 +15,8 @@ export class TrainingProgressReporter {
   private reported = 0; // percent already reported to the notification
   private lastShown = 0; // performance.now() of the last step shown
   private lastEpoch: Extract<TrainEvent, { kind: 'epoch' }> | undefined;
+  /** Files the run learns from, once read. */
+  private files: number | undefined;
 
   constructor(
     private readonly s: Pick<TrainSettings, 'epochs' | 'patience' | 'timeBudget'>,
@@ -29,13 +31,19 @@ export class TrainingProgressReporter {
   }
 
   vocabulary(files: number): void {
+    this.files = files;
     this.setProgress({ phase: 'vocabulary' });
-    this.notification.report({ message: `Building the vocabulary from ${thousands(files)} files…` });
+    this.notification.report({ message: `Preparing ${this.fileWords()}…` });
   }
 
-  starting(planned: PlannedRun): void {
+  starting(_planned: PlannedRun): void {
     this.setProgress({ phase: 'training', fraction: 0 });
-    this.notification.report({ message: `Starting: ${thousands(planned.trainTokens)} tokens, ${thousands(planned.params)} parameters…` });
+    this.notification.report({ message: `Learning from ${this.fileWords()}…` });
+  }
+
+  /** "1,234 files", or "the workspace" before the files are counted. */
+  private fileWords(): string {
+    return this.files === undefined ? 'the workspace' : `${thousands(this.files)} file${this.files === 1 ? '' : 's'}`;
   }
 
   event(e: TrainEvent): void {
@@ -58,14 +66,9 @@ export class TrainingProgressReporter {
     const fraction = Math.min(1, Math.max(byEpochs, byTime));
     const pct = Math.floor(fraction * 100);
     const last = this.lastEpoch;
-    const parts = [
-      `E${epochLabel(e.epoch, s).slice(1)}`,
-      `${pct}%`,
-      `${thousands(e.tokensPerS)} tokens/s`,
-      ...(last ? [`validation perplexity ${exactPerplexity(last.validPpl)}`] : []),
-      `${duration(e.etaS)} left`,
-    ];
-    this.notification.report({ message: parts.join(' · '), increment: Math.max(0, pct - this.reported) });
+    // Words a user reads; the figures an engineer wants (epoch, speed, perplexity) are in the log and the status item's tooltip.
+    const message = `Learning from ${this.fileWords()} · ${pct}% · ${aboutLeft(e.etaS)} left`;
+    this.notification.report({ message, increment: Math.max(0, pct - this.reported) });
     this.reported = Math.max(this.reported, pct);
     this.setProgress({ phase: 'training', fraction, etaS: e.etaS, epoch: e.epoch, tokensPerS: e.tokensPerS, ...(last ? { validPpl: last.validPpl } : {}) });
   }
@@ -75,3 +78,18 @@ export class TrainingProgressReporter {
     this.notification.report({ message: 'Saving the model…' });
   }
 }
+
+/**
+ * What a finished run tells the user: what it learned from and, when the run measured it, the share of
+ * keystrokes the new model saves typing the workspace's validation files, beside the bundled model's on
+ * the same text.
+ */
+export function trainedMessage(r: { files: number; seconds: number; ksr?: number; comparedKsr?: number }): string {
+  const files = `${thousands(r.files)} file${r.files === 1 ? '' : 's'}`;
+  const learned = `Nextword learned from ${files} in ${aboutLeft(r.seconds).replace(/^about /, '')}.`;
+  if (r.ksr === undefined) return `${learned} Completions now use the new model.`;
+  const pct = (x: number) => `${Math.round(x * 100)} %`;
+  const before = r.comparedKsr !== undefined ? ` (the bundled model: ${pct(r.comparedKsr)})` : '';
+  return `${learned} Typing files it did not learn from, it would have saved ${pct(r.ksr)} of your keystrokes${before}. Completions now use it.`;
+}
+

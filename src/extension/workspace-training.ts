@@ -13,6 +13,7 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import type { ScanLimits } from '../core/corpus/file-filters.js';
+import { chosenTrial } from '../core/completion/threshold-calibration.js';
 import type { CompanionFigures } from '../core/ngram/companion.js';
 import { pacer } from '../core/support/event-loop.js';
 import type { TokenizerMode } from '../core/text/tokenizer.js';
@@ -27,7 +28,7 @@ import { duration, exactPerplexity, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
 import type { TrainingProgress } from './status.js';
 import { resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
-import { TrainingProgressReporter } from './training-progress.js';
+import { TrainingProgressReporter, trainedMessage } from './training-progress.js';
 import { CorpusCancelled, foldersOnDisk, readWorkspaceCorpus } from './workspace-corpus.js';
 
 export interface WorkspaceTrainerDeps {
@@ -220,6 +221,8 @@ export class WorkspaceTrainer implements vscode.Disposable {
         // The worker saves the model itself: its weights and n-gram model never come through this thread.
         save: { dir: outDir, source: `workspace: ${folders.map((f) => f.name).join(', ')}` },
         background: true,
+        // What the run gained, in keystrokes, over the model it replaces for most users.
+        compareWith: this.deps.models.defaultModelDir,
       },
       {
         onReading: (p) => progress.reading(p),
@@ -276,11 +279,15 @@ export class WorkspaceTrainer implements vscode.Disposable {
     await this.deps.models.useWorkspaceModel();
     const total = (performance.now() - t0) / 1000;
     log.info(`training: done in ${duration(total)}; completions now use the workspace model`);
+    const ksr = result.completion ? chosenTrial(result.completion)?.ksr : undefined;
+    log.info(
+      `training: ${result.stoppedBy === 'time-budget' ? 'the time budget was reached' : result.stoppedBy === 'no-improvement' ? 'stopped once validation stopped improving' : 'ran every epoch'}; ` +
+        `validation perplexity ${exactPerplexity(result.mixture?.fit.ppl.model ?? result.bestValidPpl)}` +
+        (ksr !== undefined ? `; keystroke savings on the validation pieces ${(ksr * 100).toFixed(1)} %${result.comparedKsr !== undefined ? ` (the bundled model ${(result.comparedKsr * 100).toFixed(1)} %)` : ''}` : ''),
+    );
     void vscode.window
       .showInformationMessage(
-        `Nextword trained on ${thousands(fileCount)} files in ${duration(total)}` +
-          `${result.stoppedBy === 'time-budget' ? ' (time budget reached)' : ''}${result.stoppedBy === 'no-improvement' ? ' (until validation stopped improving)' : ''}: validation perplexity ${exactPerplexity(result.mixture?.fit.ppl.model ?? result.bestValidPpl)}. ` +
-          'Completions now use the new model.',
+        trainedMessage({ files: fileCount, seconds: total, ...(ksr !== undefined ? { ksr } : {}), ...(result.comparedKsr !== undefined ? { comparedKsr: result.comparedKsr } : {}) }),
         'Show Model Info',
       )
       .then((c) => {

@@ -3,13 +3,16 @@
 // companion, train the network, fit what is served (the mixture, its completion threshold), save. The
 // faces only say what to train on and show the progress (training-job.ts carries it to them).
 
-import { calibrationPieces, MIN_FILES, MIN_SHOWN, type CalibrationPiece } from '../../core/completion/threshold-calibration.js';
+import { CompletionEngine, DEFAULT_COMPLETION_SETTINGS } from '../../core/completion/completion-engine.js';
+import { combineKeystrokeFigures, EngineCompleter } from '../../core/completion/keystroke-savings.js';
+import { calibrationPieces, MIN_FILES, MIN_SHOWN, typePieces, type CalibrationPiece } from '../../core/completion/threshold-calibration.js';
 import { initialParameters } from '../../core/model/model-config.js';
 import { recountCompanion, trainCompanion, type CompanionFigures } from '../../core/ngram/companion.js';
 import type { KneserNey } from '../../core/ngram/kneser-ney.js';
 import { planRun, splitProject, type RunPlan } from '../../core/pipeline/run-plan.js';
 import { startTokenId } from '../../core/scoring/evaluation.js';
 import { cachedFlagsOf } from '../../core/predict/cache-model.js';
+import { Predictor } from '../../core/predict/predictor.js';
 import { pacer, yieldToEventLoop } from '../../core/support/event-loop.js';
 import { mulberry32 } from '../../core/support/random.js';
 import { capTokens, countTextTokens, encodeTexts, MAX_VALID_TOKENS } from '../../core/text/text-encoding.js';
@@ -21,6 +24,7 @@ import { readTrainingTexts, type TrainingTexts } from '../../io/corpus-reader.js
 import { exportTrainedModel } from '../../io/export-model.js';
 import { writeHandover } from '../../io/handover-file.js';
 import { formatScanReport } from '../../io/workspace-files.js';
+import { ModelSession } from '../serving/model-session.js';
 import { calibrateServedThreshold, fitServedMixture } from './mixture-fit.js';
 import { TrainingRunner } from './training-runner.js';
 import type {
@@ -72,7 +76,8 @@ export async function runPipeline(request: TrainingRequest, hooks: PipelineHooks
   const network = await trainNetwork(plan, prepared, request.threads, hooks);
   if (request.save) hooks.saving();
   const served = companion ? await fitServing(plan, prepared, network.params, companion, request.threads, hooks.signal) : {};
-  const output: TrainJobOutput = { ...network, ...served };
+  const compared = served.completion && request.compareWith ? await compareKeystrokes(request.compareWith, prepared.pieces, request.threads, hooks.signal) : undefined;
+  const output: TrainJobOutput = { ...network, ...served, ...(compared !== undefined ? { comparedKsr: compared } : {}) };
   if (!request.save) return output;
   return saveModel(request, request.save, plan, prepared, texts, output, served.recounted ?? companion?.output, hooks.signal);
 }
@@ -250,6 +255,27 @@ async function fitServing(plan: RunPlan, prepared: Prepared, params: Float32Arra
   out.recounted = companion.handoverFile ? { file: companion.handoverFile, figures } : { bytes, figures };
   signal.throwIfAborted();
   return out;
+}
+
+/**
+ * What the run gained: the keystroke savings of another saved model (the bundled one) typing the same
+ * validation pieces the threshold was chosen on, as the editor serves it. Undefined when it cannot be had
+ * (the comparison costs the run nothing else).
+ */
+async function compareKeystrokes(dir: string, pieces: readonly CalibrationPiece[], threads: number, signal: AbortSignal): Promise<number | undefined> {
+  let session: ModelSession | undefined;
+  try {
+    session = await ModelSession.open(dir, { threads });
+    const predictor = new Predictor(session.model, session.vocab, session.mode);
+    const engine = new CompletionEngine({ getPredictor: () => predictor });
+    const minConfidence = session.meta.completion?.minConfidence ?? DEFAULT_COMPLETION_SETTINGS.minConfidence;
+    return combineKeystrokeFigures(await typePieces(pieces, new EngineCompleter(engine, { ...DEFAULT_COMPLETION_SETTINGS, minConfidence }), signal)).ksr;
+  } catch {
+    signal.throwIfAborted();
+    return undefined;
+  } finally {
+    await session?.release();
+  }
 }
 
 /**

@@ -55,6 +55,11 @@ export interface TrainingRequest {
   save?: { dir: string; source: string };
   /** Lower the worker's scheduling priority (io/thread-priority.ts): the editor's threads come first. */
   background?: boolean;
+  /**
+   * A saved model (the bundled one) to type the same validation pieces with at the end, so that the run can
+   * say what it gained over it in keystrokes (TrainJobOutput.comparedKsr).
+   */
+  compareWith?: string;
 }
 
 /** Reading progress, a few times a second. */
@@ -104,6 +109,8 @@ export type TrainJobOutput = TrainResult & {
   completion?: ThresholdCalibration;
   /** Why no threshold was chosen (too few validation files or suggestions, or a failure): the default then applies. */
   completionProblem?: string;
+  /** Keystroke savings of TrainingRequest.compareWith on the pieces the threshold was chosen on, at its own threshold. */
+  comparedKsr?: number;
 };
 
 /** A run the worker saved (TrainingRequest.save): its figures and where it is, not its parameters. */

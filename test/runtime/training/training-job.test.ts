@@ -148,14 +148,14 @@ test('with a sampled softmax (then a full-softmax epoch) the worker learns too: 
   assert.ok(r.bestValidPpl < 20 / 2, `valid ppl ${r.bestValidPpl} should be far below the uniform ~20`);
 });
 
-test('with its n-gram companion the worker posts it before the first step, fits the served mixture and its completion threshold on the validation files', async () => {
+test('with its n-gram companion the worker posts it before the first step, fits the served mixture and its completion threshold on the validation files, and types them with another model to compare', async () => {
   const texts = stories(11, 8, 60);
   const here = await preparedHere(texts);
   const plan = { vocabSize: here.vocab.size, startId: startTokenId(here.vocab, 'text'), trainSizes: here.train.sizes, validSizes: here.valid.sizes };
   const expected = trainCompanion(here.train.ids, here.valid.ids, plan);
   const order: string[] = [];
   let posted: CompanionOutput | undefined;
-  const r = await startTraining(request(texts, { settings: { epochs: 2 }, companion: {} }), {
+  const r = await startTraining(request(texts, { settings: { epochs: 2 }, companion: {}, compareWith: path.join(__dirname, '..', '..', '..', 'models', 'default') }), {
     onEvent: (e) => order.push(e.kind),
     onNgram: (n) => {
       order.push('ngram');
@@ -172,6 +172,10 @@ test('with its n-gram companion the worker posts it before the first step, fits 
   assert.equal(r.mixtureProblem, undefined);
   assert.ok(r.completion && r.completion.trials.length > 0, 'its completion threshold chosen by typing the validation files');
   assert.equal(r.completionProblem, undefined);
+  // The bundled model typed the same pieces: what the run gained over it (these stories are the run's own words).
+  assert.ok(r.comparedKsr !== undefined && r.comparedKsr >= 0 && r.comparedKsr < 1, `the bundled model's savings ${r.comparedKsr}`);
+  const own = r.completion.trials.find((x) => x.minConfidence === r.completion!.minConfidence)!.ksr;
+  assert.ok(own > r.comparedKsr, `the trained model saves more on its own workspace (${own}) than the bundled one (${r.comparedKsr})`);
   // The one to save was counted again with the validation files, once the mixture was fitted: more n-grams.
   assert.ok(r.ngram && 'bytes' in r.ngram && r.ngram.figures.withValidation);
   assert.equal(r.ngram.figures.validPpl, posted.figures.validPpl, 'the validation figure is the first count\'s');
