@@ -120,8 +120,10 @@ export async function toggleLanguage(languageId: string, uri: vscode.Uri | undef
       : inspected?.workspaceLanguageValue !== undefined
         ? vscode.ConfigurationTarget.Workspace
         : vscode.ConfigurationTarget.Global;
-  // The last argument writes the value under "[languageId]".
-  await config.update('enable', next, target, true);
+  // The last argument writes the value under "[languageId]". Turned back on where the setting without the
+  // language is on, the language's own value goes: it would otherwise outvote a later "off everywhere".
+  const unscoped = vscode.workspace.getConfiguration('nextword', uri).get('enable') !== false;
+  await config.update('enable', next && unscoped ? undefined : next, target, true);
   return next;
 }
 

@@ -80,7 +80,7 @@ describe('controls', function () {
   it('Turn Completions On or Off turns them off in every language, says so in the status bar, and back on', async () => {
     await vscode.commands.executeCommand('nextword.toggle');
     assert.equal(vscode.workspace.getConfiguration('nextword').inspect('enable')?.globalValue, false);
-    const editor = await editorWith('markdown', WORD_PROMPT);
+    const editor = await editorWith('plaintext', WORD_PROMPT);
     assert.ok((await skippedAfter('disabled-language', () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'))) >= 1);
     const view = await waitFor('the status bar to say so', async () => {
       const s = (await stats()).statusBar;
