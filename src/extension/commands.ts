@@ -27,7 +27,15 @@ export const WALKTHROUGH = 'nextword.nextword#start';
 
 export function createCommands(): Record<string, Command> {
   return {
-    'nextword.trainWorkspace': { run: (ctx) => ctx.trainer.train() },
+    'nextword.trainWorkspace': {
+      run: async (ctx) => {
+        // Training serves its own count meanwhile; a run that leaves no model gives the workspace's words back.
+        ctx.words.stop();
+        await ctx.trainer.train();
+        void ctx.words.start();
+      },
+    },
+    'nextword.useWorkspaceWords': { run: (ctx) => useWorkspaceWords(ctx) },
     'nextword.cancelTraining': {
       run: (ctx) => {
         if (!ctx.trainer.cancel()) void vscode.window.showInformationMessage('Nextword is not training.');
@@ -172,6 +180,17 @@ async function toggleForLanguage(ctx: Ctx, given: string | undefined): Promise<v
   const enabled = await toggleLanguage(languageId, uri);
   ctx.log.info(`completions ${enabled ? 'enabled' : 'disabled'} for ${languageId}`);
   ctx.statusBar.refresh();
+}
+
+async function useWorkspaceWords(ctx: Ctx): Promise<void> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Nextword does not read an untrusted workspace. Trust it to use its words.');
+    return;
+  }
+  const state = await ctx.words.enable();
+  if (state.kind === 'serving') void vscode.window.showInformationMessage("Nextword: completions now use this workspace's words, until you train a model on it.");
+  else if (state.kind === 'skipped' && /model/.test(state.why)) void vscode.window.showInformationMessage(`Nextword: ${state.why}; it already knows this workspace.`);
+  else if (state.kind === 'failed' || state.kind === 'skipped') void vscode.window.showWarningMessage(`Nextword could not use this workspace's words: ${state.kind === 'failed' ? state.message : state.why}.`);
 }
 
 async function toggleEverywhere(ctx: Ctx): Promise<void> {

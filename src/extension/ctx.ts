@@ -20,6 +20,7 @@ import { ModelInfoDocument } from './model-info-document.js';
 import { ModelManager, type LoadedModel } from './model-manager.js';
 import { PerplexityTracker } from './perplexity-tracker.js';
 import { FirstRunSuggestion } from './first-run.js';
+import { WorkspaceWords } from './workspace-words.js';
 import { Snooze } from './snooze.js';
 import { StatusBar } from './status-bar.js';
 import { WorkspaceTrainer } from './workspace-training.js';
@@ -46,6 +47,7 @@ export class Ctx implements vscode.Disposable {
   readonly trainer: WorkspaceTrainer;
   readonly snooze = new Snooze();
   readonly firstRun: FirstRunSuggestion;
+  readonly words: WorkspaceWords;
   readonly engine: CompletionEngine;
   private readonly contextWarmer: ContextWarmer;
   readonly statusBar: StatusBar;
@@ -86,6 +88,7 @@ export class Ctx implements vscode.Disposable {
       scoringThreads: EDITOR_SCORING_THREADS,
     });
     this.trainer = new WorkspaceTrainer({ log, models: this.models, readConfig: () => this.config });
+    this.words = new WorkspaceWords({ log, models: this.models, readConfig: () => this.config, isTraining: () => this.trainer.isRunning });
     this.firstRun = new FirstRunSuggestion({
       workspaceState: context.workspaceState,
       globalState: context.globalState,
@@ -93,6 +96,7 @@ export class Ctx implements vscode.Disposable {
       enabled: () => this.config.training.suggest,
       hasWorkspaceModel: () => this.hasWorkspaceModel(),
       train: () => void vscode.commands.executeCommand('nextword.trainWorkspace'),
+      useWords: () => void vscode.commands.executeCommand('nextword.useWorkspaceWords'),
     });
     this.engine = new CompletionEngine({ getPredictor: () => this.predictor, waitForPredictor: (signal) => this.waitForPredictor(signal) });
     this.contextWarmer = new ContextWarmer(this.engine, (doc) => vscode.languages.match(COMPLETION_SELECTOR, doc) > 0 && this.isEnabledFor(doc));
@@ -114,7 +118,7 @@ export class Ctx implements vscode.Disposable {
       enabled: () => this.config.statusBarEnabled,
     });
     // Disposed in reverse: the trainer (kills a run) and the models go last, after what uses them.
-    this.pushExtCleanup(this.models, this.trainer, this.statusBar, this.perplexity, this.snooze, this.firstRun);
+    this.pushExtCleanup(this.models, this.trainer, this.statusBar, this.perplexity, this.snooze, this.firstRun, this.words);
 
     const provider = new InlineProvider({
       engine: this.engine,
@@ -138,6 +142,7 @@ export class Ctx implements vscode.Disposable {
         if (!affectsConfig(e)) return;
         this.config = readConfig();
         this.languageCache.clear();
+        if (e.affectsConfiguration('nextword.workspaceWords')) void this.wordsSettingChanged();
         this.perplexity.refresh();
         this.statusBar.refresh();
       }),
@@ -156,6 +161,8 @@ export class Ctx implements vscode.Disposable {
       .loadInitial()
       .then(() => {
         this.startupRss.modelLoaded = process.memoryUsage.rss();
+        // With the user's consent, the workspace's own words before any training (workspace-words.ts).
+        void this.words.start();
       })
       .catch((e) => this.log.error(`loading the model failed: ${(e as Error).stack ?? String(e)}`));
     // Settings renamed since an earlier version: their values move to the new names (after the model, off the startup path).
@@ -196,6 +203,16 @@ export class Ctx implements vscode.Disposable {
     if (choice === 'Train on Workspace') void vscode.commands.executeCommand('nextword.trainWorkspace');
     else if (choice) void vscode.commands.executeCommand('nextword.loadModel');
     return undefined;
+  }
+
+  /** `nextword.workspaceWords` turned on: count now; turned off: back to the saved model if the count serves. */
+  private async wordsSettingChanged(): Promise<void> {
+    if (vscode.workspace.getConfiguration('nextword').get('workspaceWords') === true) {
+      await this.words.start();
+      return;
+    }
+    this.words.stop();
+    if (!this.trainer.isRunning && this.models.current?.origin === 'interim') await this.models.restore();
   }
 
   /** Whether this workspace has a model trained on it, or one is training. */
@@ -287,6 +304,7 @@ export class Ctx implements vscode.Disposable {
       workspaceModelDir: this.models.workspaceModelDir ?? null,
       snoozedUntil: this.snooze.snoozedUntil ?? null,
       trainingSuggestion: this.firstRun.state,
+      workspaceWords: this.words.state,
       completionThreshold: this.completionThreshold(),
       // Since activation or the last reset, in ms.
       eventLoopDelayMs: {

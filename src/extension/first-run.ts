@@ -9,7 +9,7 @@ export type SuggestionState =
   | { kind: 'waiting' }
   | { kind: 'not-needed'; why: string }
   | { kind: 'shown' }
-  | { kind: 'answered'; answer: 'train' | 'later' | 'never' | 'dismissed' };
+  | { kind: 'answered'; answer: 'train' | 'words' | 'later' | 'never' | 'dismissed' };
 
 export interface FirstRunDeps {
   workspaceState: vscode.Memento;
@@ -20,6 +20,8 @@ export interface FirstRunDeps {
   /** Whether this workspace has a model trained on it (or one is training). */
   hasWorkspaceModel: () => Promise<boolean>;
   train: () => void;
+  /** Count the workspace's words now and use them until a model is trained (workspace-words.ts). */
+  useWords: () => void;
 }
 
 /** Text files a workspace needs before training is worth suggesting. */
@@ -62,16 +64,18 @@ export class FirstRunSuggestion implements vscode.Disposable {
     this.deps.log.info('suggesting Train on Workspace (once for this workspace)');
     void vscode.window
       .showInformationMessage(
-        'Nextword can learn from this workspace to suggest its own words and phrases. Train now? It runs in the background for a few minutes.',
+        'Nextword can learn from this workspace to suggest its own words and phrases: train a model now (a few minutes, in the background), or use its words at once from a quick count of its files.',
         'Train Now',
+        'Use Its Words Now',
         'Not Now',
         "Don't Ask Again",
       )
       .then(async (choice) => {
-        const answer = choice === 'Train Now' ? 'train' : choice === 'Not Now' ? 'later' : choice ? 'never' : 'dismissed';
+        const answer = choice === 'Train Now' ? 'train' : choice === 'Use Its Words Now' ? 'words' : choice === 'Not Now' ? 'later' : choice ? 'never' : 'dismissed';
         this.current = { kind: 'answered', answer };
         if (answer === 'never') await this.deps.globalState.update(NEVER_KEY, true);
         if (answer === 'train') this.deps.train();
+        if (answer === 'words') this.deps.useWords();
       });
     return this.current;
   }

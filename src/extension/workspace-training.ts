@@ -188,13 +188,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     notification.report({ message: 'Reading the workspace…' });
     const limits = { maxFiles: config.training.maxFiles, maxTotalBytes: Math.round(config.training.maxMegabytes * 1024 * 1024) };
     const progress = new TrainingProgressReporter(s, notification, (p) => this.setProgress(p), log);
-    // Folders on this machine's disk are read by the training process itself (from the listing on, nothing
-    // of it runs on this thread); others (remote, virtual) through VS Code here, their bytes then handed over.
-    const onDisk = foldersOnDisk(folders);
-    for (const f of onDisk ?? []) log.debug(`training: ${f.root}: excluded by the settings: ${f.exclude?.join(', ') || 'nothing'}`);
-    const source: TrainingSource = onDisk
-      ? { kind: 'folders', folders: onDisk, limits }
-      : await readThroughEditor(folders, limits, token, log, (p) => progress.reading(p));
+    const source = await workspaceSource(folders, limits, token, log, (p) => progress.reading(p));
     if (token.isCancellationRequested) throw new TrainingCancelled();
 
     let fileCount = 0;
@@ -323,6 +317,23 @@ export class WorkspaceTrainer implements vscode.Disposable {
     this.progressState = p;
     this.changed.fire(p);
   }
+}
+
+/**
+ * What a run on the workspace reads: its folders, walked by the training process itself when they are on
+ * this machine's disk (from the listing on, nothing of it runs on this thread); others (remote, virtual)
+ * read through VS Code here, their bytes then handed over.
+ */
+export async function workspaceSource(
+  folders: readonly vscode.WorkspaceFolder[],
+  limits: Pick<ScanLimits, 'maxFiles' | 'maxTotalBytes'>,
+  token: vscode.CancellationToken,
+  log: vscode.LogOutputChannel,
+  onReading: (p: ReadingProgress) => void,
+): Promise<TrainingSource> {
+  const onDisk = foldersOnDisk(folders);
+  for (const f of onDisk ?? []) log.debug(`training: ${f.root}: excluded by the settings: ${f.exclude?.join(', ') || 'nothing'}`);
+  return onDisk ? { kind: 'folders', folders: onDisk, limits } : readThroughEditor(folders, limits, token, log, onReading);
 }
 
 /**

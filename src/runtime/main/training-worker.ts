@@ -10,7 +10,7 @@
 import { TrainingRefused } from '../../core/pipeline/run-plan.js';
 import { lowerOwnProcessPriority, lowerThreadPriority } from '../../io/thread-priority.js';
 import { runPipeline } from '../training/pipeline.js';
-import type { ParentToWorker, SavedRunOutput, TrainingRequest, TrainJobOutput, WorkerToParent } from '../training/training-protocol.js';
+import type { ParentToWorker, RunOutput, TrainingRequest, WorkerToParent } from '../training/training-protocol.js';
 import { workerPort } from '../training/worker-channel.js';
 
 /** The parent's end: a worker thread's port, or a child process's IPC channel (worker-channel.ts). */
@@ -28,7 +28,7 @@ async function flushed(m: WorkerToParent): Promise<void> {
   await port.flushed();
 }
 
-function run(request: TrainingRequest): Promise<TrainJobOutput | SavedRunOutput> {
+function run(request: TrainingRequest): Promise<RunOutput> {
   // Before anything starts threads of its own (onnxruntime's inherit the priority).
   if (request.background) {
     if (port.inChildProcess) lowerOwnProcessPriority();
@@ -51,7 +51,7 @@ function run(request: TrainingRequest): Promise<TrainJobOutput | SavedRunOutput>
 }
 
 /** Ends the run: the outcome to the parent, then the port closed (the worker ends by itself). */
-function settle(outcome: Promise<TrainJobOutput | SavedRunOutput>): void {
+function settle(outcome: Promise<RunOutput>): void {
   outcome
     .then(
       (result) => post({ type: 'done', result }, 'params' in result ? [result.params.buffer as ArrayBuffer] : []),

@@ -34,6 +34,7 @@ import type {
   PlannedRun,
   ReadingProgress,
   ReadReport,
+  RunOutput,
   SavedRunOutput,
   TrainingRequest,
   TrainJobOutput,
@@ -54,7 +55,7 @@ export interface PipelineHooks {
   saving(): void;
 }
 
-export async function runPipeline(request: TrainingRequest, hooks: PipelineHooks): Promise<TrainJobOutput | SavedRunOutput> {
+export async function runPipeline(request: TrainingRequest, hooks: PipelineHooks): Promise<RunOutput> {
   const started = performance.now();
   const s = request.settings;
   const texts = await readTexts(request, hooks);
@@ -73,6 +74,10 @@ export async function runPipeline(request: TrainingRequest, hooks: PipelineHooks
     ...(prepared.test ? { testTokens: prepared.test.length } : {}),
   });
   const companion = request.companion ? await countCompanion(prepared, request.companion, !!request.save, hooks) : undefined;
+  if (request.countOnly) {
+    if (!companion) throw new Error('a run that only counts needs `companion`');
+    return { counted: companion.figures };
+  }
   const network = await trainNetwork(plan, prepared, request.threads, hooks);
   if (request.save) hooks.saving();
   const served = companion ? await fitServing(plan, prepared, network.params, companion, request.threads, hooks.signal) : {};

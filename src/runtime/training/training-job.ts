@@ -11,12 +11,14 @@ import { bundledScriptPath } from '../process/child-processes.js';
 import type {
   CompanionHandover,
   CompanionOutput,
+  CountedOutput,
   ParentToWorker,
   PlannedRun,
   ReadingProgress,
   ReadReport,
-  SavedRunOutput,
   TrainingRequest,
+  RunOutput,
+  SavedRunOutput,
   TrainJobOutput,
   WorkerToParent,
 } from './training-protocol.js';
@@ -38,7 +40,7 @@ export class TrainingCancelled extends Error {
 export type TrainingOutcome<R = TrainJobOutput | SavedRunOutput> = R & { ngram?: CompanionOutput | CompanionHandover };
 
 /** `R`: what a run that succeeds gives: the trained parameters and figures, or where the worker saved them (SavedRunOutput). */
-export interface TrainingJob<R = TrainJobOutput | SavedRunOutput> {
+export interface TrainingJob<R extends RunOutput = TrainJobOutput | SavedRunOutput> {
   /**
    * Resolves with the trained parameters and figures, or the saved model's folder; rejects with
    * TrainingCancelled, TrainingRefused or the worker's error. A run cancelled after its save committed resolves (saved).
@@ -85,11 +87,9 @@ export interface TrainingHandlers {
  * FilesSource bytes are transferred to a thread (the caller's copy becomes unusable); a child process gets
  * a copy, in pieces. Rejects with TrainingRefused when the input has too little to learn from.
  */
-export function startTraining(
-  request: TrainingRequest,
-  handlers: TrainingHandlers = {},
-  options: { isolation?: Isolation } = {},
-): TrainingJob {
+export function startTraining(request: TrainingRequest & { countOnly: true }, handlers?: TrainingHandlers, options?: { isolation?: Isolation }): TrainingJob<CountedOutput>;
+export function startTraining(request: TrainingRequest, handlers?: TrainingHandlers, options?: { isolation?: Isolation }): TrainingJob;
+export function startTraining(request: TrainingRequest, handlers: TrainingHandlers = {}, options: { isolation?: Isolation } = {}): TrainingJob<RunOutput> {
   const { source } = request;
   const transfer = source.kind === 'files' && source.bytes.byteLength > 0 ? [source.bytes.buffer as ArrayBuffer] : [];
   // A buffer handed to another run already is detached (empty): Node.js then drops the message silently.
@@ -97,7 +97,7 @@ export function startTraining(
   return launch({ type: 'start', request }, transfer, handlers, options.isolation, request.background, broken ? 'its buffer does not hold the files it lists (handed to another run already?)' : undefined);
 }
 
-function launch<R extends TrainJobOutput | SavedRunOutput>(
+function launch<R extends RunOutput>(
   first: ParentToWorker,
   transfer: ArrayBuffer[],
   handlers: TrainingHandlers,

@@ -60,6 +60,11 @@ export interface TrainingRequest {
    * say what it gained over it in keystrokes (TrainJobOutput.comparedKsr).
    */
   compareWith?: string;
+  /**
+   * Only count the n-gram companion (with `companion`), and end: no network, no save. What the editor serves
+   * before a workspace has a model of its own (the result is a CountedOutput).
+   */
+  countOnly?: boolean;
 }
 
 /** Reading progress, a few times a second. */
@@ -119,6 +124,14 @@ export type SavedRunOutput = Omit<TrainJobOutput, 'params' | 'recounted'> & {
   saved: { dir: string; companion?: CompanionFigures };
 };
 
+/** A run that only counted the companion (TrainingRequest.countOnly): its figures; the companion came as 'ngram'. */
+export interface CountedOutput {
+  counted: CompanionFigures;
+}
+
+/** What a run that succeeds gives: its parameters and figures, where it saved them, or what it counted. */
+export type RunOutput = TrainJobOutput | SavedRunOutput | CountedOutput;
+
 export type WorkerToParent =
   | { type: 'reading'; progress: ReadingProgress }
   | { type: 'read'; read: ReadReport }
@@ -127,7 +140,7 @@ export type WorkerToParent =
   | { type: 'ngram'; ngram: CompanionOutput | CompanionHandover }
   /** Trained: the worker is saving the model (TrainingRequest.save). */
   | { type: 'saving' }
-  | { type: 'done'; result: TrainJobOutput | SavedRunOutput }
+  | { type: 'done'; result: RunOutput }
   /** `refused`: the input had too little to learn from (TrainingRefused), not a failure. */
   | { type: 'error'; message: string; cancelled: boolean; refused: boolean };
 

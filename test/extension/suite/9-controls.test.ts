@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import { acceptInlineCompletion, hasDefaultModel, settledModel, sleep, stats, waitFor, WORD_PROMPT } from '../helpers.js';
+import { acceptInlineCompletion, hasDefaultModel, settledModel, sleep, stats, waitFor, WORD_PROMPT, WORKSPACE_WORD } from '../helpers.js';
 
 async function setting(key: string, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration('nextword').update(key, value, vscode.ConfigurationTarget.Global);
@@ -103,6 +103,25 @@ describe('controls', function () {
     });
     assert.equal(model.origin, 'default');
     await assert.rejects(Promise.resolve(vscode.workspace.fs.stat(vscode.Uri.file(dir))), 'the model folder is gone');
+  });
+
+  it('with consent, suggests the workspace\'s own words before any model is trained on it, and stops when asked', async () => {
+    // No workspace model now (the test above deleted it): the bundled model cannot know the workspace's word.
+    await vscode.commands.executeCommand('nextword.useWorkspaceWords');
+    assert.equal(vscode.workspace.getConfiguration('nextword').get('workspaceWords'), true, 'the consent is kept for this workspace');
+    const served = await waitFor('the workspace\'s words to serve', async () => {
+      const m = (await stats()).model;
+      return m.state === 'ready' && m.origin === 'interim' ? m : undefined;
+    }, 60_000);
+    assert.notEqual(served.servedByPid, process.pid, 'served by the model server');
+    const editor = await editorWith('markdown', 'A note.\n\n' + WORD_PROMPT);
+    const inserted = await acceptInlineCompletion(editor, WORD_PROMPT);
+    assert.ok(inserted.trimStart().startsWith(WORKSPACE_WORD), `after "${WORD_PROMPT}" the workspace's words gave "${inserted}"`);
+    await vscode.workspace.getConfiguration('nextword').update('workspaceWords', undefined, vscode.ConfigurationTarget.Workspace);
+    await waitFor('the bundled model again', async () => {
+      const m = (await stats()).model;
+      return m.state === 'ready' && m.origin === 'default' ? m : undefined;
+    });
   });
 });
 
