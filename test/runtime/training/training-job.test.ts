@@ -182,6 +182,19 @@ test('with its n-gram companion the worker posts it before the first step, fits 
   assert.ok(r.ngram.figures.ngrams > posted.figures.ngrams, `${r.ngram.figures.ngrams} vs ${posted.figures.ngrams}`);
 });
 
+test('a run that only counts ends with the companion: no network trains, nothing is saved', async () => {
+  const events: string[] = [];
+  let posted: CompanionOutput | CompanionHandover | undefined;
+  const r = await startTraining({ ...request(stories(11, 8, 60), { companion: {} }), countOnly: true as const }, {
+    onEvent: (e) => events.push(e.kind),
+    onNgram: (n) => (posted = n),
+  }).result;
+  assert.deepEqual(events, [], 'no training step');
+  assert.ok(posted && 'bytes' in posted && posted.bytes.length > 0);
+  assert.deepEqual(r.counted, posted.figures);
+  assert.ok(!('params' in r) && !('saved' in r));
+});
+
 test('a mixture that cannot be fitted says why (the pipeline then serves the network with the cache)', async () => {
   const texts = stories(11, 8, 60);
   const here = await preparedHere(texts);
