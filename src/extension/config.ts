@@ -18,6 +18,8 @@ export interface CompletionConfig {
   maxLineLength: number;
   /** `nextword.completion.trigger`: as you type, or only when asked. */
   trigger: 'automatic' | 'onRequest';
+  /** `nextword.completion.bundledModelScope`: where the bundled model suggests, until the workspace has a model. */
+  bundledModelScope: 'everywhere' | 'prose';
 }
 
 export interface TrainingConfig {
@@ -51,6 +53,7 @@ export function readConfig(): NextwordConfig {
       debounceMs: int(c.get('completion.debounceMs'), DEFAULTS.debounceMs, 0, 1000),
       maxLineLength: int(c.get('completion.maxLineLength'), DEFAULTS.maxLineLength, 80, 1_000_000),
       trigger: c.get('completion.trigger') === 'onRequest' ? 'onRequest' : 'automatic',
+      bundledModelScope: c.get('completion.bundledModelScope') === 'prose' ? 'prose' : 'everywhere',
     },
     statusBarEnabled: c.get('statusBar.enable') !== false,
     statusBarPerplexity: c.get('statusBar.perplexity') === true,

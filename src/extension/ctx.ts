@@ -384,9 +384,11 @@ export class Ctx implements vscode.Disposable {
   }
 
   private completionSettings(document: vscode.TextDocument): CompletionSettings {
-    const { minConfidenceSet: _set, ...completion } = this.config.completion;
+    const { minConfidenceSet: _set, bundledModelScope, ...completion } = this.config.completion;
     const { enabled, scope } = this.languageConfig(document);
-    return { ...completion, minConfidence: this.completionThreshold().value, enabled, scope };
+    // The bundled model knows no workspace: where it is weak (code), the user may keep it to prose.
+    const bundled = this.models.current?.origin === 'default';
+    return { ...completion, minConfidence: this.completionThreshold().value, enabled, scope: bundled && bundledModelScope === 'prose' ? 'prose' : scope };
   }
 
   /** The completion threshold in use: the user's setting, else the one chosen for a trained model in training, else the default. */

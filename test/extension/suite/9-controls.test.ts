@@ -39,7 +39,7 @@ async function skippedAfter(reason: string, act: () => Thenable<unknown>): Promi
 describe('controls', function () {
   this.timeout(120_000);
   after(async () => {
-    for (const key of ['completion.trigger', 'completion.scope', 'enable']) await setting(key, undefined);
+    for (const key of ['completion.trigger', 'completion.scope', 'completion.bundledModelScope', 'enable']) await setting(key, undefined);
   });
 
   it('moves a value set under the old name nextword.exclude to nextword.training.exclude', async () => {
@@ -75,6 +75,14 @@ describe('controls', function () {
     code.selection = new vscode.Selection(end, end);
     assert.match(await acceptInlineCompletion(code, prompt), /\S/, 'a comment is prose');
     await setting('completion.scope', undefined);
+  });
+
+  it('with bundledModelScope "prose" keeps the bundled model out of code', async () => {
+    assert.equal((await settledModel()).origin, 'default', 'the bundled model serves here');
+    await setting('completion.bundledModelScope', 'prose');
+    await editorWith('python', 'total = ');
+    assert.ok((await skippedAfter('not-prose', () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'))) >= 1);
+    await setting('completion.bundledModelScope', undefined);
   });
 
   it('Turn Completions On or Off turns them off in every language, says so in the status bar, and back on', async () => {
