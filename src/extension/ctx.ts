@@ -21,6 +21,7 @@ import { ModelManager, type LoadedModel } from './model-manager.js';
 import { PerplexityTracker } from './perplexity-tracker.js';
 import { FirstRunSuggestion } from './first-run.js';
 import { WorkspaceWords } from './workspace-words.js';
+import { checkStaleModel, type StaleCheck } from './stale-model.js';
 import { Snooze } from './snooze.js';
 import { StatusBar } from './status-bar.js';
 import { WorkspaceTrainer } from './workspace-training.js';
@@ -39,6 +40,8 @@ const COMPLETION_SELECTOR: vscode.DocumentSelector = [{ pattern: '**' }, { schem
 
 /** The suggestion to train is considered this long after activation, once the editor has settled. */
 const FIRST_RUN_AFTER_MS = 10_000;
+/** A workspace model's age is looked at this long after it loads. */
+const STALE_CHECK_AFTER_MS = 15_000;
 /** Renamed settings are moved this long after activation, off the path of the first completion. */
 const MIGRATE_AFTER_MS = 5_000;
 
@@ -48,6 +51,9 @@ export class Ctx implements vscode.Disposable {
   readonly snooze = new Snooze();
   readonly firstRun: FirstRunSuggestion;
   readonly words: WorkspaceWords;
+  /** The workspace model whose age was looked at (its createdAt), and what was found. */
+  private staleCheckedFor: string | undefined;
+  private staleCheck: StaleCheck = { kind: 'not-checked' };
   readonly engine: CompletionEngine;
   private readonly contextWarmer: ContextWarmer;
   readonly statusBar: StatusBar;
@@ -71,7 +77,7 @@ export class Ctx implements vscode.Disposable {
   private readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLE_MS });
 
   constructor(
-    context: vscode.ExtensionContext,
+    private readonly context: vscode.ExtensionContext,
     readonly log: vscode.LogOutputChannel,
     /** performance.now() when activate() was called. */
     private readonly activatedAt: number,
@@ -131,6 +137,7 @@ export class Ctx implements vscode.Disposable {
       this.contextWarmer,
       this.models.onDidChange((state) => {
         if (state.kind === 'ready') this.attachModel(state.model);
+        if (state.kind === 'ready' && state.model.origin === 'workspace') this.scheduleStaleCheck(state.model.session.meta.createdAt);
         this.statusBar.refresh();
       }),
       this.trainer.onDidChangeProgress(() => this.statusBar.refresh()),
@@ -213,6 +220,19 @@ export class Ctx implements vscode.Disposable {
     }
     this.words.stop();
     if (!this.trainer.isRunning && this.models.current?.origin === 'interim') await this.models.restore();
+  }
+
+  /** Looks, once per model and off the startup path, whether the workspace's model has grown stale (stale-model.ts). */
+  private scheduleStaleCheck(createdAt: string): void {
+    if (this.staleCheckedFor === createdAt) return;
+    this.staleCheckedFor = createdAt;
+    const timer = setTimeout(() => {
+      checkStaleModel(createdAt, { workspaceState: this.context.workspaceState, log: this.log, retrain: () => void vscode.commands.executeCommand('nextword.trainWorkspace') }).then(
+        (check) => (this.staleCheck = check),
+        (e: unknown) => this.log.warn(`checking the model's age failed: ${(e as Error).message}`),
+      );
+    }, STALE_CHECK_AFTER_MS);
+    this.pushExtCleanup({ dispose: () => clearTimeout(timer) });
   }
 
   /** Whether this workspace has a model trained on it, or one is training. */
@@ -305,6 +325,7 @@ export class Ctx implements vscode.Disposable {
       snoozedUntil: this.snooze.snoozedUntil ?? null,
       trainingSuggestion: this.firstRun.state,
       workspaceWords: this.words.state,
+      staleCheck: this.staleCheck,
       completionThreshold: this.completionThreshold(),
       // Since activation or the last reset, in ms.
       eventLoopDelayMs: {

@@ -102,8 +102,15 @@ describe('controls', function () {
     assert.match(await acceptInlineCompletion(editor, `${WORD_PROMPT} And`), /\S/);
   });
 
-  it('deletes the workspace\'s model: the bundled one serves, the folder is gone', async () => {
+  it('looks at the workspace model\'s age (fresh: no hint), and deletes it: the bundled one serves, the folder is gone', async () => {
     const dir = await workspaceModelDir();
+    // Once loaded, the model's age is looked at: just trained, it is fresh (no hint).
+    const age = await waitFor('the model\'s age to be looked at', async () => {
+      const c = ((await stats()) as unknown as { staleCheck: { kind: string; changed?: number; sampled?: number } }).staleCheck;
+      return c.kind === 'not-checked' ? undefined : c;
+    }, 30_000);
+    assert.equal(age.kind, 'fresh', JSON.stringify(age));
+    assert.ok((age.sampled ?? 0) > 0, 'it looked at the workspace\'s files');
     await vscode.commands.executeCommand('nextword.deleteWorkspaceModel', 'confirmed');
     const model = await waitFor('the bundled model', async () => {
       const m = (await stats()).model;
