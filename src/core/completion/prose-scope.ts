@@ -64,23 +64,41 @@ export function isProseAt(textBefore: string, languageId: string): boolean {
   return syntax ? insideCommentOrString(textBefore, syntax) : true;
 }
 
-/** Scans `text` from its start and says whether its end lies inside a comment or a string literal. */
-function insideCommentOrString(text: string, s: Syntax): boolean {
-  // What is open at the scan's position: a closer to look for, or nothing (code).
-  let open: { end: string; kind: 'line' | 'block' | 'quote' | 'multiline' } | undefined;
-  const startsWith = (i: number, token: string) => text.startsWith(token, i);
-  // Openers, longest first, so that `"""` wins over `"` and `--[[` over `--`.
-  const openers = [
+interface Opener {
+  token: string;
+  end: string;
+  kind: 'line' | 'block' | 'quote' | 'multiline';
+}
+
+/** Each syntax's openers by their first character, longest first (`"""` before `"`, `--[[` before `--`): built once. */
+const OPENERS = new Map<Syntax, Map<string, Opener[]>>();
+
+function openersOf(s: Syntax): Map<string, Opener[]> {
+  let byFirst = OPENERS.get(s);
+  if (byFirst) return byFirst;
+  const all: Opener[] = [
     ...s.block.map(([o, c]) => ({ token: o, end: c, kind: 'block' as const })),
     ...s.multiline.map((q) => ({ token: q, end: q === '[[' ? ']]' : q, kind: 'multiline' as const })),
     ...s.line.map((t) => ({ token: t, end: '\n', kind: 'line' as const })),
     ...s.quotes.map((q) => ({ token: q, end: q, kind: 'quote' as const })),
   ].sort((a, b) => b.token.length - a.token.length);
+  byFirst = new Map();
+  for (const o of all) byFirst.set(o.token[0]!, [...(byFirst.get(o.token[0]!) ?? []), o]);
+  OPENERS.set(s, byFirst);
+  return byFirst;
+}
+
+/** Scans `text` from its start and says whether its end lies inside a comment or a string literal. */
+function insideCommentOrString(text: string, s: Syntax): boolean {
+  // What is open at the scan's position: a closer to look for, or nothing (code).
+  let open: Pick<Opener, 'end' | 'kind'> | undefined;
+  const startsWith = (i: number, token: string) => text.startsWith(token, i);
+  const openers = openersOf(s);
   let i = 0;
   while (i < text.length) {
     const ch = text[i]!;
     if (!open) {
-      const opener = openers.find((o) => startsWith(i, o.token));
+      const opener = openers.get(ch)?.find((o) => startsWith(i, o.token));
       if (opener) {
         open = { end: opener.end, kind: opener.kind };
         i += opener.token.length;
