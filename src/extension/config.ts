@@ -37,6 +37,10 @@ export interface TrainingConfig {
 
 export interface NextwordConfig {
   completion: CompletionConfig;
+  /** The user turned completions off in every language (`nextword.enable: false` in the user settings). */
+  disabledEverywhere: boolean;
+  /** `nextword.workspaceWords`: the workspace's words before any model is trained on it (the user's consent). */
+  workspaceWords: boolean;
   statusBarEnabled: boolean;
   /** The file's perplexity in the status item's text. */
   statusBarPerplexity: boolean;
@@ -55,6 +59,8 @@ export function readConfig(): NextwordConfig {
       trigger: c.get('completion.trigger') === 'onRequest' ? 'onRequest' : 'automatic',
       bundledModelScope: c.get('completion.bundledModelScope') === 'prose' ? 'prose' : 'everywhere',
     },
+    disabledEverywhere: c.inspect<boolean>('enable')?.globalValue === false,
+    workspaceWords: c.get('workspaceWords') === true,
     statusBarEnabled: c.get('statusBar.enable') !== false,
     statusBarPerplexity: c.get('statusBar.perplexity') === true,
     training: {
@@ -67,6 +73,11 @@ export function readConfig(): NextwordConfig {
       suggest: c.get('training.suggest') !== false,
     },
   };
+}
+
+/** What Train on Workspace (and the count of its words) reads at most, from the training settings. */
+export function scanLimits(training: TrainingConfig): { maxFiles: number; maxTotalBytes: number } {
+  return { maxFiles: training.maxFiles, maxTotalBytes: Math.round(training.maxMegabytes * 1024 * 1024) };
 }
 
 /** Whether any scope (user, workspace, folder, or a language's section of them) sets the value. */

@@ -94,7 +94,8 @@ export class Ctx implements vscode.Disposable {
       scoringThreads: EDITOR_SCORING_THREADS,
     });
     this.trainer = new WorkspaceTrainer({ log, models: this.models, readConfig: () => this.config });
-    this.words = new WorkspaceWords({ log, models: this.models, readConfig: () => this.config, isTraining: () => this.trainer.isRunning });
+    // Read afresh: a count may start right after the user gave consent, before the change event came.
+    this.words = new WorkspaceWords({ log, models: this.models, readConfig, isTraining: () => this.trainer.isRunning });
     this.firstRun = new FirstRunSuggestion({
       workspaceState: context.workspaceState,
       globalState: context.globalState,
@@ -214,7 +215,7 @@ export class Ctx implements vscode.Disposable {
 
   /** `nextword.workspaceWords` turned on: count now; turned off: back to the saved model if the count serves. */
   private async wordsSettingChanged(): Promise<void> {
-    if (vscode.workspace.getConfiguration('nextword').get('workspaceWords') === true) {
+    if (this.config.workspaceWords) {
       await this.words.start();
       return;
     }
@@ -237,18 +238,12 @@ export class Ctx implements vscode.Disposable {
 
   /** Whether this workspace has a model trained on it, or one is training. */
   private async hasWorkspaceModel(): Promise<boolean> {
-    if (this.trainer.isRunning || this.models.current?.origin === 'workspace') return true;
-    const dir = this.models.workspaceModelDir;
-    if (!dir) return false;
-    return vscode.workspace.fs.stat(vscode.Uri.file(path.join(dir, 'model.json'))).then(
-      () => true,
-      () => false,
-    );
+    return this.trainer.isRunning || this.models.current?.origin === 'workspace' || this.models.hasWorkspaceModel();
   }
 
   /** Whether completions are turned off for every language (the user's `nextword.enable`). */
   isDisabledEverywhere(): boolean {
-    return vscode.workspace.getConfiguration('nextword').inspect<boolean>('enable')?.globalValue === false;
+    return this.config.disabledEverywhere;
   }
 
   isEnabledForLanguage(languageId: string): boolean {

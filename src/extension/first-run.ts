@@ -28,8 +28,8 @@ export interface FirstRunDeps {
 export const MIN_FILES = 10;
 const ASKED_KEY = 'nextword.trainingSuggested';
 const NEVER_KEY = 'nextword.neverSuggestTraining';
-/** Files that count as text worth learning from (a cheap look, not what training reads). */
-const TEXT_FILES = '**/*.{md,markdown,txt,rst,tex,adoc,org,ts,tsx,js,jsx,mjs,cjs,py,java,go,rs,c,h,cc,cpp,hpp,cs,rb,php,swift,kt,scala,sh,lua,sql,yaml,yml,html,css}';
+/** Files that count as text worth learning from (a cheap look, not what training reads; stale-model.ts looks at them too). */
+export const TEXT_FILES = '**/*.{md,markdown,txt,rst,tex,adoc,org,ts,tsx,js,jsx,mjs,cjs,py,java,go,rs,c,h,cc,cpp,hpp,cs,rb,php,swift,kt,scala,sh,lua,sql,yaml,yml,html,css}';
 
 export class FirstRunSuggestion implements vscode.Disposable {
   private current: SuggestionState = { kind: 'waiting' };

@@ -121,16 +121,23 @@ export class ModelManager implements vscode.Disposable {
 
   /**
    * Serves `session` (the n-gram model of the workspace) until a saved model replaces it: the end of the
-   * training run (useWorkspaceModel), or restore() when the run is cancelled or fails.
+   * training run (useWorkspaceModel), or restore() when the run is cancelled or fails, or its model server dies.
    */
   useInterim(session: InterimModel['session'], figures: CompanionFigures, sinceStartMs: number): Promise<InterimModel> {
     return this.enqueue(async () => {
       if (this.disposed) throw new Error('Nextword is shutting down');
       const model: InterimModel = { origin: 'interim', session, label: INTERIM_LABEL, loadMs: sinceStartMs, figures, createdAt: new Date().toISOString() };
       this.deps.log.info(
-        `serving ${INTERIM_LABEL} while its network trains: Kneser-Ney ${figures.order}-gram, ${thousands(figures.ngrams)} n-grams, ` +
+        `serving ${INTERIM_LABEL}: Kneser-Ney ${figures.order}-gram, ${thousands(figures.ngrams)} n-grams, ` +
           `validation perplexity ${figures.validPpl.toFixed(2)}`,
       );
+      if (session instanceof RemoteServing) {
+        session.onExit((reason) => {
+          if (this.current !== model) return;
+          this.deps.log.warn(`${reason.message}; back to the saved model`);
+          void this.restore();
+        });
+      }
       this.swap({ kind: 'ready', model }, { dispose: () => void session.release() });
       return model;
     });
@@ -188,6 +195,16 @@ export class ModelManager implements vscode.Disposable {
     });
   }
 
+  /** Whether a model trained on this workspace is saved in its storage (whichever model serves now). */
+  async hasWorkspaceModel(): Promise<boolean> {
+    const dir = this.deps.workspaceModelDir;
+    if (!dir) return false;
+    return vscode.workspace.fs.stat(vscode.Uri.file(path.join(dir, 'model.json'))).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /**
    * Deletes the model trained on this workspace: the bundled default serves first (the workspace model's
    * sessions let go of), then its folder goes. A choice made for this workspace stays unless it was this
@@ -197,14 +214,9 @@ export class ModelManager implements vscode.Disposable {
     return this.enqueue(async () => {
       const dir = this.deps.workspaceModelDir;
       if (!dir) throw new Error('this window has no workspace storage, so no model was trained here');
-      const folder = vscode.Uri.file(dir);
-      const exists = await vscode.workspace.fs.stat(vscode.Uri.joinPath(folder, 'model.json')).then(
-        () => true,
-        () => false,
-      );
-      if (!exists) throw new Error('no model has been trained on this workspace');
+      if (!(await this.hasWorkspaceModel())) throw new Error('no model has been trained on this workspace');
       if (this.current?.origin === 'workspace') await this.load('default', this.deps.defaultModelDir);
-      await vscode.workspace.fs.delete(folder, { recursive: true, useTrash: false });
+      await vscode.workspace.fs.delete(vscode.Uri.file(dir), { recursive: true, useTrash: false });
       this.deps.log.info(`deleted the workspace model (${dir})`);
     });
   }

@@ -3,12 +3,12 @@
 // the workspace's text files; the hint offers to train again and is shown once per model.
 
 import * as vscode from 'vscode';
+import { TEXT_FILES } from './first-run.js';
 import { staleness } from './model-age.js';
 
 /** Files looked at, at most. */
 const SAMPLE = 400;
 const SHOWN_KEY = 'nextword.staleHintShownFor';
-const TEXT_FILES = '**/*.{md,markdown,txt,rst,tex,adoc,ts,tsx,js,jsx,mjs,py,java,go,rs,c,h,cpp,cs,rb,php,swift,kt,sh,lua,sql,yaml,yml,html,css}';
 
 export type StaleCheck = { kind: 'not-checked' } | { kind: 'fresh' | 'stale'; ageDays: number; changed: number; sampled: number; why?: string };
 

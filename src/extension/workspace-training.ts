@@ -23,7 +23,7 @@ import { scanFigures } from '../io/workspace-files.js';
 import { RemoteServing } from '../runtime/serving/remote-serving.js';
 import { startTraining, TrainingCancelled, TrainingRefused, type TrainingJob } from '../runtime/training/training-job.js';
 import type { FilesSource, ReadingProgress, TrainingSource } from '../runtime/training/training-protocol.js';
-import type { NextwordConfig } from './config.js';
+import { scanLimits, type NextwordConfig } from './config.js';
 import { duration, exactPerplexity, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
 import type { TrainingProgress } from './status.js';
@@ -186,7 +186,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const token = run.cancel.token;
     const t0 = performance.now();
     notification.report({ message: 'Reading the workspace…' });
-    const limits = { maxFiles: config.training.maxFiles, maxTotalBytes: Math.round(config.training.maxMegabytes * 1024 * 1024) };
+    const limits = scanLimits(config.training);
     const progress = new TrainingProgressReporter(s, notification, (p) => this.setProgress(p), log);
     const source = await workspaceSource(folders, limits, token, log, (p) => progress.reading(p));
     if (token.isCancellationRequested) throw new TrainingCancelled();
@@ -300,11 +300,6 @@ export class WorkspaceTrainer implements vscode.Disposable {
       .then((server) => {
         if (token.isCancellationRequested || this.run !== run || run.trained) return server.release();
         log.info(`training: the n-gram server loaded the model in ${duration(server.loadMs / 1000)}`);
-        server.onExit((reason) => {
-          if (this.deps.models.current?.session !== server) return;
-          log.warn(`training: ${reason.message}; back to the saved model while the network trains`);
-          void this.deps.models.restore();
-        });
         run.interim = true;
         return this.deps.models.useInterim(server, figures, performance.now() - t0).then(() => undefined);
       })

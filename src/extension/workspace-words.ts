@@ -11,7 +11,7 @@ import { removeHandover } from '../io/handover-file.js';
 import { RemoteServing } from '../runtime/serving/remote-serving.js';
 import { startTraining, TrainingCancelled, TrainingRefused, type TrainingJob } from '../runtime/training/training-job.js';
 import type { CountedOutput } from '../runtime/training/training-protocol.js';
-import type { NextwordConfig } from './config.js';
+import { scanLimits, type NextwordConfig } from './config.js';
 import { duration, exactPerplexity, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
 import { resolveTrainSettings, trainingThreads } from './training-settings.js';
@@ -30,13 +30,20 @@ export type WordsState = { kind: 'idle' } | { kind: 'counting' } | { kind: 'serv
 
 export class WorkspaceWords implements vscode.Disposable {
   private job: TrainingJob<CountedOutput> | undefined;
+  /** The count in progress: a second start (the consent's setting change and the command both ask) joins it. */
+  private running: Promise<WordsState> | undefined;
   private cancel = new vscode.CancellationTokenSource();
   state: WordsState = { kind: 'idle' };
 
   constructor(private readonly deps: WorkspaceWordsDeps) {}
 
   /** Counts and serves the workspace's words when the user agreed and nothing better serves; never throws. */
-  async start(): Promise<WordsState> {
+  start(): Promise<WordsState> {
+    this.running ??= this.startOnce().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async startOnce(): Promise<WordsState> {
     const why = await this.reasonNotTo();
     if (why) {
       this.state = { kind: 'skipped', why };
@@ -72,20 +79,14 @@ export class WorkspaceWords implements vscode.Disposable {
   }
 
   private async reasonNotTo(): Promise<string | undefined> {
-    if (vscode.workspace.getConfiguration('nextword').get('workspaceWords') !== true) return 'nextword.workspaceWords is off';
+    if (!this.deps.readConfig().workspaceWords) return 'nextword.workspaceWords is off';
     if (!vscode.workspace.isTrusted) return 'the workspace is not trusted';
     if (!vscode.workspace.workspaceFolders?.length) return 'no folder is open';
-    if (this.job) return 'a count is running';
     if (this.deps.isTraining()) return 'Train on Workspace is running';
     const current = this.deps.models.current?.origin;
     if (current === 'workspace' || current === 'folder' || current === 'interim') return `a ${current} model serves`;
-    const dir = this.deps.models.workspaceModelDir;
-    if (!dir) return 'no workspace storage';
-    const trained = await vscode.workspace.fs.stat(vscode.Uri.joinPath(vscode.Uri.file(dir), 'model.json')).then(
-      () => true,
-      () => false,
-    );
-    return trained ? 'the workspace has a trained model' : undefined;
+    if (!this.deps.models.workspaceModelDir) return 'no workspace storage';
+    return (await this.deps.models.hasWorkspaceModel()) ? 'the workspace has a trained model' : undefined;
   }
 
   private async count(): Promise<WordsState> {
@@ -95,7 +96,7 @@ export class WorkspaceWords implements vscode.Disposable {
     const token = this.cancel.token;
     const t0 = performance.now();
     const folders = vscode.workspace.workspaceFolders ?? [];
-    const limits = { maxFiles: config.training.maxFiles, maxTotalBytes: Math.round(config.training.maxMegabytes * 1024 * 1024) };
+    const limits = scanLimits(config.training);
     const source = await workspaceSource(folders, limits, token, log, () => undefined);
     if (token.isCancellationRequested) throw new TrainingCancelled();
     const handoverFile = `${models.workspaceModelDir!}.ngram-count.tmp`;
