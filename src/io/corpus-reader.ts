@@ -53,15 +53,24 @@ export async function readTrainingTexts(source: FoldersSource | CorpusDirSource,
     return readSplitCorpus(source.dir);
   }
   const scan = await readWorkspaceFolders(source.folders, { ...source.limits, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-  const report = formatScanReport(scan);
-  const { train, valid, heldOut } = splitProject(scan.files, { validFraction: opts.validFraction, testFraction: opts.testFraction ?? 0, where: scan.root, report });
+  const texts = projectTexts(scan.files, scanFigures(scan), opts);
   scan.files.length = 0;
+  return texts;
+}
+
+/**
+ * A project's files (read here, or by the editor through VS Code) as training texts: split by whole file
+ * (run-plan.ts's splitProject: refused when too few), with `scan`, what was read, in words.
+ */
+export function projectTexts(files: readonly { relPath: string; text: string }[], scan: ScanFigures, opts: Pick<ReadTextsOptions, 'validFraction' | 'testFraction'>): TrainingTexts {
+  const report = formatScanReport(scan);
+  const { train, valid, heldOut } = splitProject(files, { validFraction: opts.validFraction, testFraction: opts.testFraction ?? 0, where: scan.root, report });
   return {
     kind: 'project',
     train: train.map((f) => f.text),
     valid: valid.map((f) => f.text),
     ...(opts.testFraction ? { heldOut: heldOut.map((f) => ({ relPath: f.relPath, text: f.text })) } : {}),
-    scan: scanFigures({ ...scan, files: { length: train.length + valid.length + heldOut.length } }),
+    scan,
     report,
   };
 }

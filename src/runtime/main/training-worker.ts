@@ -23,8 +23,8 @@ function post(m: WorkerToParent, transfer: ArrayBuffer[] = []): void {
 }
 
 /** Posts `m` and resolves once it is on its way (a child process's channel writes asynchronously). */
-async function flushed(m: WorkerToParent): Promise<void> {
-  post(m);
+async function flushed(m: WorkerToParent, transfer: ArrayBuffer[] = []): Promise<void> {
+  post(m, transfer);
   await port.flushed();
 }
 
@@ -40,11 +40,8 @@ function run(request: TrainingRequest): Promise<RunOutput> {
     // Each phase's report reaches the parent before the next phase holds this thread.
     read: (read) => flushed({ type: 'read', read }),
     planned: (planned) => flushed({ type: 'planned', planned }),
-    companion: async (ngram) => {
-      // Before the network's training holds this thread: the parent serves this model meanwhile.
-      post({ type: 'ngram', ngram }, 'bytes' in ngram ? [ngram.bytes.buffer as ArrayBuffer] : []);
-      await port.flushed();
-    },
+    // Before the network's training holds this thread: the parent serves this model meanwhile.
+    companion: (ngram) => flushed({ type: 'ngram', ngram }, 'bytes' in ngram ? [ngram.bytes.buffer as ArrayBuffer] : []),
     event: (event) => post({ type: 'event', event }),
     saving: () => post({ type: 'saving' }),
   });

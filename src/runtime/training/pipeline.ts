@@ -9,7 +9,7 @@ import { calibrationPieces, MIN_FILES, MIN_SHOWN, typePieces, type CalibrationPi
 import { initialParameters } from '../../core/model/model-config.js';
 import { recountCompanion, trainCompanion, type CompanionFigures } from '../../core/ngram/companion.js';
 import type { KneserNey } from '../../core/ngram/kneser-ney.js';
-import { planRun, splitProject, type RunPlan } from '../../core/pipeline/run-plan.js';
+import { planRun, type RunPlan } from '../../core/pipeline/run-plan.js';
 import { startTokenId } from '../../core/scoring/evaluation.js';
 import { cachedFlagsOf } from '../../core/predict/cache-model.js';
 import { Predictor } from '../../core/predict/predictor.js';
@@ -20,10 +20,9 @@ import { Vocabulary } from '../../core/text/vocabulary.js';
 import type { TokenizerMode } from '../../core/text/tokenizer.js';
 import type { TrainSettings } from '../../core/train/presets.js';
 import { perplexity, train, validateTrainOptions, type TrainEvent } from '../../core/train/trainer.js';
-import { readTrainingTexts, type TrainingTexts } from '../../io/corpus-reader.js';
+import { projectTexts, readTrainingTexts, type TrainingTexts } from '../../io/corpus-reader.js';
 import { exportTrainedModel } from '../../io/export-model.js';
 import { writeHandover } from '../../io/handover-file.js';
-import { formatScanReport } from '../../io/workspace-files.js';
 import { ModelSession } from '../serving/model-session.js';
 import { calibrateServedThreshold, fitServedMixture } from './mixture-fit.js';
 import { TrainingRunner } from './training-runner.js';
@@ -124,16 +123,7 @@ function decodeFiles(source: FilesSource, opts: { validFraction: number; testFra
   const decoder = new TextDecoder('utf-8');
   let at = 0;
   const files = source.lengths.map((n, i) => ({ relPath: source.relPaths[i]!, text: decoder.decode(source.bytes.subarray(at, (at += n))) }));
-  const report = formatScanReport(source.scan);
-  const { train, valid, heldOut } = splitProject(files, { ...opts, where: source.scan.root, report });
-  return {
-    kind: 'project',
-    train: train.map((f) => f.text),
-    valid: valid.map((f) => f.text),
-    ...(opts.testFraction ? { heldOut } : {}),
-    scan: source.scan,
-    report,
-  };
+  return projectTexts(files, source.scan, opts);
 }
 
 /** The texts as the network and the companion take them. */
