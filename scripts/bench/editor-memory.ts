@@ -12,11 +12,10 @@
 //
 // Without --vsix it packages linux-x64 first (scripts/package.mjs). Needs code-server and Chromium
 // (scripts/e2e/install-code-server.sh).
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { copyWorkspace, FIXTURE_WORKSPACE, launchChromium, removeDir, ROOT, startCodeServer, tempDir } from '../e2e/code-server.js';
-import { waitFor, Workbench } from '../../test/e2e/workbench.js';
+import { copyWorkspace, FIXTURE_WORKSPACE, launchChromium, packageVsix, removeDir, startCodeServer, tempDir } from '../e2e/code-server.js';
+import { waitFor, Workbench } from '../e2e/workbench.js';
 
 const SAMPLES = 7;
 const SETTLE_MS = 6000;
@@ -109,11 +108,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const rounds = Number(option(args, '--rounds') ?? 1);
   let vsix = option(args, '--vsix');
-  if (!vsix) {
-    vsix = path.join(ROOT, 'dist', 'vsix', 'nextword-memory-linux-x64.vsix');
-    const r = spawnSync(process.execPath, ['scripts/package.mjs', '--target', 'linux-x64', '--out', vsix], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('packaging the VSIX failed');
-  }
+  vsix ??= packageVsix('nextword-memory-linux-x64.vsix');
   const without: number[] = [];
   const withIt: Measured[] = [];
   for (let i = 0; i < rounds; i++) {

@@ -15,10 +15,9 @@
 //
 // Without --vsix it packages linux-x64 first (scripts/package.mjs). Needs code-server and Chromium
 // (scripts/e2e/install-code-server.sh).
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { copyWorkspace, FIXTURE_WORKSPACE, launchChromium, removeDir, ROOT, startCodeServer, tempDir } from '../e2e/code-server.js';
-import { Workbench } from '../../test/e2e/workbench.js';
+import { copyWorkspace, FIXTURE_WORKSPACE, launchChromium, packageVsix, removeDir, startCodeServer, tempDir } from '../e2e/code-server.js';
+import { Workbench } from '../e2e/workbench.js';
 
 /** Prompts whose last key is a space: the next word is asked for. Plain English, as the bundled model knows. */
 const PROMPTS = [
@@ -119,12 +118,7 @@ async function main(): Promise<void> {
     }),
   );
   let vsixes = options(args, '--vsix').map((v) => path.resolve(v));
-  if (!vsixes.length) {
-    const out = path.join(ROOT, 'dist', 'vsix', 'nextword-bench-linux-x64.vsix');
-    const r = spawnSync(process.execPath, ['scripts/package.mjs', '--target', 'linux-x64', '--out', out], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('packaging the VSIX failed');
-    vsixes = [out];
-  }
+  if (!vsixes.length) vsixes = [packageVsix('nextword-bench-linux-x64.vsix')];
   const all = new Map<string, KeyTiming[]>(vsixes.map((v) => [v, []]));
   for (let i = 0; i < rounds; i++) {
     for (const v of vsixes) {

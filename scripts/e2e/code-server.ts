@@ -252,6 +252,19 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
   };
 }
 
+/**
+ * Packages the extension for linux-x64 into `name` under dist/vsix/ (scripts/package.mjs) and returns its
+ * path. Without a trained default model in models/ it packages without one only when `allowMissingModel`.
+ */
+export function packageVsix(name: string, o: { skipBuild?: boolean; allowMissingModel?: boolean } = {}): string {
+  const out = path.join(ROOT, 'dist', 'vsix', name);
+  const missing = o.allowMissingModel && !existsSync(path.join(ROOT, 'models', 'default', 'model.json'));
+  const args = ['scripts/package.mjs', '--target', 'linux-x64', '--out', out, ...(o.skipBuild ? ['--skip-build'] : []), ...(missing ? ['--allow-missing-model'] : [])];
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`packaging the VSIX failed (node ${args.join(' ')})`);
+  return out;
+}
+
 /** Debian's Chromium through playwright-core; its config and cache folders go inside `dir`, not the home folder. */
 export async function launchChromium(dir: string): Promise<Browser> {
   const { chromiumPath } = locateInstall();

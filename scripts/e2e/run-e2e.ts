@@ -5,10 +5,10 @@
 // Without --vsix it runs scripts/package.mjs for linux-x64 (with --allow-missing-model while
 // models/default/ does not exist; the test then says which comparisons moved to the trained model).
 // Artefacts (screenshots of each step, logs, the TAP report, result.json): out/e2e/.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ROOT } from './code-server.js';
+import { packageVsix, ROOT } from './code-server.js';
 import type { RunResult } from './run-in-host.js';
 
 export const E2E_ARTEFACTS = path.join(ROOT, 'out', 'e2e');
@@ -28,13 +28,7 @@ export function tapCounts(tap: string): { passed: number; failed: number } | und
 export async function runE2e(args: string[]): Promise<RunResult> {
   const started = Date.now();
   let vsix = option(args, '--vsix');
-  if (!vsix) {
-    vsix = path.join(ROOT, 'dist', 'vsix', 'nextword-e2e-linux-x64.vsix');
-    const allowMissing = existsSync(path.join(ROOT, 'models', 'default', 'model.json')) ? [] : ['--allow-missing-model'];
-    const skipBuild = args.includes('--skip-build') ? ['--skip-build'] : [];
-    const r = spawnSync(process.execPath, ['scripts/package.mjs', '--target', 'linux-x64', '--out', vsix, ...skipBuild, ...allowMissing], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('packaging the VSIX failed');
-  }
+  vsix ??= packageVsix('nextword-e2e-linux-x64.vsix', { skipBuild: args.includes('--skip-build'), allowMissingModel: true });
   // Built for the CLI's `nextword eval`, which the test compares the status bar with.
   if (!existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run npm run build');
 

@@ -13,8 +13,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFile
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { copyWorkspace, FIXTURE_WORKSPACE, launchChromium, removeDir, ROOT, startCodeServer, tempDir, type CodeServer } from '../../scripts/e2e/code-server.js';
-import { waitFor, Workbench } from './workbench.js';
+import { copyWorkspace, FIXTURE_WORKSPACE, launchChromium, packageVsix, removeDir, ROOT, startCodeServer, tempDir, type CodeServer } from '../../scripts/e2e/code-server.js';
+import { waitFor, Workbench } from '../../scripts/e2e/workbench.js';
 
 const ARTEFACTS = path.join(ROOT, 'out', 'e2e');
 const HAS_DEFAULT_MODEL = existsSync(path.join(ROOT, 'models', 'default', 'model.json'));
@@ -77,12 +77,7 @@ describe('Nextword in VS Code (code-server)', { timeout: 280_000 }, () => {
   before(async () => {
     rmSync(ARTEFACTS, { recursive: true, force: true });
     mkdirSync(ARTEFACTS, { recursive: true });
-    let vsix = process.env.NEXTWORD_E2E_VSIX;
-    if (!vsix) {
-      vsix = path.join(ROOT, 'dist', 'vsix', 'e2e.vsix');
-      const r = spawnSync(process.execPath, ['scripts/package.mjs', '--target', 'linux-x64', '--out', vsix, ...(HAS_DEFAULT_MODEL ? [] : ['--allow-missing-model'])], { cwd: ROOT, stdio: 'inherit' });
-      assert.equal(r.status, 0, 'packaging the VSIX failed');
-    }
+    const vsix = process.env.NEXTWORD_E2E_VSIX || packageVsix('e2e.vsix', { allowMissingModel: true });
     dir = tempDir('e2e');
     workspace = copyWorkspace(FIXTURE_WORKSPACE, dir);
     server = await startCodeServer({ workspace, dir, vsix, settings: E2E_SETTINGS, logFile: path.join(ARTEFACTS, 'code-server.log') });
