@@ -243,6 +243,7 @@ async function statusMenu(ctx: Ctx): Promise<void> {
   const languageEnabled = languageId ? ctx.isEnabledForLanguage(languageId) : undefined;
   const items: MenuItem[] = [];
   if (ctx.trainer.isRunning) items.push({ label: '$(debug-stop) Cancel Training', description: 'keep the current model', run: exec('nextword.cancelTraining') });
+  else if (ctx.models.current?.origin === 'workspace') items.push({ label: '$(mortar-board) Train on Workspace Again', description: 'learn from its files as they are now', run: exec('nextword.trainWorkspace') });
   else items.push({ label: '$(mortar-board) Train on Workspace', description: 'learn from this workspace’s files', run: exec('nextword.trainWorkspace') });
 
   items.push({ label: 'Completions', kind: vscode.QuickPickItemKind.Separator });
