@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The CI entry for the editor tests: installs code-server and Chromium (cached), builds, packages the
-# linux-x64 VSIX, runs the in-host integration suite (trusted, then in Restricted Mode), then the browser
-# end-to-end test against the VSIX.
+# linux-x64 VSIX, runs the in-host integration suite (trusted, then in Restricted Mode), the browser
+# end-to-end test against the VSIX, and the screenshots harness (scripts/screenshots/run.ts).
 # The last line is "N passed, N failed" (read by the CI); the exit status is non-zero on any failure.
 #
 #   scripts/e2e/ci.sh            (cache: $NEXTWORD_E2E_CACHE, default ~/.cache/nextword-e2e)
 #
-# Artefacts: out/in-host/ and out/e2e/ (screenshots of each end-to-end step, logs).
+# Artefacts: out/in-host/, out/e2e/ (screenshots of each end-to-end step, logs) and out/screenshots/.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export NEXTWORD_E2E_CACHE="${NEXTWORD_E2E_CACHE:-$HOME/.cache/nextword-e2e}"
@@ -78,5 +78,14 @@ echo "== end-to-end test"
 rm -f out/e2e/result.json
 node --import tsx scripts/e2e/run-e2e.ts --vsix "$vsix"
 add_result out/e2e/result.json
+
+# The README's pictures, made anew: the walkthrough, the first-run suggestion's Train Now, training's
+# progress and the trained model's ghost text, through the browser on a copy of this repository.
+echo "== screenshots"
+if node --import tsx scripts/screenshots/run.ts --vsix "$vsix" --out out/screenshots; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
 
 finish
