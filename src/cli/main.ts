@@ -16,6 +16,7 @@ Commands:
   predict --model DIR "text" the most likely next words after the text
   generate --model DIR "prompt" --words N --temperature T
                              continue a prompt by sampling
+  surprisal --model DIR FILE how unexpected each word of a file is, and what the model expected
   bench train|predict|score  training throughput, prediction latency, file scoring speed
 
 Run \`nextword <command> --help\` for a command's options.
@@ -33,6 +34,8 @@ async function lazy(name: string): Promise<Command | undefined> {
       return (await import('./predict-command.js')).predictCommand;
     case 'generate':
       return (await import('./predict-command.js')).generateCommand;
+    case 'surprisal':
+      return (await import('./surprisal-command.js')).surprisalCommand;
     case 'bench':
       return (await import('./bench-command.js')).benchCommand;
     default:
