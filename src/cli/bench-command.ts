@@ -27,7 +27,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (what === 'train') return benchTrain(rest);
   if (what === 'predict') return (await import('./bench-predict.js')).benchPredict(rest);
   if (what === 'score') return (await import('./bench-score.js')).benchScore(rest);
-  throw new UsageError(`bench takes "train", "predict" or "score" (got "${what}")\n\n${BENCH_HELP}`);
+  if (what === 'errors') return (await import('./bench-errors.js')).benchErrors(rest);
+  throw new UsageError(`bench takes "train", "predict", "score" or "errors" (got "${what}")\n\n${BENCH_HELP}`);
 }
 
 function median(xs: number[]): number {

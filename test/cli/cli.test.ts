@@ -227,8 +227,60 @@ test('generate continues a prompt, reproducibly with a seed', () => {
   assert.ok(JSON.parse(a.stdout).text.length > 0);
 });
 
+test('surprisal: every token with its bits, rank and alternatives; their mean is eval\'s perplexity', () => {
+  const file = path.join(FIXTURE, readdirSync(FIXTURE).filter((f) => f.endsWith('.md'))[0]!);
+  const r = nextword('surprisal', '--model', modelDir, file, '--top', '4', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { medianBits: number; tokens: { token: string; bits: number; rank: number; oov: boolean; flagged: boolean; alternatives: { word: string; p: number }[] }[] };
+  // --json lists every token, white space included: they make up the file.
+  assert.equal(out.tokens.map((t) => t.token).join(''), readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+  for (const t of out.tokens) {
+    assert.ok(t.bits >= 0 && Number.isInteger(t.rank) && t.rank >= 0, JSON.stringify(t));
+    assert.equal(t.alternatives.length, 4);
+    const ps = t.alternatives.map((a) => a.p);
+    assert.deepEqual([...ps].sort((a, b) => b - a), ps, 'alternatives most likely first');
+    // The first guess is the token itself (or <unk> for an unknown word), with the token's probability.
+    if (t.rank === 0) {
+      assert.equal(t.alternatives[0]!.word, t.oov ? '<unk>' : t.token);
+      assert.ok(Math.abs(t.alternatives[0]!.p - 2 ** -t.bits) < 1e-3, `${t.alternatives[0]!.p} vs 2^-${t.bits}`);
+    }
+  }
+  const meanBits = out.tokens.reduce((s, t) => s + t.bits, 0) / out.tokens.length;
+  const ev = JSON.parse(nextword('eval', '--model', modelDir, file, '--no-ksr', '--json').stdout);
+  assert.ok(Math.abs(2 ** meanBits - ev.ppl) / ev.ppl < 0.01, `2^mean bits ${2 ** meanBits} vs eval ${ev.ppl}`);
+  // The text listing: one line per token that is not white space, and a summary.
+  const text = nextword('surprisal', '--model', modelDir, file);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /surprising of \d+ tokens; the median word: [\d.]+ bits\n$/);
+  assert.equal(text.stdout.trim().split('\n').length - 1, out.tokens.filter((t) => t.token.trim() !== '').length);
+  // Not a text file: a clear refusal, exit 2.
+  const binary = path.join(work, 'blob.bin');
+  writeFileSync(binary, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0xff]));
+  assert.match(nextword('surprisal', '--model', modelDir, binary).stderr, /is binary/);
+  const latin1 = path.join(work, 'latin1.txt');
+  writeFileSync(latin1, Buffer.from('caf\xe9 au lait', 'latin1'));
+  const bad = nextword('surprisal', '--model', modelDir, latin1);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /is not UTF-8 text/);
+  assert.match(nextword('surprisal', '--model', modelDir, path.join(work, 'nope.md')).stderr, /does not exist/);
+});
+
+test('bench errors plants each kind of error and reports what each model finds', () => {
+  const r = nextword('bench', 'errors', '--model', modelDir, FIXTURE, '--every', '20', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { results: { kind: string; method: string; errors: number; words: number; foundErrors: number[]; ruleFlagged: number }[] };
+  assert.deepEqual([...new Set(out.results.map((x) => x.kind))], ['none', 'typo', 'swap', 'real-word']);
+  assert.deepEqual([...new Set(out.results.map((x) => x.method))], ['model', 'companion', 'unigram']);
+  for (const x of out.results) {
+    assert.equal(x.errors > 0, x.kind !== 'none', `${x.kind}: ${x.errors} errors`);
+    // More words checked never finds fewer errors; never more errors than planted.
+    assert.ok(x.foundErrors[0]! <= x.foundErrors[1]! && x.foundErrors[1]! <= x.errors, JSON.stringify(x));
+    assert.ok(x.ruleFlagged <= x.words);
+  }
+});
+
 test('every command has --help; bad usage exits 2 with a clear message', () => {
-  for (const cmd of ['train', 'eval', 'predict', 'generate', 'bench']) {
+  for (const cmd of ['train', 'eval', 'predict', 'generate', 'surprisal', 'bench']) {
     const r = nextword(cmd, '--help');
     assert.equal(r.code, 0, cmd);
     assert.match(r.stdout, /Usage: nextword/, cmd);
