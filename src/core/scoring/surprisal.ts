@@ -147,6 +147,28 @@ export function flagSurprising(tokens: readonly TokenSurprisal[], rule: Surprisa
   return { median, flagged };
 }
 
+/** The surprising words of a text, what the editor highlights. */
+export interface SurprisingWords {
+  /** The median surprisal of the text's words (NaN without words). */
+  median: number;
+  /** How many words (and numbers) the text has. */
+  words: number;
+  flagged: TokenSurprisal[];
+}
+
+/** Scores `text` and keeps only what the highlight needs: its surprising words, with their alternatives. */
+export async function surprisingWords(
+  lm: LanguageModel,
+  vocab: Vocabulary,
+  mode: TokenizerMode,
+  text: string,
+  opts: SurprisalOptions & { rule?: SurprisalRule } = {},
+): Promise<SurprisingWords> {
+  const tokens = await scoreSurprisal(lm, vocab, mode, text, opts);
+  const { median, flagged } = flagSurprising(tokens, opts.rule ?? DEFAULT_SURPRISAL_RULE);
+  return { median, words: tokens.filter(isCandidate).length, flagged };
+}
+
 /**
  * Orders words from the most to the least suspect: likely typos first (the likelier the expected word, the
  * earlier), then by bits above the median. Negative when `a` is more suspect than `b`.

@@ -5,6 +5,7 @@
 
 import type { CompletionPredictor } from '../completion/completion-answer.js';
 import type { ChunkScorer, SequenceScorer } from '../scoring/evaluation.js';
+import type { SurprisalRule, SurprisingWords } from '../scoring/surprisal.js';
 import type { LanguageModel } from '../model/language-model.js';
 import type { TokenizerMode } from '../text/tokenizer.js';
 import type { Vocabulary } from '../text/vocabulary.js';
@@ -21,6 +22,11 @@ export interface ServingModel {
    * the editor to ask instead of a Predictor over `model` in its own thread.
    */
   readonly predictor?: CompletionPredictor;
+  /**
+   * The surprising words of a text, computed where the model runs (another process), for the editor to ask
+   * instead of scoring with `model` in its own thread.
+   */
+  surprising?(text: string, rule: SurprisalRule, alternatives: number): Promise<SurprisingWords>;
   /** Frees what the model holds once its runs in flight are done; calling it twice is harmless. */
   release(): Promise<void>;
 }

@@ -30,6 +30,7 @@ import { NgramServing } from '../../core/serving/ngram-serving.js';
 import { EDITOR_CONTEXT_CACHE, Predictor } from '../../core/predict/predictor.js';
 import type { ServingModel } from '../../core/serving/serving-model.js';
 import { slicedScorer } from '../../core/scoring/sliced-scorer.js';
+import { surprisingWords } from '../../core/scoring/surprisal.js';
 import { Vocabulary } from '../../core/text/vocabulary.js';
 import { readCompanionFile } from '../../io/model-store.js';
 import { lowerOwnProcessPriority, SERVING_NICE } from '../../io/thread-priority.js';
@@ -210,6 +211,17 @@ function call(m: Model, s: Served, c: ServingCall): Promise<unknown> {
       return scorerFor(s, c.baseline).scoreChunk(c.ids, c.state);
     case 'scoreSequence':
       return scorerFor(s, c.baseline).scoreSequence(c.ids);
+    case 'surprising':
+      // Background work on the predicting model: in slices, each after predictions have gone quiet.
+      return surprisingWords(serving.model, serving.vocab, serving.mode, c.text, {
+        rule: c.rule,
+        alternatives: c.alternatives,
+        chunk: NETWORK_SLICE,
+        between: async () => {
+          await breathe();
+          await predictionsQuiet();
+        },
+      });
   }
 }
 

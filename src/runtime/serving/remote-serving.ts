@@ -9,6 +9,7 @@
 
 import type { CompletionPredictor } from '../../core/completion/completion-answer.js';
 import type { ChunkScorer, ChunkScores, SequenceScorer } from '../../core/scoring/evaluation.js';
+import type { SurprisalRule, SurprisingWords } from '../../core/scoring/surprisal.js';
 import type { DecoderPrecision } from '../../core/graphs/inference-graph.js';
 import type { LanguageModel, RecurrentState } from '../../core/model/language-model.js';
 import { vocabularyOf, type ModelMeta } from '../../core/serving/model-format.js';
@@ -85,6 +86,10 @@ export class RemoteServing implements ServingModel {
       continuePhrase: (t, opts) => withText<'continuePhrase'>(t, (text) => ({ op: 'continuePhrase', text, opts })),
     };
     route({ message: (m) => this.receive(m), gone: (e) => this.end(e) });
+  }
+
+  surprising(text: string, rule: SurprisalRule, alternatives: number): Promise<SurprisingWords> {
+    return this.call<'surprising'>({ op: 'surprising', text, rule, alternatives });
   }
 
   /** The served model's scorer, or its baseline's (a saved model's companion). */

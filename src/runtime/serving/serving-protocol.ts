@@ -9,6 +9,7 @@
 import { commonPrefixLength } from '../../core/support/common-prefix.js';
 import type { PredictionAnswer, PredictionQuery } from '../../core/completion/completion-answer.js';
 import type { ChunkScores } from '../../core/scoring/evaluation.js';
+import type { SurprisalRule, SurprisingWords } from '../../core/scoring/surprisal.js';
 import type { DecoderPrecision } from '../../core/graphs/inference-graph.js';
 import type { RecurrentState } from '../../core/model/language-model.js';
 import type { ModelMeta } from '../../core/serving/model-format.js';
@@ -56,7 +57,9 @@ export type ServingCall =
   | { op: 'answer'; text: TextRef; query: Omit<PredictionQuery, 'textBefore'> }
   | { op: 'contextState'; text: TextRef }
   | { op: 'topK'; text: TextRef; k: number; opts: TopKOptions }
-  | { op: 'continuePhrase'; text: TextRef; opts: PhraseOptions };
+  | { op: 'continuePhrase'; text: TextRef; opts: PhraseOptions }
+  /** The surprising words of `text` under the served model (the editor's highlight), scored between predictions. */
+  | { op: 'surprising'; text: string; rule: SurprisalRule; alternatives: number };
 
 /** What each call answers. */
 export interface ServingReplies {
@@ -68,6 +71,7 @@ export interface ServingReplies {
   contextState: ContextState;
   topK: Suggestion[];
   continuePhrase: Phrase;
+  surprising: SurprisingWords;
 }
 
 /** The calls that ask for predictions: the server answers them before it goes on scoring. */

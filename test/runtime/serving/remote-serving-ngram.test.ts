@@ -12,6 +12,7 @@ import test from 'node:test';
 import { assertOwnSchedulingGroup } from '../../support/scheduling.js';
 import { answerQuery, type PredictionQuery } from '../../../src/core/completion/completion-answer.js';
 import { startTokenId } from '../../../src/core/scoring/evaluation.js';
+import { surprisingWords } from '../../../src/core/scoring/surprisal.js';
 import { trainCompanion } from '../../../src/core/ngram/companion.js';
 import { KneserNey } from '../../../src/core/ngram/kneser-ney.js';
 import { NgramServing } from '../../../src/core/serving/ngram-serving.js';
@@ -182,6 +183,26 @@ test('a prediction asked for while a long file is being scored is answered first
   assert.deepEqual(order, ['prediction', 'scores']);
   assert.deepEqual(prediction.logProbs, (await local.model.run(ids.subarray(0, 3), local.model.initialState())).logProbs);
   assert.deepEqual(scores, await local.scorer.scoreSequence(long));
+});
+
+test('surprising words through the server are those computed in this thread; a prediction asked meanwhile is answered first', async (t) => {
+  const { file, vocab, local } = await fixture(t);
+  const remote = await RemoteServing.openNgram(file, vocab, 'text');
+  t.after(() => remote.release());
+  // The end of the book, with a typo of a frequent word planted.
+  const text = ALICE.slice(-12_000).replace(' said the ', ' siad the ');
+  const rule = { marginBits: 8, nearMissMinP: 0.01 };
+  const order: string[] = [];
+  const asked = remote.surprising(text, rule, 3).then((r) => (order.push('surprising'), r));
+  await new Promise((r) => setTimeout(r, 30));
+  const predicted = remote.model.run(Int32Array.of(1, 2), remote.model.initialState()).then(() => order.push('prediction'));
+  const [words] = await Promise.all([asked, predicted]);
+  assert.deepEqual(order, ['prediction', 'surprising']);
+  assert.deepEqual(words, await surprisingWords(local.model, vocab, 'text', text, { rule, alternatives: 3 }));
+  const typo = words.flagged.find((w) => w.token === ' siad');
+  assert.ok(typo, `the typo is flagged: ${words.flagged.map((w) => w.token).join('|')}`);
+  assert.equal(typo.nearMiss?.word, ' said');
+  assert.ok(words.flagged.length < words.words / 10, `${words.flagged.length} of ${words.words} words flagged`);
 });
 
 test('a model server whose parent is killed ends at once (no orphan keeps the model in memory)', { skip: process.platform === 'win32' && 'signals' }, async () => {
