@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ModelStoreError } from '../io/model-store.js';
-import { toggleEverywhere as toggleEverywhereSetting, toggleLanguage } from './config.js';
+import { toggleEverywhere as toggleEverywhereSetting, toggleLanguage, toggleSurprisingWords as toggleSurprisingWordsSetting } from './config.js';
 import type { Ctx } from './ctx.js';
 import { interimModelInfo, modelInfo, modelInfoMarkdown, type ModelInfo } from './model-info.js';
 import type { LoadedModel } from './model-manager.js';
@@ -46,6 +46,7 @@ export function createCommands(): Record<string, Command> {
     'nextword.showModelInfo': { needsModel: true, run: (ctx, model, ...args) => showModelInfo(ctx, model!, args[0] === 'silent') },
     'nextword.snooze': { run: (ctx, _model, arg) => snooze(ctx, arg) },
     'nextword.toggle': { run: (ctx) => toggleEverywhere(ctx) },
+    'nextword.toggleSurprisingWords': { run: (ctx) => toggleSurprisingWords(ctx) },
     'nextword.toggleLanguage': { run: (ctx, _model, languageId) => toggleForLanguage(ctx, typeof languageId === 'string' ? languageId : undefined) },
     'nextword.deleteWorkspaceModel': { run: (ctx, _model, arg) => deleteWorkspaceModel(ctx, arg === 'confirmed') },
     'nextword.revealModelFolder': { needsModel: true, run: (_ctx, model) => revealModelFolder(model!) },
@@ -202,6 +203,17 @@ async function toggleEverywhere(ctx: Ctx): Promise<void> {
   );
 }
 
+/** Turns the highlight of surprising words on or off (the user's `nextword.surprisingWords.enable`). */
+async function toggleSurprisingWords(ctx: Ctx): Promise<void> {
+  const on = await toggleSurprisingWordsSetting();
+  ctx.log.info(`surprising words ${on ? 'highlighted' : 'no longer highlighted'}`);
+  if (on) {
+    void vscode.window.showInformationMessage(
+      'Nextword underlines the words it finds surprising in the text you see: dotted in yellow, a likely typo; in blue, a word far less likely than the file\u2019s usual one. Hover one for what it expected.',
+    );
+  }
+}
+
 /** `confirmed` (the command's argument 'confirmed', for keybindings and scripts): no question asked. */
 async function deleteWorkspaceModel(ctx: Ctx, confirmed: boolean): Promise<void> {
   if (ctx.trainer.isRunning) {
@@ -261,6 +273,12 @@ async function statusMenu(ctx: Ctx): Promise<void> {
       run: exec('nextword.toggleLanguage', languageId),
     });
   }
+
+  items.push(
+    ctx.surprisingWordsOn()
+      ? { label: '$(eye-closed) Stop Highlighting Surprising Words', run: exec('nextword.toggleSurprisingWords') }
+      : { label: '$(eye) Highlight Surprising Words', description: 'likely typos and misplaced words', run: exec('nextword.toggleSurprisingWords') },
+  );
 
   items.push({ label: 'Model', kind: vscode.QuickPickItemKind.Separator });
   items.push({ label: '$(info) Show Model Info', run: exec('nextword.showModelInfo') });

@@ -44,6 +44,8 @@ export interface NextwordConfig {
   statusBarEnabled: boolean;
   /** The file's perplexity in the status item's text. */
   statusBarPerplexity: boolean;
+  /** `nextword.surprisingWords.enable`: highlight the words the model finds surprising. */
+  surprisingWords: boolean;
   training: TrainingConfig;
 }
 
@@ -63,6 +65,7 @@ export function readConfig(): NextwordConfig {
     workspaceWords: c.get('workspaceWords') === true,
     statusBarEnabled: c.get('statusBar.enable') !== false,
     statusBarPerplexity: c.get('statusBar.perplexity') === true,
+    surprisingWords: c.get('surprisingWords.enable') === true,
     training: {
       preset: String(c.get('training.preset') ?? 'small'),
       advanced: c.get('training.advanced') ?? {},
@@ -115,6 +118,14 @@ export async function toggleEverywhere(): Promise<boolean> {
   const config = vscode.workspace.getConfiguration('nextword');
   const next = config.inspect<boolean>('enable')?.globalValue === false;
   await config.update('enable', next ? undefined : false, vscode.ConfigurationTarget.Global);
+  return next;
+}
+
+/** Turns the highlight of surprising words on or off in the user settings. Returns the new value. */
+export async function toggleSurprisingWords(): Promise<boolean> {
+  const config = vscode.workspace.getConfiguration('nextword');
+  const next = config.get('surprisingWords.enable') !== true;
+  await config.update('surprisingWords.enable', next, vscode.ConfigurationTarget.Global);
   return next;
 }
 

@@ -24,6 +24,7 @@ import { WorkspaceWords } from './workspace-words.js';
 import { checkStaleModel, type StaleCheck } from './stale-model.js';
 import { Snooze } from './snooze.js';
 import { StatusBar } from './status-bar.js';
+import { SurprisingWords } from './surprising-words.js';
 import { WorkspaceTrainer } from './workspace-training.js';
 
 /** Intra-op threads of the prediction session: one token step is too little work to share, and the editor shares the machine. */
@@ -58,6 +59,7 @@ export class Ctx implements vscode.Disposable {
   private readonly contextWarmer: ContextWarmer;
   readonly statusBar: StatusBar;
   readonly perplexity: PerplexityTracker;
+  readonly surprising: SurprisingWords;
   readonly modelInfoDocument = new ModelInfoDocument();
 
   private config: NextwordConfig = readConfig();
@@ -124,8 +126,14 @@ export class Ctx implements vscode.Disposable {
       onState: (file) => this.statusBar.setFile(file),
       enabled: () => this.config.statusBarEnabled,
     });
+    this.surprising = new SurprisingWords({
+      log,
+      models: this.models,
+      enabled: () => this.config.surprisingWords,
+      applies: (doc) => vscode.languages.match(COMPLETION_SELECTOR, doc) > 0 && this.isEnabledFor(doc),
+    });
     // Disposed in reverse: the trainer (kills a run) and the models go last, after what uses them.
-    this.pushExtCleanup(this.models, this.trainer, this.statusBar, this.perplexity, this.snooze, this.firstRun, this.words);
+    this.pushExtCleanup(this.models, this.trainer, this.statusBar, this.perplexity, this.snooze, this.firstRun, this.words, this.surprising);
 
     const provider = new InlineProvider({
       engine: this.engine,
@@ -152,6 +160,7 @@ export class Ctx implements vscode.Disposable {
         this.languageCache.clear();
         if (e.affectsConfiguration('nextword.workspaceWords')) void this.wordsSettingChanged();
         this.perplexity.refresh();
+        this.surprising.refresh();
         this.statusBar.refresh();
       }),
       vscode.window.onDidChangeActiveTextEditor(() => this.statusBar.refresh()),
@@ -182,6 +191,11 @@ export class Ctx implements vscode.Disposable {
       );
     }, MIGRATE_AFTER_MS);
     this.pushExtCleanup({ dispose: () => clearTimeout(migrate) });
+  }
+
+  /** `nextword.surprisingWords.enable`. */
+  surprisingWordsOn(): boolean {
+    return this.config.surprisingWords;
   }
 
   pushExtCleanup(...disposables: vscode.Disposable[]): void {
