@@ -7,7 +7,7 @@
 //   npm run screenshots [-- --vsix file.vsix] [--skip-build] [--out DIR] [--minutes N] [--keep]
 //
 // Writes walkthrough.png, first-run.png, training.png, trained.png, accept-word.png,
-// ghost-text-code.png, status-menu.png and typing.gif to --out (default media/screenshots),
+// ghost-text-code.png, surprising-words.png, status-menu.png and typing.gif to --out (default media/screenshots),
 // and what each scene showed to <out>/scenes.json. Needs code-server and Chromium
 // (scripts/e2e/install-code-server.sh). About 4 minutes, most of it training (--minutes, default 3).
 import { spawnSync } from 'node:child_process';
@@ -40,6 +40,12 @@ const CODE_PROMPTS = [
   'void vscode.commands.',
   'const started = Date.',
 ];
+
+/**
+ * Typed with a typo as its last word, which the trained model should take for "network": two letters of it
+ * swapped here rather than spelled out, so that this file (part of the workspace) never teaches the typo.
+ */
+const TYPO_SENTENCE = `Nextword serves the n-gram model while the ${'network'.slice(0, 4)}${'network'[5]}${'network'[4]}${'network'.slice(6)}`;
 
 interface Options {
   vsix?: string;
@@ -222,6 +228,36 @@ class Scenes {
     await this.revert();
   }
 
+  /**
+   * Surprising words, turned on from the command palette: a sentence with a typo typed at the end of
+   * README.md, and the typo's hover.
+   */
+  async surprisingWords(): Promise<void> {
+    await this.wb.runCommand('Nextword: Highlight Surprising Words On or Off');
+    await this.wb.openFile('README.md');
+    await this.wb.newParagraphAtEnd();
+    await this.wb.type(TYPO_SENTENCE);
+    const clip = await aroundCursor(this.page, 190, 70);
+    // The typo is underlined once the model has scored the view; its hover, asked for from the keyboard
+    // with the cursor in the word, says what the model expected.
+    await this.page.keyboard.press('ArrowLeft');
+    const hover = this.page.locator('.monaco-hover', { hasText: 'did you mean' });
+    await waitFor('the hover of the typo', async () => {
+      await this.wb.runCommand('Show or Focus Hover');
+      await this.page.waitForTimeout(500);
+      if (await hover.isVisible()) return true;
+      await this.page.keyboard.press('Escape');
+      return undefined;
+    }, 30_000, 1000);
+    this.shown.surprisingWords = (await hover.innerText()).replace(/\s+/g, ' ').trim();
+    await this.page.waitForTimeout(300);
+    await this.page.screenshot({ path: path.join(this.out, 'surprising-words.png'), clip });
+    console.log(`screenshots: ${path.relative(ROOT, path.join(this.out, 'surprising-words.png'))}`);
+    await this.revert();
+    await this.wb.runCommand('Nextword: Highlight Surprising Words On or Off');
+    await this.dismissToasts();
+  }
+
   /** The status item and its menu. */
   async statusMenu(): Promise<void> {
     const item = this.page.locator('.part.statusbar [aria-label^="Nextword"]').first();
@@ -308,6 +344,7 @@ async function main(): Promise<void> {
       await scenes.training();
       await scenes.acceptWord();
       await scenes.ghostTextCode();
+      await scenes.surprisingWords();
       await scenes.statusMenu();
       await scenes.typingAnimation();
       ok = true;
