@@ -25,6 +25,7 @@ import { checkStaleModel, type StaleCheck } from './stale-model.js';
 import { Snooze } from './snooze.js';
 import { StatusBar } from './status-bar.js';
 import { SurprisingWords } from './surprising-words.js';
+import { SavingsTracker } from './savings-tracker.js';
 import { WorkspaceTrainer } from './workspace-training.js';
 
 /** Intra-op threads of the prediction session: one token step is too little work to share, and the editor shares the machine. */
@@ -60,6 +61,7 @@ export class Ctx implements vscode.Disposable {
   readonly statusBar: StatusBar;
   readonly perplexity: PerplexityTracker;
   readonly surprising: SurprisingWords;
+  readonly savings: SavingsTracker;
   readonly modelInfoDocument = new ModelInfoDocument();
 
   private config: NextwordConfig = readConfig();
@@ -109,6 +111,7 @@ export class Ctx implements vscode.Disposable {
     });
     this.engine = new CompletionEngine({ getPredictor: () => this.predictor, waitForPredictor: (signal) => this.waitForPredictor(signal) });
     this.contextWarmer = new ContextWarmer(this.engine, (doc) => vscode.languages.match(COMPLETION_SELECTOR, doc) > 0 && this.isEnabledFor(doc));
+    this.savings = new SavingsTracker(context.globalState, log);
     this.statusBar = new StatusBar({
       models: this.models,
       trainer: this.trainer,
@@ -120,6 +123,7 @@ export class Ctx implements vscode.Disposable {
       },
       disabledEverywhere: () => this.isDisabledEverywhere(),
       showPerplexity: () => this.config.statusBarPerplexity,
+      savings: () => this.savings.figures(),
     });
     this.perplexity = new PerplexityTracker({
       log,
@@ -133,13 +137,14 @@ export class Ctx implements vscode.Disposable {
       applies: (doc) => vscode.languages.match(COMPLETION_SELECTOR, doc) > 0 && this.isEnabledFor(doc),
     });
     // Disposed in reverse: the trainer (kills a run) and the models go last, after what uses them.
-    this.pushExtCleanup(this.models, this.trainer, this.statusBar, this.perplexity, this.snooze, this.firstRun, this.words, this.surprising);
+    this.pushExtCleanup(this.models, this.trainer, this.statusBar, this.perplexity, this.snooze, this.firstRun, this.words, this.surprising, this.savings);
 
     const provider = new InlineProvider({
       engine: this.engine,
       log,
       settingsFor: (document) => this.completionSettings(document),
       onOutcome: (outcome) => this.noteOutcome(outcome),
+      onOffered: (doc, offer) => this.savings.offered(doc, offer),
     });
     this.pushExtCleanup(
       vscode.languages.registerInlineCompletionItemProvider(COMPLETION_SELECTOR, provider),
@@ -150,6 +155,7 @@ export class Ctx implements vscode.Disposable {
         this.statusBar.refresh();
       }),
       this.trainer.onDidChangeProgress(() => this.statusBar.refresh()),
+      this.savings.onDidChange(() => this.statusBar.refresh()),
       this.snooze.onDidChange(() => {
         this.syncSnooze();
         this.statusBar.refresh();
@@ -326,6 +332,7 @@ export class Ctx implements vscode.Disposable {
       sinceActivationMs: performance.now() - this.activatedAt,
       firstCompletion: this.firstCompletion ?? null,
       statusBar: this.statusBar.view ?? null,
+      savings: this.savings.figures(),
       perplexity: jsonSafe(this.perplexity.state),
       training: this.trainer.progress ?? null,
       lastTraining: this.trainer.lastOutcome ?? null,

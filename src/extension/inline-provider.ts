@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { CompletionEngine, CompletionOutcome, CompletionRequest, CompletionSettings } from '../core/completion/completion-engine.js';
 import { windowStartLine } from '../core/completion/request-window.js';
+import type { Offered } from '../core/completion/savings.js';
 
 export interface InlineProviderDeps {
   engine: CompletionEngine;
@@ -14,6 +15,8 @@ export interface InlineProviderDeps {
   settingsFor: (document: vscode.TextDocument) => CompletionSettings;
   /** Called with every outcome (first completion time, tests). */
   onOutcome?: (outcome: CompletionOutcome) => void;
+  /** The suggestion a request shows (its first item), or undefined when it shows none. */
+  onOffered?: (document: vscode.TextDocument, offer: Offered | undefined) => void;
 }
 
 export class InlineProvider implements vscode.InlineCompletionItemProvider {
@@ -43,8 +46,13 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
     }
     this.deps.onOutcome?.(outcome);
     this.logOutcome(document, position, request, outcome);
-    if (outcome.kind === 'skip') return [];
+    if (outcome.kind === 'skip') {
+      this.deps.onOffered?.(document, undefined);
+      return [];
+    }
     const line = position.line;
+    const first = outcome.items[0];
+    this.deps.onOffered?.(document, first && { line, start: first.startCharacter, text: first.insertText });
     return outcome.items.map((item) => new vscode.InlineCompletionItem(item.insertText, new vscode.Range(line, item.startCharacter, line, item.endCharacter)));
   }
 

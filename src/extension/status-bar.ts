@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parameterCount } from '../core/model/model-config.js';
+import type { DaySavings } from '../core/completion/savings.js';
 import { servedValidPpl } from '../core/serving/model-format.js';
 import type { ModelManager, LoadedModel } from './model-manager.js';
 import type { Snooze } from './snooze.js';
@@ -24,6 +25,8 @@ export interface StatusBarDeps {
   showPerplexity: () => boolean;
   /** Whether completions are turned off in every language. */
   disabledEverywhere: () => boolean;
+  /** What accepted ghost text saved, today and in all. */
+  savings?: () => { today?: DaySavings; total: DaySavings };
 }
 
 export class StatusBar implements vscode.Disposable {
@@ -56,7 +59,7 @@ export class StatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    this.lastView = renderStatus(status, Date.now(), { perplexity: this.deps.showPerplexity() });
+    this.lastView = renderStatus(status, Date.now(), { perplexity: this.deps.showPerplexity(), ...(this.deps.savings ? { savings: this.deps.savings() } : {}) });
     drawStatusBarItem(this.item, this.lastView);
   }
 

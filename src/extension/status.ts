@@ -4,6 +4,7 @@
 // asked (`nextword.statusBar.perplexity`), while the tooltip explains it and the label always carries it
 // (the end-to-end test reads it). status-bar.ts only copies the result onto the VS Code item.
 
+import { keystrokesSaved, type DaySavings } from '../core/completion/savings.js';
 import { compactCount, duration, escapeMarkdown, exactPerplexity, percent, shortPerplexity, thousands } from './format.js';
 
 /** The loaded model, as the status bar describes it. */
@@ -91,10 +92,21 @@ export interface StatusView {
 
 const CLICK_HINT = 'Click for the Nextword menu.';
 
-/** `perplexity`: the file's perplexity in the text too (`nextword.statusBar.perplexity`). */
-export function renderStatus(status: Status, nowMs: number, opts: { perplexity?: boolean } = {}): StatusView {
+/**
+ * `perplexity`: the file's perplexity in the text too (`nextword.statusBar.perplexity`). `savings`: what
+ * accepted ghost text saved today and in all (core/completion/savings.ts), told in the tooltip.
+ */
+export function renderStatus(status: Status, nowMs: number, opts: { perplexity?: boolean; savings?: { today?: DaySavings; total: DaySavings } } = {}): StatusView {
   const v = renderParts(status, nowMs);
-  return { ...v, text: opts.perplexity && v.perplexity ? `${v.text} · ${v.perplexity}` : v.text };
+  const saved = opts.savings && opts.savings.total.accepts > 0 ? `\n\n${savingsLine(opts.savings.today, opts.savings.total)}` : '';
+  return { ...v, tooltip: v.tooltip + saved, text: opts.perplexity && v.perplexity ? `${v.text} · ${v.perplexity}` : v.text };
+}
+
+/** "Ghost text saved you 120 keystrokes today (3,400 in all, 21,000 characters accepted)." */
+export function savingsLine(today: DaySavings | undefined, total: DaySavings): string {
+  const keys = (d: DaySavings) => thousands(keystrokesSaved(d));
+  const todayPart = today && today.accepts > 0 ? `**${keys(today)}** keystroke${keystrokesSaved(today) === 1 ? '' : 's'} today` : 'none today';
+  return `Ghost text saved you ${todayPart} (${keys(total)} in all, ${thousands(total.chars)} characters accepted; counted on this machine only).`;
 }
 
 /** A view whose text leaves the perplexity apart, for renderStatus to add when asked. */

@@ -59,6 +59,8 @@ export interface ExtensionStats {
   completions: { requests: number; shown: number; waitedForModel: number; prepared: number; skipped: Record<string, number> };
   perplexity: { kind: string; fileName?: string; figures?: FilePerplexityFigures };
   training: unknown;
+  /** What accepted ghost text saved, today and in all. */
+  savings: { today?: { accepts: number; chars: number }; total: { accepts: number; chars: number } };
   /** What the status bar item shows, or null before it is drawn. */
   statusBar: { text: string; tooltip: string; ariaLabel: string } | null;
   /** Since activation or the last reset, in ms. */

@@ -121,3 +121,14 @@ test('file names are escaped in the Markdown tooltip but not in the label', () =
   assert.ok(v.tooltip.includes('a\\_b\\*c\\|d\\.md'));
   assert.match(v.ariaLabel, /for a_b\*c\|d\.md/);
 });
+
+test('the tooltip tells what accepted ghost text saved, today and in all, once anything was accepted', () => {
+  const status = { kind: 'ready', model, file: { kind: 'none' } } as const;
+  assert.ok(!renderStatus(status, 0).tooltip.includes('saved you'), 'nothing without a ledger');
+  assert.ok(!renderStatus(status, 0, { savings: { total: { accepts: 0, chars: 0 } } }).tooltip.includes('saved you'), 'nothing before the first accept');
+  // Today: 12 accepts of 160 characters → 148 keys saved; in all 1,200 accepts of 15,000 → 13,800.
+  const v = renderStatus(status, 0, { savings: { today: { accepts: 12, chars: 160 }, total: { accepts: 1200, chars: 15000 } } });
+  assert.match(v.tooltip, /Ghost text saved you \*\*148\*\* keystrokes today \(13,800 in all, 15,000 characters accepted; counted on this machine only\)\./);
+  assert.match(renderStatus(status, 0, { savings: { total: { accepts: 2, chars: 9 } } }).tooltip, /saved you none today \(7 in all/);
+  assert.equal(v.ariaLabel, renderStatus(status, 0).ariaLabel, 'the label stays as it was');
+});
