@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ModelStoreError } from '../io/model-store.js';
+import { filesByPerplexity } from './files-by-perplexity.js';
 import { toggleEverywhere as toggleEverywhereSetting, toggleLanguage, toggleSurprisingWords as toggleSurprisingWordsSetting } from './config.js';
 import type { Ctx } from './ctx.js';
 import { interimModelInfo, modelInfo, modelInfoMarkdown, type ModelInfo } from './model-info.js';
@@ -50,6 +51,7 @@ export function createCommands(): Record<string, Command> {
     'nextword.toggleLanguage': { run: (ctx, _model, languageId) => toggleForLanguage(ctx, typeof languageId === 'string' ? languageId : undefined) },
     'nextword.deleteWorkspaceModel': { run: (ctx, _model, arg) => deleteWorkspaceModel(ctx, arg === 'confirmed') },
     'nextword.revealModelFolder': { needsModel: true, run: (_ctx, model) => revealModelFolder(model!) },
+    'nextword.filesByPerplexity': { needsModel: true, run: (ctx, _model, arg) => filesByPerplexity({ models: ctx.models, log: ctx.log }, arg === 'silent') },
     'nextword.showLog': { run: (ctx) => ctx.log.show() },
     'nextword.openWalkthrough': { run: () => vscode.commands.executeCommand('workbench.action.openWalkthrough', WALKTHROUGH, false) },
     'nextword.statusMenu': { run: (ctx) => statusMenu(ctx) },
@@ -282,6 +284,7 @@ async function statusMenu(ctx: Ctx): Promise<void> {
 
   items.push({ label: 'Model', kind: vscode.QuickPickItemKind.Separator });
   items.push({ label: '$(info) Show Model Info', run: exec('nextword.showModelInfo') });
+  items.push({ label: '$(list-ordered) Show Files by Perplexity', description: 'the files that read least like the rest', run: exec('nextword.filesByPerplexity') });
   items.push({ label: '$(folder-opened) Load Model from Folder…', run: exec('nextword.loadModel') });
   items.push({ label: '$(package) Use the Bundled Default Model', run: exec('nextword.useDefaultModel') });
   if (ctx.models.current && ctx.models.current.origin !== 'interim') items.push({ label: '$(file-directory) Reveal Model Folder', run: exec('nextword.revealModelFolder') });
