@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { DEFAULT_SURPRISAL_RULE, isLikelyTypo, surprisingWords, type SurprisingWords as Scored, type TokenSurprisal } from '../core/scoring/surprisal.js';
 import { yieldToEventLoop } from '../core/support/event-loop.js';
 import { isWordLike } from '../core/text/tokenizer.js';
+import { escapeMarkdown } from './format.js';
 import type { ModelManager } from './model-manager.js';
 
 /** Characters scored before the first visible line, for context (the recurrent state, the cache, the median). */
@@ -67,7 +68,11 @@ export class SurprisingWords implements vscode.Disposable {
   private readonly results = new Map<string, Result>();
   private readonly disposables: vscode.Disposable[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private running: AbortController | undefined;
+  /** One scoring at a time (the server cannot drop one it has begun): a view asked for meanwhile waits for it. */
+  private busy = false;
+  private again = false;
+  /** Bumped when the highlight is turned off: what was being scored then is dropped. */
+  private generation = 0;
 
   constructor(private readonly deps: SurprisingWordsDeps) {
     this.disposables.push(
@@ -97,7 +102,7 @@ export class SurprisingWords implements vscode.Disposable {
   /** After the setting changed: scores the active editor, or takes every mark away. */
   refresh(): void {
     if (!this.deps.enabled()) {
-      this.running?.abort();
+      this.generation++;
       clearTimeout(this.timer);
       this.results.clear();
       for (const editor of vscode.window.visibleTextEditors) this.clear(editor);
@@ -119,6 +124,23 @@ export class SurprisingWords implements vscode.Disposable {
   }
 
   private async update(): Promise<void> {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      await this.updateOnce();
+    } finally {
+      this.busy = false;
+      if (this.again) {
+        this.again = false;
+        this.schedule(0);
+      }
+    }
+  }
+
+  private async updateOnce(): Promise<void> {
     const editor = vscode.window.activeTextEditor;
     const served = this.deps.models.current;
     if (!editor || !served || !this.deps.enabled() || !this.deps.applies(editor.document)) return;
@@ -127,8 +149,7 @@ export class SurprisingWords implements vscode.Disposable {
     const key = doc.uri.toString();
     const known = this.results.get(key);
     if (known && known.version === doc.version && known.start <= start && known.end >= end) return this.show(editor, known);
-    this.running?.abort();
-    const running = (this.running = new AbortController());
+    const generation = this.generation;
     const text = doc.getText(new vscode.Range(doc.positionAt(start), doc.positionAt(end)));
     const version = doc.version;
     const session = served.session;
@@ -144,15 +165,15 @@ export class SurprisingWords implements vscode.Disposable {
             chunk: 32,
             between: async () => {
               await yieldToEventLoop();
-              if (running.signal.aborted) throw new Error('superseded');
+              if (generation !== this.generation || doc.version !== version) throw new Error('superseded');
             },
           });
     } catch (e) {
-      if (!running.signal.aborted) this.deps.log.warn(`surprising words: ${(e as Error).message}`);
+      if (generation === this.generation && doc.version === version) this.deps.log.warn(`surprising words: ${(e as Error).message}`);
       return;
     }
-    // Stale: the text changed, or a newer update started, while this one was scored.
-    if (running.signal.aborted || doc.version !== version || this.deps.models.current !== served) return;
+    // Stale: turned off, the text changed or the model did while this was scored (the next view asks again).
+    if (generation !== this.generation || doc.version !== version || this.deps.models.current !== served) return;
     const result: Result = { version: doc.version, start, end, flagged: scored.flagged.map((t) => flaggedOf(doc, start, t, scored.median)) };
     this.remember(key, result);
     this.deps.log.debug(`surprising words: ${result.flagged.length} of ${scored.words} words in ${doc.uri.fsPath || doc.uri.toString()} [${start}, ${end}) in ${(performance.now() - t0).toFixed(0)} ms`);
@@ -198,7 +219,7 @@ export class SurprisingWords implements vscode.Disposable {
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.running?.abort();
+    this.generation++;
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 }
@@ -238,7 +259,8 @@ export function replacementsOf(f: Pick<Flagged, 't' | 'word'>): string[] {
   return out.slice(0, 3);
 }
 
-function percent(p: number): string {
+/** A probability, whole percents from 10 % up. */
+function chance(p: number): string {
   return p >= 0.1 ? `${Math.round(p * 100)} %` : `${(p * 100).toFixed(1)} %`;
 }
 
@@ -246,19 +268,16 @@ function hoverText(f: Flagged): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
   const above = f.t.bits - f.median;
   if (f.typo) {
-    md.appendMarkdown(`**Nextword**: “${escape(f.word)}” is not a word the model knows; did you mean **${escape(f.t.nearMiss!.word.trim())}** (${percent(f.t.nearMiss!.p)} here)?\n\n`);
+    md.appendMarkdown(`**Nextword**: “${escapeMarkdown(f.word)}” is not a word the model knows; did you mean **${escapeMarkdown(f.t.nearMiss!.word.trim())}** (${chance(f.t.nearMiss!.p)} here)?\n\n`);
   } else {
     const times = 2 ** above;
     md.appendMarkdown(
-      `**Nextword**: “${escape(f.word)}” is unexpected here: about ${times >= 1e6 ? 'a million' : Math.round(times).toLocaleString('en-US')} times less likely than this file's usual word ` +
+      `**Nextword**: “${escapeMarkdown(f.word)}” is unexpected here: about ${times >= 1e6 ? 'over a million' : Math.round(times).toLocaleString('en-US')} times less likely than this file's usual word ` +
         `(${f.t.bits.toFixed(1)} bits; ${f.t.rank.toLocaleString('en-US')} words were likelier).\n\n`,
     );
   }
-  const expected = f.t.alternatives.filter((a) => a.word.trim() !== '').map((a) => `${escape(a.word.trim() || a.word)} ${percent(a.p)}`);
+  const expected = f.t.alternatives.filter((a) => a.word.trim() !== '').map((a) => `${escapeMarkdown(a.word.trim() || a.word)} ${chance(a.p)}`);
   if (expected.length) md.appendMarkdown(`Expected: ${expected.join(' · ')}`);
   return md;
 }
 
-function escape(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!<>|]/g, (c) => `\\${c}`);
-}
