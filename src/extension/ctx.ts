@@ -333,6 +333,7 @@ export class Ctx implements vscode.Disposable {
       firstCompletion: this.firstCompletion ?? null,
       statusBar: this.statusBar.view ?? null,
       savings: this.savings.figures(),
+      surprisingWords: this.surprising.stats(),
       perplexity: jsonSafe(this.perplexity.state),
       training: this.trainer.progress ?? null,
       lastTraining: this.trainer.lastOutcome ?? null,

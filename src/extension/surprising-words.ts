@@ -73,6 +73,8 @@ export class SurprisingWords implements vscode.Disposable {
   private again = false;
   /** Bumped when the highlight is turned off: what was being scored then is dropped. */
   private generation = 0;
+  /** For `nextword._stats`: scorings done, the last one's figures, the last failure. */
+  private readonly figures: { runs: number; last?: { words: number; flagged: number; ms: number; chars: number }; lastError?: string } = { runs: 0 };
 
   constructor(private readonly deps: SurprisingWordsDeps) {
     this.disposables.push(
@@ -109,6 +111,11 @@ export class SurprisingWords implements vscode.Disposable {
       return;
     }
     this.schedule(0);
+  }
+
+  /** What it has done, for `nextword._stats`. */
+  stats(): Record<string, unknown> {
+    return { enabled: this.deps.enabled(), busy: this.busy, ...this.figures };
   }
 
   /** The flagged words of a document's current version (for tests and the hover). */
@@ -169,9 +176,14 @@ export class SurprisingWords implements vscode.Disposable {
             },
           });
     } catch (e) {
-      if (generation === this.generation && doc.version === version) this.deps.log.warn(`surprising words: ${(e as Error).message}`);
+      if (generation === this.generation && doc.version === version) {
+        this.figures.lastError = (e as Error).message;
+        this.deps.log.warn(`surprising words: ${(e as Error).message}`);
+      }
       return;
     }
+    this.figures.runs++;
+    this.figures.last = { words: scored.words, flagged: scored.flagged.length, ms: Math.round(performance.now() - t0), chars: text.length };
     // Stale: turned off, the text changed or the model did while this was scored (the next view asks again).
     if (generation !== this.generation || doc.version !== version || this.deps.models.current !== served) return;
     const result: Result = { version: doc.version, start, end, flagged: scored.flagged.map((t) => flaggedOf(doc, start, t, scored.median)) };

@@ -39,7 +39,14 @@ describe('surprising words', function () {
 
     await vscode.commands.executeCommand('nextword.toggleSurprisingWords');
     assert.equal(vscode.workspace.getConfiguration('nextword').get('surprisingWords.enable'), true, 'the command turns the setting on');
-    const hover = await waitFor('Nextword\'s hover on the typo', async () => (await nextwordHover(doc, at)) || undefined, 30_000);
+    let hover: string;
+    try {
+      hover = await waitFor('Nextword\'s hover on the typo', async () => (await nextwordHover(doc, at)) || undefined, 30_000);
+    } catch (e) {
+      // What the extension did meanwhile: its model, and what the highlight scored or why it failed.
+      const s = (await vscode.commands.executeCommand<Record<string, unknown>>('nextword._stats')) ?? {};
+      throw new Error(`${(e as Error).message}; the extension: ${JSON.stringify({ model: s.model, surprisingWords: s.surprisingWords, active: vscode.window.activeTextEditor?.document.uri.toString() })}`, { cause: e });
+    }
     assert.match(hover, /did you mean \*\*the\*\*/, hover);
     assert.match(hover, /Expected: /, 'the hover lists what the model expected');
     // Nothing else in this plain sentence stands out that much.
