@@ -24,7 +24,9 @@ export function run(): Promise<void> {
     ...(process.env.NEXTWORD_TEST_GREP ? { grep: process.env.NEXTWORD_TEST_GREP } : {}),
   });
   const dir = path.join(__dirname, 'suite');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+  // In the order of their numbers (10 after 9): each suite may rely on what the ones before it did.
+  const order = (f: string) => Number.parseInt(f, 10);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.js')).sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   if (files.length === 0) return Promise.reject(new Error(`no suite files in ${dir}`));
   for (const f of files) mocha.addFile(path.join(dir, f));
   return new Promise((resolve, reject) => {
