@@ -7,7 +7,8 @@
 //   npm run screenshots [-- --vsix file.vsix] [--skip-build] [--out DIR] [--minutes N] [--keep]
 //
 // Writes walkthrough.png, first-run.png, training.png, trained.png, accept-word.png,
-// ghost-text-code.png, surprising-words.png, status-menu.png and typing.gif to --out (default media/screenshots),
+// ghost-text-code.png, surprising-words.png, files-by-perplexity.png, status-menu.png, typing.gif and
+// savings.png to --out (default media/screenshots),
 // and what each scene showed to <out>/scenes.json. Needs code-server and Chromium
 // (scripts/e2e/install-code-server.sh). About 4 minutes, most of it training (--minutes, default 3).
 import { spawnSync } from 'node:child_process';
@@ -258,6 +259,43 @@ class Scenes {
     await this.dismissToasts();
   }
 
+  /** Show Files by Perplexity: the workspace's files, highest perplexity first, in a quick pick. */
+  async filesByPerplexity(): Promise<void> {
+    await this.wb.runCommand('Nextword: Show Files by Perplexity');
+    // The quick pick comes once every file is scored (the notification counts them meanwhile).
+    const title = this.page.locator('.quick-input-widget .quick-input-title', { hasText: 'Files by perplexity under' });
+    await title.waitFor({ state: 'visible', timeout: 300_000 });
+    await this.page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: 10_000 });
+    await this.page.waitForTimeout(400);
+    this.shown.filesByPerplexity = (await this.page.locator('.quick-input-list .monaco-list-row').allInnerTexts()).slice(0, 5).map((t) => t.replace(/\s+/g, ' ').trim());
+    const box = await this.page.locator('.quick-input-widget').boundingBox();
+    if (!box) throw new Error('no quick pick to frame');
+    await this.shoot('files-by-perplexity', { x: Math.round(box.x) - 12, y: 0, width: Math.round(box.width) + 24, height: Math.round(box.y + box.height) + 12 });
+    await this.page.keyboard.press('Escape');
+  }
+
+  /** The status item's tooltip once ghost text was accepted: the keystrokes it saved. */
+  async savingsTooltip(): Promise<void> {
+    const item = this.page.locator('.part.statusbar [aria-label^="Nextword"]').first();
+    const saved = this.page.locator('.monaco-hover, .workbench-hover', { hasText: 'saved you' }).first();
+    await waitFor('the status item\'s tooltip with the keystrokes saved', async () => {
+      await item.hover();
+      await this.page.waitForTimeout(800);
+      if (await saved.isVisible()) return true;
+      await this.page.mouse.move(200, 8);
+      return undefined;
+    }, 20_000, 500);
+    this.shown.savings = (await saved.innerText()).replace(/\s+/g, ' ').trim().slice(-200);
+    const box = await saved.boundingBox();
+    if (!box) throw new Error('no tooltip to frame');
+    const x = Math.max(0, Math.round(box.x) - 12);
+    const y = Math.max(0, Math.round(box.y) - 12);
+    // Not shoot(): the mouse stays on the item, or the tooltip goes.
+    await this.page.screenshot({ path: path.join(this.out, 'savings.png'), clip: { x, y, width: Math.min(VIEWPORT.width - x, Math.round(box.width) + 24), height: VIEWPORT.height - y } });
+    console.log(`screenshots: ${path.relative(ROOT, path.join(this.out, 'savings.png'))}`);
+    await this.page.mouse.move(200, 8);
+  }
+
   /** The status item and its menu. */
   async statusMenu(): Promise<void> {
     const item = this.page.locator('.part.statusbar [aria-label^="Nextword"]').first();
@@ -345,8 +383,10 @@ async function main(): Promise<void> {
       await scenes.acceptWord();
       await scenes.ghostTextCode();
       await scenes.surprisingWords();
+      await scenes.filesByPerplexity();
       await scenes.statusMenu();
       await scenes.typingAnimation();
+      await scenes.savingsTooltip();
       ok = true;
     } catch (err) {
       await page.screenshot({ path: path.join(dir, 'FAILED.png') }).catch(() => undefined);
