@@ -66,6 +66,10 @@ export async function filesByPerplexity(deps: FilesByPerplexityDeps, silent: boo
   if (!scores) return undefined;
   deps.log.info(`files by perplexity: ${scores.length} files under ${model.label} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (silent) return scores;
+  if (!scores.length) {
+    void vscode.window.showInformationMessage('Nextword found no text files to score in this workspace.');
+    return scores;
+  }
   const picked = await vscode.window.showQuickPick(
     scores.map((s) => ({
       label: s.relPath,
