@@ -1,11 +1,11 @@
 // Files by perplexity: the workspace's text files scored by the served model, highest perplexity first, the
 // files that read least like the rest (generated, vendored, another author's or another language's). The
 // files are chosen as Train on Workspace chooses them (workspace-corpus.ts: ignore rules, excludes, secrets,
-// binaries, size caps), the scores are `nextword eval`'s (the model's scorer, in the model server, between
-// predictions). A cancellable notification shows the progress; a quick pick lists the result and opens a file.
+// binaries, size caps), the scores are `nextword eval`'s, computed as the status bar's (DocumentPerplexity:
+// the model's scorer, in the model server, between predictions). A cancellable notification shows the progress; a quick pick lists the result and opens a file.
 
 import * as vscode from 'vscode';
-import { evaluateText } from '../core/scoring/evaluation.js';
+import { DocumentPerplexity } from '../core/scoring/document-perplexity.js';
 import type { ModelManager } from './model-manager.js';
 import { CorpusCancelled, readWorkspaceCorpus } from './workspace-corpus.js';
 import { exactPerplexity, thousands } from './format.js';
@@ -54,11 +54,19 @@ export async function filesByPerplexity(deps: FilesByPerplexityDeps, silent: boo
       }
       const decoder = new TextDecoder('utf-8');
       const out: FileScore[] = [];
-      for (const [i, f] of corpus.files.entries()) {
-        if (token.isCancellationRequested) return undefined;
-        progress.report({ message: `${thousands(i)} of ${thousands(corpus.files.length)} files`, increment: 100 / corpus.files.length });
-        const e = await evaluateText(session.scorer, session.vocab, session.mode, decoder.decode(f.data));
-        if (e.tokens > 0) out.push({ relPath: f.relPath, ppl: e.ppl, tokens: e.tokens, oovShare: e.oov / e.tokens });
+      const cancelled = new AbortController();
+      const cancel = token.onCancellationRequested(() => cancelled.abort());
+      try {
+        for (const [i, f] of corpus.files.entries()) {
+          progress.report({ message: `${thousands(i)} of ${thousands(corpus.files.length)} files`, increment: 100 / corpus.files.length });
+          // As the status bar scores a file: tokenized a block at a time between turns of the event loop.
+          const scored = await new DocumentPerplexity(session.scorer, session.vocab, session.mode, { maxChars: MAX_BYTES }).update(decoder.decode(f.data), cancelled.signal);
+          if (scored.status === 'cancelled') return undefined;
+          const e = scored.status === 'scored' ? scored.figures : undefined;
+          if (e && e.tokens > 0) out.push({ relPath: f.relPath, ppl: e.ppl, tokens: e.tokens, oovShare: e.oovShare });
+        }
+      } finally {
+        cancel.dispose();
       }
       return out.sort((a, b) => b.ppl - a.ppl || a.relPath.localeCompare(b.relPath));
     },
