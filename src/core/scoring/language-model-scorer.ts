@@ -57,7 +57,7 @@ export class LanguageModelScorer implements ChunkScorer, SequenceScorer {
         if (!(target >= 0 && target < V)) throw new Error(`LanguageModelScorer: id ${target} is outside the vocabulary [0, ${V})`);
         const lp = out.logProbs[t * V + target]!;
         logp[start + t] = lp;
-        rank[start + t] = countAbove(out.logProbs, t * V, V, lp);
+        rank[start + t] = countAbove(out.logProbs.subarray(t * V, (t + 1) * V), lp);
       }
       state = out.state;
       if (this.sliceMs !== undefined) {
@@ -77,11 +77,12 @@ export class LanguageModelScorer implements ChunkScorer, SequenceScorer {
 }
 
 /**
- * As the scoring graph: how many of row[from…from+V−1] score strictly higher than `lp`. (A plain function:
- * V8 optimises its loop, where one inside the async scoreChunk ran interpreted at first.)
+ * A target's rank, as the scoring graph counts it: how many entries of one distribution's `row` score
+ * strictly higher than `lp`. (A plain function: V8 optimises its loop, where one inside the async
+ * scoreChunk ran interpreted at first.)
  */
-function countAbove(logProbs: Float32Array, from: number, V: number, lp: number): number {
+export function countAbove(row: Float32Array, lp: number): number {
   let higher = 0;
-  for (let v = from; v < from + V; v++) if (logProbs[v]! > lp) higher++;
+  for (let v = 0; v < row.length; v++) if (row[v]! > lp) higher++;
   return higher;
 }

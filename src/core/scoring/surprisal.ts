@@ -15,6 +15,7 @@
 
 import type { LanguageModel } from '../model/language-model.js';
 import { startTokenId } from './evaluation.js';
+import { countAbove } from './language-model-scorer.js';
 import { EOS, isWordLike, tokenize, UNK, type TokenizerMode } from '../text/tokenizer.js';
 import type { Vocabulary } from '../text/vocabulary.js';
 
@@ -216,12 +217,6 @@ export function oneEditApart(a: string, b: string): boolean {
   }
   // one letter more in the longer word at i
   return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
-}
-
-function countAbove(row: Float32Array, lp: number): number {
-  let higher = 0;
-  for (let v = 0; v < row.length; v++) if (row[v]! > lp) higher++;
-  return higher;
 }
 
 /** The k most likely words of one distribution, most likely first (ties: the lower id). */
