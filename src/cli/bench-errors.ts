@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE } from '../core/predict/cache-model.js';
 import { ERROR_KINDS, injectErrors, type ErrorKind } from '../core/scoring/error-injection.js';
-import { compareSuspicion, DEFAULT_SURPRISAL_RULE, flagSurprising, isCandidate, scoreSurprisal, type SurprisalRule, type TokenSurprisal } from '../core/scoring/surprisal.js';
+import { compareSuspicion, flagSurprising, isCandidate, scoreSurprisal, type SurprisalRule, type TokenSurprisal } from '../core/scoring/surprisal.js';
 import { NgramServing } from '../core/serving/ngram-serving.js';
 import { UnigramModel } from '../core/ngram/unigram-model.js';
 import type { LanguageModel } from '../core/model/language-model.js';
@@ -23,6 +23,7 @@ import { ModelSession } from '../runtime/serving/model-session.js';
 import { num, round, UsageError } from './args.js';
 import { BENCH_HELP } from './bench-help.js';
 import { readTexts } from './texts.js';
+import { RULE_OPTIONS, ruleFromFlags } from './surprisal-command.js';
 
 /** The flag rates reported: the top 1 % and 5 % of a model's ranking of the words. */
 const RATES = [0.01, 0.05];
@@ -63,8 +64,7 @@ export async function benchErrors(argv: string[]): Promise<number> {
       chars: { type: 'string' },
       every: { type: 'string' },
       seed: { type: 'string' },
-      margin: { type: 'string' },
-      'near-miss': { type: 'string' },
+      ...RULE_OPTIONS,
       threads: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -79,10 +79,7 @@ export async function benchErrors(argv: string[]): Promise<number> {
   const chars = num(values.chars, 'chars', { int: true, min: 100 }) ?? 5000;
   const every = num(values.every, 'every', { int: true, min: 1 }) ?? 100;
   const seed = num(values.seed, 'seed', { int: true }) ?? 1;
-  const rule: SurprisalRule = {
-    marginBits: num(values.margin, 'margin', { min: 0 }) ?? DEFAULT_SURPRISAL_RULE.marginBits,
-    nearMissMinP: num(values['near-miss'], 'near-miss', { min: 0, max: 1 }) ?? DEFAULT_SURPRISAL_RULE.nearMissMinP,
-  };
+  const rule = ruleFromFlags(values);
   const texts = (await readTexts(positionals)).map((t) => ({ file: t.file, text: cutAtLine(t.text, chars) })).filter((t) => t.text.trim());
   if (!texts.length) throw new UsageError('bench errors: no text in the given files');
   const session = await ModelSession.open(path.resolve(values.model), { threads: num(values.threads, 'threads', { int: true, min: 0 }) ?? 1 });

@@ -32,6 +32,17 @@ listed (it is in --json).
                    (line and column from 1)
 `;
 
+/** The flags of the surprising-words rule, shared with `bench errors`. */
+export const RULE_OPTIONS = { margin: { type: 'string' }, 'near-miss': { type: 'string' } } as const;
+
+/** The rule the flags give, the defaults where they are absent. */
+export function ruleFromFlags(values: { margin?: string | undefined; 'near-miss'?: string | undefined }): SurprisalRule {
+  return {
+    marginBits: num(values.margin, 'margin', { min: 0 }) ?? DEFAULT_SURPRISAL_RULE.marginBits,
+    nearMissMinP: num(values['near-miss'], 'near-miss', { min: 0, max: 1 }) ?? DEFAULT_SURPRISAL_RULE.nearMissMinP,
+  };
+}
+
 export async function surprisalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -40,8 +51,7 @@ export async function surprisalCommand(argv: string[]): Promise<number> {
       model: { type: 'string' },
       top: { type: 'string' },
       flagged: { type: 'boolean' },
-      margin: { type: 'string' },
-      'near-miss': { type: 'string' },
+      ...RULE_OPTIONS,
       threads: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -54,10 +64,7 @@ export async function surprisalCommand(argv: string[]): Promise<number> {
   if (!values.model) throw new UsageError('surprisal needs --model DIR\n\n' + SURPRISAL_HELP);
   if (positionals.length !== 1) throw new UsageError('surprisal takes one file\n\n' + SURPRISAL_HELP);
   const top = num(values.top, 'top', { int: true, min: 0 }) ?? 3;
-  const rule: SurprisalRule = {
-    marginBits: num(values.margin, 'margin', { min: 0 }) ?? DEFAULT_SURPRISAL_RULE.marginBits,
-    nearMissMinP: num(values['near-miss'], 'near-miss', { min: 0, max: 1 }) ?? DEFAULT_SURPRISAL_RULE.nearMissMinP,
-  };
+  const rule = ruleFromFlags(values);
   const file = positionals[0]!;
   const text = readTextFile(file);
   const model = await ModelSession.open(path.resolve(values.model), { threads: num(values.threads, 'threads', { int: true, min: 0 }) ?? 0 });
