@@ -134,6 +134,7 @@ export class Ctx implements vscode.Disposable {
       log,
       models: this.models,
       enabled: () => this.config.surprisingWords,
+      selector: COMPLETION_SELECTOR,
       applies: (doc) => vscode.languages.match(COMPLETION_SELECTOR, doc) > 0 && this.isEnabledFor(doc),
     });
     // Disposed in reverse: the trainer (kills a run) and the models go last, after what uses them.

@@ -26,7 +26,7 @@ export interface StatusBarDeps {
   /** Whether completions are turned off in every language. */
   disabledEverywhere: () => boolean;
   /** What accepted ghost text saved, today and in all. */
-  savings?: () => { today?: DaySavings; total: DaySavings };
+  savings: () => { today?: DaySavings; total: DaySavings };
 }
 
 export class StatusBar implements vscode.Disposable {
@@ -59,7 +59,7 @@ export class StatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    this.lastView = renderStatus(status, Date.now(), { perplexity: this.deps.showPerplexity(), ...(this.deps.savings ? { savings: this.deps.savings() } : {}) });
+    this.lastView = renderStatus(status, Date.now(), { perplexity: this.deps.showPerplexity(), savings: this.deps.savings() });
     drawStatusBarItem(this.item, this.lastView);
   }
 

@@ -46,7 +46,9 @@ export interface SurprisingWordsDeps {
   models: ModelManager;
   /** `nextword.surprisingWords.enable`. */
   enabled: () => boolean;
-  /** Whether a document is one Nextword works in (its completion selector and per-language setting). */
+  /** The documents Nextword works in (its completions' selector): hovers and quick fixes are offered there. */
+  selector: vscode.DocumentSelector;
+  /** Whether a document is one Nextword works in (the selector, and its language's `nextword.enable`). */
   applies: (doc: vscode.TextDocument) => boolean;
 }
 
@@ -93,9 +95,8 @@ export class SurprisingWords implements vscode.Disposable {
         this.results.clear();
         this.schedule(VIEW_DEBOUNCE_MS);
       }),
-      vscode.languages.registerHoverProvider({ pattern: '**' }, { provideHover: (doc, pos) => this.hover(doc, pos) }),
-      vscode.languages.registerHoverProvider({ scheme: 'untitled' }, { provideHover: (doc, pos) => this.hover(doc, pos) }),
-      vscode.languages.registerCodeActionsProvider([{ pattern: '**' }, { scheme: 'untitled' }], { provideCodeActions: (doc, range) => this.codeActions(doc, range) }, {
+      vscode.languages.registerHoverProvider(deps.selector, { provideHover: (doc, pos) => this.hover(doc, pos) }),
+      vscode.languages.registerCodeActionsProvider(deps.selector, { provideCodeActions: (doc, range) => this.codeActions(doc, range) }, {
         providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
       }),
     );
@@ -118,8 +119,8 @@ export class SurprisingWords implements vscode.Disposable {
     return { enabled: this.deps.enabled(), busy: this.busy, ...this.figures };
   }
 
-  /** The flagged words of a document's current version (for tests and the hover). */
-  flaggedIn(doc: vscode.TextDocument): readonly Flagged[] {
+  /** The flagged words of a document's current version. */
+  private flaggedIn(doc: vscode.TextDocument): readonly Flagged[] {
     const r = this.results.get(doc.uri.toString());
     return r && r.version === doc.version ? r.flagged : [];
   }
@@ -259,7 +260,7 @@ function flaggedOf(doc: vscode.TextDocument, windowStart: number, t: TokenSurpri
 }
 
 /** What the word could be replaced with: the near miss, then the model's expectations, as the word is spaced. */
-export function replacementsOf(f: Pick<Flagged, 't' | 'word'>): string[] {
+function replacementsOf(f: Pick<Flagged, 't' | 'word'>): string[] {
   const lead = f.t.token.slice(0, f.t.token.length - f.word.length);
   const out: string[] = [];
   for (const a of [...(f.t.nearMiss ? [f.t.nearMiss] : []), ...f.t.alternatives]) {
