@@ -37,6 +37,7 @@ export function createCommands(): Record<string, Command> {
       },
     },
     'nextword.useWorkspaceWords': { run: (ctx) => useWorkspaceWords(ctx) },
+    'nextword.showTraining': { run: (ctx) => ctx.trainingView.show() },
     'nextword.cancelTraining': {
       run: (ctx) => {
         if (!ctx.trainer.cancel()) void vscode.window.showInformationMessage('Nextword is not training.');
@@ -259,6 +260,11 @@ async function statusMenu(ctx: Ctx): Promise<void> {
   if (ctx.trainer.isRunning) items.push({ label: '$(debug-stop) Cancel Training', description: 'keep the current model', run: exec('nextword.cancelTraining') });
   else if (ctx.models.current?.origin === 'workspace') items.push({ label: '$(mortar-board) Train on Workspace Again', description: 'learn from its files as they are now', run: exec('nextword.trainWorkspace') });
   else items.push({ label: '$(mortar-board) Train on Workspace', description: 'learn from this workspace’s files', run: exec('nextword.trainWorkspace') });
+  items.push({
+    label: '$(graph-line) Show Training',
+    description: ctx.trainer.isRunning ? 'how the run goes, live' : 'past runs and what ghost text saved you',
+    run: exec('nextword.showTraining'),
+  });
 
   items.push({ label: 'Completions', kind: vscode.QuickPickItemKind.Separator });
   items.push(

@@ -26,6 +26,8 @@ import { Snooze } from './snooze.js';
 import { StatusBar } from './status-bar.js';
 import { SurprisingWords } from './surprising-words.js';
 import { SavingsTracker } from './savings-tracker.js';
+import { TrainingHistory } from './training-history.js';
+import { TrainingView } from './training-view.js';
 import { WorkspaceTrainer } from './workspace-training.js';
 
 /** Intra-op threads of the prediction session: one token step is too little work to share, and the editor shares the machine. */
@@ -62,6 +64,8 @@ export class Ctx implements vscode.Disposable {
   readonly perplexity: PerplexityTracker;
   readonly surprising: SurprisingWords;
   readonly savings: SavingsTracker;
+  readonly trainingHistory: TrainingHistory;
+  readonly trainingView: TrainingView;
   readonly modelInfoDocument = new ModelInfoDocument();
 
   private config: NextwordConfig = readConfig();
@@ -97,7 +101,8 @@ export class Ctx implements vscode.Disposable {
       // The status bar's scoring, on one thread (remote-serving.ts).
       scoringThreads: EDITOR_SCORING_THREADS,
     });
-    this.trainer = new WorkspaceTrainer({ log, models: this.models, readConfig: () => this.config });
+    this.trainingHistory = new TrainingHistory(context.workspaceState, log);
+    this.trainer = new WorkspaceTrainer({ log, models: this.models, readConfig: () => this.config, history: this.trainingHistory });
     // Read afresh: a count may start right after the user gave consent, before the change event came.
     this.words = new WorkspaceWords({ log, models: this.models, readConfig, isTraining: () => this.trainer.isRunning });
     this.firstRun = new FirstRunSuggestion({
@@ -130,6 +135,21 @@ export class Ctx implements vscode.Disposable {
       onState: (file) => this.statusBar.setFile(file),
       enabled: () => this.config.statusBarEnabled,
     });
+    this.trainingView = new TrainingView({
+      extensionUri: context.extensionUri,
+      history: this.trainingHistory,
+      savings: this.savings,
+      hasWorkspaceModel: () => this.models.current?.origin === 'workspace',
+      cannotTrain: () =>
+        !vscode.workspace.isTrusted
+          ? 'Training is off in an untrusted workspace: it reads every file. Trust the workspace to train on it.'
+          : !vscode.workspace.workspaceFolders?.length
+            ? 'Open a folder to train on its files.'
+            : !this.models.workspaceModelDir
+              ? 'This window has no local storage for a trained model.'
+              : undefined,
+      log,
+    });
     this.surprising = new SurprisingWords({
       log,
       models: this.models,
@@ -138,7 +158,7 @@ export class Ctx implements vscode.Disposable {
       applies: (doc) => vscode.languages.match(COMPLETION_SELECTOR, doc) > 0 && this.isEnabledFor(doc),
     });
     // Disposed in reverse: the trainer (kills a run) and the models go last, after what uses them.
-    this.pushExtCleanup(this.models, this.trainer, this.statusBar, this.perplexity, this.snooze, this.firstRun, this.words, this.surprising, this.savings);
+    this.pushExtCleanup(this.models, this.trainingHistory, this.trainer, this.statusBar, this.perplexity, this.snooze, this.firstRun, this.words, this.surprising, this.savings, this.trainingView);
 
     const provider = new InlineProvider({
       engine: this.engine,
@@ -335,6 +355,7 @@ export class Ctx implements vscode.Disposable {
       statusBar: this.statusBar.view ?? null,
       savings: this.savings.figures(),
       surprisingWords: this.surprising.stats(),
+      trainingView: this.trainingView.stats(),
       perplexity: jsonSafe(this.perplexity.state),
       training: this.trainer.progress ?? null,
       lastTraining: this.trainer.lastOutcome ?? null,

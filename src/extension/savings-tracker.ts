@@ -38,6 +38,17 @@ export class SavingsTracker implements vscode.Disposable {
     return { ...(today ? { today } : {}), total: this.ledger.total };
   }
 
+  /** The last `n` local days, oldest first and today last, with their figures where there were accepts. */
+  recentDays(n: number, now = new Date()): { day: string; savings?: DaySavings }[] {
+    const days: { day: string; savings?: DaySavings }[] = [];
+    for (let i = n - 1; i >= 0; i--) {
+      const day = localDay(new Date(now.getFullYear(), now.getMonth(), now.getDate() - i));
+      const savings = this.ledger.days[day];
+      days.push(savings ? { day, savings } : { day });
+    }
+    return days;
+  }
+
   private edited(e: vscode.TextDocumentChangeEvent): void {
     // One edit at a time (an accept is one); undo and redo replay edits, which are not accepts.
     if (e.contentChanges.length !== 1 || e.reason !== undefined) return;

@@ -11,12 +11,17 @@ import type { TrainingProgress } from './status.js';
 /** A small model steps hundreds of times a second: a few updates a second are enough to read. */
 const STEP_UPDATE_MS = 250;
 
+/** After each message: a link to the training view (VS Code renders command links in notifications). */
+export const SHOW_TRAINING_LINK = '[Show Training](command:nextword.showTraining)';
+
 export class TrainingProgressReporter {
   private reported = 0; // percent already reported to the notification
   private lastShown = 0; // performance.now() of the last step shown
   private lastEpoch: Extract<TrainEvent, { kind: 'epoch' }> | undefined;
   /** Files the run learns from, once read. */
   private files: number | undefined;
+  /** The message shown: the same one again is not sent (each message redraws the notification, link and all). */
+  private shown: string | undefined;
 
   constructor(
     private readonly s: Pick<TrainSettings, 'epochs' | 'patience' | 'timeBudget'>,
@@ -26,19 +31,19 @@ export class TrainingProgressReporter {
   ) {}
 
   reading(p: ReadingProgress): void {
-    this.notification.report({ message: `Reading the workspace: ${thousands(p.taken)} files (${megabytes(p.totalBytes)})` });
+    this.report(`Reading the workspace: ${thousands(p.taken)} files (${megabytes(p.totalBytes)})`);
     this.setProgress({ phase: 'reading', files: p.taken });
   }
 
   vocabulary(files: number): void {
     this.files = files;
     this.setProgress({ phase: 'vocabulary' });
-    this.notification.report({ message: `Preparing ${this.fileWords()}…` });
+    this.report(`Preparing ${this.fileWords()}…`);
   }
 
   starting(_planned: PlannedRun): void {
     this.setProgress({ phase: 'training', fraction: 0 });
-    this.notification.report({ message: `Learning from ${this.fileWords()}…` });
+    this.report(`Learning from ${this.fileWords()}…`);
   }
 
   /** "1,234 files", or "the workspace" before the files are counted. */
@@ -68,14 +73,20 @@ export class TrainingProgressReporter {
     const last = this.lastEpoch;
     // Words a user reads; the figures an engineer wants (epoch, speed, perplexity) are in the log and the status item's tooltip.
     const message = `Learning from ${this.fileWords()} · ${pct}% · ${aboutLeft(e.etaS)} left`;
-    this.notification.report({ message, increment: Math.max(0, pct - this.reported) });
+    this.report(message, Math.max(0, pct - this.reported));
     this.reported = Math.max(this.reported, pct);
     this.setProgress({ phase: 'training', fraction, etaS: e.etaS, epoch: e.epoch, tokensPerS: e.tokensPerS, ...(last ? { validPpl: last.validPpl } : {}) });
   }
 
   saving(): void {
     this.setProgress({ phase: 'saving' });
-    this.notification.report({ message: 'Saving the model…' });
+    this.report('Saving the model…');
+  }
+
+  private report(message: string, increment = 0): void {
+    if (message === this.shown && increment === 0) return;
+    this.shown = message;
+    this.notification.report({ message: `${message} · ${SHOW_TRAINING_LINK}`, ...(increment > 0 ? { increment } : {}) });
   }
 }
 

@@ -27,14 +27,17 @@ import { scanLimits, type NextwordConfig } from './config.js';
 import { duration, exactPerplexity, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
 import type { TrainingProgress } from './status.js';
+import type { TrainingHistory } from './training-history.js';
 import { resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
-import { TrainingProgressReporter, trainedMessage } from './training-progress.js';
+import { SHOW_TRAINING_LINK, TrainingProgressReporter, trainedMessage } from './training-progress.js';
 import { CorpusCancelled, foldersOnDisk, readWorkspaceCorpus } from './workspace-corpus.js';
 
 export interface WorkspaceTrainerDeps {
   log: vscode.LogOutputChannel;
   models: ModelManager;
   readConfig: () => NextwordConfig;
+  /** Where each run is recorded for the training view. */
+  history: TrainingHistory;
 }
 
 interface Run {
@@ -134,6 +137,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
 
     const run: Run = { cancel: new vscode.CancellationTokenSource() };
     this.run = run;
+    this.deps.history.begin();
     this.setProgress({ phase: 'reading' });
     try {
       await vscode.window.withProgress(
@@ -148,8 +152,10 @@ export class WorkspaceTrainer implements vscode.Disposable {
         },
       );
       this.lastOutcome = 'done';
+      this.deps.history.end('done');
     } catch (e) {
       this.lastOutcome = e instanceof TrainingCancelled || e instanceof CorpusCancelled ? 'cancelled' : e instanceof TrainingRefused ? 'refused' : 'failed';
+      this.deps.history.end(this.lastOutcome, this.lastOutcome === 'refused' || this.lastOutcome === 'failed' ? ((e as Error).message ?? String(e)) : undefined);
       if (e instanceof TrainingCancelled || e instanceof CorpusCancelled) {
         this.deps.log.info('training cancelled; the previous model is still in use');
         void vscode.window.showInformationMessage('Nextword: training cancelled. The previous model is still in use.');
@@ -185,10 +191,14 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const { log } = this.deps;
     const token = run.cancel.token;
     const t0 = performance.now();
-    notification.report({ message: 'Reading the workspace…' });
+    notification.report({ message: `Reading the workspace… · ${SHOW_TRAINING_LINK}` });
     const limits = scanLimits(config.training);
     const progress = new TrainingProgressReporter(s, notification, (p) => this.setProgress(p), log);
-    const source = await workspaceSource(folders, limits, token, log, (p) => progress.reading(p));
+    const reading = (p: ReadingProgress) => {
+      progress.reading(p);
+      this.deps.history.reading(p);
+    };
+    const source = await workspaceSource(folders, limits, token, log, reading);
     if (token.isCancellationRequested) throw new TrainingCancelled();
 
     let fileCount = 0;
@@ -219,11 +229,12 @@ export class WorkspaceTrainer implements vscode.Disposable {
         compareWith: this.deps.models.defaultModelDir,
       },
       {
-        onReading: (p) => progress.reading(p),
+        onReading: reading,
         onRead: (read) => {
           fileCount = read.scan?.files.length ?? 0;
           log.info(`training: ${read.report}`);
           progress.vocabulary(fileCount);
+          this.deps.history.read(read.scan);
         },
         onPlanned: (planned) => {
           vocabulary = Vocabulary.fromJSON(planned.vocab);
@@ -234,21 +245,27 @@ export class WorkspaceTrainer implements vscode.Disposable {
               `${s.patience > 0 ? `until ${s.patience} epochs bring no progress (at most ${s.epochs})` : `${s.epochs} epochs`}${s.timeBudget ? `, time budget ${duration(s.timeBudget)}` : ''}, ${threads} ${threads === 1 ? 'thread' : 'threads'}`,
           );
           progress.starting(planned);
+          this.deps.history.planned(planned, preset, s.timeBudget);
         },
         onNgram: (posted) => {
           const { figures } = posted;
+          this.deps.history.ngram(figures);
           log.info(
             `training: n-gram companion ready in ${figures.seconds.toFixed(1)} s: Kneser-Ney ${figures.order}-gram, ${thousands(figures.ngrams)} n-grams, ` +
               `validation perplexity ${exactPerplexity(figures.validPpl)}`,
           );
           if (serveInterim && !token.isCancellationRequested && 'file' in posted) this.serveInterim(run, posted.file, vocabulary!, s.tokenizer, figures, t0);
         },
-        onEvent: (e) => progress.event(e),
+        onEvent: (e) => {
+          progress.event(e);
+          this.deps.history.event(e);
+        },
         onSaving: () => {
           // Cancelling still works until the save commits (the previous model stays); after that the new
           // model is on disk, and it is the one used.
           run.trained = true;
           progress.saving();
+          this.deps.history.saving();
         },
       },
       { isolation: 'process' },
@@ -274,6 +291,13 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const total = (performance.now() - t0) / 1000;
     log.info(`training: done in ${duration(total)}; completions now use the workspace model`);
     const ksr = result.completion ? chosenTrial(result.completion)?.ksr : undefined;
+    this.deps.history.finished({
+      networkPpl: result.bestValidPpl,
+      stoppedBy: result.stoppedBy,
+      ...(result.mixture ? { servedPpl: result.mixture.fit.ppl.model } : {}),
+      ...(ksr !== undefined ? { ksr } : {}),
+      ...(result.comparedKsr !== undefined ? { comparedKsr: result.comparedKsr } : {}),
+    });
     log.info(
       `training: ${result.stoppedBy === 'time-budget' ? 'the time budget was reached' : result.stoppedBy === 'no-improvement' ? 'stopped once validation stopped improving' : 'ran every epoch'}; ` +
         `validation perplexity ${exactPerplexity(result.mixture?.fit.ppl.model ?? result.bestValidPpl)}` +
@@ -282,10 +306,11 @@ export class WorkspaceTrainer implements vscode.Disposable {
     void vscode.window
       .showInformationMessage(
         trainedMessage({ files: fileCount, seconds: total, ...(ksr !== undefined ? { ksr } : {}), ...(result.comparedKsr !== undefined ? { comparedKsr: result.comparedKsr } : {}) }),
+        'Show Training',
         'Show Model Info',
       )
       .then((c) => {
-        if (c) void vscode.commands.executeCommand('nextword.showModelInfo');
+        if (c) void vscode.commands.executeCommand(c === 'Show Training' ? 'nextword.showTraining' : 'nextword.showModelInfo');
       });
   }
 
@@ -310,6 +335,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
 
   private setProgress(p: TrainingProgress | undefined): void {
     this.progressState = p;
+    if (p) this.deps.history.progress(p);
     this.changed.fire(p);
   }
 }

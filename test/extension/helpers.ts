@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { RenderedReport } from '../../src/extension/training-view.js';
 
 export const EXTENSION_ID = 'nextword.nextword';
 /** The fixture's made-up word (test/fixtures/e2e-workspace): only a model trained there knows it. */
@@ -69,6 +70,20 @@ export interface ExtensionStats {
   completionThreshold: { value: number; from: 'setting' | 'model' | 'default' };
   /** What the model server holds (asked with `server: true`; null when it does not run). */
   server?: { pid: number; models: number[]; children: number[]; rssBytes: number } | null;
+  /** The training view: whether it is open, what it posted and what its page reported it drew (training-view.ts). */
+  trainingView: {
+    open: boolean;
+    visible: boolean;
+    posted: number;
+    rendered: RenderedReport | null;
+    renderedRunning: boolean;
+    history: { outcome: string; epochs: number; files: number | null; ngramPpl: number | null; servedPpl: number | null; ksr: number | null; comparedKsr: number | null }[];
+  };
+}
+
+/** Makes Train on Workspace take exactly `epochs` epochs, whatever validation does (undefined: the settings' default). */
+export async function setEpochs(epochs: number | undefined): Promise<void> {
+  await vscode.workspace.getConfiguration('nextword').update('training.advanced', epochs === undefined ? undefined : { epochs, patience: 0 }, vscode.ConfigurationTarget.Global);
 }
 
 /**

@@ -11,15 +11,10 @@ import { foldersOnDisk, readWorkspaceCorpus } from '../../../src/extension/works
 import { readWorkspaceFolders } from '../../../src/io/workspace-files.js';
 import {
   acceptInlineCompletion, appendParagraph, expectPerplexityAsEval, hasDefaultModel, IGNORED_WORD, openAtEnd, recordMetrics,
-  repoRoot, SECOND_FOLDER_EXCLUDED_WORDS, SECOND_FOLDER_WORD, settledModel, sleep, stats, waitFor, WORD_PROMPT, WORKSPACE_WORD,
+  repoRoot, SECOND_FOLDER_EXCLUDED_WORDS, SECOND_FOLDER_WORD, setEpochs, settledModel, sleep, stats, waitFor, WORD_PROMPT, WORKSPACE_WORD,
 } from '../helpers.js';
 
 const TRAIN = 'nextword.trainWorkspace';
-
-/** Makes a run long enough to act on while it runs (the fixture alone trains in seconds): that many epochs, whatever validation does. */
-async function setEpochs(epochs: number | undefined): Promise<void> {
-  await vscode.workspace.getConfiguration('nextword').update('training.advanced', epochs === undefined ? undefined : { epochs, patience: 0 }, vscode.ConfigurationTarget.Global);
-}
 
 function processAlive(pid: number): boolean {
   try {
@@ -41,6 +36,7 @@ describe('Train on Workspace', function () {
   it('refuses a second run while one is running, serves the n-gram model meanwhile, and cancel keeps the previous model', async () => {
     const before = await settledModel();
     let interimModel: number | undefined;
+    // A run long enough to act on while it runs (the fixture alone trains in seconds).
     await setEpochs(200);
     const first = Promise.resolve(vscode.commands.executeCommand(TRAIN));
     await waitForTrainingToStart();
