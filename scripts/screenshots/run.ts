@@ -7,8 +7,8 @@
 //   npm run screenshots [-- --vsix file.vsix] [--skip-build] [--out DIR] [--minutes N] [--keep]
 //
 // Writes walkthrough.png, first-run.png, training.png, trained.png, accept-word.png,
-// ghost-text-code.png, surprising-words.png, files-by-perplexity.png, status-menu.png, typing.gif and
-// savings.png to --out (default media/screenshots),
+// ghost-text-code.png, surprising-words.png, files-by-perplexity.png, status-menu.png, typing.gif,
+// savings.png and training-view.png to --out (default media/screenshots),
 // and what each scene showed to <out>/scenes.json. Needs code-server and Chromium
 // (scripts/e2e/install-code-server.sh). About 4 minutes, most of it training (--minutes, default 3).
 import { spawnSync } from 'node:child_process';
@@ -135,15 +135,20 @@ class Scenes {
     // Without the side bar the page is wide enough to show each step's page beside the steps.
     await this.page.keyboard.press('Control+B');
     // The step's page (media/walkthrough/type.md) is drawn in a webview: its text lives in a nested frame.
-    await waitFor("the walkthrough step's page", async () => {
-      for (const frame of this.page.frames()) {
-        if ((await frame.locator('body').innerText({ timeout: 300 }).catch(() => '')).includes('take the next word')) return true;
-      }
-      return undefined;
-    }, 20_000, 250);
+    await waitFor("the walkthrough step's page", () => this.webviewText((t) => t.includes('take the next word')), 20_000, 250);
     await this.page.waitForTimeout(500);
     await this.shoot('walkthrough');
     await this.page.keyboard.press('Control+B');
+  }
+
+  /** The text of the first webview's page (a frame other than the workbench's) that passes `ok`; undefined if none does. */
+  async webviewText(ok: (text: string) => boolean): Promise<string | undefined> {
+    for (const frame of this.page.frames()) {
+      if (frame === this.page.mainFrame()) continue;
+      const text = await frame.locator('body').innerText({ timeout: 300 }).catch(() => '');
+      if (ok(text)) return text;
+    }
+    return undefined;
   }
 
   /** The one suggestion to train (10 s after activation in a trusted workspace with text and no model); Train Now. */
@@ -165,6 +170,10 @@ class Scenes {
     this.shown.training = text;
     await this.page.waitForTimeout(300);
     await this.shoot('training', await notificationCorner(this.page, 'Learning from'));
+    // The notification's link opens the training view, which draws the run as it goes.
+    await this.wb.toast('Learning from').getByRole('link', { name: 'Show Training' }).click();
+    const live = await waitFor('the training view to draw the run under way', () => this.webviewText((t) => /Learning from .+ · \d+%/.test(t)), 30_000, 250);
+    this.shown.trainingViewLive = /Learning from[^\n]*/.exec(live)?.[0];
     const done = await waitFor('training to finish with its success message', async () => (await this.wb.toastTexts()).find((t) => /keystrokes/.test(t)), (this.minutes * 60 + 180) * 1000, 1000);
     this.shown.trained = done;
     await this.page.waitForTimeout(800);
@@ -296,6 +305,26 @@ class Scenes {
     await this.page.mouse.move(200, 8);
   }
 
+  /**
+   * The training view, from the status menu, once the run is over and ghost text was taken: the run's
+   * chart, what it read, what ghost text saved, the runs. A taller window for it: the page is long.
+   */
+  async trainingView(): Promise<void> {
+    await this.page.setViewportSize({ width: VIEWPORT.width, height: 1400 });
+    try {
+      await this.page.locator('.part.statusbar [aria-label^="Nextword"]').first().click();
+      await this.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Training' }).first().click();
+      const text = await waitFor('the training view with the finished run and the keystrokes saved', () => this.webviewText((t) => /Learned from/.test(t) && /keystrokes today/.test(t)), 30_000, 250);
+      this.shown.trainingView = text.split('\n').filter((l) => /Learned from|keystrokes today|validation files, typing/.test(l));
+      await this.page.waitForTimeout(500);
+      const editor = await this.page.locator('.part.editor').boundingBox();
+      if (!editor) throw new Error('no editor area to frame');
+      await this.shoot('training-view', { x: Math.round(editor.x), y: Math.round(editor.y), width: Math.round(Math.min(editor.width, 860)), height: Math.round(editor.height) });
+    } finally {
+      await this.page.setViewportSize(VIEWPORT);
+    }
+  }
+
   /** The status item and its menu. */
   async statusMenu(): Promise<void> {
     const item = this.page.locator('.part.statusbar [aria-label^="Nextword"]').first();
@@ -387,6 +416,7 @@ async function main(): Promise<void> {
       await scenes.statusMenu();
       await scenes.typingAnimation();
       await scenes.savingsTooltip();
+      await scenes.trainingView();
       ok = true;
     } catch (err) {
       await page.screenshot({ path: path.join(dir, 'FAILED.png') }).catch(() => undefined);

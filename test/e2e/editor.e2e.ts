@@ -265,7 +265,7 @@ describe('Nextword in VS Code (code-server)', { timeout: 280_000 }, () => {
     const menu = (await wb.page.locator('.quick-input-list .monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
     await wb.page.waitForTimeout(400); // the menu fades in
     await wb.screenshot('status-menu');
-    for (const entry of ['Train on Workspace Again', 'Snooze for 5 minutes', 'Disable for markdown', 'Show Model Info', 'Use the Bundled Default Model', 'Open Log']) {
+    for (const entry of ['Train on Workspace Again', 'Show Training', 'Snooze for 5 minutes', 'Disable for markdown', 'Show Model Info', 'Use the Bundled Default Model', 'Open Log']) {
       assert.ok(menu.some((m) => m.includes(entry)), `the menu offers "${entry}": ${JSON.stringify(menu)}`);
     }
     await row.click();
