@@ -18,8 +18,9 @@ Scores every token of FILE under the model as the editor serves it, and lists ea
 (−log2 p, in bits: 1 more bit is half as likely), its rank (0: the model's first guess) and the words the
 model expected there, with their probabilities. Surprising words are marked "!" (the rule of the
 editor's surprising words): a word whose surprisal is at least --margin bits above the median of the
-file's words, and an unknown word one letter edit from a word the model expected there with probability
---near-miss or more (a likely typo; "did you mean" names that word). White space is scored but not
+file's words, and an unknown word of letters one letter edit from a word the model expected there with
+probability --near-miss or more, other than by case or a final "s" (a likely typo; "did you mean" names
+that word; a word of three letters or fewer only if likelier than every unknown word together). White space is scored but not
 listed (it is in --json).
 
   --top K          alternatives per token (default 3)

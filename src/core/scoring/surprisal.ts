@@ -6,7 +6,8 @@
 //   - its surprisal exceeds the median surprisal of the text's words by `marginBits` (2^margin times less
 //     likely than the text's usual word: the margin is relative, so a hard text does not light up whole), or
 //   - it is unknown to the model and one edit from a word the model expected there with probability
-//     `nearMissMinP` or more: a likely typo (an unknown word is otherwise just `<unk>`, often quite likely).
+//     `nearMissMinP` or more, shaped like a typo of it (typoShaped): a likely typo (an unknown word is
+//     otherwise just `<unk>`, often quite likely).
 // Tokens are scored like `nextword eval` scores them (evaluation.ts): from the start token, `<unk>` for a word
 // outside the vocabulary.
 //
@@ -91,18 +92,21 @@ export async function scoreSurprisal(lm: LanguageModel, vocab: Vocabulary, mode:
       const lp = row[target]!;
       const token = tokens[i]!;
       const candidate = isWordLike(token);
+      const oov = target === unk && token !== UNK;
       const top = topAlternatives(row, candidate ? Math.max(k, NEAR_MISS_POOL) : k, vocab);
       const scored: TokenSurprisal = {
         index: i,
         start: spans[i]![0],
         end: spans[i]![1],
         token,
-        oov: target === unk && token !== UNK,
+        oov,
         bits: -lp / Math.LN2,
         rank: countAbove(row, lp),
         alternatives: top.slice(0, k),
       };
-      const near = candidate ? top.find((a) => a.p > Math.exp(lp) && a.word !== token && oneEditApart(a.word, token)) : undefined;
+      // An unknown word's own probability is not known (`<unk>`'s is that of every unknown word): its near
+      // miss is the likeliest expected word it looks like a typo of.
+      const near = candidate ? top.find((a) => a.word !== token && oneEditApart(a.word, token) && (oov ? typoShaped(token, a, Math.exp(lp)) : a.p > Math.exp(lp))) : undefined;
       if (near) scored.nearMiss = near;
       out.push(scored);
     }
@@ -217,6 +221,20 @@ export function oneEditApart(a: string, b: string): boolean {
   }
   // one letter more in the longer word at i
   return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
+
+/**
+ * Whether an unknown word one edit from an expected word looks like a typo of it rather than a word of its
+ * own: made of letters (names with digits or underscores, `buf2`, `_path`, are one edit from others by
+ * design), not a change of case or a final "s" (plurals), and, for a word of three letters or fewer (one
+ * edit from many by chance), only if the word is likelier than every unknown word together (`teh`: "the").
+ */
+export function typoShaped(token: string, expected: Alternative, unknownP: number): boolean {
+  const w = token.trim();
+  const e = expected.word.trim();
+  if (!/^\p{L}+$/u.test(w) || !/^\p{L}+$/u.test(e)) return false;
+  if (w.toLowerCase() === e.toLowerCase() || w === `${e}s` || e === `${w}s`) return false;
+  return [...e].length >= 4 || expected.p > unknownP;
 }
 
 /** The k most likely words of one distribution, most likely first (ties: the lower id). */

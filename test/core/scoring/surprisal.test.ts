@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { compareSuspicion, flagSurprising, medianBits, oneEditApart, scoreSurprisal, tokenSpans, type TokenSurprisal } from '../../../src/core/scoring/surprisal.js';
+import { compareSuspicion, flagSurprising, medianBits, oneEditApart, scoreSurprisal, tokenSpans, typoShaped, type TokenSurprisal } from '../../../src/core/scoring/surprisal.js';
 import { Vocabulary } from '../../../src/core/text/vocabulary.js';
 import { BigramModel } from '../../support/bigram-model.js';
 
@@ -89,19 +89,36 @@ test('flagging: words far above the median word, and unknown words one edit from
   assert.deepEqual(order.map((o) => o.t.token), [' modle', ' odd', ' zyx']);
 });
 
-test('a near miss: a likelier expected word one edit away, unknown words compared by their spelling', async () => {
-  // After "the": cat .6, dog .3. "the cta": unknown, one swap from " cat"; "the cot": unknown, one
-  // substitution from " cat" and from " dog"? no: " dog" is two edits from " cot"; " cat" is one.
-  const [, cta] = await scoreSurprisal(model, vocab, 'text', 'the cta');
-  assert.equal(cta!.oov, true);
-  assert.deepEqual(cta!.nearMiss && { word: cta!.nearMiss.word, p: Number(cta!.nearMiss.p.toFixed(6)) }, { word: ' cat', p: 0.6 });
-  const [, dot] = await scoreSurprisal(model, vocab, 'text', 'the dot');
-  assert.equal(dot!.nearMiss?.word, ' dog', 'dot → dog (one substitution), cat is two edits away');
-  // A known word that is the model's first guess has no near miss; neither does one far from every guess.
+test('a near miss: an expected word one edit away; an unknown word compared by its spelling, when it is shaped like a typo', async () => {
+  // After "the": <unk> .4, model .3, network .2, mode .02 (the rest share what is left).
+  const words2 = ['<unk>', '\n', 'the', ' model', ' network', ' mode', ' sat'];
+  const vocab2 = Vocabulary.fromJSON(words2);
+  const model2 = new BigramModel(vocab2, { '\n': { the: 0.8 }, the: { '<unk>': 0.4, ' model': 0.3, ' network': 0.2, ' mode': 0.02 } });
+  const near = async (word: string) => {
+    const [, t] = await scoreSurprisal(model2, vocab2, 'text', `the ${word}`);
+    return t!.nearMiss?.word;
+  };
+  // Unknown words one edit from an expected word, though <unk> (every unknown word) is likelier than it.
+  assert.equal(await near('modle'), ' model', 'a swap');
+  assert.equal(await near('netwrk'), ' network', 'a letter dropped');
+  assert.equal(await near('modek'), ' model', 'a substitution');
+  assert.equal(await near('mde'), ' mode', 'a typo of a four-letter word');
+  // A typo of a short word, when the word is likelier than the unknown words: "teh" at the start ("the" .8).
+  const [teh] = await scoreSurprisal(model2, vocab2, 'text', 'teh');
+  assert.equal(teh!.nearMiss?.word, 'the');
+  // Not typo-shaped: a plural, a change of case, a digit or an underscore.
+  for (const word of ['models', 'Model', 'mod3l', 'mod_el']) assert.equal(await near(word), undefined, word);
+  // A known word: a likelier expected word one edit away ("mode" .02, "model" .3).
+  assert.equal(await near('mode'), ' model');
+  // A known word that is the model's first guess has none; neither has a word far from every guess.
   const [, cat] = await scoreSurprisal(model, vocab, 'text', 'the cat');
   assert.equal(cat!.nearMiss, undefined);
-  const [, zebra] = await scoreSurprisal(model, vocab, 'text', 'the zebra');
-  assert.equal(zebra!.nearMiss, undefined);
+  assert.equal(await near('zebra'), undefined);
+  const guess = (word: string, p: number) => ({ word, p });
+  assert.ok(typoShaped(' netwrok', guess(' network', 0.01), 0.2), 'a long word: however likely the unknown words');
+  assert.ok(!typoShaped(' networks', guess(' network', 0.5), 0.2) && !typoShaped('_path', guess('path', 0.5), 0.2) && !typoShaped('Path', guess('path', 0.5), 0.2));
+  // A short word only when it is likelier than every unknown word together: "teh" for "the", not "tri" for "try".
+  assert.ok(typoShaped(' teh', guess(' the', 0.3), 0.1) && !typoShaped('tri', guess('try', 0.05), 0.1));
 });
 
 test('one edit apart: substitution, insertion, deletion, swap of neighbours; not two edits, not equal', () => {
