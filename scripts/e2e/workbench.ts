@@ -117,6 +117,16 @@ export class Workbench {
   }
 
   /** Opens the workbench at `url`, with the page's key timing in place (see pressAndTimeGhostText). */
+  /** The text of the first webview's page (a frame other than the workbench's) that passes `ok`; undefined if none does. */
+  async webviewText(ok: (text: string) => boolean): Promise<string | undefined> {
+    for (const frame of this.page.frames()) {
+      if (frame === this.page.mainFrame()) continue;
+      const text = await frame.locator('body').innerText({ timeout: 500 }).catch(() => '');
+      if (ok(text)) return text;
+    }
+    return undefined;
+  }
+
   async goto(url: string): Promise<void> {
     await this.page.addInitScript({ content: KEY_PROBE });
     await this.page.goto(url);

@@ -135,20 +135,10 @@ class Scenes {
     // Without the side bar the page is wide enough to show each step's page beside the steps.
     await this.page.keyboard.press('Control+B');
     // The step's page (media/walkthrough/type.md) is drawn in a webview: its text lives in a nested frame.
-    await waitFor("the walkthrough step's page", () => this.webviewText((t) => t.includes('take the next word')), 20_000, 250);
+    await waitFor("the walkthrough step's page", () => this.wb.webviewText((t) => t.includes('take the next word')), 20_000, 250);
     await this.page.waitForTimeout(500);
     await this.shoot('walkthrough');
     await this.page.keyboard.press('Control+B');
-  }
-
-  /** The text of the first webview's page (a frame other than the workbench's) that passes `ok`; undefined if none does. */
-  async webviewText(ok: (text: string) => boolean): Promise<string | undefined> {
-    for (const frame of this.page.frames()) {
-      if (frame === this.page.mainFrame()) continue;
-      const text = await frame.locator('body').innerText({ timeout: 300 }).catch(() => '');
-      if (ok(text)) return text;
-    }
-    return undefined;
   }
 
   /** The one suggestion to train (10 s after activation in a trusted workspace with text and no model); Train Now. */
@@ -172,7 +162,7 @@ class Scenes {
     await this.shoot('training', await notificationCorner(this.page, 'Learning from'));
     // The notification's link opens the training view, which draws the run as it goes.
     await this.wb.toast('Learning from').getByRole('link', { name: 'Show Training' }).click();
-    const live = await waitFor('the training view to draw the run under way', () => this.webviewText((t) => /Learning from .+ · \d+%/.test(t)), 30_000, 250);
+    const live = await waitFor('the training view to draw the run under way', () => this.wb.webviewText((t) => /Learning from .+ · \d+%/.test(t)), 30_000, 250);
     this.shown.trainingViewLive = /Learning from[^\n]*/.exec(live)?.[0];
     const done = await waitFor('training to finish with its success message', async () => (await this.wb.toastTexts()).find((t) => /keystrokes/.test(t)), (this.minutes * 60 + 180) * 1000, 1000);
     this.shown.trained = done;
@@ -314,7 +304,7 @@ class Scenes {
     try {
       await this.page.locator('.part.statusbar [aria-label^="Nextword"]').first().click();
       await this.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Training' }).first().click();
-      const text = await waitFor('the training view with the finished run and the keystrokes saved', () => this.webviewText((t) => /Learned from/.test(t) && /keystrokes today/.test(t)), 30_000, 250);
+      const text = await waitFor('the training view with the finished run and the keystrokes saved', () => this.wb.webviewText((t) => /Learned from/.test(t) && /keystrokes today/.test(t)), 30_000, 250);
       this.shown.trainingView = text.split('\n').filter((l) => /Learned from|keystrokes today|validation files, typing/.test(l));
       await this.page.waitForTimeout(500);
       const editor = await this.page.locator('.part.editor').boundingBox();

@@ -270,15 +270,24 @@ describe('Nextword in VS Code (code-server)', { timeout: 280_000 }, () => {
     }
     await row.click();
     // The Markdown preview is a webview: its text lives in a nested frame.
-    const figures = await waitFor('the model info preview with the trained model\'s figures', async () => {
-      for (const frame of wb.page.frames()) {
-        const text = await frame.locator('body').innerText({ timeout: 500 }).catch(() => '');
-        if (text.includes('Nextword model') && text.includes('Validation perplexity')) return text;
-      }
-      return undefined;
-    }, 15_000);
+    const figures = await waitFor('the model info preview with the trained model\'s figures', () => wb.webviewText((t) => t.includes('Nextword model') && t.includes('Validation perplexity')), 15_000);
     await wb.screenshot('model-info');
     assert.match(figures, /Vocabulary/, 'the model info names the vocabulary');
     assert.match(figures, /trained on this workspace|workspace/i, 'the model info says the model is the workspace\'s');
+  });
+
+  step('Show Training draws the run, and the view comes back when the window reloads', 'training-view', async () => {
+    await wb.runCommand('Nextword: Show Training');
+    const drawn = (t: string) => t.includes('Nextword Training') && /Learned from \d+ files/.test(t) && t.includes('Runs on this workspace');
+    await waitFor('the training view with the trained run', () => wb.webviewText(drawn), 20_000, 250);
+    await wb.screenshot('training-view');
+    // As a user reloads: the workbench saves which editors are open, then loads again.
+    const reloaded = wb.page.waitForEvent('load', { timeout: 60_000 });
+    await wb.runCommand('Developer: Reload Window');
+    await reloaded;
+    await wb.ready();
+    const again = await waitFor('the training view again after the reload', () => wb.webviewText(drawn), 60_000, 500);
+    assert.match(again, /Validation perplexity by epoch/);
+    await wb.screenshot('training-view-reloaded');
   });
 });
