@@ -316,8 +316,12 @@ export function perplexityChart(run: TrainingRun): string {
     labels.push({ cls: l.cls, text: `${l.label} ${shortPerplexity(l.value)}`, y: y(l.value) });
   }
   if (points.length > 1) out.push(`<polyline class="net" points="${points.map((p) => `${f(x(p.epoch))},${f(y(p.validPpl))}`).join(' ')}"/>`);
+  // A dot per epoch (small when there are many, so that the line shows), the best epoch's marked.
+  const best = bestEpoch(points);
+  const r = points.length > 30 ? 1.5 : 3.5;
   for (const p of points) {
-    out.push(`<circle class="net-point${p.best ? ' best' : ''}" cx="${f(x(p.epoch))}" cy="${f(y(p.validPpl))}" r="${p.best ? 4.5 : 3.5}"><title>${esc(`epoch ${p.epoch}: ${exactPerplexity(p.validPpl)}${p.best ? ' (best so far)' : ''}`)}</title></circle>`);
+    const isBest = p === best;
+    out.push(`<circle class="net-point${isBest ? ' best' : ''}" cx="${f(x(p.epoch))}" cy="${f(y(p.validPpl))}" r="${isBest ? r + 1.5 : r}"><title>${esc(`epoch ${p.epoch}: ${exactPerplexity(p.validPpl)}${isBest ? ' (the best)' : ''}`)}</title></circle>`);
   }
   const lastPoint = points.at(-1);
   if (lastPoint) labels.push({ cls: 'net', text: `network ${shortPerplexity(lastPoint.validPpl)}`, y: y(lastPoint.validPpl) });

@@ -58,8 +58,8 @@ test('the chart draws a point per epoch, higher perplexity higher up, on a log s
   const served = ys(svg, /<line class="level served" x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)"/g);
   assert.equal(served.length, 1);
   assert.ok(served[0]! > ngram[0]!, 'the served model (42) is drawn below the n-gram (60)');
-  // The best epoch is marked; the figures are in the chart's description for screen readers.
-  assert.equal((svg.match(/class="net-point best"/g) ?? []).length, 3);
+  // The best epoch (3) is marked; the figures are in the chart's description for screen readers.
+  assert.deepEqual([...svg.matchAll(/class="net-point best"[^>]*><title>([^<]*)</g)].map((m) => m[1]), ['epoch 3: 80.00 (the best)']);
   assert.match(svg, /<desc id="chart-desc">The network: epoch 1 240\.00, epoch 2 120\.00, epoch 3 80\.00, epoch 4 85\.00\. n-gram: 60\.00\. served: 42\.00\.<\/desc>/);
 });
 
@@ -73,6 +73,15 @@ test('while the network trains, the chart leaves room for the epoch under way an
   assert.ok(now && first && Number(now[1]) > Number(first[1]), 'the "now" line is past epoch 1');
   // Before anything is measured: a sentence, no empty chart.
   assert.match(perplexityChart(newRun(1)), /<p class="empty">The chart starts/);
+});
+
+test('many epochs: small dots, so that the line shows, and one best', () => {
+  const run: TrainingRun = { ...newRun(1), epochs: Array.from({ length: 60 }, (_, i) => epoch(i + 1, 200 / (1 + i / 10), true)) };
+  const svg = perplexityChart(endRun(run, 'done', 2));
+  const radii = [...svg.matchAll(/<circle class="net-point( best)?" cx="[\d.]+" cy="[\d.]+" r="([\d.]+)"/g)].map((m) => `${m[1] ? 'best ' : ''}${m[2]}`);
+  assert.equal(radii.length, 60);
+  assert.deepEqual(radii.filter((r) => r !== '1.5'), ['best 3']);
+  assert.match(svg, /<polyline class="net" points="([\d.]+,[\d.]+ ){59}[\d.]+,[\d.]+"\/>/);
 });
 
 test('log ticks fall within the range, 2 to 7 of them, at round values', () => {
