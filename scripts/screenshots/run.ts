@@ -15,9 +15,11 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { launchChromium, packageVsix, removeDir, ROOT, startCodeServer, tempDir } from '../e2e/code-server.js';
 import { waitFor, Workbench } from '../e2e/workbench.js';
 import { encodeGif, type Frame } from './gif.js';
+import { toPalettePng } from './palette-png.js';
 
 /** What of this repository becomes the pictures' workspace: its sources, tests, scripts and docs. */
 const PROJECT_PATHS = ['src', 'test', 'scripts', 'docs', 'bin', 'README.md', 'CHANGELOG.md', 'package.json', 'tsconfig.json'];
@@ -123,8 +125,19 @@ class Scenes {
   async shoot(name: string, clip?: Clip): Promise<void> {
     await this.page.mouse.move(200, 8); // over the empty title bar: no hover on what is shown
     await this.page.waitForTimeout(300);
+    this.save(name, await this.page.screenshot(clip ? { clip } : {}));
+  }
+
+  /** A screenshot as `<name>.png` in the output folder, with a palette (palette-png.ts). */
+  save(name: string, png: Buffer): void {
     const file = path.join(this.out, `${name}.png`);
-    await this.page.screenshot({ path: file, ...(clip ? { clip } : {}) });
+    const small = toPalettePng(png);
+    // Read back: the picture written is the one taken, pixel for pixel within the palette's rounding.
+    const [taken, written] = [PNG.sync.read(png), PNG.sync.read(small)];
+    let worst = 0;
+    for (let i = 0; i < taken.data.length; i++) if (i % 4 !== 3) worst = Math.max(worst, Math.abs(taken.data[i]! - written.data[i]!));
+    if (written.width !== taken.width || written.height !== taken.height || worst > 48) throw new Error(`${name}.png: the palette picture differs from the screenshot (${written.width}×${written.height}, a channel off by ${worst})`);
+    writeFileSync(file, small);
     console.log(`screenshots: ${path.relative(ROOT, file)}`);
   }
 
@@ -290,8 +303,7 @@ class Scenes {
     const x = Math.max(0, Math.round(box.x) - 12);
     const y = Math.max(0, Math.round(box.y) - 12);
     // Not shoot(): the mouse stays on the item, or the tooltip goes.
-    await this.page.screenshot({ path: path.join(this.out, 'savings.png'), clip: { x, y, width: Math.min(VIEWPORT.width - x, Math.round(box.width) + 24), height: VIEWPORT.height - y } });
-    console.log(`screenshots: ${path.relative(ROOT, path.join(this.out, 'savings.png'))}`);
+    this.save('savings', await this.page.screenshot({ clip: { x, y, width: Math.min(VIEWPORT.width - x, Math.round(box.width) + 24), height: VIEWPORT.height - y } }));
     await this.page.mouse.move(200, 8);
   }
 
