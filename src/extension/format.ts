@@ -1,5 +1,6 @@
 // How figures read in the status bar, tooltips, notifications and the log. Pure.
 
+import { thousands } from '../core/support/figures.js';
 export { duration, thousands } from '../core/support/figures.js';
 
 /** Time left in words: "less than a minute", "about 1 minute", "about 6 minutes", "about 1 hour 20 minutes". */
@@ -11,6 +12,21 @@ export function aboutLeft(seconds: number): string {
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
   return `about ${h} hour${h === 1 ? '' : 's'}${m ? ` ${m} minute${m === 1 ? '' : 's'}` : ''}`;
+}
+
+/** How long something took, in words: "3 minutes", "less than a minute" (aboutLeft without its "about"). */
+export function tookWords(seconds: number): string {
+  return aboutLeft(seconds).replace(/^about /, '');
+}
+
+/** A count and its noun: "1 file", "1,234 files". */
+export function countOf(n: number, noun: string): string {
+  return `${thousands(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** 0.337 → "34 %". */
+export function wholePercent(share: number): string {
+  return `${Math.round(share * 100)} %`;
 }
 
 /** A perplexity short enough for the status bar: "8.4", "87", "1234", "56k". */

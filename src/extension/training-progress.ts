@@ -5,11 +5,28 @@ import type * as vscode from 'vscode';
 import type { TrainSettings } from '../core/train/presets.js';
 import type { TrainEvent } from '../core/train/trainer.js';
 import type { PlannedRun, ReadingProgress } from '../runtime/training/training-protocol.js';
-import { aboutLeft, duration, exactPerplexity, megabytes, thousands } from './format.js';
+import { aboutLeft, countOf, duration, exactPerplexity, megabytes, thousands, tookWords, wholePercent } from './format.js';
 import type { TrainingProgress } from './status.js';
 
 /** A small model steps hundreds of times a second: a few updates a second are enough to read. */
 const STEP_UPDATE_MS = 250;
+
+/** What a run is learning from: "1,234 files", or "the workspace" before the files are counted. */
+export function learntFrom(files: number | undefined): string {
+  return files === undefined ? 'the workspace' : countOf(files, 'file');
+}
+
+// A run's state in words, as the notification and the training view say it.
+export function readingMessage(read?: { files: number; bytes: number }): string {
+  return read ? `Reading the workspace: ${countOf(read.files, 'file')} (${megabytes(read.bytes)})` : 'Reading the workspace…';
+}
+export function preparingMessage(files: number | undefined): string {
+  return `Preparing ${learntFrom(files)}…`;
+}
+export function learningMessage(files: number | undefined, fraction: number, etaS?: number): string {
+  return `Learning from ${learntFrom(files)} · ${Math.floor(fraction * 100)}%${etaS !== undefined ? ` · ${aboutLeft(etaS)} left` : ''}`;
+}
+export const SAVING_MESSAGE = 'Saving the model…';
 
 /** After each message: a link to the training view (VS Code renders command links in notifications). */
 export const SHOW_TRAINING_LINK = '[Show Training](command:nextword.showTraining)';
@@ -31,24 +48,19 @@ export class TrainingProgressReporter {
   ) {}
 
   reading(p: ReadingProgress): void {
-    this.report(`Reading the workspace: ${thousands(p.taken)} files (${megabytes(p.totalBytes)})`);
+    this.report(readingMessage({ files: p.taken, bytes: p.totalBytes }));
     this.setProgress({ phase: 'reading', files: p.taken });
   }
 
   vocabulary(files: number): void {
     this.files = files;
     this.setProgress({ phase: 'vocabulary' });
-    this.report(`Preparing ${this.fileWords()}…`);
+    this.report(preparingMessage(this.files));
   }
 
   starting(_planned: PlannedRun): void {
     this.setProgress({ phase: 'training', fraction: 0 });
-    this.report(`Learning from ${this.fileWords()}…`);
-  }
-
-  /** "1,234 files", or "the workspace" before the files are counted. */
-  private fileWords(): string {
-    return this.files === undefined ? 'the workspace' : `${thousands(this.files)} file${this.files === 1 ? '' : 's'}`;
+    this.report(`Learning from ${learntFrom(this.files)}…`);
   }
 
   event(e: TrainEvent): void {
@@ -72,15 +84,14 @@ export class TrainingProgressReporter {
     const pct = Math.floor(fraction * 100);
     const last = this.lastEpoch;
     // Words a user reads; the figures an engineer wants (epoch, speed, perplexity) are in the log and the status item's tooltip.
-    const message = `Learning from ${this.fileWords()} · ${pct}% · ${aboutLeft(e.etaS)} left`;
-    this.report(message, Math.max(0, pct - this.reported));
+    this.report(learningMessage(this.files, fraction, e.etaS), Math.max(0, pct - this.reported));
     this.reported = Math.max(this.reported, pct);
     this.setProgress({ phase: 'training', fraction, etaS: e.etaS, epoch: e.epoch, tokensPerS: e.tokensPerS, ...(last ? { validPpl: last.validPpl } : {}) });
   }
 
   saving(): void {
     this.setProgress({ phase: 'saving' });
-    this.report('Saving the model…');
+    this.report(SAVING_MESSAGE);
   }
 
   private report(message: string, increment = 0): void {
@@ -96,11 +107,9 @@ export class TrainingProgressReporter {
  * the same text.
  */
 export function trainedMessage(r: { files: number; seconds: number; ksr?: number; comparedKsr?: number }): string {
-  const files = `${thousands(r.files)} file${r.files === 1 ? '' : 's'}`;
-  const learned = `Nextword learned from ${files} in ${aboutLeft(r.seconds).replace(/^about /, '')}.`;
+  const learned = `Nextword learned from ${countOf(r.files, 'file')} in ${tookWords(r.seconds)}.`;
   if (r.ksr === undefined) return `${learned} Completions now use the new model.`;
-  const pct = (x: number) => `${Math.round(x * 100)} %`;
-  const before = r.comparedKsr !== undefined ? ` (the bundled model: ${pct(r.comparedKsr)})` : '';
-  return `${learned} Typing files it did not learn from, it would have saved ${pct(r.ksr)} of your keystrokes${before}. Completions now use it.`;
+  const before = r.comparedKsr !== undefined ? ` (the bundled model: ${wholePercent(r.comparedKsr)})` : '';
+  return `${learned} Typing files it did not learn from, it would have saved ${wholePercent(r.ksr)} of your keystrokes${before}. Completions now use it.`;
 }
 

@@ -78,8 +78,6 @@ export interface LiveFigures {
 export interface ResultFigures {
   /** What is served (the network, its n-gram companion and the document cache mixed) on the validation files. */
   servedPpl?: number;
-  /** The network's best validation perplexity. */
-  networkPpl: number;
   /** Keystrokes saved typing the validation pieces, and the bundled model's on the same pieces. */
   ksr?: number;
   comparedKsr?: number;

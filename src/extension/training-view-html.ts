@@ -11,7 +11,8 @@
 import type { DaySavings } from '../core/completion/savings.js';
 import type { FileSkipReason } from '../core/corpus/file-filters.js';
 import { keystrokesSaved } from '../core/completion/savings.js';
-import { aboutLeft, compactCount, duration, exactPerplexity, megabytes, shortPerplexity, thousands } from './format.js';
+import { aboutLeft, compactCount, countOf, duration, exactPerplexity, megabytes, shortPerplexity, thousands, tookWords, wholePercent } from './format.js';
+import { learningMessage, learntFrom, preparingMessage, readingMessage, SAVING_MESSAGE } from './training-progress.js';
 import type { EpochPoint, ReadFigures, TrainingRun } from './training-record.js';
 
 /** What the page shows. */
@@ -103,40 +104,26 @@ function button(action: ViewAction, label: string, secondary = false, run?: stri
   return `<button type="button" class="${secondary ? 'secondary' : 'primary'}" data-action="${action}"${run ? ` data-run="${esc(run)}"` : ''}>${esc(label)}</button>`;
 }
 
-function files(n: number): string {
-  return `${thousands(n)} file${n === 1 ? '' : 's'}`;
-}
-
-function pct(x: number): string {
-  return `${Math.round(x * 100)} %`;
-}
-
-/** How long a run took: "3 minutes", "less than a minute". */
-function took(seconds: number): string {
-  return aboutLeft(seconds).replace(/^about /, '');
-}
-
 /** The run's state in one sentence. */
 export function headlineText(run: TrainingRun): string {
   const n = run.read?.files;
-  const what = n !== undefined ? files(n) : 'the workspace';
   const elapsed = ((run.endedAt ?? run.startedAt) - run.startedAt) / 1000;
   switch (run.outcome) {
     case 'running':
-      if (run.phase === 'reading') return `Reading the workspace${run.reading ? `: ${files(run.reading.files)} (${megabytes(run.reading.bytes)})` : '…'}`;
-      if (run.phase === 'preparing') return `Preparing ${what}…`;
-      if (run.phase === 'saving') return 'Saving the model…';
-      return `Learning from ${what} · ${Math.floor((run.live?.fraction ?? 0) * 100)}%${run.live?.etaS !== undefined ? ` · ${aboutLeft(run.live.etaS)} left` : ''}`;
+      if (run.phase === 'reading') return readingMessage(run.reading);
+      if (run.phase === 'preparing') return preparingMessage(n);
+      if (run.phase === 'saving') return SAVING_MESSAGE;
+      return learningMessage(n, run.live?.fraction ?? 0, run.live?.etaS);
     case 'done': {
       const ksr = run.result?.ksr;
       const gained =
         ksr !== undefined
-          ? ` Typing files it did not learn from, it would have saved ${pct(ksr)} of the keystrokes${run.result?.comparedKsr !== undefined ? ` (the bundled model: ${pct(run.result.comparedKsr)})` : ''}.`
+          ? ` Typing files it did not learn from, it would have saved ${wholePercent(ksr)} of the keystrokes${run.result?.comparedKsr !== undefined ? ` (the bundled model: ${wholePercent(run.result.comparedKsr)})` : ''}.`
           : '';
-      return `Learned from ${what} in ${took(elapsed)}.${gained}`;
+      return `Learned from ${learntFrom(n)} in ${tookWords(elapsed)}.${gained}`;
     }
     case 'cancelled':
-      return `Cancelled after ${took(elapsed)}; the model in use before stayed in use.`;
+      return `Cancelled after ${tookWords(elapsed)}; the model in use before stayed in use.`;
     case 'refused':
       return `Not trained: ${run.reason ?? 'refused'}.`;
     case 'failed':
@@ -202,9 +189,9 @@ function chartSection(run: TrainingRun): string {
   const r = run.result;
   const bundled =
     r?.ksr !== undefined && r.comparedKsr !== undefined
-      ? `On the same validation files, typing with this model would have saved ${pct(r.ksr)} of the keystrokes, with the bundled model ${pct(r.comparedKsr)}.`
+      ? `On the same validation files, typing with this model would have saved ${wholePercent(r.ksr)} of the keystrokes, with the bundled model ${wholePercent(r.comparedKsr)}.`
       : r?.ksr !== undefined
-        ? `Typing the validation files with this model would have saved ${pct(r.ksr)} of the keystrokes.`
+        ? `Typing the validation files with this model would have saved ${wholePercent(r.ksr)} of the keystrokes.`
         : run.outcome === 'running'
           ? 'When training ends, both models type the same validation files, and their keystroke savings are shown here.'
           : '';
@@ -344,7 +331,7 @@ function readSection(run: TrainingRun): string {
     .join('');
   return `<section class="read">
 <h2>What it read</h2>
-<p>${esc(`${files(r.files)} (${megabytes(r.bytes)}) of text; ${skipped === 0 ? 'nothing left out.' : `${thousands(skipped)} left out (a left-out folder counts once):`}`)}</p>
+<p>${esc(`${countOf(r.files, 'file')} (${megabytes(r.bytes)}) of text; ${skipped === 0 ? 'nothing left out.' : `${thousands(skipped)} left out (a left-out folder counts once):`}`)}</p>
 ${rows ? `<table><thead><tr><th>Left out</th><th class="num">Files</th><th class="num">Size</th></tr></thead><tbody>${rows}</tbody></table>` : ''}
 </section>`;
 }
@@ -394,7 +381,7 @@ function historySection(m: TrainingViewModel, shown: TrainingRun | undefined): s
       const best = bestEpoch(r.epochs);
       const seconds = r.endedAt !== undefined ? (r.endedAt - r.startedAt) / 1000 : undefined;
       const outcome = r.outcome === 'refused' || r.outcome === 'failed' ? `${OUTCOME_WORDS[r.outcome]}: ${r.reason ?? ''}` : OUTCOME_WORDS[r.outcome];
-      return `<tr${r.id === shown?.id ? ' class="selected" aria-current="true"' : ''}><td>${button('select', m.formatTime(r.startedAt), true, r.id).replace('class="secondary"', 'class="link"')}</td><td>${esc(outcome)}</td><td class="num">${cell(r.read?.files, thousands)}</td><td class="num">${cell(seconds, duration)}</td><td class="num">${r.epochs.length || ''}</td><td class="num">${cell(best?.validPpl, exactPerplexity)}</td><td class="num">${cell(r.ngram?.validPpl, exactPerplexity)}</td><td class="num">${cell(r.result?.servedPpl, exactPerplexity)}</td><td class="num">${cell(r.result?.ksr, pct)}</td><td class="num">${cell(r.result?.comparedKsr, pct)}</td></tr>`;
+      return `<tr${r.id === shown?.id ? ' class="selected" aria-current="true"' : ''}><td>${button('select', m.formatTime(r.startedAt), true, r.id).replace('class="secondary"', 'class="link"')}</td><td>${esc(outcome)}</td><td class="num">${cell(r.read?.files, thousands)}</td><td class="num">${cell(seconds, duration)}</td><td class="num">${r.epochs.length || ''}</td><td class="num">${cell(best?.validPpl, exactPerplexity)}</td><td class="num">${cell(r.ngram?.validPpl, exactPerplexity)}</td><td class="num">${cell(r.result?.servedPpl, exactPerplexity)}</td><td class="num">${cell(r.result?.ksr, wholePercent)}</td><td class="num">${cell(r.result?.comparedKsr, wholePercent)}</td></tr>`;
     })
     .join('');
   return `<section class="history">

@@ -29,7 +29,7 @@ import type { ModelManager } from './model-manager.js';
 import type { TrainingProgress } from './status.js';
 import type { TrainingHistory } from './training-history.js';
 import { resolveTrainSettings, trainingThreads, TrainingSettingsError } from './training-settings.js';
-import { SHOW_TRAINING_LINK, TrainingProgressReporter, trainedMessage } from './training-progress.js';
+import { readingMessage, SHOW_TRAINING_LINK, TrainingProgressReporter, trainedMessage } from './training-progress.js';
 import { CorpusCancelled, foldersOnDisk, readWorkspaceCorpus } from './workspace-corpus.js';
 
 export interface WorkspaceTrainerDeps {
@@ -191,7 +191,7 @@ export class WorkspaceTrainer implements vscode.Disposable {
     const { log } = this.deps;
     const token = run.cancel.token;
     const t0 = performance.now();
-    notification.report({ message: `Reading the workspace… · ${SHOW_TRAINING_LINK}` });
+    notification.report({ message: `${readingMessage()} · ${SHOW_TRAINING_LINK}` });
     const limits = scanLimits(config.training);
     const progress = new TrainingProgressReporter(s, notification, (p) => this.setProgress(p), log);
     const reading = (p: ReadingProgress) => {
@@ -292,7 +292,6 @@ export class WorkspaceTrainer implements vscode.Disposable {
     log.info(`training: done in ${duration(total)}; completions now use the workspace model`);
     const ksr = result.completion ? chosenTrial(result.completion)?.ksr : undefined;
     this.deps.history.finished({
-      networkPpl: result.bestValidPpl,
       stoppedBy: result.stoppedBy,
       ...(result.mixture ? { servedPpl: result.mixture.fit.ppl.model } : {}),
       ...(ksr !== undefined ? { ksr } : {}),
