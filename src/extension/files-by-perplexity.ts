@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { DocumentPerplexity } from '../core/scoring/document-perplexity.js';
 import type { ModelManager } from './model-manager.js';
 import { CorpusCancelled, readWorkspaceCorpus } from './workspace-corpus.js';
-import { exactPerplexity, thousands } from './format.js';
+import { exactPerplexity, percent, thousands } from './format.js';
 
 /** What is scored at most: a workspace past these is sampled, as training samples it. */
 export const MAX_FILES = 3000;
@@ -82,7 +82,7 @@ export async function filesByPerplexity(deps: FilesByPerplexityDeps, silent: boo
     scores.map((s) => ({
       label: s.relPath,
       description: `perplexity ${exactPerplexity(s.ppl)}`,
-      detail: `${thousands(s.tokens)} tokens, ${(s.oovShare * 100).toFixed(1)} % unknown to the model`,
+      detail: `${thousands(s.tokens)} tokens, ${percent(s.oovShare)} unknown to the model`,
       score: s,
     })),
     {

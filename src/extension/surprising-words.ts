@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { DEFAULT_SURPRISAL_RULE, isLikelyTypo, surprisingWords, type SurprisingWords as Scored, type TokenSurprisal } from '../core/scoring/surprisal.js';
 import { yieldToEventLoop } from '../core/support/event-loop.js';
 import { isWordLike } from '../core/text/tokenizer.js';
-import { escapeMarkdown } from './format.js';
+import { escapeMarkdown, thousands } from './format.js';
 import type { ModelManager } from './model-manager.js';
 
 /** Characters scored before the first visible line, for context (the recurrent state, the cache, the median). */
@@ -53,20 +53,8 @@ export interface SurprisingWordsDeps {
 }
 
 export class SurprisingWords implements vscode.Disposable {
-  private readonly unlikely = vscode.window.createTextEditorDecorationType({
-    borderStyle: 'dotted',
-    borderWidth: '0 0 2px 0',
-    borderColor: new vscode.ThemeColor('editorInfo.foreground'),
-    overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.infoForeground'),
-    overviewRulerLane: vscode.OverviewRulerLane.Right,
-  });
-  private readonly typos = vscode.window.createTextEditorDecorationType({
-    borderStyle: 'dotted',
-    borderWidth: '0 0 2px 0',
-    borderColor: new vscode.ThemeColor('editorWarning.foreground'),
-    overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.warningForeground'),
-    overviewRulerLane: vscode.OverviewRulerLane.Right,
-  });
+  private readonly unlikely = dottedUnderline('editorInfo.foreground', 'editorOverviewRuler.infoForeground');
+  private readonly typos = dottedUnderline('editorWarning.foreground', 'editorOverviewRuler.warningForeground');
   private readonly results = new Map<string, Result>();
   private readonly disposables: vscode.Disposable[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -237,6 +225,17 @@ export class SurprisingWords implements vscode.Disposable {
   }
 }
 
+/** A dotted underline in a theme colour, with a mark of the same kind in the overview ruler. */
+function dottedUnderline(colour: string, rulerColour: string): vscode.TextEditorDecorationType {
+  return vscode.window.createTextEditorDecorationType({
+    borderStyle: 'dotted',
+    borderWidth: '0 0 2px 0',
+    borderColor: new vscode.ThemeColor(colour),
+    overviewRulerColor: new vscode.ThemeColor(rulerColour),
+    overviewRulerLane: vscode.OverviewRulerLane.Right,
+  });
+}
+
 /** The characters to score: the visible lines, and up to CONTEXT_CHARS before them, from a line start. */
 function windowOf(editor: vscode.TextEditor): { start: number; end: number } {
   const doc = editor.document;
@@ -285,11 +284,11 @@ function hoverText(f: Flagged): vscode.MarkdownString {
   } else {
     const times = 2 ** above;
     md.appendMarkdown(
-      `**Nextword**: “${escapeMarkdown(f.word)}” is unexpected here: about ${times >= 1e6 ? 'over a million' : Math.round(times).toLocaleString('en-US')} times less likely than this file's usual word ` +
-        `(${f.t.bits.toFixed(1)} bits; ${f.t.rank.toLocaleString('en-US')} words were likelier).\n\n`,
+      `**Nextword**: “${escapeMarkdown(f.word)}” is unexpected here: about ${times >= 1e6 ? 'over a million' : thousands(times)} times less likely than this file's usual word ` +
+        `(${f.t.bits.toFixed(1)} bits; ${thousands(f.t.rank)} words were likelier).\n\n`,
     );
   }
-  const expected = f.t.alternatives.filter((a) => a.word.trim() !== '').map((a) => `${escapeMarkdown(a.word.trim() || a.word)} ${chance(a.p)}`);
+  const expected = f.t.alternatives.filter((a) => a.word.trim() !== '').map((a) => `${escapeMarkdown(a.word.trim())} ${chance(a.p)}`);
   if (expected.length) md.appendMarkdown(`Expected: ${expected.join(' · ')}`);
   return md;
 }

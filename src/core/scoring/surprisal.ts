@@ -121,10 +121,7 @@ export interface SurprisalRule {
   nearMissMinP: number;
 }
 
-/**
- * Chosen with `nextword bench errors` on three projects (docs/surprisal.md): on their unchanged files it
- * flags 1.5 % of the words.
- */
+/** Chosen with `nextword bench errors` on three projects; what it flags and finds: docs/surprisal.md. */
 export const DEFAULT_SURPRISAL_RULE: Readonly<SurprisalRule> = Object.freeze({ marginBits: 12, nearMissMinP: 0.01 });
 
 /** Whether a token can be flagged at all: words and numbers, not white space or punctuation. */
